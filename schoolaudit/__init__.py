@@ -1,0 +1,1 @@
+"""schoolaudit: the application glue (configuration, pipeline, commands) over crawler, auditors and reports."""

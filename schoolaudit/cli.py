@@ -1,0 +1,53 @@
+"""Entry point: `schoolaudit COMMAND ...`, built from the table in `schoolaudit.commands`."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from importlib import import_module
+
+from schoolaudit.commands import COMMANDS
+from schoolaudit.config import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="schoolaudit",
+        description="Audit the public posts of a school board's official accounts against its social-media procedure.",
+        epilog="Example: schoolaudit demo --out /tmp/demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", metavar="DIR",
+                        help="configuration folder (default: $SCHOOLAUDIT_CONFIG, ./config, or the bundled example)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = import_module(module_name)
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP,
+                                    epilog=f"Example: {module.EXAMPLE}",
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except ConfigError as exc:
+        print(f"schoolaudit: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("schoolaudit: interrupted; the database is consistent and the next run picks up.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""The commands of `schoolaudit`, in the order `--help` lists them.
+
+Each row names a module that defines `HELP` (one line), `EXAMPLE` (a command line),
+`add_arguments(parser)` and `run(args) -> int`. Add a command by adding a module and a row;
+tests check that every command here is documented in README.md.
+"""
+
+COMMANDS: dict[str, str] = {
+    "demo": "schoolaudit.commands.demo",
+    "audit": "schoolaudit.commands.audit",
+    "accounts": "schoolaudit.commands.accounts",
+}
