@@ -19,7 +19,8 @@ from bs4 import BeautifulSoup
 from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
 
-FEED_TYPES = ("rss", "atom", "jsonfeed")
+# feedparser's warnings that do not mean the document is damaged.
+_HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
 class FeedSource(Source):
@@ -38,10 +39,13 @@ def parse_feed(body: bytes, url: str, account_id: str, content_type: str = "") -
     if _looks_like_json(body, content_type):
         return _parse_json_feed(body, url, account_id)
     parsed = feedparser.parse(body, response_headers={"content-location": url, "content-type": content_type})
-    if not parsed.entries and not parsed.get("version"):
+    posts = [post for entry in parsed.entries if (post := _entry_post(entry, url, account_id))]
+    broken = parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _HARMLESS_BOZO)
+    if not posts and (broken or not parsed.get("version")):
+        # Like feedparser, carry on past damage while items can be read; fail only when none can.
         reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed document found"
         raise FetchError(Outcome.MALFORMED, f"{url}: {reason}")
-    return [post for entry in parsed.entries if (post := _entry_post(entry, url, account_id))]
+    return posts
 
 
 def _looks_like_json(body: bytes, content_type: str) -> bool:
