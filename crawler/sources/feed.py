@@ -1,59 +1,151 @@
 """RSS, Atom and JSON Feed.
 
 feedparser reads RSS 0.9x/1.0/2.0 and Atom, including malformed feeds (it marks them `bozo` and
-carries on); JSON Feed, which feedparser 6.0 does not read, is parsed here from its JSON.
-Images come from media:content / media:thumbnail, image enclosures and `<img>` in the HTML,
-resolved against the feed's URL. An RSS `<source>` element marks an item taken from another
-channel: a repost.
+carries on: bad declarations, BOMs, CR-only lines, GBK declared as gb2312); JSON Feed, which
+feedparser 6.0 does not read, is parsed here from its JSON. Images come from media:content /
+media:thumbnail, image enclosures and `<img>` in the HTML, resolved against the feed's URL; the
+alt text of a media:content is its nested media:description. An RSS `<source>` element marks an
+item taken from another channel: a repost. Paged feeds (`link rel="next"`, JSON Feed `next_url`)
+are followed until `limit` posts.
 """
 from __future__ import annotations
 
 import calendar
+import codecs
+import html as htmllib
 import json
+import re
 from datetime import datetime, timezone
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urlsplit
 
 import feedparser
-from bs4 import BeautifulSoup
 
 from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
+from crawler.sources.common import (
+    MAX_PAGES, absolute, html_images, html_to_text, is_noise_image, parse_time, unique_media,
+)
 
-# feedparser's warnings that do not mean the document is damaged.
-_HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+FEED_TYPES = ("rss", "atom", "jsonfeed")
+FEED_MIME_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
+                   "application/json", "application/rdf+xml", "application/xml", "text/xml")
+
+__all__ = ["FeedSource", "parse_feed", "parse_feed_page", "html_images", "parse_iso", "looks_like_feed"]
+
+#: Kept for callers of the first version; the one time parser lives in `common`.
+parse_iso = parse_time
 
 
 class FeedSource(Source):
     platform = "rss"
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
-        fetched = await self.client.get(account.target)
+        url = account.target
+        fetched = await self.client.get(url)
         if fetched.not_modified:
             return FetchResult([], not_modified=True)
-        posts = parse_feed(fetched.content, fetched.url, account.id, content_type=fetched.content_type)
+        posts, seen = [], set()
+        for page in range(MAX_PAGES):
+            page_posts, next_url = parse_feed_page(fetched.content, fetched.url, account.id, fetched.content_type)
+            for post in page_posts:
+                if post.platform_id not in seen:
+                    seen.add(post.platform_id)
+                    post.platform = account.platform if account.platform in FEED_TYPES else post.platform
+                    posts.append(post)
+            if len(posts) >= limit or not next_url or next_url == fetched.url or page + 1 == MAX_PAGES:
+                break
+            fetched = await self.client.get(next_url, conditional=False)
         return FetchResult(posts[:limit])
 
 
 def parse_feed(body: bytes, url: str, account_id: str, content_type: str = "") -> list[Post]:
     """Posts of an RSS, Atom or JSON Feed document; raise `malformed` when it is none of them."""
+    return parse_feed_page(body, url, account_id, content_type)[0]
+
+
+def parse_feed_page(body: bytes, url: str, account_id: str, content_type: str = "") -> tuple[list[Post], str | None]:
+    """Posts of one feed document and the URL of its next page (RFC 5005 / JSON Feed), if any."""
     if _looks_like_json(body, content_type):
         return _parse_json_feed(body, url, account_id)
-    parsed = feedparser.parse(body, response_headers={"content-location": url, "content-type": content_type})
-    posts = [post for entry in parsed.entries if (post := _entry_post(entry, url, account_id))]
-    broken = parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _HARMLESS_BOZO)
-    if not posts and (broken or not parsed.get("version")):
-        # Like feedparser, carry on past damage while items can be read; fail only when none can.
+    alts, body = _media_alts(body)
+    parsed = feedparser.parse(body, response_headers={"content-location": url, "content-type": content_type or "application/xml"})
+    if not parsed.entries and not parsed.get("version"):
         reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed document found"
         raise FetchError(Outcome.MALFORMED, f"{url}: {reason}")
-    return posts
+    platform = "atom" if str(parsed.get("version", "")).startswith("atom") else "rss"
+    site_host = urlsplit(parsed.feed.get("link") or url).netloc
+    posts = []
+    for entry in parsed.entries:
+        try:
+            post = _entry_post(entry, url, account_id, platform, alts, site_host)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            post = None  # one unreadable item never stops the others
+        if post:
+            posts.append(post)
+    next_url = next((absolute(url, link.get("href")) for link in parsed.feed.get("links", [])
+                     if link.get("rel") == "next"), None)
+    return posts, next_url
+
+
+def looks_like_feed(body: bytes, content_type: str = "") -> bool:
+    """Whether a response is a feed rather than a web page (used by the website source)."""
+    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:512].lower()
+    if _looks_like_json(body, content_type):
+        return b'"items"' in body[:200000] or b"jsonfeed.org" in body[:2000]
+    if content_type in ("application/rss+xml", "application/atom+xml", "application/rdf+xml"):
+        return True
+    return head.startswith(b"<?xml") or b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head
 
 
 def _looks_like_json(body: bytes, content_type: str) -> bool:
     return "json" in content_type or body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
-def _entry_post(entry, feed_url: str, account_id: str) -> Post | None:
-    link = _absolute(feed_url, entry.get("link"))
+# -- Media RSS alt text --------------------------------------------------------------------------
+
+_MEDIA_CONTENT = re.compile(rb"<media:content\b((?:[^>/]|/(?!>))*)>(.*?)</media:content\s*>", re.DOTALL)
+_MEDIA_DESCRIPTION = re.compile(rb"<media:description\b[^>]*>(.*?)</media:description\s*>", re.DOTALL)
+_URL_ATTRIBUTE = re.compile(rb"""\burl\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _media_alts(body: bytes) -> tuple[dict[str, str], bytes]:
+    """Alt text per media:content URL, and the body with those nested descriptions renamed.
+
+    feedparser folds every media:description into the entry's description or content, which
+    loses which image it describes and, in Mastodon's account RSS, replaces the post text."""
+    if b"media:description" not in body or b"media:content" not in body:
+        return {}, body
+    encoding = _declared_encoding(body)
+    alts: dict[str, str] = {}
+
+    def rewrite(match: re.Match) -> bytes:
+        attributes, inner = match.groups()
+        url = _URL_ATTRIBUTE.search(attributes)
+        description = _MEDIA_DESCRIPTION.search(inner)
+        if url and description:
+            raw_url = (url.group(1) or url.group(2) or b"").decode(encoding, "replace")
+            text = description.group(1).decode(encoding, "replace")
+            text = text.replace("<![CDATA[", "").replace("]]>", "")
+            alts[htmllib.unescape(raw_url).strip()] = html_to_text(htmllib.unescape(text))
+        inner = inner.replace(b"<media:description", b"<media:x-alt").replace(b"</media:description", b"</media:x-alt")
+        return b"<media:content" + attributes + b">" + inner + b"</media:content>"
+
+    return alts, _MEDIA_CONTENT.sub(rewrite, body)
+
+
+def _declared_encoding(body: bytes) -> str:
+    match = re.search(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", body[:400])
+    name = match.group(1).decode("ascii") if match else "utf-8"
+    try:
+        return codecs.lookup("gbk" if name.lower() == "gb2312" else name).name
+    except LookupError:
+        return "utf-8"
+
+
+# -- RSS / Atom entries --------------------------------------------------------------------------
+
+def _entry_post(entry, feed_url: str, account_id: str, platform: str, alts: dict, site_host: str) -> Post | None:
+    link = _permalink(entry, feed_url, site_host)
     platform_id = entry.get("id") or link or entry.get("title")
     if not platform_id:
         return None
@@ -63,59 +155,89 @@ def _entry_post(entry, feed_url: str, account_id: str) -> Post | None:
         source.get("href") or source.get("title")) else None
     return Post(
         account_id=account_id,
-        platform="rss",
+        platform=platform,
         platform_id=str(platform_id),
         url=link,
-        created_at=_struct_time(entry.get("published_parsed") or entry.get("updated_parsed")),
-        title=_plain(entry.get("title", "")),
-        text=_plain(html),
-        media=_entry_media(entry, html, link or feed_url),
+        created_at=_entry_time(entry),
+        title=html_to_text(entry.get("title", "")),
+        text=html_to_text(html),
+        media=_entry_media(entry, html, feed_url, alts),
         repost_of=repost,
     )
 
 
+def _permalink(entry, feed_url: str, site_host: str) -> str | None:
+    """The entry's page: `feedburner:origLink` when proxied, else rel=alternate; a link-blog entry
+    whose alternate leaves the site but has a rel=related page on the site uses that page."""
+    link = absolute(feed_url, entry.get("feedburner_origlink") or entry.get("link"))
+    if link and site_host and urlsplit(link).netloc != site_host:
+        for candidate in entry.get("links", []):
+            href = absolute(feed_url, candidate.get("href"))
+            if candidate.get("rel") == "related" and href and urlsplit(href).netloc == site_host:
+                return href
+    return _unwrap_redirect(link)
+
+
+def _unwrap_redirect(link: str | None) -> str | None:
+    """Google Alerts wraps every link in `https://www.google.com/url?...&url=<target>`."""
+    if not link:
+        return link
+    parts = urlsplit(link)
+    if parts.netloc.endswith("google.com") and parts.path == "/url":
+        target = (parse_qs(parts.query).get("url") or parse_qs(parts.query).get("q") or [None])[0]
+        if target and target.startswith(("http://", "https://")):
+            return target
+    return link
+
+
+def _entry_time(entry) -> datetime | None:
+    """published, else updated; the raw string first (feedparser misreads `2020/1/10 14:33:00`)."""
+    for key in ("published", "updated", "created"):
+        raw = entry.get(key)
+        parsed = parse_time(raw) if raw else None
+        if parsed:
+            return parsed
+        if entry.get(f"{key}_parsed"):
+            return datetime.fromtimestamp(calendar.timegm(entry[f"{key}_parsed"]), tz=timezone.utc)
+    return None
+
+
 def _entry_html(entry) -> str:
-    contents = entry.get("content") or []
+    contents = [c for c in entry.get("content") or [] if c.get("value")]
     if contents:
         return "\n".join(c.get("value", "") for c in contents)
     return entry.get("summary", "")
 
 
-def _entry_media(entry, html: str, base: str) -> list[Media]:
+def _is_image(item: dict) -> bool:
+    medium, mime = item.get("medium", ""), item.get("type", "")
+    if medium or mime:
+        return medium == "image" or mime.startswith("image/")
+    return bool(re.search(r"\.(jpe?g|png|gif|webp|avif)(\?|$)", item.get("url", ""), re.IGNORECASE))
+
+
+def _entry_media(entry, html: str, feed_url: str, alts: dict) -> list[Media]:
     found: list[Media] = []
+    has_video = any(str(item.get("medium", "")) == "video" or str(item.get("type", "")).startswith("video/")
+                    or "shockwave" in str(item.get("type", "")) for item in entry.get("media_content", []))
     for item in entry.get("media_content", []):
-        if item.get("medium", "image") == "image" or item.get("type", "").startswith("image/"):
-            found.append(Media(_absolute(base, item.get("url")), alt=entry.get("media_description", "") or ""))
+        url = absolute(feed_url, item.get("url"))
+        if url and _is_image(item):
+            found.append(Media(url, alt=alts.get(item.get("url", "").strip(), "")))
     for item in entry.get("media_thumbnail", []):
-        found.append(Media(_absolute(base, item.get("url")), kind="video_thumbnail"))
+        url = absolute(feed_url, item.get("url"))
+        if url:
+            found.append(Media(url, kind="video_thumbnail" if has_video else "image"))
     for link in entry.get("links", []):
-        if link.get("rel") == "enclosure" and link.get("type", "").startswith("image/"):
-            found.append(Media(_absolute(base, link.get("href"))))
-    found.extend(html_images(html, base))
-    return _unique_media(found)
+        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
+            found.append(Media(absolute(feed_url, link.get("href"))))
+    found.extend(html_images(html, feed_url))
+    return unique_media([m for m in found if m.url and not is_noise_image(m.url)])
 
 
-def html_images(html: str, base: str) -> list[Media]:
-    """`<img>` elements of an HTML fragment, with their alt text, resolved against `base`."""
-    if "<img" not in html:
-        return []
-    soup = BeautifulSoup(html, "html.parser")
-    return [Media(_absolute(base, img.get("src")), alt=(img.get("alt") or "").strip())
-            for img in soup.find_all("img") if img.get("src") and not img["src"].startswith("data:")]
+# -- JSON Feed -----------------------------------------------------------------------------------
 
-
-def _unique_media(media: list[Media]) -> list[Media]:
-    seen: dict[str, Media] = {}
-    for item in media:
-        if not item.url:
-            continue
-        kept = seen.setdefault(item.url, item)
-        if not kept.alt and item.alt:
-            kept.alt = item.alt
-    return list(seen.values())
-
-
-def _parse_json_feed(body: bytes, url: str, account_id: str) -> list[Post]:
+def _parse_json_feed(body: bytes, url: str, account_id: str) -> tuple[list[Post], str | None]:
     try:
         document = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -123,54 +245,30 @@ def _parse_json_feed(body: bytes, url: str, account_id: str) -> list[Post]:
     items = document.get("items") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise FetchError(Outcome.MALFORMED, f"{url}: JSON document has no 'items' list")
-    return [post for item in items if isinstance(item, dict) and (post := _json_item_post(item, url, account_id))]
+    posts = [post for item in items if isinstance(item, dict) and (post := _json_item_post(item, url, account_id))]
+    next_url = document.get("next_url")
+    return posts, absolute(url, next_url) if isinstance(next_url, str) else None
 
 
 def _json_item_post(item: dict, feed_url: str, account_id: str) -> Post | None:
-    link = _absolute(feed_url, item.get("url") or item.get("external_url"))
+    link = absolute(feed_url, item.get("url") or item.get("external_url"))
     platform_id = item.get("id") or link
-    if platform_id is None:
+    if platform_id is None or isinstance(platform_id, (dict, list)):
         return None
-    html = item.get("content_html") or ""
-    text = item.get("content_text") or _plain(html) or _plain(item.get("summary") or "")
-    media = [Media(_absolute(feed_url, item[key])) for key in ("image", "banner_image") if isinstance(item.get(key), str)]
-    media += [Media(_absolute(feed_url, a.get("url")), alt=a.get("title") or "")
+    html = item.get("content_html") if isinstance(item.get("content_html"), str) else ""
+    text = item.get("content_text") if isinstance(item.get("content_text"), str) else ""
+    text = " ".join(text.split()) or html_to_text(html) or html_to_text(item.get("summary") or "")
+    media = [Media(absolute(feed_url, item[key])) for key in ("image", "banner_image") if isinstance(item.get(key), str)]
+    media += [Media(absolute(feed_url, a.get("url")), alt=a.get("title") or "")
               for a in item.get("attachments") or [] if isinstance(a, dict) and str(a.get("mime_type", "")).startswith("image/")]
-    media += html_images(html, link or feed_url)
+    media += html_images(html, feed_url)  # relative to the document, as feed readers resolve them
     return Post(
         account_id=account_id,
         platform="jsonfeed",
         platform_id=str(platform_id),
         url=link,
-        created_at=parse_iso(item.get("date_published") or item.get("date_modified")),
-        title=_plain(item.get("title") or ""),
+        created_at=parse_time(item.get("date_published") or item.get("date_modified")),
+        title=html_to_text(item.get("title") if isinstance(item.get("title"), str) else ""),
         text=text,
-        media=_unique_media(media),
+        media=unique_media([m for m in media if m.url and not is_noise_image(m.url)]),
     )
-
-
-def _absolute(base: str, href) -> str | None:
-    return urljoin(base, href.strip()) if isinstance(href, str) and href.strip() else None
-
-
-def _plain(html: str) -> str:
-    """Readable text of an HTML fragment: paragraphs kept apart, whitespace folded."""
-    if "<" not in html and "&" not in html:
-        return " ".join(html.split())
-    text = BeautifulSoup(html, "html.parser").get_text(" ")
-    return " ".join(text.split())
-
-
-def _struct_time(value) -> datetime | None:
-    return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc) if value else None
-
-
-def parse_iso(value) -> datetime | None:
-    """An ISO 8601 time as aware UTC; None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
