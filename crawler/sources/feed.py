@@ -32,6 +32,9 @@ FEED_MIME_TYPES = ("application/rss+xml", "application/atom+xml", "application/f
 
 __all__ = ["FeedSource", "parse_feed", "parse_feed_page", "html_images", "parse_iso", "looks_like_feed"]
 
+# feedparser's warnings that do not mean the document is damaged.
+_HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
 #: Kept for callers of the first version; the one time parser lives in `common`.
 parse_iso = parse_time
 
@@ -69,9 +72,6 @@ def parse_feed_page(body: bytes, url: str, account_id: str, content_type: str = 
         return _parse_json_feed(body, url, account_id)
     alts, body = _media_alts(body)
     parsed = feedparser.parse(body, response_headers={"content-location": url, "content-type": content_type or "application/xml"})
-    if not parsed.entries and not parsed.get("version"):
-        reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed document found"
-        raise FetchError(Outcome.MALFORMED, f"{url}: {reason}")
     platform = "atom" if str(parsed.get("version", "")).startswith("atom") else "rss"
     site_host = urlsplit(parsed.feed.get("link") or url).netloc
     posts = []
@@ -82,6 +82,11 @@ def parse_feed_page(body: bytes, url: str, account_id: str, content_type: str = 
             post = None  # one unreadable item never stops the others
         if post:
             posts.append(post)
+    broken = parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _HARMLESS_BOZO)
+    if not posts and (broken or not parsed.get("version")):
+        # Like feedparser, carry on past damage while items can be read; fail only when none can.
+        reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed document found"
+        raise FetchError(Outcome.MALFORMED, f"{url}: {reason}")
     next_url = next((absolute(url, link.get("href")) for link in parsed.feed.get("links", [])
                      if link.get("rel") == "next"), None)
     return posts, next_url

@@ -1,0 +1,216 @@
+"""Parsing helpers shared by every source: times, HTML to text, images, JSON bodies, paging, secrets.
+
+One place for each: a source module only maps its platform's fields onto `Post`, `Media` and
+`RepostRef`, and calls these for the parts every platform has in common.
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+from datetime import datetime, timezone
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from bs4 import BeautifulSoup
+
+from crawler.http import Fetched, HttpClient
+from crawler.models import FetchError, Media, Outcome
+
+#: Pages followed at most per account and fetch, whatever `limit` asks.
+MAX_PAGES = 20
+
+# Images that are not content: tracking pixels, feed-flare buttons, author avatars.
+_NOISE_IMAGE = re.compile(
+    r"(?:[/.\-_]pixel[./\-_?]|rss-pixel|/tracking/|/p\.php\?|feeds\.feedburner\.com/~|/~ff/|/~r/"
+    r"|gravatar\.com/avatar/|/beacon[./?]|doubleclick\.net|/wp-includes/images/smilies/)",
+    re.IGNORECASE,
+)
+_SLASH_DATE = re.compile(r"^\s*(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
+
+
+# -- times ---------------------------------------------------------------------------------------
+
+def parse_time(value) -> datetime | None:
+    """A time from an API or a feed as aware UTC: ISO 8601 / RFC 3339 (also `+0000` offsets),
+    RFC 822, `2020/1/10 14:33:00`, or epoch seconds. None when absent or unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    parsed = _iso(text) or _rfc822(text) or _slashed(text)
+    if parsed is None:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def _iso(text: str) -> datetime | None:
+    candidate = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    # Python reads at most 6 fractional digits; Bluesky and Go servers send up to 9.
+    candidate = re.sub(r"(\.\d{6})\d+", r"\1", candidate)
+    try:
+        return datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+
+
+def _rfc822(text: str) -> datetime | None:
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _slashed(text: str) -> datetime | None:
+    match = _SLASH_DATE.match(text)
+    if not match:
+        return None
+    parts = [int(p) if p else 0 for p in match.groups()]
+    try:
+        return datetime(*parts[:3], parts[3], parts[4], parts[5])
+    except ValueError:
+        return None
+
+
+# -- HTML ----------------------------------------------------------------------------------------
+
+_BLOCKS = ("p", "br", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "figcaption")
+
+
+def html_to_text(html) -> str:
+    """Readable text of an HTML fragment: tags dropped, entities decoded, whitespace folded.
+    Hidden parts that a reader does not see (Mastodon's `invisible` URL pieces) stay, joined."""
+    if not isinstance(html, str) or not html:
+        return ""
+    if "<" not in html and "&" not in html:
+        return " ".join(html.split())
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    return " ".join(soup.get_text(" ").split())
+
+
+def absolute(base: str | None, href) -> str | None:
+    """`href` resolved against `base`; None for an empty or non-string href."""
+    if not isinstance(href, str) or not href.strip():
+        return None
+    href = href.strip()
+    return urljoin(base, href) if base else href
+
+
+def _img_src(img) -> str | None:
+    for attribute in ("src", "data-src", "data-lazy-src", "data-original"):
+        value = img.get(attribute)
+        if isinstance(value, str) and value.strip() and not value.strip().startswith("data:"):
+            return value
+    srcset = img.get("srcset") or img.get("data-srcset")
+    if isinstance(srcset, str) and srcset.strip():
+        return srcset.split(",")[0].split()[0]
+    return None
+
+
+def html_images(html: str, base: str) -> list[Media]:
+    """`<img>` elements of an HTML fragment, with their alt text, resolved against `base`.
+    Lazy-loading attributes count; tracking pixels, 1×1 images and inline data: images do not."""
+    if not isinstance(html, str) or "<img" not in html:
+        return []
+    soup = BeautifulSoup(html, "html.parser")
+    found = []
+    for img in soup.find_all("img"):
+        src = _img_src(img)
+        if not src or img.get("width") in ("0", "1") or img.get("height") in ("0", "1"):
+            continue
+        url = absolute(base, src)
+        if url and not is_noise_image(url):
+            found.append(Media(url, alt=" ".join((img.get("alt") or "").split())))
+    return unique_media(found)
+
+
+def is_noise_image(url: str) -> bool:
+    """Tracking pixels, feed buttons and avatars: images that are not part of a post."""
+    return bool(_NOISE_IMAGE.search(url))
+
+
+def unique_media(media: list[Media]) -> list[Media]:
+    """Media in first-seen order, one per URL, keeping the first non-empty alt text."""
+    seen: dict[str, Media] = {}
+    for item in media:
+        if not item.url:
+            continue
+        kept = seen.setdefault(item.url, item)
+        if not kept.alt and item.alt:
+            kept.alt = item.alt
+    return list(seen.values())
+
+
+def with_quote(text: str, quoted_text: str) -> str:
+    """A post's own text followed by the text it quotes, as a reader sees both."""
+    quoted_text = (quoted_text or "").strip()
+    if not quoted_text:
+        return text
+    return f"{text}\n\n> {quoted_text}" if text else f"> {quoted_text}"
+
+
+# -- JSON API bodies and paging ------------------------------------------------------------------
+
+def json_body(fetched: Fetched, what: str = "JSON"):
+    """The decoded JSON of a response; `malformed` naming the (redacted) URL when it is not JSON."""
+    try:
+        return json.loads(fetched.content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FetchError(Outcome.MALFORMED, f"{redact(fetched.url)}: not {what} ({exc.__class__.__name__}: "
+                                            f"{str(exc)[:80]})") from None
+
+
+def link_header(value: str | None) -> dict[str, str]:
+    """RFC 8288 `Link` header as rel -> URL (`<a>; rel="next", <b>; rel="prev"`)."""
+    links: dict[str, str] = {}
+    for match in re.finditer(r"<([^>]*)>((?:\s*;\s*[^,;]+)*)", value or ""):
+        target, params = match.groups()
+        rel = re.search(r"""rel\s*=\s*"?([^";]+)"?""", params)
+        for name in (rel.group(1).split() if rel else []):
+            links.setdefault(name.lower(), target)
+    return links
+
+
+def with_query(url: str, **params) -> str:
+    """`url` with `params` set in its query (None removes one)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query += [(k, str(v)) for k, v in params.items() if v is not None]
+    return urlunsplit(parts._replace(query=urlencode(query, safe=",:(){}/@")))
+
+
+# -- secrets -------------------------------------------------------------------------------------
+
+_SECRET_PARAMS = re.compile(r"\b((?:access_token|client_secret|appsecret_proof|token|key)=)[^&\s\"']+", re.IGNORECASE)
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """`text` with token query parameters and the given secret values replaced by `***`."""
+    text = _SECRET_PARAMS.sub(r"\1***", text or "")
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+async def get_json(client: HttpClient, url: str, *, headers: dict | None = None, secret: str | None = None,
+                   what: str = "JSON"):
+    """GET an API URL (never conditional: pages change) and decode it; FetchErrors come out redacted."""
+    try:
+        fetched = await client.get(url, conditional=False, headers=headers)
+    except FetchError as exc:
+        raise FetchError(exc.outcome, redact(exc.detail, secret)) from None
+    return json_body(fetched, what), fetched
+
+
+def http_status(exc: FetchError) -> int | None:
+    """The HTTP status the shared client named in a FetchError's detail, when there is one."""
+    match = re.search(r"\bHTTP (\d{3})\b", exc.detail)
+    return int(match.group(1)) if match else None
