@@ -1,0 +1,63 @@
+"""Rendering reports from view data (plain dicts built by the application from the store).
+
+Autoescaping is on for every template: post text, alt text, handles and evidence come from
+strangers and must never run as HTML. The only Markup made here is built from escaped pieces.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
+
+CATEGORY_LABELS = {
+    "student_photo": "Picture of students",
+    "endorsement_repost": "Repost of an outside account",
+    "endorsement_commercial": "Commercial endorsement",
+    "endorsement_political": "Political endorsement",
+    "religion_promotion": "Promotion of religion",
+    "substances": "Alcohol, drugs or tobacco",
+    "explicit": "Explicit content",
+    "hostile": "Disrespectful or hostile",
+    "privacy": "Privacy and confidentiality",
+}
+OUTCOME_LABELS = {
+    "ok": "checked", "not_found": "not found", "blocked": "blocked", "login_wall": "behind a login",
+    "rate_limited": "rate-limited", "auth_missing": "no access token", "timeout": "timed out",
+    "malformed": "unreadable content", "error": "error",
+}
+SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+def highlight(text: str, evidences) -> Markup:
+    """`text` escaped, with every occurrence of each evidence string wrapped in <mark>."""
+    spans = sorted({s for s in evidences if s and s.strip()}, key=len, reverse=True)
+    if not text or not spans:
+        return escape(text or "")
+    pattern = re.compile("|".join(re.escape(s) for s in spans), re.IGNORECASE)
+    pieces, last = [], 0
+    for match in pattern.finditer(text):
+        pieces.append(escape(text[last:match.start()]))
+        pieces.append(Markup("<mark>%s</mark>") % match.group(0))
+        last = match.end()
+    pieces.append(escape(text[last:]))
+    return Markup("").join(pieces)
+
+
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("reports", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["highlight"] = highlight
+    env.globals.update(category_label=lambda c: CATEGORY_LABELS.get(c, c),
+                       outcome_label=lambda o: OUTCOME_LABELS.get(o, o or "never checked"))
+    return env
+
+
+def render(template: str, out_path: Path, **view) -> Path:
+    """Render `template` with `view` into `out_path` (folders created); return the path."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(environment().get_template(template).render(**view), encoding="utf-8")
+    return out_path

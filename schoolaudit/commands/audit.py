@@ -1,0 +1,53 @@
+"""`schoolaudit audit ACCOUNT`: the on-demand audit of one account."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from schoolaudit.app import load_app
+from schoolaudit.pipeline import Pipeline
+from schoolaudit.reporting import ReportBuilder
+from schoolaudit.summary import format_summary
+
+HELP = "crawl one registered account now, audit its posts and write its HTML report"
+EXAMPLE = "schoolaudit audit birchwood-ps-news --json"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("account", metavar="ACCOUNT", help="the account's id in accounts.toml")
+    parser.add_argument("--json", action="store_true", help="print the account's open findings as JSON")
+    parser.add_argument("--out", metavar="DIR", type=Path, help="report folder (default: storage.reports_dir)")
+
+
+def run(args) -> int:
+    app = load_app(args.config)
+    try:
+        account = app.registry.get(args.account)
+    except KeyError as exc:
+        print(f"schoolaudit: {exc.args[0]}")
+        return 2
+    try:
+        summary = Pipeline(app.settings, app.policy, app.store).run([account], kind="audit", show_progress=not args.json)
+        builder = ReportBuilder(app.settings, app.registry, app.store)
+        report = builder.write_account_report(account.id, args.out or app.settings.reports_dir)
+        result = summary.results[0]
+        if args.json:
+            print(json.dumps(findings_document(builder, account.id, result, report), indent=2, ensure_ascii=False))
+        else:
+            print(format_summary(summary))
+            print(f"Report: {report}")
+        return 0 if result.outcome == "ok" else 1
+    finally:
+        app.close()
+
+
+def findings_document(builder: ReportBuilder, account_id: str, result, report: Path) -> dict:
+    findings = []
+    for post in builder.post_views(account_id):
+        for f in post["findings"]:
+            findings.append({"id": f["id"], "category": f["category"], "severity": f["severity"],
+                             "evidence": f["evidence"], "explanation": f["explanation"], "clause": f["clause"],
+                             "where": f["location"], "status": f["status"], "post_url": post["url"],
+                             "post_created_at": post["created_at"]})
+    return {"account": account_id, "outcome": result.outcome, "detail": result.detail,
+            "report": str(report), "findings": findings}

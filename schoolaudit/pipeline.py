@@ -1,0 +1,136 @@
+"""One audit run: crawl accounts, store their posts and images, audit what is new or changed.
+
+Accounts are crawled concurrently; each account's outcome is recorded whatever happens to the
+others. Auditing works from the store (posts whose content hash differs from the hash they were
+last audited at), so a run that was killed half-way is completed by the next one.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import dataclass, field
+
+import httpx
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from auditors.base import AuditContext, Policy
+from auditors.registry import audit_post, load_auditors
+from crawler.http import HttpClient
+from crawler.media import MediaFetcher
+from crawler.models import Account, FetchError, FetchResult, Outcome
+from crawler.sources import source_class
+from crawler.store import Store
+from schoolaudit.config import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclass
+class AccountResult:
+    account: Account
+    outcome: str
+    detail: str = ""
+    posts_seen: int = 0
+    posts_new: int = 0
+    posts_changed: int = 0
+    findings_new: int = 0
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    results: list[AccountResult] = field(default_factory=list)
+    disabled_auditors: dict[str, str] = field(default_factory=dict)
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(r, attribute) for r in self.results)
+
+    @property
+    def failed(self) -> list[AccountResult]:
+        return [r for r in self.results if r.outcome != Outcome.OK.value]
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, policy: Policy, store: Store,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        self.settings, self.policy, self.store, self.transport = settings, policy, store, transport
+        self.auditors, self.disabled = load_auditors(policy)
+
+    def run(self, accounts: list[Account], kind: str = "audit", show_progress: bool = True) -> RunSummary:
+        """Crawl and audit `accounts`; the run and every account's outcome are recorded."""
+        self.store.sync_accounts(accounts)
+        run_id = self.store.start_run(kind)
+        summary = RunSummary(run_id, disabled_auditors=dict(self.disabled))
+        try:
+            asyncio.run(self._crawl_all(accounts, summary, show_progress))
+        except BaseException as exc:
+            self._finish(summary, "interrupted", f"{type(exc).__name__}: {exc}")
+            raise
+        self._finish(summary, "finished")
+        return summary
+
+    def _finish(self, summary: RunSummary, status: str, detail: str = "") -> None:
+        self.store.finish_run(
+            summary.run_id, status, detail,
+            accounts_ok=len(summary.results) - len(summary.failed), accounts_failed=len(summary.failed),
+            posts_new=summary.total("posts_new"), posts_changed=summary.total("posts_changed"),
+            findings_new=summary.total("findings_new"))
+
+    async def _crawl_all(self, accounts: list[Account], summary: RunSummary, show_progress: bool) -> None:
+        limit = asyncio.Semaphore(int(self.settings.raw.get("crawl", {}).get("concurrency", DEFAULT_CONCURRENCY)))
+        async with HttpClient(self.settings.contact_url, cache=self.store, timeout=self.settings.timeout_seconds,
+                              max_bytes=self.settings.max_body_bytes, transport=self.transport) as client:
+            media = MediaFetcher(client, self.store, self.settings.media_dir,
+                                 allow_private=self.settings.allow_private_addresses)
+            with _progress(show_progress) as progress:
+                task = progress.add_task("Crawling accounts", total=len(accounts))
+                jobs = [self._fetch(client, account, limit) for account in accounts]
+                for job in asyncio.as_completed(jobs):
+                    account, result = await job
+                    summary.results.append(await self._process(account, result, media, summary.run_id))
+                    progress.advance(task)
+
+    async def _fetch(self, client: HttpClient, account: Account, limit: asyncio.Semaphore):
+        async with limit:
+            try:
+                cls = source_class(account.platform)
+                cls.check_ready()
+                source = cls(client, api_base=account.api_base)
+                deadline = self.settings.timeout_seconds * 3
+                return account, await asyncio.wait_for(source.fetch(account, self.settings.posts_per_account), deadline)
+            except FetchError as exc:
+                return account, exc
+            except asyncio.TimeoutError:
+                return account, FetchError(Outcome.TIMEOUT, f"{account.target}: the account took too long to fetch")
+            except Exception as exc:  # a source's bug must not stop the other accounts
+                log.exception("source %s failed on account %s", account.platform, account.id)
+                return account, FetchError(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
+
+    async def _process(self, account: Account, result: FetchResult | FetchError, media: MediaFetcher,
+                       run_id: int) -> AccountResult:
+        if isinstance(result, FetchError):
+            self.store.record_check(run_id, account.id, result.outcome.value, result.detail)
+            return AccountResult(account, result.outcome.value, result.detail)
+        await media.attach(result.posts)
+        new, changed = self.store.save_posts(account, result.posts, result.complete_window)
+        findings_new = self.audit_pending(account, run_id)
+        detail = "not modified since the last crawl" if result.not_modified else ""
+        self.store.record_check(run_id, account.id, Outcome.OK.value, detail, len(result.posts))
+        return AccountResult(account, Outcome.OK.value, detail, len(result.posts), len(new), len(changed), findings_new)
+
+    def audit_pending(self, account: Account, run_id: int) -> int:
+        """Audit every post of `account` whose current content has not been audited; count new findings."""
+        context = AuditContext(self.policy, account)
+        new_findings = 0
+        for post in self.store.unaudited_posts(account.id):
+            findings = audit_post(post, context, self.auditors)
+            new_findings += len(self.store.save_findings(post, findings, run_id))
+        return new_findings
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    transient=True, disable=not (enabled and sys.stderr.isatty()))

@@ -1,0 +1,50 @@
+"""The README documents every command and every setting; every command's --help has an example."""
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import import_module
+
+import pytest
+
+from schoolaudit.cli import main
+from schoolaudit.commands import COMMANDS
+from schoolaudit.config import DEFAULT_CONFIG_DIR
+
+from conftest import REPO
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_has_a_readme_section(command):
+    assert re.search(rf"^### `?{re.escape(command)}\b", README, re.MULTILINE), f"README has no '### {command}' section"
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_help_has_an_example(command, capsys):
+    module = import_module(COMMANDS[command])
+    assert module.EXAMPLE.startswith(f"schoolaudit ")
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"Example: {module.EXAMPLE}" in capsys.readouterr().out
+
+
+def _keys(table: dict, prefix: str = ""):
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from _keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+@pytest.mark.parametrize("key", list(_keys(tomllib.loads((DEFAULT_CONFIG_DIR / "settings.toml").read_text()))))
+def test_every_setting_is_documented(key):
+    assert f"`{key}`" in README, f"README does not document the setting `{key}`"
+
+
+@pytest.mark.parametrize("key", ["id", "name", "kind", "school", "platform", "url", "handle", "contacts", "api_base"])
+def test_every_account_key_is_documented(key):
+    section = README.split("### accounts.toml", 1)[1].split("\n### ", 1)[0]
+    assert f"`{key}`" in section

@@ -1,0 +1,87 @@
+"""`accounts check`: every registry problem reported with file and line."""
+from __future__ import annotations
+
+import shutil
+
+from schoolaudit.cli import main
+from schoolaudit.config import DEFAULT_CONFIG_DIR
+
+BAD_REGISTRY = '''[board]
+name = "Test board"
+
+[[schools]]
+id = "north"
+name = "North PS"
+
+[[accounts]]
+id = "north-news"
+kind = "school"
+school = "north"
+platform = "rss"
+url = "https://example.org/feed"
+
+[[accounts]]
+id = "north-news"
+kind = "school"
+school = "north"
+platform = "rss"
+url = "https://example.org/other"
+
+[[accounts]]
+id = "north-tiktok"
+kind = "club"
+school = "north"
+platform = "tiktok"
+handle = "@north"
+
+[[accounts]]
+id = "north-club"
+kind = "club"
+school = "north"
+platform = "rss"
+
+[[accounts]]
+id = "south-news"
+kind = "school"
+school = "south"
+platform = "rss"
+url = "https://example.org/south"
+
+[[accounts]]
+id = "north-copy"
+kind = "school"
+school = "north"
+platform = "rss"
+url = "https://example.org/feed"
+'''
+
+
+def _config(tmp_path, registry: str):
+    config = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR, config)
+    (config / "accounts.toml").write_text(registry)
+    return config
+
+
+def test_check_reports_every_problem_with_file_and_line(tmp_path, capsys):
+    config = _config(tmp_path, BAD_REGISTRY)
+    assert main(["--config", str(config), "accounts", "check"]) == 1
+    out = capsys.readouterr().out
+    path = config / "accounts.toml"
+    assert f"{path}:15: duplicate account id 'north-news'" in out
+    assert f"{path}:22: account 'north-tiktok': unknown platform 'tiktok'" in out
+    assert f"{path}:29: account 'north-club': needs a 'url' or a 'handle'" in out
+    assert f"{path}:35: account 'south-news': unknown school 'south'" in out
+    assert f"{path}:42: account 'north-copy': duplicate of account 'north-news'" in out
+    assert "5 problem(s)" in out
+
+
+def test_check_passes_on_the_bundled_example(capsys):
+    assert main(["--config", str(DEFAULT_CONFIG_DIR), "accounts", "check"]) == 0
+    assert "no problems" in capsys.readouterr().out
+
+
+def test_toml_syntax_error_names_the_line(tmp_path, capsys):
+    config = _config(tmp_path, '[[accounts]]\nid = "x"\nname = "unterminated\n')
+    assert main(["--config", str(config), "accounts", "check"]) == 2
+    assert f"{config / 'accounts.toml'}:3" in capsys.readouterr().err
