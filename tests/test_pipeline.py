@@ -54,7 +54,7 @@ def test_edited_post_is_reaudited_and_keeps_its_earlier_version(demo_config, sit
     pipeline.run([account], show_progress=False)
     feed = site_dir / "feeds" / "cedar-heights-ss.atom"
     feed.write_text(feed.read_text().replace(
-        "Permission forms are due Friday.", "Permission forms are due Friday. Parents, the pub night after is on us: first beer is free!"))
+        "Permission forms are due Friday.", "Permission forms are due Friday. Parents, join us after at the pub for a craft beer!"))
     summary = pipeline.run([account], show_progress=False)
     assert summary.results[0].posts_changed == 1
     (key,) = app.store.db.execute("SELECT key FROM posts WHERE url LIKE '%/field-trip'").fetchone()
