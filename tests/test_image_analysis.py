@@ -1,0 +1,165 @@
+"""Image analysis: the face detector, safe decoding (pixel limit, undecodable bytes), EXIF, the cache, the pool."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from auditors.faces import FaceDetector
+from auditors.image_analysis import ImageAnalyser, ImageSettings, analyse_bytes, open_image
+from auditors.image_cache import ImageCache
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "images"
+ASTRONAUT = FIXTURES / "astronaut.jpg"
+NO_EXPLICIT = ImageSettings(explicit=False)
+
+
+def _jpeg(image: Image.Image, **kwargs) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", **kwargs)
+    return out.getvalue()
+
+
+def _gradient(width: int = 640, height: int = 480) -> Image.Image:
+    horizontal = Image.linear_gradient("L").resize((width, height))
+    vertical = horizontal.transpose(Image.Transpose.ROTATE_90).resize((width, height))
+    return Image.merge("RGB", (horizontal, vertical, Image.new("L", (width, height), 90)))
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims width x height pixels but carries one empty scanline: a bomb's header."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+def test_detector_finds_the_astronauts_face():
+    image = Image.open(ASTRONAUT)
+    faces = FaceDetector().detect(image)
+    assert len(faces) == 1
+    face = faces[0]
+    assert face.score >= 0.9
+    assert face.size >= 24  # identifiable
+    # the head is in the upper middle of the 512x512 portrait
+    cx, cy = face.x + face.w / 2, face.y + face.h / 2
+    assert 150 < cx < 300 and 40 < cy < 200, face
+
+
+@pytest.mark.parametrize("image", [Image.new("RGB", (640, 480), (255, 255, 255)),
+                                   Image.new("RGB", (300, 200), (0, 0, 0)),
+                                   _gradient()], ids=["white", "black", "gradient"])
+def test_no_face_in_blank_or_gradient_images(image):
+    analysis = analyse_bytes(_jpeg(image), NO_EXPLICIT)
+    assert analysis.error is None
+    assert analysis.faces == []
+    assert analysis.labels(NO_EXPLICIT) == []
+
+
+def test_cameraman_from_shared(shared_dir):
+    analysis = analyse_bytes((shared_dir / "images" / "cameraman_gray.jpg").read_bytes(), NO_EXPLICIT)
+    assert len(analysis.faces) == 1
+
+
+def test_boxes_follow_exif_orientation():
+    """A phone photo stored sideways with an EXIF rotation is analysed as people see it."""
+    upright = Image.open(ASTRONAUT).convert("RGB")
+    stored = upright.rotate(90, expand=True)  # sideways on disk
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    analysis = analyse_bytes(_jpeg(stored, exif=exif.tobytes(), quality=95), NO_EXPLICIT)
+    reference = analyse_bytes(_jpeg(upright, quality=95), NO_EXPLICIT)
+    assert (analysis.width, analysis.height) == upright.size
+    assert len(analysis.faces) == len(reference.faces) == 1
+    got, want = analysis.faces[0], reference.faces[0]
+    assert abs(got.x - want.x) <= 6 and abs(got.y - want.y) <= 6
+
+
+def test_large_jpeg_is_decoded_reduced_but_boxes_are_in_original_pixels():
+    big = Image.open(ASTRONAUT).convert("RGB").resize((2048, 2048))
+    settings = ImageSettings(explicit=False, max_side=512)
+    image, full = open_image(_jpeg(big), settings.max_pixels, settings.max_side)
+    assert full == (2048, 2048) and max(image.size) < 2048
+    analysis = analyse_bytes(_jpeg(big), settings)
+    assert len(analysis.faces) == 1
+    assert analysis.faces[0].size > 4 * 24  # scaled back up: about 4x the 512 px portrait's box
+
+
+def test_pixel_limit_refuses_a_huge_mostly_empty_png_before_decoding():
+    image = Image.new("1", (10_000, 10_000))  # 100 megapixels, a few kilobytes as PNG
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    data = out.getvalue()
+    assert len(data) < 200_000
+    analysis = analyse_bytes(data, NO_EXPLICIT)
+    assert analysis.faces == [] and analysis.explicit is None
+    assert "10000x10000 pixels exceeds the 40000000-pixel limit" in analysis.error
+
+
+def test_decompression_bomb_header_gives_a_clear_outcome():
+    analysis = analyse_bytes(_png_header_only(60_000, 60_000), NO_EXPLICIT)
+    assert analysis.faces == []
+    assert analysis.error and ("decompression bomb" in analysis.error or "pixel limit" in analysis.error)
+
+
+def test_configured_pixel_limit_applies():
+    analysis = analyse_bytes(ASTRONAUT.read_bytes(), ImageSettings(explicit=False, max_pixels=100_000))
+    assert "512x512 pixels exceeds the 100000-pixel limit" in analysis.error
+
+
+@pytest.mark.parametrize("data", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n" + b"\0" * 40,
+                                  ASTRONAUT.read_bytes()[:5000]],
+                         ids=["empty", "text", "broken-png", "truncated-jpeg"])
+def test_undecodable_bytes_give_an_error_not_a_crash(data):
+    analysis = analyse_bytes(data, NO_EXPLICIT)
+    assert analysis.faces == []
+    assert analysis.error.startswith("not a readable image"), analysis.error
+
+
+def test_cache_hit_avoids_reanalysis(tmp_path):
+    cache_file = tmp_path / "media" / "image-analysis.sqlite"
+    analyser = ImageAnalyser(ImageSettings(explicit=False, workers=1), ImageCache(cache_file))
+    first, again = analyser.analyse([ASTRONAUT, ASTRONAUT])  # same image twice: analysed once
+    assert analyser.analysed == 1
+    assert not first.cached and len(first.faces) == 1
+    assert again.faces == first.faces
+    (second,) = analyser.analyse([ASTRONAUT])
+    assert second.cached and analyser.analysed == 1
+    assert second.faces == first.faces
+    # a new process (new analyser) reads the persistent cache
+    fresh = ImageAnalyser(ImageSettings(explicit=False, workers=1), ImageCache(cache_file))
+    (third,) = fresh.analyse([ASTRONAUT])
+    assert third.cached and fresh.analysed == 0 and third.faces == first.faces
+    # another threshold is another analysis, not a stale answer
+    stricter = ImageAnalyser(ImageSettings(explicit=False, workers=1, face_score=0.99), ImageCache(cache_file))
+    (fourth,) = stricter.analyse([ASTRONAUT])
+    assert not fourth.cached and stricter.analysed == 1
+
+
+def test_missing_and_broken_files_do_not_stop_the_others(tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff garbage")
+    analyser = ImageAnalyser(ImageSettings(explicit=False, workers=1))
+    missing, bad, good = analyser.analyse([tmp_path / "missing.jpg", broken, ASTRONAUT])
+    assert missing.error.startswith("cannot read file")
+    assert bad.error.startswith("not a readable image")
+    assert good.error is None and len(good.faces) == 1
+
+
+def test_process_pool_keeps_order(tmp_path):
+    blank = tmp_path / "blank.jpg"
+    blank.write_bytes(_jpeg(Image.new("RGB", (320, 240), (200, 200, 200))))
+    gradient = tmp_path / "gradient.jpg"
+    gradient.write_bytes(_jpeg(_gradient()))
+    analyser = ImageAnalyser(ImageSettings(workers=2))
+    try:
+        results = analyser.analyse([blank, ASTRONAUT, gradient])
+    finally:
+        analyser.close()
+    assert [len(r.faces) for r in results] == [0, 1, 0]
+    assert all(r.error is None and 0.0 <= r.explicit <= 1.0 for r in results)
+    assert results[1].explicit < 0.5  # a portrait is not explicit
