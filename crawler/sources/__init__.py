@@ -14,6 +14,13 @@ SOURCES: dict[str, str] = {
     "rss": "crawler.sources.feed:FeedSource",
     "atom": "crawler.sources.feed:FeedSource",
     "jsonfeed": "crawler.sources.feed:FeedSource",
+    "website": "crawler.sources.website:WebsiteSource",
+    "youtube": "crawler.sources.youtube:YouTubeSource",
+    "mastodon": "crawler.sources.mastodon:MastodonSource",
+    "bluesky": "crawler.sources.bluesky:BlueskySource",
+    "facebook": "crawler.sources.facebook:FacebookSource",
+    "instagram": "crawler.sources.instagram:InstagramSource",
+    "x": "crawler.sources.x:XSource",
 }
 
 

@@ -32,7 +32,8 @@ _SLASH_DATE = re.compile(r"^\s*(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})(?:[ T]+(\d{1,
 
 def parse_time(value) -> datetime | None:
     """A time from an API or a feed as aware UTC: ISO 8601 / RFC 3339 (also `+0000` offsets),
-    RFC 822, `2020/1/10 14:33:00`, or epoch seconds. None when absent or unreadable."""
+    RFC 822, `2020/1/10 14:33:00`, a written date (`Sunday, 21 February 2016`, `March 6, 2016`),
+    or epoch seconds. None when absent or unreadable."""
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -43,7 +44,7 @@ def parse_time(value) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    parsed = _iso(text) or _rfc822(text) or _slashed(text)
+    parsed = _iso(text) or _rfc822(text) or _slashed(text) or _written(text)
     if parsed is None:
         return None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
@@ -59,7 +60,12 @@ def _iso(text: str) -> datetime | None:
         return None
 
 
+_RFC822_SHAPE = re.compile(r"^(?:[A-Za-z]{3,9},?\s*)?\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}\s+\d{1,2}:\d{2}")
+
+
 def _rfc822(text: str) -> datetime | None:
+    if not _RFC822_SHAPE.match(text):
+        return None  # email.utils guesses at anything, e.g. reads "1:46 PM" as 01:46
     try:
         return email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -77,14 +83,37 @@ def _slashed(text: str) -> datetime | None:
         return None
 
 
+_MONTHS = {name: number for number, names in enumerate(
+    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")], start=1) for name in names}
+_WRITTEN = re.compile(r"\b(?:(\d{1,2})\.?\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})|([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4}))\b")
+
+
+def _written(text: str) -> datetime | None:
+    """A date written out in English on a web page (the day only; times there lack a zone)."""
+    match = _WRITTEN.search(text)
+    if not match:
+        return None
+    day, month, year = (match.group(1), match.group(2), match.group(3)) if match.group(1) else \
+        (match.group(5), match.group(4), match.group(6))
+    number = _MONTHS.get(month.lower())
+    try:
+        return datetime(int(year), number, int(day)) if number else None
+    except ValueError:
+        return None
+
+
 # -- HTML ----------------------------------------------------------------------------------------
 
-_BLOCKS = ("p", "br", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "figcaption")
+_BLOCKS = ("p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "td", "th",
+           "figcaption", "figure", "section", "article", "header", "footer", "pre", "hr", "img", "dt", "dd", "table")
 
 
 def html_to_text(html) -> str:
     """Readable text of an HTML fragment: tags dropped, entities decoded, whitespace folded.
-    Hidden parts that a reader does not see (Mastodon's `invisible` URL pieces) stay, joined."""
+    Words split over inline tags (Mastodon's `@<span>user</span>`, its `invisible` URL pieces)
+    stay joined; block elements (paragraphs, list items, line breaks) are kept apart by a space."""
     if not isinstance(html, str) or not html:
         return ""
     if "<" not in html and "&" not in html:
@@ -92,7 +121,10 @@ def html_to_text(html) -> str:
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
-    return " ".join(soup.get_text(" ").split())
+    for tag in soup.find_all(_BLOCKS):  # words meet across inline tags (`@<span>user</span>`), not blocks
+        tag.insert_before(" ")
+        tag.insert_after(" ")
+    return " ".join(soup.get_text("").split())
 
 
 def absolute(base: str | None, href) -> str | None:
