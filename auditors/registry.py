@@ -17,7 +17,9 @@ log = logging.getLogger(__name__)
 #: Every auditor, in the order they run. Add a concern by adding a module and a row.
 AUDITORS: tuple[str, ...] = (
     "auditors.repost:RepostAuditor",
+    "auditors.image_auditors:StudentPhotoImageAuditor",
     "auditors.substances:SubstancesAuditor",
+    "auditors.image_auditors:ExplicitImageAuditor",
 )
 
 

@@ -9,4 +9,5 @@ COMMANDS: dict[str, str] = {
     "demo": "schoolaudit.commands.demo",
     "audit": "schoolaudit.commands.audit",
     "accounts": "schoolaudit.commands.accounts",
+    "classify": "schoolaudit.commands.classify",
 }

@@ -1,0 +1,265 @@
+"""Image auditors: faces in a post's images (student_photo) and explicit images (explicit).
+
+Both read the pixels of every image a post carries (photos, carousel children, video thumbnails:
+every `Media` with a `path`; images not downloaded are skipped) on this machine, through one
+shared `ImageAnalyser`, so each image is analysed once per process and once ever per sha256 when
+the persistent cache is on. Findings carry `where="image:N"` (N is the index in `post.media`, as
+`alt:N` is) and `media_sha256`; evidence counts 1-based images, as people do.
+
+Rules and thresholds come from `rules/student_photo_image.toml` in the configuration folder
+(`$SCHOOLAUDIT_CONFIG`, else ./config, else the bundled example), or from an `[image]` table in
+the student_photo rules when a board prefers one file. See README.md, "Image auditing".
+
+Detectors also fire on drawn, painted and computer-rendered faces, and no model here can tell a
+student from an adult reliably, so explanations say "appears to show" and "possibly students".
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from auditors import explicit_image, faces
+from auditors.base import AuditContext, Disabled, Policy
+from auditors.image_analysis import ImageAnalyser, ImageAnalysis, ImageSettings
+from auditors.image_cache import ImageCache
+from crawler.models import SEVERITIES, Finding, Post
+
+log = logging.getLogger(__name__)
+
+RULES_FILE = "student_photo_image.toml"
+CACHE_FILE = "image-analysis.sqlite"
+BUNDLED_RULES = Path(__file__).resolve().parent.parent / "config" / "rules" / RULES_FILE
+
+_ANALYSERS: dict[tuple, ImageAnalyser] = {}
+
+
+def load_image_rules(policy: Policy | None = None, directory: Path | None = None) -> tuple[dict, Path | None]:
+    """(rules, configuration folder they came from): inline [image] table, else the rules file."""
+    if policy is not None and "student_photo" in policy.categories:
+        inline = policy.categories["student_photo"].rules.get("image")
+        if isinstance(inline, dict) and inline:
+            return inline, directory
+    from schoolaudit.config import config_dir, read_toml
+
+    directory = directory or config_dir()
+    path = directory / "rules" / RULES_FILE
+    if path.exists():
+        return read_toml(path), directory
+    if BUNDLED_RULES.exists():
+        return read_toml(BUNDLED_RULES), directory
+    return {}, directory
+
+
+def default_cache_path(rules: dict, directory: Path | None) -> Path | None:
+    """The persistent cache: [cache] path, else image-analysis.sqlite in settings' media folder."""
+    configured = str(rules.get("cache", {}).get("path", "") or "")
+    if configured:
+        path = Path(configured)
+        return path if path.is_absolute() or directory is None else (directory / path).resolve()
+    if directory is None or not (directory / "settings.toml").exists():
+        return None
+    try:
+        from schoolaudit.config import load_settings
+
+        return load_settings(directory).media_dir / CACHE_FILE
+    except Exception as exc:  # a broken settings file is reported by the commands, not here
+        log.warning("image cache: cannot read settings in %s (%s); caching in memory only", directory, exc)
+        return None
+
+
+def shared_analyser(settings: ImageSettings, cache_path: Path | None) -> ImageAnalyser:
+    """One analyser per (settings, cache) in this process, shared by both image auditors."""
+    key = (settings, str(cache_path) if cache_path else None)
+    if key not in _ANALYSERS:
+        _ANALYSERS[key] = ImageAnalyser(settings, ImageCache(cache_path))
+    return _ANALYSERS[key]
+
+
+class _ImageAuditorBase:
+    name = "image"
+    categories: tuple[str, ...] = ()
+
+    def __init__(self, policy: Policy, rules: dict | None = None, cache_path: str | Path | None = None,
+                 analyser: ImageAnalyser | None = None):
+        try:
+            faces.check_available()
+        except faces.ModelMissing as exc:
+            raise Disabled(str(exc)) from None
+        directory = None
+        if rules is None:
+            rules, directory = load_image_rules(policy)
+        self.rules = rules
+        settings = ImageSettings.from_rules(rules)
+        if settings.explicit and not policy.enabled("explicit"):
+            settings = replace(settings, explicit=False)  # no score nobody reads
+        if settings.explicit:
+            try:
+                explicit_image.check_available()
+            except explicit_image.ModelMissing as exc:
+                log.warning("explicit-image scores off: %s", exc)
+                settings = replace(settings, explicit=False)
+        self.settings = settings
+        if analyser is None:
+            path = Path(cache_path) if cache_path else default_cache_path(rules, directory)
+            analyser = shared_analyser(settings, path)
+        self.analyser = analyser
+        self.media_dir = _media_dir(directory)
+
+    def _analyses(self, post: Post) -> list[tuple[int, object, ImageAnalysis]]:
+        """(index in post.media, media, analysis) for every downloaded image of the post."""
+        items = [(i, m) for i, m in enumerate(post.media) if m.path]
+        if not items:
+            return []
+        paths = [self._resolve(m.path) for _, m in items]
+        analyses = self.analyser.analyse(paths, [m.sha256 for _, m in items])
+        out = []
+        for (index, media), analysis in zip(items, analyses):
+            if analysis.error:
+                log.info("image %d of post %s not analysed: %s", index + 1, post.key, analysis.error)
+                continue
+            out.append((index, media, analysis))
+        return out
+
+    def _resolve(self, path: str) -> str:
+        candidate = Path(path)
+        if not candidate.is_absolute() and self.media_dir and not candidate.exists():
+            candidate = self.media_dir / candidate
+        return str(candidate)
+
+
+def _media_dir(directory: Path | None) -> Path | None:
+    if directory is None or not (directory / "settings.toml").exists():
+        return None
+    try:
+        from schoolaudit.config import load_settings
+
+        return load_settings(directory).media_dir
+    except Exception:
+        return None
+
+
+def _patterns(values) -> list[re.Pattern]:
+    compiled = []
+    for value in values or []:
+        try:
+            compiled.append(re.compile(value, re.IGNORECASE))
+        except re.error as exc:
+            log.warning("image rules: bad pattern %r ignored (%s)", value, exc)
+    return compiled
+
+
+def _first_match(patterns: list[re.Pattern], text: str) -> str | None:
+    for pattern in patterns:
+        match = pattern.search(text)
+        if match:
+            return match.group(0)
+    return None
+
+
+def _media_label(index: int, media) -> str:
+    return f"video thumbnail {index + 1}" if getattr(media, "kind", "image") == "video_thumbnail" else f"image {index + 1}"
+
+
+class StudentPhotoImageAuditor(_ImageAuditorBase):
+    """Faces in a post's images, weighed with what the post says (students, public event, consent)."""
+
+    name = "student_photo_image"
+    categories = ("student_photo",)
+
+    def __init__(self, policy: Policy, **kwargs):
+        super().__init__(policy, **kwargs)
+        context = self.rules.get("context", {})
+        self.students = _patterns(context.get("students"))
+        self.public_event = _patterns(context.get("public_event"))
+        self.consent = _patterns(context.get("consent"))
+        self.public_event_severity = context.get("public_event_severity", "low")
+        self.consent_action = context.get("consent_action", "suppress")
+        if self.public_event_severity not in SEVERITIES + ("suppress",):
+            self.public_event_severity = "low"
+
+    def audit(self, post: Post, context: AuditContext) -> list[Finding]:
+        findings = []
+        post_text = f"{post.title}\n{post.text}"
+        for index, media, analysis in self._analyses(post):
+            if not analysis.faces:
+                continue
+            finding = self._finding(post_text, index, media, analysis, context)
+            if finding:
+                findings.append(finding)
+        return findings
+
+    def _finding(self, post_text: str, index: int, media, analysis: ImageAnalysis, context: AuditContext):
+        text = f"{post_text}\n{media.alt}"
+        where_label = _media_label(index, media)
+        identifiable = analysis.identifiable(self.settings.identifiable_px)
+        largest = max(f.size for f in analysis.faces)
+        count = len(analysis.faces)
+        noun = "face" if count == 1 else "faces"
+        if identifiable:
+            evidence = f"{count} {noun}, largest {largest} px, in {where_label}"
+        else:
+            evidence = f"{count} small {noun}, largest {largest} px, in {where_label}"
+        severity = context.policy["student_photo"].severity
+        consent = _first_match(self.consent, text)
+        public = _first_match(self.public_event, text)
+        students = _first_match(self.students, text)
+        shows = (f"{where_label.capitalize()} appears to show {count} {noun}"
+                 + ("" if identifiable else f" too small to recognise easily (under {self.settings.identifiable_px} px)"))
+        if consent:
+            if self.consent_action == "suppress":
+                return None
+            severity = "low"
+            explanation = f"{shows}, possibly students, but the post notes consent (“{consent}”)."
+        elif public:
+            if self.public_event_severity == "suppress":
+                return None
+            severity = self.public_event_severity
+            explanation = (f"{shows}, possibly students, at what the post calls a public event (“{public}”), "
+                           "which the procedure exempts when there is no expectation of privacy.")
+        elif not identifiable:
+            severity = "low"
+            explanation = f"{shows}, possibly students; the procedure says not to post pictures of students."
+        elif students:
+            explanation = (f"{shows}, and the post mentions “{students}”, so these are possibly students; "
+                           "the procedure says not to post pictures of students.")
+        else:
+            if context.account_kind == "board" and SEVERITIES.index(severity) > SEVERITIES.index("medium"):
+                severity = "medium"  # board accounts often show staff and trustees
+            explanation = (f"{shows} large enough to recognise, possibly students on a "
+                           f"{context.account_kind} account; the procedure says not to post pictures of students.")
+        return context.finding("student_photo", evidence, explanation, self.name, severity=severity,
+                               where=f"image:{index}", media_sha256=media.sha256 or analysis.sha256)
+
+
+class ExplicitImageAuditor(_ImageAuditorBase):
+    """Explicit images by the open_nsfw score (no faces involved)."""
+
+    name = "explicit_image"
+    categories = ("explicit",)
+
+    def __init__(self, policy: Policy, **kwargs):
+        try:
+            explicit_image.check_available()
+        except explicit_image.ModelMissing as exc:
+            raise Disabled(str(exc)) from None
+        super().__init__(policy, **kwargs)
+        if not self.settings.explicit:
+            raise Disabled("explicit-image scoring is off ([explicit] enabled = false in rules/student_photo_image.toml)")
+
+    def audit(self, post: Post, context: AuditContext) -> list[Finding]:
+        findings = []
+        for index, media, analysis in self._analyses(post):
+            score = analysis.explicit
+            if score is None or score < self.settings.explicit_threshold:
+                continue
+            where_label = _media_label(index, media)
+            likely = score >= self.settings.explicit_high
+            severity = context.policy["explicit"].severity if likely else "medium"
+            evidence = f"explicit-image score {score:.2f} in {where_label}"
+            explanation = (f"{where_label.capitalize()} {'is likely' if likely else 'may be'} explicit "
+                           f"(open_nsfw score {score:.2f}); the procedure forbids explicit content on board accounts.")
+            findings.append(context.finding("explicit", evidence, explanation, self.name, severity=severity,
+                                            where=f"image:{index}", media_sha256=media.sha256 or analysis.sha256))
+        return findings

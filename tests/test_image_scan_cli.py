@@ -1,0 +1,67 @@
+"""`schoolaudit scan-image`: one JSON object per image, errors on stderr, non-zero exit at the end."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from schoolaudit.cli import main
+
+ASTRONAUT = Path(__file__).resolve().parent / "fixtures" / "images" / "astronaut.jpg"
+
+
+def _lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_output_schema_errors_and_exit_status(tmp_path, capsys):
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (300, 200), (250, 250, 250)).save(blank)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"this is not an image")
+    status = main(["scan-image", str(ASTRONAUT), str(broken), str(blank), "--workers", "2"])
+    captured = capsys.readouterr()
+    assert status == 1
+    objects = _lines(captured.out)
+    assert [o["path"] for o in objects] == [str(ASTRONAUT), str(blank)]
+    for obj in objects:
+        assert set(obj) == {"path", "faces", "explicit", "labels"}
+        assert 0.0 <= obj["explicit"] <= 1.0
+        for face in obj["faces"]:
+            assert set(face) == {"box", "score"}
+            assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
+            assert 0.0 < face["score"] <= 1.0
+    astronaut, empty = objects
+    assert len(astronaut["faces"]) == 1 and astronaut["labels"] == ["student_photo"]
+    assert empty["faces"] == [] and empty["labels"] == []
+    errors = [line for line in captured.err.splitlines() if str(broken) in line]
+    assert len(errors) == 1 and "not a readable image" in errors[0]
+
+
+def test_all_readable_exits_zero_and_folders_expand(tmp_path, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(ASTRONAUT.read_bytes())
+    Image.new("RGB", (64, 64)).save(folder / "b.png")
+    (folder / "notes.txt").write_text("not an image, not listed")
+    assert main(["scan-image", str(folder), "--workers", "1"]) == 0
+    objects = _lines(capsys.readouterr().out)
+    assert [Path(o["path"]).name for o in objects] == ["a.jpg", "b.png"]
+
+
+def test_missing_file_is_named(tmp_path, capsys):
+    missing = tmp_path / "gone.jpg"
+    assert main(["scan-image", str(missing), str(ASTRONAUT), "--workers", "1"]) == 1
+    captured = capsys.readouterr()
+    assert f"{missing}: cannot read file" in captured.err
+    assert len(_lines(captured.out)) == 1
+
+
+def test_cache_file_is_used(tmp_path, capsys):
+    cache = tmp_path / "cache.sqlite"
+    assert main(["scan-image", str(ASTRONAUT), "--cache", str(cache), "--workers", "1"]) == 0
+    first = _lines(capsys.readouterr().out)
+    assert cache.exists()
+    assert main(["scan-image", str(ASTRONAUT), "--cache", str(cache), "--workers", "1"]) == 0
+    assert _lines(capsys.readouterr().out) == first
