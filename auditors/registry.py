@@ -17,8 +17,15 @@ log = logging.getLogger(__name__)
 #: Every auditor, in the order they run. Add a concern by adding a module and a row.
 AUDITORS: tuple[str, ...] = (
     "auditors.repost:RepostAuditor",
+    "auditors.photo_captions:PhotoCaptionAuditor",
+    "auditors.commercial:CommercialAuditor",
+    "auditors.political:PoliticalAuditor",
+    "auditors.religion:ReligionAuditor",
     "auditors.image_auditors:StudentPhotoImageAuditor",
     "auditors.substances:SubstancesAuditor",
+    "auditors.explicit:ExplicitAuditor",
+    "auditors.hostile:HostileAuditor",
+    "auditors.privacy:PrivacyAuditor",
     "auditors.image_auditors:ExplicitImageAuditor",
 )
 

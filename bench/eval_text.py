@@ -1,0 +1,103 @@
+"""Measure the text auditors on a labelled JSONL file (corpus schema with `labels`).
+
+    .venv/bin/python bench/eval_text.py ../shared/corpus/dev_posts.jsonl [--config DIR] [--errors]
+
+Prints precision, recall and F1 per category, macro-F1, the share of clean posts wrongly
+flagged, and posts per second on one core (the process is pinned to one CPU where the system
+allows it); then the same figures on the `hard` subset when records carry `difficulty`.
+Predictions come from the same code path as `schoolaudit classify`; labels, difficulty and
+notes are read only here, to score.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from crawler.models import CATEGORIES  # noqa: E402
+from schoolaudit.commands.classify import classify, load  # noqa: E402
+from schoolaudit.corpus import record_to_post  # noqa: E402
+
+
+def score(items: list[tuple[set, set]]) -> dict:
+    """Per-category precision/recall/F1, macro-F1 and clean false-alarm rate of (gold, predicted) pairs."""
+    result = {}
+    for category in CATEGORIES:
+        tp = sum(category in gold and category in pred for gold, pred in items)
+        fp = sum(category not in gold and category in pred for gold, pred in items)
+        fn = sum(category in gold and category not in pred for gold, pred in items)
+        precision = tp / (tp + fp) if tp + fp else (1.0 if not fn else 0.0)
+        recall = tp / (tp + fn) if tp + fn else 1.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        result[category] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
+    present = [c for c in CATEGORIES if result[c]["support"]]
+    result["macro_f1"] = sum(result[c]["f1"] for c in present) / max(1, len(present))
+    clean = [pred for gold, pred in items if not gold]
+    result["clean_false_alarm"] = sum(bool(pred) for pred in clean) / max(1, len(clean))
+    result["clean_posts"] = len(clean)
+    result["posts"] = len(items)
+    return result
+
+
+def show(title: str, result: dict) -> None:
+    print(f"\n{title}: {result['posts']} posts, {result['clean_posts']} clean")
+    print(f"{'category':24} {'P':>5} {'R':>5} {'F1':>5} {'n':>4} {'fp':>4} {'fn':>4}")
+    for category in CATEGORIES:
+        row = result[category]
+        print(f"{category:24} {row['precision']:5.2f} {row['recall']:5.2f} {row['f1']:5.2f} "
+              f"{row['support']:4d} {row['fp']:4d} {row['fn']:4d}")
+    print(f"{'macro-F1':24} {result['macro_f1']:5.3f}")
+    print(f"{'clean posts flagged':24} {result['clean_false_alarm']:5.1%}")
+
+
+def pin_one_core() -> str:
+    try:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        return "pinned to one CPU"
+    except (AttributeError, OSError):
+        return "not pinned"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", help="labelled JSONL (corpus schema)")
+    parser.add_argument("--config", help="configuration folder (default: as schoolaudit)")
+    parser.add_argument("--errors", action="store_true", help="list each wrong post (id, gold, predicted, evidence)")
+    args = parser.parse_args(argv)
+    pinned = pin_one_core()
+    policy, auditors = load(args.config)
+    records = [json.loads(line) for line in open(args.file, encoding="utf-8") if line.strip()]
+    posts = [record_to_post(record) for record in records]
+
+    start = time.perf_counter()
+    outputs = [classify(post, account, policy, auditors) for post, account in posts]
+    rounds, elapsed = 1, time.perf_counter() - start
+    while elapsed < 1.0:  # repeat for a stable rate
+        for post, account in posts:
+            classify(post, account, policy, auditors)
+        rounds, elapsed = rounds + 1, time.perf_counter() - start
+
+    items = [(set(r.get("labels", [])), set(out["labels"])) for r, out in zip(records, outputs)]
+    show("all posts", score(items))
+    hard = [item for record, item in zip(records, items) if record.get("difficulty") == "hard"]
+    if hard:
+        show("hard subset", score(hard))
+    print(f"\nspeed: {rounds * len(posts) / elapsed:,.0f} posts/s ({pinned}, {len(auditors)} auditors)")
+    if args.errors:
+        print("\nerrors:")
+        for record, (gold, pred), out in zip(records, items, outputs):
+            if gold != pred:
+                print(f"{record['id']} gold={sorted(gold)} pred={sorted(pred)}")
+                for finding in out["findings"]:
+                    if finding["category"] not in gold:
+                        print(f"    + {finding['category']}: {finding['evidence']!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""`schoolaudit classify FILE.jsonl`: run the auditors over loose posts and print JSON lines.
+
+No database and no network: each line of the file is one post in the corpus schema; each line
+printed is {"id", "labels", "findings"}. A line that is not a post is reported on stderr with
+the file and line, and the rest carry on.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+from auditors.base import AuditContext
+from auditors.registry import audit_post, load_auditors
+from crawler.models import CATEGORIES
+from schoolaudit.config import config_dir, load_policy, load_settings
+from schoolaudit.corpus import read_posts
+
+HELP = "classify posts from a JSONL file (corpus schema) and print findings as JSON lines; no database needed"
+EXAMPLE = "schoolaudit classify posts.jsonl"
+
+FINDING_FIELDS = ("category", "severity", "evidence", "explanation", "clause", "where")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("file", metavar="FILE.jsonl",
+                        help="one post per line: id, platform, account{name,kind}, text, image_alt, repost_of")
+
+
+def load(config: str | None):
+    """The policy and the ready auditors for a configuration folder (None: the default one)."""
+    directory = config_dir(config)
+    policy = load_policy(directory, load_settings(directory))
+    auditors, _ = load_auditors(policy)
+    return policy, auditors
+
+
+def classify(post, account, policy, auditors) -> dict:
+    """{"id", "labels", "findings"} for one post: labels in category order, findings as dicts."""
+    findings = audit_post(post, AuditContext(policy, account), auditors)
+    findings.sort(key=lambda f: CATEGORIES.index(f.category))
+    labels = [c for c in CATEGORIES if any(f.category == c for f in findings)]
+    return {"id": post.platform_id, "labels": labels,
+            "findings": [{k: v for k, v in asdict(f).items() if k in FINDING_FIELDS} for f in findings]}
+
+
+def run(args) -> int:
+    policy, auditors = load(args.config)
+    bad = 0
+    try:
+        for line in read_posts(args.file):
+            if line.error:
+                bad += 1
+                print(f"schoolaudit classify: {args.file}:{line.number}: {line.error}", file=sys.stderr)
+                continue
+            print(json.dumps(classify(line.post, line.account, policy, auditors), ensure_ascii=False))
+    except OSError as exc:
+        print(f"schoolaudit classify: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 1 if bad else 0
