@@ -52,21 +52,22 @@ def load_image_rules(policy: Policy | None = None, directory: Path | None = None
     return {}, directory
 
 
-def default_cache_path(rules: dict, directory: Path | None) -> Path | None:
-    """The persistent cache: [cache] path, else image-analysis.sqlite in settings' media folder."""
+def configured_cache_path(rules: dict, directory: Path | None) -> Path | None:
+    """[cache] path from the rules (relative to the configuration folder), or None."""
     configured = str(rules.get("cache", {}).get("path", "") or "")
-    if configured:
-        path = Path(configured)
-        return path if path.is_absolute() or directory is None else (directory / path).resolve()
-    if directory is None or not (directory / "settings.toml").exists():
+    if not configured:
         return None
-    try:
-        from schoolaudit.config import load_settings
+    path = Path(configured)
+    return path if path.is_absolute() or directory is None else (directory / path).resolve()
 
-        return load_settings(directory).media_dir / CACHE_FILE
-    except Exception as exc:  # a broken settings file is reported by the commands, not here
-        log.warning("image cache: cannot read settings in %s (%s); caching in memory only", directory, exc)
-        return None
+
+def media_cache_path(media_path: str | Path, sha256: str | None) -> Path | None:
+    """`image-analysis.sqlite` in the media folder, recognised from the crawler's layout
+    `<media_dir>/<sha256[:2]>/<sha256>.<ext>`; None for an image stored some other way."""
+    path = Path(media_path)
+    if sha256 and path.stem == sha256 and path.parent.name == sha256[:2]:
+        return path.parent.parent / CACHE_FILE
+    return None
 
 
 def shared_analyser(settings: ImageSettings, cache_path: Path | None) -> ImageAnalyser:
@@ -101,11 +102,14 @@ class _ImageAuditorBase:
                 log.warning("explicit-image scores off: %s", exc)
                 settings = replace(settings, explicit=False)
         self.settings = settings
-        if analyser is None:
-            path = Path(cache_path) if cache_path else default_cache_path(rules, directory)
-            analyser = shared_analyser(settings, path)
-        self.analyser = analyser
-        self.media_dir = _media_dir(directory)
+        self.cache_path = Path(cache_path) if cache_path else configured_cache_path(rules, directory)
+        self.analyser = analyser  # else chosen on first use, when the media folder is known
+
+    def _analyser_for(self, media) -> ImageAnalyser:
+        if self.analyser is None:
+            path = self.cache_path or media_cache_path(media.path, media.sha256)
+            self.analyser = shared_analyser(self.settings, path)
+        return self.analyser
 
     def _analyses(self, post: Post) -> list[tuple[int, object, ImageAnalysis]]:
         """(index in post.media, media, analysis) for every downloaded image of the post."""
@@ -113,7 +117,7 @@ class _ImageAuditorBase:
         if not items:
             return []
         paths = [self._resolve(m.path) for _, m in items]
-        analyses = self.analyser.analyse(paths, [m.sha256 for _, m in items])
+        analyses = self._analyser_for(items[0][1]).analyse(paths, [m.sha256 for _, m in items])
         out = []
         for (index, media), analysis in zip(items, analyses):
             if analysis.error:
@@ -122,22 +126,10 @@ class _ImageAuditorBase:
             out.append((index, media, analysis))
         return out
 
-    def _resolve(self, path: str) -> str:
-        candidate = Path(path)
-        if not candidate.is_absolute() and self.media_dir and not candidate.exists():
-            candidate = self.media_dir / candidate
-        return str(candidate)
-
-
-def _media_dir(directory: Path | None) -> Path | None:
-    if directory is None or not (directory / "settings.toml").exists():
-        return None
-    try:
-        from schoolaudit.config import load_settings
-
-        return load_settings(directory).media_dir
-    except Exception:
-        return None
+    @staticmethod
+    def _resolve(path: str) -> str:
+        """The crawler stores absolute paths in the media folder; a relative one is taken as is."""
+        return str(Path(path))
 
 
 def _patterns(values) -> list[re.Pattern]:

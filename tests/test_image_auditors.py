@@ -182,3 +182,16 @@ def test_bundled_rules_are_found_and_complete():
     rules, _ = load_image_rules(None)
     assert rules["detector"]["identifiable_px"] == 24
     assert rules["context"]["public_event"] and rules["context"]["consent"] and rules["context"]["students"]
+
+
+def test_persistent_cache_lives_in_the_media_folder(tmp_path):
+    data = ASTRONAUT.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    stored = tmp_path / "media" / sha[:2] / f"{sha}.jpg"  # the crawler's layout
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(data)
+    media = Media(url="https://example.org/a.jpg", sha256=sha, path=str(stored))
+    auditor = StudentPhotoImageAuditor(_policy(), rules={**RULES, "explicit": {"enabled": False}})
+    assert len(auditor.audit(_post("Students", [media]), _context())) == 1
+    assert (tmp_path / "media" / "image-analysis.sqlite").exists()
+    assert auditor.analyser.cache.path == tmp_path / "media" / "image-analysis.sqlite"
