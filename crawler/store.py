@@ -55,8 +55,26 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["http_validators"].create({"url": str, "etag": str, "last_modified": str, "updated_at": str}, pk="url")
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    """Review history, the run lock, the schedule's memory, digests and their deliveries."""
+    db["reviews"].create({"id": int, "finding_id": int, "action": str, "status_before": str, "status": str,
+                          "note": str, "reviewed_by": str, "reviewed_at": str}, pk="id",
+                         foreign_keys=[("finding_id", "findings")])
+    db["reviews"].create_index(["finding_id"])
+    db["locks"].create({"name": str, "token": str, "holder_pid": int, "host": str, "started_at": str,
+                        "heartbeat": str, "purpose": str}, pk="name")
+    db["schedule_state"].create({"job": str, "last_fire_time": str, "last_started_at": str,
+                                 "last_finished_at": str, "last_status": str}, pk="job")
+    db["digests"].create({"id": int, "kind": str, "created_at": str, "first_finding_id": int,
+                          "last_finding_id": int, "run_id": int}, pk="id")
+    db["deliveries"].create({"id": int, "digest_id": int, "recipient": str, "subject": str, "message": str,
+                             "status": str, "attempts": int, "last_error": str, "created_at": str,
+                             "updated_at": str, "sent_at": str}, pk="id", foreign_keys=[("digest_id", "digests")])
+    db["deliveries"].create_index(["status"])
+
+
 #: Schema steps in order; a database at version N runs steps N+1.. on open.
-MIGRATIONS = (_v1,)
+MIGRATIONS = (_v1, _v2)
 
 
 class Store:
@@ -237,6 +255,20 @@ class Store:
         if not include_dismissed:
             sql += " AND status != 'dismissed'"
         return list(self.db.query(sql + " ORDER BY id", [account_id]))
+
+    def resolve_removed_findings(self, by: str = "schoolaudit") -> list[int]:
+        """Confirmed findings whose post has left its account become `resolved` (post removed)."""
+        now = utcnow().isoformat()
+        rows = list(self.db.query("""SELECT f.id, p.removed_at FROM findings f JOIN posts p ON p.key = f.post_key
+                                     WHERE f.status = 'confirmed' AND p.removed_at IS NOT NULL"""))
+        with self.db.conn:
+            for row in rows:
+                note = f"resolved as removed: the post left the account (noticed {row['removed_at']})"
+                self.db["findings"].update(row["id"], {"status": "resolved", "note": note, "reviewed_by": by,
+                                                       "reviewed_at": now})
+                self.db["reviews"].insert({"finding_id": row["id"], "action": "resolve", "status_before": "confirmed",
+                                           "status": "resolved", "note": note, "reviewed_by": by, "reviewed_at": now})
+        return [row["id"] for row in rows]
 
     # -- conditional GET validators (crawler.http.ValidatorCache) ----------------------------
 

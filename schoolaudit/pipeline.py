@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
 from dataclasses import dataclass, field
 
 import httpx
@@ -22,6 +23,7 @@ from crawler.models import Account, FetchError, FetchResult, Outcome
 from crawler.sources import source_class
 from crawler.store import Store
 from schoolaudit.config import Settings
+from schoolaudit.lock import RunLock
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +61,47 @@ class Pipeline:
         self.settings, self.policy, self.store, self.transport = settings, policy, store, transport
         self.auditors, self.disabled = load_auditors(policy)
 
+    #: Set (e.g. by SIGTERM in `schoolaudit serve`) to stop between accounts; the run is marked "interrupted".
+    stop: threading.Event | None = None
+
     def run(self, accounts: list[Account], kind: str = "audit", show_progress: bool = True) -> RunSummary:
-        """Crawl and audit `accounts`; the run and every account's outcome are recorded."""
-        self.store.sync_accounts(accounts)
-        run_id = self.store.start_run(kind)
-        summary = RunSummary(run_id, disabled_auditors=dict(self.disabled))
-        try:
-            asyncio.run(self._crawl_all(accounts, summary, show_progress))
-        except BaseException as exc:
-            self._finish(summary, "interrupted", f"{type(exc).__name__}: {exc}")
-            raise
-        self._finish(summary, "finished")
-        return summary
+        """Crawl and audit `accounts`; the run and every account's outcome are recorded.
+
+        Holds the run lock (one run at a time, `schoolaudit.lock`). When `stop` is set, the crawl is
+        cancelled at its next wait: an account whose posts were being saved and audited (which has
+        no wait in it) is finished, the others are left for the next run.
+        """
+        with RunLock(self.store, purpose=kind):
+            self.store.sync_accounts(accounts)
+            run_id = self.store.start_run(kind)
+            summary = RunSummary(run_id, disabled_auditors=dict(self.disabled))
+            try:
+                stopped = asyncio.run(self._crawl_until_stopped(accounts, summary, show_progress))
+            except BaseException as exc:
+                self._finish(summary, "interrupted", f"{type(exc).__name__}: {exc}")
+                raise
+            self.store.resolve_removed_findings()
+            if stopped:
+                self._finish(summary, "interrupted", f"stopped after {len(summary.results)} of {len(accounts)} accounts")
+            else:
+                self._finish(summary, "finished")
+            return summary
+
+    async def _crawl_until_stopped(self, accounts: list[Account], summary: RunSummary, show_progress: bool) -> bool:
+        """Run `_crawl_all`, cancelling it when `stop` is set; True when it was stopped."""
+        if self.stop is not None and self.stop.is_set():
+            return True
+        task = asyncio.ensure_future(self._crawl_all(accounts, summary, show_progress))
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.2)
+            if self.stop is not None and self.stop.is_set() and not task.done():
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    return True
+        task.result()
+        return False
 
     def _finish(self, summary: RunSummary, status: str, detail: str = "") -> None:
         self.store.finish_run(

@@ -9,5 +9,9 @@ COMMANDS: dict[str, str] = {
     "demo": "schoolaudit.commands.demo",
     "audit": "schoolaudit.commands.audit",
     "accounts": "schoolaudit.commands.accounts",
+    "findings": "schoolaudit.commands.findings",
+    "export": "schoolaudit.commands.export",
+    "fetch": "schoolaudit.commands.fetch",
+    "scan-image": "schoolaudit.commands.scan_image",
     "classify": "schoolaudit.commands.classify",
 }
