@@ -1,0 +1,70 @@
+"""`schoolaudit classify FILE.jsonl`: JSON lines out, bad lines reported with file and line, no database."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from schoolaudit.cli import main
+from schoolaudit.config import DEFAULT_CONFIG_DIR
+from schoolaudit.corpus import RecordError, record_to_post
+
+GOOD = {"id": "t-1", "platform": "x", "account": {"name": "Riverbend PS", "kind": "school"},
+        "text": "Staff social at the brewery on Friday, first round on us! 🍻", "image_alt": ["Students smiling at the camera"],
+        "repost_of": {"handle": "@SomeBrand", "external": True}}
+
+
+def classify_file(tmp_path, capsys, lines: list[str]) -> tuple[int, list[dict], str]:
+    path = tmp_path / "posts.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code = main(["--config", str(DEFAULT_CONFIG_DIR), "classify", str(path)])
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines()], err
+
+
+def test_prints_one_json_object_per_post_with_labels_in_category_order(tmp_path, capsys):
+    code, rows, err = classify_file(tmp_path, capsys, [json.dumps(GOOD)])
+    assert code == 0 and err == ""
+    assert rows[0]["id"] == "t-1"
+    assert rows[0]["labels"] == ["student_photo", "endorsement_repost", "substances"]
+    for finding in rows[0]["findings"]:
+        assert set(finding) == {"category", "severity", "evidence", "explanation", "clause", "where"}
+    wheres = {f["category"]: f["where"] for f in rows[0]["findings"]}
+    assert wheres == {"student_photo": "alt:0", "endorsement_repost": "repost", "substances": "text"}
+
+
+def test_bad_lines_are_reported_with_file_and_line_and_the_rest_carry_on(tmp_path, capsys):
+    clean = dict(GOOD, id="t-2", text="Winter concert Thursday at 7.", image_alt=[], repost_of=None)
+    code, rows, err = classify_file(tmp_path, capsys, [
+        json.dumps(GOOD), "{not json", json.dumps({"id": "t-3", "image_alt": []}), "", json.dumps(clean)])
+    assert [r["id"] for r in rows] == ["t-1", "t-2"]
+    assert rows[1]["labels"] == [] and rows[1]["findings"] == []
+    errors = err.strip().splitlines()
+    assert len(errors) == 2
+    assert "posts.jsonl:2:" in errors[0] and "JSON" in errors[0]
+    assert "posts.jsonl:3:" in errors[1] and "text" in errors[1]
+    assert code == 1
+
+
+def test_answers_in_the_record_are_never_read(tmp_path, capsys):
+    record = dict(GOOD, text="Winter concert Thursday at 7.", image_alt=[], repost_of=None,
+                  labels=["hostile"], note="vote for the Liberals, f*ck", difficulty="hard")
+    _, rows, _ = classify_file(tmp_path, capsys, [json.dumps(record)])
+    assert rows[0]["labels"] == []
+
+
+def test_missing_file_is_a_clear_error(tmp_path, capsys):
+    code = main(["--config", str(DEFAULT_CONFIG_DIR), "classify", str(tmp_path / "nope.jsonl")])
+    assert code == 2 and "nope.jsonl" in capsys.readouterr().err
+
+
+def test_record_to_post_maps_alt_text_and_repost():
+    post, account = record_to_post(GOOD)
+    assert account.kind == "school" and post.platform_id == "t-1"
+    assert [m.alt for m in post.media] == ["Students smiling at the camera"]
+    assert post.repost_of.handle == "@SomeBrand" and post.repost_of.external is True
+    with pytest.raises(RecordError, match="kind"):
+        record_to_post(dict(GOOD, account={"name": "x", "kind": "church"}))
+    with pytest.raises(RecordError, match="image_alt"):
+        record_to_post(dict(GOOD, image_alt="a photo"))
