@@ -139,8 +139,10 @@ class FaceDetector:
             image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
                                  Image.Resampling.BILINEAR)
         width, height = image.size
-        pixels = np.asarray(image, dtype=np.float32)[:, :, ::-1] - _MEAN_BGR  # RGB -> BGR, minus mean
-        batch = np.ascontiguousarray(pixels.transpose(2, 0, 1)[np.newaxis])
+        pixels = np.asarray(image)  # H x W x RGB, uint8
+        batch = np.empty((1, 3, height, width), dtype=np.float32)  # N x BGR x H x W, minus the mean
+        for channel, (source, mean) in enumerate(zip((2, 1, 0), _MEAN_BGR)):
+            np.subtract(pixels[:, :, source], mean, out=batch[0, channel], casting="unsafe")
         loc, conf, _landmarks = self.session.run(None, {self.input_name: batch})
         scores = conf[0, :, 1]
         selected = np.nonzero(scores >= self.score_threshold)[0]

@@ -86,3 +86,24 @@ def test_no_faces_means_only_resized(tmp_path):
 def test_small_image_is_not_enlarged(face):
     thumb = Image.open(io.BytesIO(blurred_thumbnail(ASTRONAUT, [face], max_side=1024)))
     assert thumb.size == (512, 512)
+
+
+def test_without_a_detector_the_whole_thumbnail_is_blurred(monkeypatch):
+    from auditors import faces as faces_module
+    from auditors import image_analysis
+
+    def missing(settings):
+        raise faces_module.ModelMissing("onnxruntime is not installed")
+
+    monkeypatch.setattr(image_analysis, "_models", missing)
+    thumb, reference = _gray(blurred_thumbnail(ASTRONAUT, None)), _gray(_reference(320))
+    assert _detail(thumb) < 0.3 * _detail(reference)
+
+
+def test_unreadable_image_raises_a_clear_error(tmp_path):
+    from auditors.image_analysis import ImageRejected
+
+    path = tmp_path / "x.jpg"
+    path.write_bytes(b"nope")
+    with pytest.raises(ImageRejected, match="not a readable image"):
+        blurred_thumbnail(path, [])
