@@ -43,7 +43,7 @@ class YouTubeSource(Source):
         match = re.match(r"^/?(@[A-Za-z0-9_.\-]+)", path)
         if not match:
             raise FetchError(Outcome.NOT_FOUND, f"{target}: not a YouTube channel id, channel URL, feed URL or @handle")
-        page_url = target if target.startswith(("http://", "https://")) else f"{base}/{quote(match.group(1))}"
+        page_url = target if target.startswith(("http://", "https://")) else f"{base}/{quote(match.group(1), safe='@')}"
         page = await self.client.get(page_url, conditional=False)
         html = page.text()
         link = re.search(r"""<link[^>]+type=["']application/rss\+xml["'][^>]*href=["']([^"']+)["']""", html) or \
