@@ -9,6 +9,7 @@ from its constructor with a reason; the registry reports the reason once and car
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Protocol
 
 from crawler.models import Account, Finding, Post
@@ -35,6 +36,8 @@ class Policy:
     own_handles: frozenset[str] = frozenset()  # the board's and its schools' registered accounts
     partner_handles: frozenset[str] = frozenset()  # partners whose posts may be shared
     accepted_sponsors: frozenset[str] = frozenset()
+    config_dir: Path | None = None  # the folder the policy was read from
+    rule_files: dict = field(default_factory=dict)  # every rules/NAME.toml by NAME, for auditors beyond categories
 
     def __getitem__(self, category: str) -> CategoryPolicy:
         return self.categories[category]

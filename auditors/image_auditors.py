@@ -6,9 +6,8 @@ shared `ImageAnalyser`, so each image is analysed once per process and once ever
 the persistent cache is on. Findings carry `where="image:N"` (N is the index in `post.media`, as
 `alt:N` is) and `media_sha256`; evidence counts 1-based images, as people do.
 
-Rules and thresholds come from `rules/student_photo_image.toml` in the configuration folder
-(`$SCHOOLAUDIT_CONFIG`, else ./config, else the bundled example), or from an `[image]` table in
-the student_photo rules when a board prefers one file. See README.md, "Image auditing".
+Rules and thresholds come from `rules/student_photo_image.toml` in the policy's configuration
+folder, or from an `[image]` table in the student_photo rules when a board prefers one file. See README.md, "Image auditing".
 
 Detectors also fire on drawn, painted and computer-rendered faces, and no model here can tell a
 student from an adult reliably, so explanations say "appears to show" and "possibly students".
@@ -17,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,21 +35,19 @@ BUNDLED_RULES = Path(__file__).resolve().parent.parent / "config" / "rules" / RU
 _ANALYSERS: dict[tuple, ImageAnalyser] = {}
 
 
-def load_image_rules(policy: Policy | None = None, directory: Path | None = None) -> tuple[dict, Path | None]:
-    """(rules, configuration folder they came from): inline [image] table, else the rules file."""
-    if policy is not None and "student_photo" in policy.categories:
-        inline = policy.categories["student_photo"].rules.get("image")
+def load_image_rules(policy: Policy | None = None) -> tuple[dict, Path | None]:
+    """(rules, configuration folder they came from): the policy's inline [image] table or its
+    rules/student_photo_image.toml; without a policy, the bundled example's file."""
+    if policy is not None:
+        inline = policy.categories["student_photo"].rules.get("image") if "student_photo" in policy.categories else None
         if isinstance(inline, dict) and inline:
-            return inline, directory
-    from schoolaudit.config import config_dir, read_toml
-
-    directory = directory or config_dir()
-    path = directory / "rules" / RULES_FILE
-    if path.exists():
-        return read_toml(path), directory
+            return inline, policy.config_dir
+        if RULES_FILE.removesuffix(".toml") in policy.rule_files:
+            return policy.rule_files[RULES_FILE.removesuffix(".toml")], policy.config_dir
     if BUNDLED_RULES.exists():
-        return read_toml(BUNDLED_RULES), directory
-    return {}, directory
+        with BUNDLED_RULES.open("rb") as handle:
+            return tomllib.load(handle), BUNDLED_RULES.parent.parent
+    return {}, None
 
 
 def configured_cache_path(rules: dict, directory: Path | None) -> Path | None:

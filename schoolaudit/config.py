@@ -185,15 +185,15 @@ def load_policy(directory: Path, settings: Settings | None = None, registry: Reg
     """The policy: clauses and severities from policy.toml, words and patterns from rules/*.toml."""
     path = directory / "policy.toml"
     data = read_toml(path).get("categories", {})
+    rule_files = {p.stem: read_toml(p) for p in sorted((directory / "rules").glob("*.toml"))}
     categories = {}
     for name in CATEGORIES:
         entry = data.get(name, {})
         severity = entry.get("severity", "medium")
         if severity not in SEVERITIES:
             raise ConfigError(f"{path}: [categories.{name}] severity must be one of {', '.join(SEVERITIES)}")
-        rules_path = directory / "rules" / f"{name}.toml"
-        rules = read_toml(rules_path) if rules_path.exists() else {}
-        categories[name] = CategoryPolicy(name, entry.get("clause", ""), severity, entry.get("enabled", True), rules)
+        categories[name] = CategoryPolicy(name, entry.get("clause", ""), severity, entry.get("enabled", True),
+                                          rule_files.get(name, {}))
     unknown = set(data) - set(CATEGORIES)
     if unknown:
         raise ConfigError(f"{path}: unknown categories {', '.join(sorted(unknown))} (known: {', '.join(CATEGORIES)})")
@@ -203,5 +203,7 @@ def load_policy(directory: Path, settings: Settings | None = None, registry: Reg
         own_handles=frozenset(own),
         partner_handles=frozenset(handle_key(h) for h in (settings.partner_handles if settings else ())),
         accepted_sponsors=frozenset(settings.accepted_sponsors if settings else ()),
+        config_dir=directory,
+        rule_files=rule_files,
     )
 

@@ -44,14 +44,15 @@ def run(args) -> int:
     from auditors.image_analysis import ImageAnalyser, ImageSettings
     from auditors.image_auditors import load_image_rules
     from auditors.image_cache import ImageCache
-    from schoolaudit.config import config_dir
+    from schoolaudit.config import config_dir, load_policy, load_settings
 
     try:
         faces.check_available()
     except faces.ModelMissing as exc:
         print(f"schoolaudit scan-image: {exc}", file=sys.stderr)
         return 2
-    rules, _ = load_image_rules(None, config_dir(getattr(args, "config", None)))
+    directory = config_dir(getattr(args, "config", None))
+    rules, _ = load_image_rules(load_policy(directory, load_settings(directory)))
     settings = ImageSettings.from_rules(rules)
     if args.workers is not None:
         settings = replace(settings, workers=max(1, args.workers))
