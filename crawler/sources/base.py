@@ -35,5 +35,9 @@ class Source:
             raise FetchError(Outcome.AUTH_MISSING,
                              f"{cls.platform}: set the environment variable {cls.token_env} to read this platform")
 
+    def base_url(self, account: Account) -> str:
+        """The API base for `account`: its own `api_base`, else the source's (configured or default)."""
+        return (account.api_base or self.api_base or "").rstrip("/")
+
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         raise NotImplementedError

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
-from crawler.sources.common import MAX_PAGES, get_json, http_status, parse_time, unique_media, with_quote
+from crawler.sources.common import MAX_PAGES, Collector, get_json, http_status, parse_time, unique_media, with_quote
 
 PAGE_SIZE = 100  # the API's maximum
 REPOST = "app.bsky.feed.defs#reasonRepost"
@@ -40,11 +40,10 @@ class BlueskySource(Source):
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         actor = parse_target(account.target)
-        base = (account.api_base or self.api_base).rstrip("/")
-        endpoint = f"{base}/xrpc/app.bsky.feed.getAuthorFeed?actor={quote(actor)}"
-        posts, seen, cursor = [], set(), None
+        endpoint = f"{self.base_url(account)}/xrpc/app.bsky.feed.getAuthorFeed?actor={quote(actor)}"
+        collected, cursor = Collector(limit), None
         for _ in range(MAX_PAGES):
-            url = f"{endpoint}&limit={min(PAGE_SIZE, max(1, limit - len(posts)))}"
+            url = f"{endpoint}&limit={min(PAGE_SIZE, collected.wanted)}"
             if cursor:
                 url += f"&cursor={quote(cursor)}"
             try:
@@ -56,15 +55,11 @@ class BlueskySource(Source):
             items = page.get("feed") if isinstance(page, dict) else None
             if not isinstance(items, list):
                 raise FetchError(Outcome.MALFORMED, f"{fetched.url}: no 'feed' list in the answer")
-            for item in items:
-                post = feed_item_post(item, account.id)
-                if post and post.platform_id not in seen:
-                    seen.add(post.platform_id)
-                    posts.append(post)
+            collected.add(feed_item_post(item, account.id) for item in items)
             cursor = page.get("cursor")
-            if not items or not isinstance(cursor, str) or not cursor or len(posts) >= limit:
+            if not items or not isinstance(cursor, str) or not cursor or collected.full:
                 break
-        return FetchResult(posts[:limit])
+        return collected.result()
 
 
 def feed_item_post(item, account_id: str) -> Post | None:

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from bs4 import BeautifulSoup
 
 from crawler.http import Fetched, HttpClient
-from crawler.models import FetchError, Media, Outcome
+from crawler.models import FetchError, FetchResult, Media, Outcome
 
 #: Pages followed at most per account and fetch, whatever `limit` asks.
 MAX_PAGES = 20
@@ -186,6 +186,46 @@ def with_quote(text: str, quoted_text: str) -> str:
     if not quoted_text:
         return text
     return f"{text}\n\n> {quoted_text}" if text else f"> {quoted_text}"
+
+
+# -- accounts and collected posts ------------------------------------------------------------------
+
+def user_name(target: str, pattern: str, what: str) -> str:
+    """The user name in `name`, `@name` or a profile URL (`https://host/name/...`), checked against `pattern`."""
+    target = target.strip()
+    if target.startswith(("http://", "https://")):
+        target = urlsplit(target).path.strip("/").split("/")[0]
+    target = target.lstrip("@")
+    if not re.fullmatch(pattern, target or ""):
+        raise FetchError(Outcome.NOT_FOUND, f"{target!r}: not {what}")
+    return target
+
+
+class Collector:
+    """The posts of one fetch, gathered page by page: each platform id once, in order, up to `limit`."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.posts: list = []
+        self._seen: set[str] = set()
+
+    def add(self, posts) -> None:
+        for post in posts:
+            if post is not None and post.platform_id not in self._seen:
+                self._seen.add(post.platform_id)
+                self.posts.append(post)
+
+    @property
+    def full(self) -> bool:
+        return len(self.posts) >= self.limit
+
+    @property
+    def wanted(self) -> int:
+        """How many more posts would fill the limit (at least 1: a page is never asked for 0)."""
+        return max(1, self.limit - len(self.posts))
+
+    def result(self) -> FetchResult:
+        return FetchResult(self.posts[:self.limit])
 
 
 # -- JSON API bodies and paging ------------------------------------------------------------------

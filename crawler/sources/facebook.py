@@ -14,7 +14,7 @@ import re
 from urllib.parse import parse_qs, quote, urlsplit
 
 from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
-from crawler.sources.common import MAX_PAGES, is_noise_image, parse_time, unique_media
+from crawler.sources.common import MAX_PAGES, Collector, is_noise_image, parse_time, unique_media
 from crawler.sources.graph import PAGE_SIZE, GraphSource, next_page
 
 FIELDS = ("id,message,story,created_time,updated_time,permalink_url,full_picture,status_type,parent_id,"
@@ -42,24 +42,19 @@ class FacebookSource(GraphSource):
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         self.check_ready()
-        base = (account.api_base or self.api_base).rstrip("/")
-        page = parse_target(account.target)
+        base, page = self.base_url(account), parse_target(account.target)
         url = f"{base}/{quote(page)}/posts?fields={quote(FIELDS, safe=',{}')}&limit={min(PAGE_SIZE, max(1, limit))}"
-        posts, seen = [], set()
+        collected = Collector(limit)
         for _ in range(MAX_PAGES):
             document = await self.graph_get(url)
             items = document.get("data")
             if not isinstance(items, list):
                 raise FetchError(Outcome.MALFORMED, f"{base}/{page}/posts: no 'data' list in the answer")
-            for item in items:
-                post = page_post(item, account.id)
-                if post and post.platform_id not in seen:
-                    seen.add(post.platform_id)
-                    posts.append(post)
+            collected.add(page_post(item, account.id) for item in items)
             url = next_page(document, url)
-            if not items or not url or len(posts) >= limit:
+            if not items or not url or collected.full:
                 break
-        return FetchResult(posts[:limit])
+        return collected.result()
 
 
 def page_post(item, account_id: str) -> Post | None:

@@ -20,10 +20,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import feedparser
 
+from crawler.http import Fetched, HttpClient
 from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
 from crawler.sources.common import (
-    MAX_PAGES, absolute, html_images, html_to_text, is_noise_image, parse_time, unique_media,
+    MAX_PAGES, Collector, absolute, html_images, html_to_text, is_noise_image, parse_time, unique_media,
 )
 
 FEED_TYPES = ("rss", "atom", "jsonfeed")
@@ -43,22 +44,26 @@ class FeedSource(Source):
     platform = "rss"
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
-        url = account.target
-        fetched = await self.client.get(url)
+        fetched = await self.client.get(account.target)
         if fetched.not_modified:
             return FetchResult([], not_modified=True)
-        posts, seen = [], set()
-        for page in range(MAX_PAGES):
-            page_posts, next_url = parse_feed_page(fetched.content, fetched.url, account.id, fetched.content_type)
-            for post in page_posts:
-                if post.platform_id not in seen:
-                    seen.add(post.platform_id)
-                    post.platform = account.platform if account.platform in FEED_TYPES else post.platform
-                    posts.append(post)
-            if len(posts) >= limit or not next_url or next_url == fetched.url or page + 1 == MAX_PAGES:
-                break
-            fetched = await self.client.get(next_url, conditional=False)
-        return FetchResult(posts[:limit])
+        platform = account.platform if account.platform in FEED_TYPES else None
+        return await read_feed(self.client, fetched, account.id, limit, platform)
+
+
+async def read_feed(client: HttpClient, fetched: Fetched, account_id: str, limit: int,
+                    platform: str | None = None) -> FetchResult:
+    """The posts of a fetched feed and of its next pages, until `limit`; `platform` relabels them."""
+    collected = Collector(limit)
+    for _ in range(MAX_PAGES):
+        posts, next_url = parse_feed_page(fetched.content, fetched.url, account_id, fetched.content_type)
+        for post in posts:
+            post.platform = platform or post.platform
+        collected.add(posts)
+        if collected.full or not next_url or next_url == fetched.url:
+            break
+        fetched = await client.get(next_url, conditional=False)
+    return collected.result()
 
 
 def parse_feed(body: bytes, url: str, account_id: str, content_type: str = "") -> list[Post]:

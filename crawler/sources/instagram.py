@@ -12,11 +12,10 @@ Instagram has no reposts in this API.
 from __future__ import annotations
 
 import os
-import re
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post
-from crawler.sources.common import MAX_PAGES, parse_time, unique_media
+from crawler.sources.common import MAX_PAGES, Collector, parse_time, unique_media, user_name
 from crawler.sources.graph import PAGE_SIZE, GraphSource, next_page
 
 USER_ID_ENV = "SCHOOLAUDIT_INSTAGRAM_USER_ID"
@@ -25,13 +24,7 @@ MEDIA_FIELDS = ("id,caption,media_type,media_url,thumbnail_url,permalink,timesta
 
 
 def parse_target(target: str) -> str:
-    target = target.strip()
-    if target.startswith(("http://", "https://")):
-        target = urlsplit(target).path.strip("/").split("/")[0]
-    target = target.lstrip("@")
-    if not re.fullmatch(r"[A-Za-z0-9._]+", target or ""):
-        raise FetchError(Outcome.NOT_FOUND, f"{target!r}: not an Instagram user name or id")
-    return target
+    return user_name(target, r"[A-Za-z0-9._]{1,30}", "an Instagram user name or id")
 
 
 class InstagramSource(GraphSource):
@@ -40,10 +33,9 @@ class InstagramSource(GraphSource):
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         self.check_ready()
-        base = (account.api_base or self.api_base).rstrip("/")
-        target = parse_target(account.target)
+        base, target = self.base_url(account), parse_target(account.target)
         size = min(PAGE_SIZE, max(1, limit))
-        posts, seen = [], set()
+        collected = Collector(limit)
         if target.isdigit():
             url = f"{base}/{target}/media?fields={quote(MEDIA_FIELDS, safe=',{}')}&limit={size}"
         else:
@@ -65,11 +57,7 @@ class InstagramSource(GraphSource):
             items = media.get("data")
             if not isinstance(items, list):
                 raise FetchError(Outcome.MALFORMED, f"{base}: no media 'data' list for Instagram user {target!r}")
-            for item in items:
-                post = media_post(item, account.id)
-                if post and post.platform_id not in seen:
-                    seen.add(post.platform_id)
-                    posts.append(post)
+            collected.add(media_post(item, account.id) for item in items)
             if target.isdigit():
                 url = next_page(document, url)
                 more = bool(url)
@@ -77,9 +65,9 @@ class InstagramSource(GraphSource):
                 cursors = ((media.get("paging") or {}).get("cursors") or {}) if isinstance(media.get("paging"), dict) else {}
                 after = cursors.get("after") if (media.get("paging") or {}).get("next") else None
                 more = isinstance(after, str) and bool(after)
-            if not items or not more or len(posts) >= limit:
+            if not items or not more or collected.full:
                 break
-        return FetchResult(posts[:limit])
+        return collected.result()
 
     async def _caller_id(self, base: str) -> str:
         """The Instagram user id that business_discovery is asked through."""

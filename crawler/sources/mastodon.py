@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
 from crawler.sources.common import (
-    MAX_PAGES, get_json, html_to_text, link_header, parse_time, unique_media, with_query, with_quote,
+    MAX_PAGES, Collector, get_json, html_to_text, link_header, parse_time, unique_media, with_query, with_quote,
 )
 
 PAGE_SIZE = 40  # the API's maximum
@@ -55,21 +55,17 @@ class MastodonSource(Source):
         if not isinstance(found, dict) or not found.get("id"):
             raise FetchError(Outcome.MALFORMED, f"{base}/api/v1/accounts/lookup: no account id in the answer")
         url = f"{base}/api/v1/accounts/{quote(str(found['id']))}/statuses?limit={min(PAGE_SIZE, max(1, limit))}"
-        posts, seen = [], set()
+        collected = Collector(limit)
         for _ in range(MAX_PAGES):
             page, fetched = await get_json(self.client, url)
             if not isinstance(page, list):
                 raise FetchError(Outcome.MALFORMED, f"{fetched.url}: expected a list of statuses")
-            for status in page:
-                post = status_post(status, account.id, instance)
-                if post and post.platform_id not in seen:
-                    seen.add(post.platform_id)
-                    posts.append(post)
+            collected.add(status_post(status, account.id, instance) for status in page)
             next_url = link_header(fetched.headers.get("link")).get("next")
-            if not page or not next_url or len(posts) >= limit:
+            if not page or not next_url or collected.full:
                 break
-            url = with_query(next_url, limit=min(PAGE_SIZE, max(1, limit - len(posts))))
-        return FetchResult(posts[:limit])
+            url = with_query(next_url, limit=min(PAGE_SIZE, collected.wanted))
+        return collected.result()
 
 
 def status_post(status, account_id: str, instance: str = "") -> Post | None:

@@ -23,9 +23,9 @@ from crawler.http import Fetched
 from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post
 from crawler.sources.base import Source
 from crawler.sources.common import (
-    MAX_PAGES, absolute, get_json, html_images, html_to_text, link_header, parse_time, unique_media, with_query,
+    MAX_PAGES, Collector, absolute, get_json, html_images, html_to_text, link_header, parse_time, unique_media, with_query,
 )
-from crawler.sources.feed import looks_like_feed, parse_feed_page
+from crawler.sources.feed import looks_like_feed, read_feed
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,12 @@ class WebsiteSource(Source):
         if page.not_modified:
             return FetchResult([], not_modified=True)
         if looks_like_feed(page.content, page.content_type) and "html" not in page.content_type:
-            return FetchResult(await self._feed(page, account, limit))
+            return await read_feed(self.client, page, account.id, limit, "website")
         html = page.text()
-        api_root = account.api_base or self.api_base or wordpress_api_root(page, html)
+        api_root = self.base_url(account) or wordpress_api_root(page, html)
         if api_root:
             try:
-                return FetchResult(await self._wordpress(api_root, account, limit))
+                return await self._wordpress(api_root, account, limit)
             except FetchError as exc:
                 log.info("%s: WordPress API not usable (%s); trying feeds", account.id, exc)
         for feed_url in discover_feeds(html, page.url):
@@ -58,44 +58,26 @@ class WebsiteSource(Source):
                 fetched = await self.client.get(feed_url)
                 if fetched.not_modified:
                     return FetchResult([], not_modified=True)
-                return FetchResult(await self._feed(fetched, account, limit))
+                return await read_feed(self.client, fetched, account.id, limit, "website")
             except FetchError as exc:
                 log.info("%s: feed %s not usable (%s)", account.id, feed_url, exc)
         return FetchResult(page_posts(html, page.url, account.id)[:limit])
 
-    async def _feed(self, fetched: Fetched, account: Account, limit: int) -> list[Post]:
-        posts, seen = [], set()
-        for _ in range(MAX_PAGES):
-            page_posts_, next_url = parse_feed_page(fetched.content, fetched.url, account.id, fetched.content_type)
-            for post in page_posts_:
-                if post.platform_id not in seen:
-                    seen.add(post.platform_id)
-                    post.platform = "website"
-                    posts.append(post)
-            if len(posts) >= limit or not next_url or next_url == fetched.url:
-                break
-            fetched = await self.client.get(next_url, conditional=False)
-        return posts[:limit]
-
-    async def _wordpress(self, root: str, account: Account, limit: int) -> list[Post]:
+    async def _wordpress(self, root: str, account: Account, limit: int) -> FetchResult:
         endpoint = wordpress_endpoint(root, "wp/v2/posts")
         size = min(WP_PAGE_SIZE, max(1, limit))
-        posts, seen = [], set()
+        collected = Collector(limit)
         for number in range(1, MAX_PAGES + 1):
             items, fetched = await get_json(self.client, with_query(endpoint, _embed="1", per_page=size, page=number),
                                             what="WordPress REST JSON")
             if not isinstance(items, list):
                 raise FetchError(Outcome.MALFORMED, f"{fetched.url}: expected a list of WordPress posts")
-            for item in items:
-                post = wp_post(item, account.id)
-                if post and post.platform_id not in seen:
-                    seen.add(post.platform_id)
-                    posts.append(post)
+            collected.add(wp_post(item, account.id) for item in items)
             total = fetched.headers.get("x-wp-totalpages", "")
             last = number >= int(total) if total.isdigit() else len(items) < size
-            if not items or last or len(posts) >= limit:
+            if not items or last or collected.full:
                 break
-        return posts[:limit]
+        return collected.result()
 
 
 def wordpress_api_root(page: Fetched, html: str) -> str | None:

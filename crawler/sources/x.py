@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
-from crawler.sources.common import MAX_PAGES, get_json, parse_time, redact, unique_media, with_quote
+from crawler.sources.common import MAX_PAGES, Collector, get_json, parse_time, redact, unique_media, user_name, with_quote
 
 PAGE_SIZE = 100
 TWEET_FIELDS = ("created_at,author_id,attachments,referenced_tweets,entities,possibly_sensitive,note_tweet,"
@@ -28,13 +28,7 @@ MEDIA_FIELDS = "type,url,preview_image_url,alt_text"
 
 
 def parse_target(target: str) -> str:
-    target = target.strip()
-    if target.startswith(("http://", "https://")):
-        target = urlsplit(target).path.strip("/").split("/")[0]
-    target = target.lstrip("@")
-    if not re.fullmatch(r"[A-Za-z0-9_]{1,15}", target or ""):
-        raise FetchError(Outcome.NOT_FOUND, f"{target!r}: not an X user name")
-    return target
+    return user_name(target, r"[A-Za-z0-9_]{1,15}", "an X user name")
 
 
 class XSource(Source):
@@ -44,8 +38,7 @@ class XSource(Source):
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         self.check_ready()
-        base = (account.api_base or self.api_base).rstrip("/")
-        username = parse_target(account.target)
+        base, username = self.base_url(account), parse_target(account.target)
         user = await self._get(f"{base}/users/by/username/{quote(username)}")
         data = user.get("data") if isinstance(user.get("data"), dict) else None
         if not data or not data.get("id"):
@@ -54,23 +47,20 @@ class XSource(Source):
         username = data.get("username") or username
         endpoint = (f"{base}/users/{quote(str(data['id']))}/tweets?tweet.fields={TWEET_FIELDS}"
                     f"&expansions={EXPANSIONS}&media.fields={MEDIA_FIELDS}&user.fields=username")
-        posts, seen, token = [], set(), None
+        collected, token = Collector(limit), None
         for _ in range(MAX_PAGES):
-            url = f"{endpoint}&max_results={min(PAGE_SIZE, max(5, limit - len(posts)))}"
+            url = f"{endpoint}&max_results={min(PAGE_SIZE, max(5, collected.wanted))}"
             if token:
                 url += f"&pagination_token={quote(token)}"
             document = await self._get(url)
             if "data" not in document and document.get("errors"):
                 raise _api_error(document, url) or FetchError(Outcome.ERROR, f"{url}: X API error")
-            for post in parse_tweets(document, account.id, username):
-                if post.platform_id not in seen:
-                    seen.add(post.platform_id)
-                    posts.append(post)
+            collected.add(parse_tweets(document, account.id, username))
             meta = document.get("meta") if isinstance(document.get("meta"), dict) else {}
             token = meta.get("next_token")
-            if not document.get("data") or not isinstance(token, str) or len(posts) >= limit:
+            if not document.get("data") or not isinstance(token, str) or collected.full:
                 break
-        return FetchResult(posts[:limit])
+        return collected.result()
 
     async def _get(self, url: str) -> dict:
         secret = self.token() or ""

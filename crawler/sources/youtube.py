@@ -24,8 +24,7 @@ class YouTubeSource(Source):
     default_api_base = "https://www.youtube.com"
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
-        base = (account.api_base or self.api_base).rstrip("/")
-        url = await self.feed_url(account.target.strip(), base)
+        url = await self.feed_url(account.target.strip(), self.base_url(account))
         fetched = await self.client.get(url)
         if fetched.not_modified:
             return FetchResult([], not_modified=True)
