@@ -16,7 +16,8 @@ auditor shares:
 Rule keys (each optional except `explanation` and one of `terms`/`words`):
 
     id, explanation, terms, words, unless, unless_near, unless_before, near, requires, requires_near,
-    unless_post, requires_post, read ("text" | "alt" | "all"), severity, requires_check, unless_check
+    unless_post, requires_post, read ("text" | "alt" | "all"), severity, requires_check, unless_check,
+    check_scope ("sentence" | "post")
 
 Category keys around the rules: `exceptions` (sentence patterns that cancel every rule),
 `post_exceptions` (post patterns that cancel every rule), `near` (default window in characters).
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from re import _constants as sre_c, _parser as sre_parse
 from functools import lru_cache
 from typing import Iterable
 
@@ -163,6 +165,93 @@ def lowered(text: str) -> str | None:
     return low if len(low) == len(text) else None
 
 
+# --- A sound prefilter: the character trigrams any match of a rule must start with -----------------
+
+_GATE_WIDTH = 5
+_UNKNOWN = None
+_MAX_PREFIXES = 4000
+
+
+def _node_prefixes(op, av, room: int):
+    """(open, closed) prefix sets of one regex node, at most `room` long; None when unknown.
+    Open strings may be continued by what follows the node; closed ones are final."""
+    if op is sre_c.LITERAL:
+        return {chr(av).lower()}, set()
+    if op in (sre_c.AT, sre_c.ASSERT, sre_c.ASSERT_NOT):
+        return {""}, set()
+    if op is sre_c.IN:
+        chars = set()
+        for item_op, item_av in av:
+            if item_op is sre_c.LITERAL:
+                chars.add(chr(item_av).lower())
+            elif item_op is sre_c.RANGE and item_av[1] - item_av[0] < 40:
+                chars.update(chr(c).lower() for c in range(item_av[0], item_av[1] + 1))
+            else:
+                return _UNKNOWN
+        return chars, set()
+    if op in (sre_c.SUBPATTERN, sre_c.ATOMIC_GROUP):
+        return _seq_prefixes(av[-1] if op is sre_c.SUBPATTERN else av, room)
+    if op is sre_c.BRANCH:
+        opened, closed = set(), set()
+        for branch in av[1]:
+            result = _seq_prefixes(branch, room)
+            if result is _UNKNOWN:
+                return _UNKNOWN
+            opened |= result[0]
+            closed |= result[1]
+        return opened, closed
+    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT):
+        low, high, body = av
+        result = _seq_prefixes(body, room)
+        if result is _UNKNOWN:
+            return _UNKNOWN
+        opened, closed = result
+        if high != 1:  # a second repetition may follow: stop there
+            opened, closed = set(), closed | opened
+        if low == 0:
+            opened = opened | {""}
+        return opened, closed
+    return _UNKNOWN
+
+
+def _seq_prefixes(items, room: int):
+    opened, closed = {""}, set()
+    for op, av in items:
+        following = set()
+        for prefix in opened:
+            result = _node_prefixes(op, av, room - len(prefix))
+            if result is _UNKNOWN:
+                closed.add(prefix)
+                continue
+            for tail in result[0]:
+                (closed if len(prefix + tail) >= room else following).add((prefix + tail)[:room])
+            closed.update((prefix + tail)[:room] for tail in result[1])
+        opened = following
+        if len(opened) + len(closed) > _MAX_PREFIXES:
+            return _UNKNOWN
+        if not opened:
+            break
+    return opened, closed
+
+
+def match_prefixes(pattern: str) -> frozenset[str] | None:
+    """Lower-case strings (up to 3 characters) one of which starts every match of `pattern`, or None
+    when that cannot be told. A rule whose prefixes are all absent from a text cannot match it."""
+    try:
+        result = _seq_prefixes(list(sre_parse.parse(pattern, re.IGNORECASE)), _GATE_WIDTH)
+    except Exception:  # an unusual construct: no gate, scan as usual
+        return None
+    if result is _UNKNOWN:
+        return None
+    prefixes = result[0] | result[1]
+    return None if "" in prefixes or len(prefixes) > _MAX_PREFIXES else frozenset(prefixes)
+
+
+@lru_cache(maxsize=8192)
+def trigrams(low: str) -> frozenset[str]:
+    return frozenset(low[i:i + _GATE_WIDTH] for i in range(len(low) - _GATE_WIDTH + 1))
+
+
 def compile_any(patterns: Iterable[str], label: str) -> re.Pattern | None:
     """One case-insensitive regex matching any of `patterns`, or None when there are none."""
     patterns = [p for p in patterns if p]
@@ -177,12 +266,44 @@ def compile_any(patterns: Iterable[str], label: str) -> re.Pattern | None:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
+_CAPITALISED = re.compile(r"(?<![\w@#])([A-ZÀ-Ý][a-zà-ÿ]+(?:[-'’][A-ZÀ-Ýa-zà-ÿ]+)?)(?:['’]s)?(?![\w@])")
+
+
+class FullNames:
+    """Finds a person named by first and last name ("Jordan Ellis"), not a staff member named with a
+    title ("Ms. Rivera", "Coach Dave Miller"), and not part of a longer proper noun ("Long Point DSB",
+    "Grand River Public School"). `not_names` and `titles` are lower-case words from the rules."""
+
+    def __init__(self, not_names, titles):
+        self.not_names = frozenset(w.lower() for w in not_names)
+        self.titles = frozenset(w.lower().rstrip(".") for w in titles)
+
+    def __call__(self, text: str) -> bool:
+        words = list(_CAPITALISED.finditer(text))
+        for index, (first, last) in enumerate(zip(words, words[1:])):
+            if text[first.end():last.start()] != " ":
+                continue
+            if first.group(1).lower() in self.not_names or last.group(1).lower() in self.not_names:
+                continue
+            before = text[:first.start()].rstrip().rstrip(".").split()
+            if before and (before[-1].lower() in self.titles or before[-1][:1].isupper() and before[-1][-1:].isalpha()
+                           and before[-1].lower() not in self.not_names):
+                continue  # a title, or the tail of a longer proper noun
+            after = text[last.end():last.end() + 12]
+            if re.match(r" (?:[A-Z]{2,}\b|[A-Z][a-z]+ (?:[A-Z]|of\b))", after) or re.match(r" [A-Z]{2,}\b", after):
+                continue  # the head of a longer proper noun ("Long Point DSB", "Grand River Public School")
+            return True
+        return False
+
+
 @dataclass
 class Rule:
     id: str
     explanation: str
     terms: re.Pattern
     fast_terms: re.Pattern | None = None  # the same, lower-cased, for lower-cased text
+    gate: frozenset[str] | None = None  # trigrams one of which starts every match (None: always scan)
+    short: tuple[str, ...] = ()  # shorter match starts, looked up as substrings
     unless: re.Pattern | None = None
     unless_near: re.Pattern | None = None
     unless_before: re.Pattern | None = None
@@ -195,6 +316,7 @@ class Rule:
     severity: str | None = None
     requires_check: str | None = None
     unless_check: str | None = None
+    check_scope: str = "sentence"  # sentence | post: what `requires_check` / `unless_check` read
 
 
 def _as_list(value) -> list[str]:
@@ -218,11 +340,16 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
         kwargs = {key: compile_any(_as_list(entry.get(key)), where)
                   for key in ("unless", "unless_near", "unless_before", "requires", "requires_near", "unless_post", "requires_post")}
         fast = [_lowered_pattern(t) for t in terms]
+        starts = [match_prefixes(t) for t in terms]
+        gate = None if None in starts else frozenset().union(*starts)
         compiled.append(Rule(
+            gate=frozenset(p for p in gate if len(p) == _GATE_WIDTH) if gate is not None else None,
+            short=tuple(p for p in gate if len(p) < _GATE_WIDTH) if gate is not None else (),
             id=rule_id, explanation=entry["explanation"], terms=pattern,
             fast_terms=re.compile("|".join(f"(?:{t})" for t in fast)) if None not in fast else None, near=int(entry.get("near", default_near)),
             read=entry.get("read", "all"), severity=entry.get("severity"),
-            requires_check=entry.get("requires_check"), unless_check=entry.get("unless_check"), **kwargs))
+            requires_check=entry.get("requires_check"), unless_check=entry.get("unless_check"),
+            check_scope=entry.get("check_scope", "sentence"), **kwargs))
     return (compiled, compile_any(_as_list(rules.get("exceptions")), label),
             compile_any(_as_list(rules.get("post_exceptions")), label))
 
@@ -259,9 +386,13 @@ class RuleAuditor:
         for where, text in texts:
             kind = "alt" if where.startswith("alt") else "text"
             low = lowered(text)
+            grams = trigrams(low if low is not None else text.lower())
             for rule in self.rules:
                 if rule.read not in ("all", kind):
                     continue
+                if rule.gate is not None and grams.isdisjoint(rule.gate) \
+                        and not any(p in (low or text.lower()) for p in rule.short):
+                    continue  # no match can start anywhere in this text
                 scan = rule.fast_terms.finditer(low) if rule.fast_terms and low is not None else rule.terms.finditer(text)
                 for match in scan:
                     sentence = sentence_at(text, match.start())
@@ -297,8 +428,9 @@ class RuleAuditor:
             return False
         if rule.requires_post and not rule.requires_post.search(whole):
             return False
-        if rule.requires_check and not getattr(self, f"check_{rule.requires_check}")(said):
+        checked = whole if rule.check_scope == "post" else said
+        if rule.requires_check and not getattr(self, f"check_{rule.requires_check}")(checked):
             return False
-        if rule.unless_check and getattr(self, f"check_{rule.unless_check}")(said):
+        if rule.unless_check and getattr(self, f"check_{rule.unless_check}")(checked):
             return False
         return True
