@@ -30,6 +30,9 @@ def test_demo_writes_report_and_records_every_account(tmp_path, capsys):
     assert outcomes["pinecrest-athletics"] == "not_found"
     assert outcomes["pinecrest-news"] == "malformed"
     assert outcomes["birchwood-ps-news"] == "ok" and outcomes["cedar-robotics"] == "ok"
+    assert outcomes["cedar-music"] == "ok" and outcomes["birchwood-library"] == "ok"  # Mastodon and Bluesky APIs
+    reposts = {h for (h,) in _rows(out / "schoolaudit.db", "SELECT evidence FROM findings WHERE category = 'endorsement_repost'")}
+    assert {"@harmonymusicstore@music.example", "@fairfundingnow.bsky.social"} <= reposts
     categories = {c for (c,) in _rows(out / "schoolaudit.db", "SELECT category FROM findings")}
     assert {"substances", "endorsement_repost"} <= categories
 
@@ -142,3 +145,11 @@ def test_audit_json_lists_findings_of_one_account(demo_config, capsys):
 def test_audit_of_an_unknown_account_says_so(demo_config, capsys):
     assert main(["--config", str(demo_config), "audit", "no-such-account"]) == 2
     assert "no account 'no-such-account'" in capsys.readouterr().out
+
+
+def test_demo_server_answers_conditional_requests(demo_site):
+    import httpx
+    url = f"{demo_site.base_url}/bluesky/xrpc/app.bsky.feed.getAuthorFeed?actor=x"
+    first = httpx.get(url)
+    assert first.status_code == 200 and demo_site.base_url.encode() in first.content and b"{base}" not in first.content
+    assert httpx.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304

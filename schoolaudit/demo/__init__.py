@@ -7,6 +7,7 @@ policy and rules are the bundled defaults, so the demo runs the real pipeline en
 from __future__ import annotations
 
 import functools
+import hashlib
 import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -20,20 +21,48 @@ SITE_DIR = DEMO_DIR / "site"
 PREFERRED_PORT = 8737
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class _DemoHandler(SimpleHTTPRequestHandler):
+    """Static files; text bodies get `{base}` replaced by the server's address (API answers carry
+    absolute image URLs) and an ETag, so the demo also shows conditional requests."""
+
+    def do_GET(self):
+        path = Path(self.translate_path(self.path))
+        if not path.is_file() or path.suffix in _BINARY_SUFFIXES:
+            return super().do_GET()
+        body = path.read_bytes().replace(b"{base}", self.server.base_url.encode())
+        etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return None
+        self.send_response(200)
+        self.send_header("Content-Type", _TEXT_TYPES.get(path.suffix, "application/json"))
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
+        self.end_headers()
+        self.wfile.write(body)
+        return None
+
     def log_message(self, format, *args):  # keep the demo's terminal output to the summary
         pass
+
+
+_BINARY_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp"}
+_TEXT_TYPES = {".xml": "application/rss+xml", ".atom": "application/atom+xml", ".json": "application/json",
+               ".html": "text/html; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
 
 
 class DemoSite:
     """A static web server for `root` on 127.0.0.1; use as a context manager."""
 
     def __init__(self, root: Path = SITE_DIR, port: int = 0):
-        handler = functools.partial(_QuietHandler, directory=str(root))
+        handler = functools.partial(_DemoHandler, directory=str(root))
         try:
             self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         except OSError:  # the preferred port is taken: any free one will do
             self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.base_url = self.base_url
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
