@@ -5,7 +5,9 @@ account report and the board report (and later the digests).
 """
 from __future__ import annotations
 
+import base64
 import json
+import logging
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +17,13 @@ from crawler.models import CATEGORIES
 from crawler.store import Store
 from reports.render import SEVERITY_RANK, render
 from schoolaudit.config import Registry, Settings
+
+log = logging.getLogger(__name__)
+
+
+def data_uri(sha256: str, jpeg: bytes) -> str:
+    """A thumbnail inlined in a report page (the page's CSP allows data: images only)."""
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
 class ReportBuilder:
@@ -38,15 +47,57 @@ class ReportBuilder:
 
     def post_views(self, account_id: str) -> list[dict]:
         """Posts of the account that carry open findings, most severe first, then newest."""
+        return self.views_for_findings(self.store.findings_for(account_id))
+
+    def views_for_findings(self, findings: list[dict]) -> list[dict]:
+        """The posts that carry `findings` (finding rows), each with its findings; most severe first, then newest."""
         findings_by_post: dict[str, list[dict]] = {}
-        for finding in self.store.findings_for(account_id):
+        for finding in findings:
             findings_by_post.setdefault(finding["post_key"], []).append(finding)
-        account_name = self.registry.get(account_id).name
-        views = [self._post_view(row, findings_by_post[row["key"]], account_name)
-                 for row in self.store.post_rows(account_id) if row["key"] in findings_by_post]
-        views.sort(key=lambda v: v["created_at"] or "", reverse=True)
+        keys = list(findings_by_post)
+        rows = [row for start in range(0, len(keys), 500) for row in self.store.db.query(
+            f"SELECT * FROM posts WHERE key IN ({', '.join('?' for _ in keys[start:start + 500])})", keys[start:start + 500])]
+        views = [self._post_view(row, findings_by_post[row["key"]], self.account_name(row["account_id"])) for row in rows]
+        views.sort(key=lambda v: v["created_sort"] or "", reverse=True)
         views.sort(key=lambda v: v["rank"])
         return views
+
+    def account_name(self, account_id: str) -> str:
+        try:
+            return self.registry.get(account_id).name
+        except KeyError:  # no longer registered: its posts and findings are still on record
+            return account_id
+
+    def add_thumbnails(self, views: list[dict], embed) -> list[dict]:
+        """Set `thumbnail` on each downloaded image of `views` to `embed(sha256, jpeg_bytes)` (a URL).
+
+        Only face-blurred thumbnails (reports.thumbnails) are ever embedded, never the original.
+        """
+        for view in views:
+            for image in view["images"]:
+                data = self.thumbnail_bytes(image)
+                image["thumbnail"] = embed(image["sha256"], data) if data else None
+        return views
+
+    def thumbnail_bytes(self, image: dict) -> bytes | None:
+        """The blurred JPEG thumbnail of a stored image, cached beside the media; None when unreadable."""
+        if not image.get("sha256") or not image.get("path"):
+            return None
+        cached = Path(self.settings.media_dir) / "thumbnails" / f"{image['sha256']}-blurred-320.jpg"
+        if cached.exists():
+            return cached.read_bytes()
+        try:
+            from reports.thumbnails import blurred_thumbnail
+
+            data = blurred_thumbnail(image["path"])
+        except Exception as exc:  # missing or unreadable file: the post is shown without it
+            log.warning("no thumbnail for %s: %s", image["path"], exc)
+            return None
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_suffix(".part")
+        temporary.write_bytes(data)
+        temporary.replace(cached)
+        return data
 
     def _post_view(self, row: dict, findings: list[dict], account_name: str) -> dict:
         findings = sorted(findings, key=lambda f: (SEVERITY_RANK.get(f["severity"], 9),
@@ -56,13 +107,15 @@ class ReportBuilder:
             "key": row["key"], "url": row["url"], "account_name": account_name,
             "created_at": self.local_time(row["created_at"]), "removed_at": self.local_time(row["removed_at"]),
             "title": row["title"], "text": row["text"], "repost_of": repost["handle"] if repost else None,
-            "images": [{"alt": m.get("alt"), "url": m.get("url")} for m in json.loads(row["media"] or "[]")],
+            "images": [{"alt": m.get("alt"), "url": m.get("url"), "sha256": m.get("sha256"), "path": m.get("path")}
+                       for m in json.loads(row["media"] or "[]")],
+            "created_sort": row["created_at"], "platform": row["platform"],
             "findings": findings, "evidence": [f["evidence"] for f in findings],
             "rank": SEVERITY_RANK.get(findings[0]["severity"], 9) if findings else 9,
         }
 
     def write_account_report(self, account_id: str, out_dir: Path) -> Path:
-        posts = self.post_views(account_id)
+        posts = self.add_thumbnails(self.post_views(account_id), data_uri)
         findings = [f for p in posts for f in p["findings"]]
         by_category = Counter(f["category"] for f in findings)
         return render("account.html", Path(out_dir) / "accounts" / f"{account_id}.html",

@@ -1,0 +1,24 @@
+"""`schoolaudit serve`: run the schedule of settings.toml [schedule] until stopped."""
+from __future__ import annotations
+
+import logging
+
+from schoolaudit.scheduler import Scheduler
+
+HELP = "run the schedule (nightly audit, weekly digest, per-account intervals) until stopped with SIGTERM or Ctrl-C"
+EXAMPLE = "schoolaudit --config /etc/schoolaudit serve"
+
+
+def add_arguments(parser) -> None:
+    pass
+
+
+def run(args) -> int:
+    logging.getLogger("schoolaudit").setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    scheduler = Scheduler(args.config)
+    print(f"schoolaudit serve: {', '.join(scheduler.schedule.jobs) or 'no jobs'} on the schedule "
+          f"({scheduler.schedule.timezone.key}); stop with SIGTERM or Ctrl-C", flush=True)
+    code = scheduler.serve()
+    print("schoolaudit serve: stopped", flush=True)
+    return code

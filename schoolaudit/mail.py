@@ -1,0 +1,158 @@
+"""Sending digests: MIME messages, SMTP (STARTTLS, SSL or plain on a trusted relay), deliveries.
+
+Every message to send is first recorded in `deliveries` (with the whole message), then sent; a
+failed send is retried `attempts` times and stays `failed` with its last error, and the next run
+sends it again, so a digest is never lost. The SMTP user and password come from the environment
+(SCHOOLAUDIT_SMTP_USER, SCHOOLAUDIT_SMTP_PASSWORD) and are never logged, stored or put in a message.
+"""
+from __future__ import annotations
+
+import email.policy
+import logging
+import os
+import re
+import smtplib
+import ssl
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+
+from crawler.models import utcnow
+from crawler.store import Store
+from schoolaudit.config import ConfigError, Settings
+from schoolaudit.digest import Digest
+
+log = logging.getLogger(__name__)
+
+USER_ENV, PASSWORD_ENV = "SCHOOLAUDIT_SMTP_USER", "SCHOOLAUDIT_SMTP_PASSWORD"
+SECURITY = ("starttls", "ssl", "none")
+
+
+@dataclass
+class MailSettings:
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    sender: str = "schoolaudit <schoolaudit@localhost>"
+    attempts: int = 3
+    retry_seconds: float = 30.0
+    timeout_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "MailSettings":
+        raw = settings.raw.get("mail", {})
+        security = raw.get("security", "starttls")
+        if security not in SECURITY:
+            raise ConfigError(f"{settings.config_dir / 'settings.toml'}: [mail] security must be one of "
+                              f"{', '.join(SECURITY)}, not {security!r}")
+        return cls(str(raw.get("host", cls.host)), int(raw.get("port", 465 if security == "ssl" else 587)), security,
+                   str(raw.get("from", cls.sender)), max(1, int(raw.get("attempts", cls.attempts))),
+                   float(raw.get("retry_seconds", cls.retry_seconds)), float(raw.get("timeout_seconds", cls.timeout_seconds)))
+
+
+def build_message(digest: Digest, sender: str) -> EmailMessage:
+    """multipart/alternative: the plain text, then the HTML with its thumbnails as related cid: parts."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["Subject"] = digest.subject
+    message["From"] = sender
+    message["To"] = formataddr((digest.recipient.name, digest.recipient.email))
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="schoolaudit")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(digest.text, cte="quoted-printable")  # 7-bit clean for any relay
+    message.add_alternative(digest.html, subtype="html", cte="quoted-printable")
+    html_part = message.get_payload()[1]
+    for cid, jpeg in digest.images.items():
+        html_part.add_related(jpeg, maintype="image", subtype="jpeg", cid=f"<{cid}>",
+                              filename=f"{cid.split('@')[0]}.jpg", disposition="inline")
+    return message
+
+
+class SmtpMailer:
+    """Sends through the SMTP server of `[mail]`; log in when SCHOOLAUDIT_SMTP_USER is set."""
+
+    def __init__(self, settings: MailSettings):
+        self.settings = settings
+
+    def send(self, raw: bytes, recipient: str) -> None:
+        s = self.settings
+        context = ssl.create_default_context()
+        if s.security == "ssl":
+            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+        else:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        with smtp:
+            if s.security == "starttls":
+                smtp.starttls(context=context)
+            user = os.environ.get(USER_ENV)
+            if user:
+                smtp.login(user, os.environ.get(PASSWORD_ENV, ""))
+            smtp.sendmail(_address(s.sender), [recipient], raw)
+
+
+class DryRunMailer:
+    """Writes each message to `out_dir` as an .eml file instead of sending it."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = Path(out_dir)
+        self.written: list[Path] = []
+
+    def send(self, raw: bytes, recipient: str) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        stem = re.sub(r"[^\w.@-]", "_", recipient)
+        path = self.out_dir / f"{len(self.written) + 1:03d}-{stem}.eml"
+        path.write_bytes(raw)
+        self.written.append(path)
+
+
+def _address(sender: str) -> str:
+    match = re.search(r"<([^>]+)>", sender)
+    return match.group(1) if match else sender
+
+
+def _safe_error(exc: Exception) -> str:
+    """The error to record: never the credentials, whatever a server or library echoes back."""
+    text = f"{type(exc).__name__}: {exc}"
+    for name in (USER_ENV, PASSWORD_ENV):
+        secret = os.environ.get(name)
+        if secret:
+            text = text.replace(secret, "***")
+    return text[:500]
+
+
+def queue(store: Store, digest_id: int, digest: Digest, sender: str) -> int:
+    """Record the message of `digest` for its recipient as a pending delivery; return its id."""
+    now = utcnow().isoformat()
+    message = build_message(digest, sender)
+    with store.db.conn:
+        return store.db["deliveries"].insert({
+            "digest_id": digest_id, "recipient": digest.recipient.email, "subject": digest.subject,
+            "message": message.as_bytes().decode("ascii"), "status": "pending", "attempts": 0, "last_error": None,
+            "created_at": now, "updated_at": now, "sent_at": None}).last_pk
+
+
+def deliver_pending(store: Store, mailer, settings: MailSettings, sleep=time.sleep) -> tuple[int, int]:
+    """Send every delivery not yet sent (this run's and earlier failures); return (sent, failed)."""
+    sent = failed = 0
+    for row in list(store.db.query("SELECT * FROM deliveries WHERE status IN ('pending', 'failed') ORDER BY id")):
+        attempts, error = row["attempts"], None
+        for attempt in range(settings.attempts):
+            if attempt:
+                sleep(settings.retry_seconds * attempt)
+            attempts += 1
+            try:
+                mailer.send(row["message"].encode("utf-8"), row["recipient"])
+                error = None
+                break
+            except (OSError, smtplib.SMTPException) as exc:
+                error = _safe_error(exc)
+                log.warning("sending %r to %s failed (attempt %d): %s", row["subject"], row["recipient"], attempts, error)
+        now = utcnow().isoformat()
+        with store.db.conn:
+            store.db["deliveries"].update(row["id"], {"status": "failed" if error else "sent", "attempts": attempts,
+                                                      "last_error": error, "updated_at": now,
+                                                      "sent_at": None if error else now})
+        failed, sent = failed + bool(error), sent + (not error)
+    return sent, failed

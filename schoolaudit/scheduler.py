@@ -1,0 +1,292 @@
+"""The schedule: the nightly crawl-and-audit, the weekly digest and optional per-account intervals.
+
+`run_job` is the one function behind every job, whether `serve` runs it on time, on start to catch
+up a missed one, or a person runs it with `schoolaudit run`. Which jobs are due is decided from the
+`schedule_state` table (the fire time each job last ran for) and the APScheduler trigger of the job,
+at a time given by a clock (`Scheduler.tick(now)`), so a job missed while `serve` was down runs
+once (coalesced) on start when its latest fire time is within `schedule.grace_minutes`.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crawler.models import utcnow
+from schoolaudit.app import App, load_app
+from schoolaudit.config import ConfigError, Settings
+from schoolaudit.digest import DigestBuilder, DigestOptions, load_recipients
+from schoolaudit.lock import LockHeld, RunLock
+from schoolaudit.mail import DryRunMailer, MailSettings, SmtpMailer, build_message, deliver_pending, queue
+from schoolaudit.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NIGHTLY = "30 2 * * *"
+DEFAULT_WEEKLY = "0 7 * * mon"
+DEFAULT_GRACE_MINUTES = 360
+_INTERVAL = re.compile(r"^(?:every\s+)?(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?)$", re.IGNORECASE)
+
+
+@dataclass
+class ScheduleConfig:
+    timezone: ZoneInfo
+    jobs: dict[str, object] = field(default_factory=dict)  # job name -> APScheduler trigger
+    grace: timedelta = timedelta(minutes=DEFAULT_GRACE_MINUTES)
+
+
+def parse_interval(text: str) -> timedelta:
+    match = _INTERVAL.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not an interval like \"6h\", \"90m\", \"1d\" or \"every 6 hours\"")
+    number, unit = int(match.group(1)), match.group(2).lower()[0]
+    return {"m": timedelta(minutes=number), "h": timedelta(hours=number), "d": timedelta(days=number)}[unit]
+
+
+def load_schedule(settings: Settings, account_ids: list[str]) -> ScheduleConfig:
+    raw = settings.raw.get("schedule", {})
+    where = f"{settings.config_dir / 'settings.toml'}: [schedule]"
+    zone = ZoneInfo(settings.timezone)
+    jobs: dict[str, object] = {}
+    for name, default in (("nightly", DEFAULT_NIGHTLY), ("weekly", DEFAULT_WEEKLY)):
+        expression = raw.get(name, default)
+        if expression in ("", "off", False):
+            continue
+        try:
+            jobs[name] = CronTrigger.from_crontab(str(expression), timezone=zone)
+        except ValueError as exc:
+            raise ConfigError(f"{where} {name} = {expression!r} is not a cron expression ({exc})") from None
+    for account_id, every in raw.get("accounts", {}).items():
+        if account_id not in account_ids:
+            raise ConfigError(f"{where}.accounts: unknown account {account_id!r}")
+        try:
+            interval = parse_interval(str(every))
+        except ValueError as exc:
+            raise ConfigError(f"{where}.accounts {account_id}: {exc}") from None
+        jobs[f"account:{account_id}"] = IntervalTrigger(seconds=int(interval.total_seconds()), timezone=zone,
+                                                        start_date=datetime(2000, 1, 1, tzinfo=zone))
+    return ScheduleConfig(zone, jobs, timedelta(minutes=float(raw.get("grace_minutes", DEFAULT_GRACE_MINUTES))))
+
+
+# -- the jobs -----------------------------------------------------------------------------------
+
+
+@dataclass
+class JobReport:
+    job: str
+    status: str = "finished"  # finished | interrupted | skipped (another run held the lock)
+    run_id: int | None = None
+    sent: int = 0
+    failed: int = 0
+    written: list[Path] = field(default_factory=list)
+    detail: str = ""
+
+    def line(self) -> str:
+        mail = f"{self.sent} message(s) sent" + (f", {self.failed} failed (kept; the next run retries)" if self.failed else "")
+        if self.written:
+            mail = f"{len(self.written)} message(s) written as .eml to {self.written[0].parent}"
+        return f"{self.job}: {self.status}" + (f" (run {self.run_id})" if self.run_id else "") + f"; {mail}" + \
+            (f"; {self.detail}" if self.detail else "")
+
+
+def run_job(app: App, job: str, now: datetime | None = None, *, dry_run: Path | None = None,
+            stop: threading.Event | None = None, transport=None, show_progress: bool = False) -> JobReport:
+    """Run one job (`nightly`, `weekly` or `account:ID`) now, holding the run lock for all of it.
+
+    nightly: crawl and audit every account, send alerts for the severe categories, then the nightly
+    digest. weekly: the weekly digest. account:ID: crawl and audit that account, then alerts. With
+    `dry_run` messages are written as .eml files there and nothing about digests is recorded.
+    """
+    now = now or utcnow()
+    report = JobReport(job)
+    mail_settings = MailSettings.from_settings(app.settings)
+    options = DigestOptions.from_settings(app.settings)
+    recipients = load_recipients(app.settings, app.registry)
+    mailer = DryRunMailer(dry_run) if dry_run else SmtpMailer(mail_settings)
+    with RunLock(app.store, purpose=job):
+        if job == "weekly":
+            report.run_id = app.store.start_run("weekly")
+            kinds = ["weekly"]
+        else:
+            accounts = app.registry.accounts if job == "nightly" else [app.registry.get(job.partition(":")[2])]
+            pipeline = Pipeline(app.settings, app.policy, app.store, transport=transport)
+            pipeline.stop = stop
+            summary = pipeline.run(accounts, kind=job, show_progress=show_progress)
+            report.run_id = summary.run_id
+            report.status = next(app.store.db.query("SELECT status FROM runs WHERE id = ?", [summary.run_id]))["status"]
+            kinds = ["alerts", "nightly"] if job == "nightly" else ["alerts"]
+            if report.status == "interrupted":  # stopping: digests go out with the next run
+                return report
+        builder = DigestBuilder(app.settings, app.registry, app.store, options, now=now)
+        for kind in kinds:
+            _issue(app, builder, kind, recipients, options, mail_settings, mailer, record=not dry_run, run_id=report.run_id)
+        if not dry_run:
+            report.sent, report.failed = deliver_pending(app.store, mailer, mail_settings)
+        else:
+            report.written = mailer.written
+        detail = f"digests: {report.sent} sent, {report.failed} failed" if not dry_run else "dry run"
+        if job == "weekly":
+            app.store.finish_run(report.run_id, "finished", detail)
+        else:
+            with app.store.db.conn:
+                app.store.db.execute("UPDATE runs SET detail = trim(coalesce(detail, '') || ' ' || ?) WHERE id = ?",
+                                     [detail, report.run_id])
+    return report
+
+
+def _issue(app: App, builder: DigestBuilder, kind: str, recipients, options: DigestOptions,
+           mail_settings: MailSettings, mailer, record: bool, run_id: int | None) -> None:
+    after, upto = builder.next_range(kind)
+    previous = builder.previous_range(kind)
+    digests = []
+    for recipient in recipients:
+        if kind not in recipient.digests:
+            continue
+        if kind == "weekly":
+            digest = builder.weekly(recipient, after, upto, previous)
+        else:
+            digest = getattr(builder, kind)(recipient, after, upto)
+        if digest.empty and (kind == "alerts" or not options.send_empty):
+            continue
+        digests.append(digest)
+    if not record:
+        for digest in digests:
+            mailer.send(build_message(digest, mail_settings.sender).as_bytes(), digest.recipient.email)
+        return
+    with app.store.db.conn:
+        digest_id = app.store.db["digests"].insert({"kind": kind, "created_at": utcnow().isoformat(),
+                                                    "first_finding_id": after, "last_finding_id": upto,
+                                                    "run_id": run_id}).last_pk
+    for digest in digests:
+        queue(app.store, digest_id, digest, mail_settings.sender)
+
+
+# -- deciding what is due -----------------------------------------------------------------------
+
+
+def latest_fire(trigger, after: datetime, now: datetime) -> datetime | None:
+    """The latest fire time of `trigger` in (after, now], or None (missed fires coalesce into it)."""
+    latest, cursor = None, after + timedelta(seconds=1)
+    while True:
+        fire = trigger.get_next_fire_time(None, cursor)
+        if fire is None or fire > now:
+            return latest
+        latest, cursor = fire, fire + timedelta(seconds=1)
+
+
+class Scheduler:
+    """Decides and runs due jobs at the time its clock gives; `serve` drives it with APScheduler."""
+
+    def __init__(self, config: str | Path | None, clock: Callable[[], datetime] = utcnow,
+                 stop: threading.Event | None = None, transport=None):
+        self.config, self.clock, self.stop, self.transport = config, clock, stop or threading.Event(), transport
+        app = load_app(config)
+        try:
+            self.schedule = load_schedule(app.settings, [a.id for a in app.registry.accounts])
+            load_recipients(app.settings, app.registry)  # configuration errors now, not at 02:30
+            MailSettings.from_settings(app.settings)
+            DigestOptions.from_settings(app.settings)
+        finally:
+            app.close()
+        self._busy = threading.Lock()
+
+    def due(self, app: App, now: datetime) -> list[tuple[str, datetime]]:
+        """(job, fire time) for each job with a fire time since it last ran, within the grace time."""
+        due = []
+        state = {row["job"]: row for row in app.store.db.query("SELECT * FROM schedule_state")}
+        for job, trigger in self.schedule.jobs.items():
+            row = state.get(job)
+            if row is None or not row["last_fire_time"]:  # first start: nothing was expected yet
+                self._record(app, job, last_fire_time=now.isoformat(), last_status="scheduled")
+                continue
+            fire = latest_fire(trigger, datetime.fromisoformat(row["last_fire_time"]), now)
+            if fire is None:
+                continue
+            if now - fire > self.schedule.grace:
+                log.warning("%s: missed its run of %s by more than the grace time; waiting for the next one", job, fire)
+                self._record(app, job, last_fire_time=fire.isoformat(), last_status="missed")
+                continue
+            due.append((job, fire))
+        return due
+
+    def tick(self) -> list[JobReport]:
+        """Run, once each and nightly before weekly, every job due at the clock's time."""
+        if not self._busy.acquire(blocking=False):
+            return []  # a tick is already running jobs in this process
+        try:
+            reports = []
+            now = self.clock()
+            app = load_app(self.config)
+            try:
+                for job, fire in self.due(app, now):
+                    if self.stop.is_set():
+                        break
+                    reports.append(self._run(app, job, fire, now))
+            finally:
+                app.close()
+            return reports
+        finally:
+            self._busy.release()
+
+    def _run(self, app: App, job: str, fire: datetime, now: datetime) -> JobReport:
+        self._record(app, job, last_started_at=utcnow().isoformat(), last_status="running")
+        try:
+            report = run_job(app, job, now, stop=self.stop, transport=self.transport)
+        except LockHeld as exc:  # a manual run holds it: this fire time is tried again at the next tick
+            log.warning("%s: %s", job, exc)
+            self._record(app, job, last_status="waiting for the lock")
+            return JobReport(job, "skipped", detail=str(exc))
+        except Exception as exc:
+            log.exception("%s failed", job)
+            self._record(app, job, last_fire_time=fire.isoformat(), last_finished_at=utcnow().isoformat(),
+                         last_status=f"failed: {type(exc).__name__}: {exc}"[:300])
+            return JobReport(job, "failed", detail=f"{type(exc).__name__}: {exc}")
+        if report.status == "interrupted":  # stopped: the same fire time is due again on the next start
+            self._record(app, job, last_finished_at=utcnow().isoformat(), last_status="interrupted")
+        else:
+            self._record(app, job, last_fire_time=fire.isoformat(), last_finished_at=utcnow().isoformat(),
+                         last_status=report.status)
+        log.info("%s", report.line())
+        return report
+
+    @staticmethod
+    def _record(app: App, job: str, **values) -> None:
+        with app.store.db.conn:
+            app.store.db["schedule_state"].upsert({"job": job, **values}, pk="job")
+
+    # -- serve --------------------------------------------------------------------------------
+
+    def serve(self, poll_seconds: float = 60.0) -> int:
+        """Run missed jobs once, then the schedule, until SIGTERM/SIGINT (which finishes or stops the current account)."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        def on_signal(signum, frame):
+            log.warning("signal %s: finishing the current account, then stopping", signum)
+            self.stop.set()
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        scheduler = BackgroundScheduler(timezone=self.schedule.timezone)
+        grace = int(self.schedule.grace.total_seconds())
+        for job, trigger in self.schedule.jobs.items():
+            scheduler.add_job(self.tick, trigger, id=job, coalesce=True, misfire_grace_time=grace, max_instances=1)
+        try:
+            self.tick()  # catch up: a job missed while serve was down runs once now
+            scheduler.start()
+            for job in scheduler.get_jobs():
+                log.warning("scheduled %s: next run %s", job.id, job.next_run_time)
+            while not self.stop.wait(poll_seconds):
+                pass
+        finally:
+            scheduler.shutdown(wait=True)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0
