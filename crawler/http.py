@@ -1,21 +1,54 @@
 """One polite HTTP client for every source.
 
-It names schoolaudit and the board's contact URL in its User-Agent, caps body sizes, follows a
-bounded number of redirects, sends conditional requests (ETag / Last-Modified remembered per URL)
-and turns HTTP failures into `FetchError`s whose outcome says why the fetch failed.
+Each concern lives in a module of its own, the way scrapy splits its downloader middlewares:
+
+- crawler.robots: robots.txt fetched once per host per run and obeyed (web pages, feeds, images;
+  not platform APIs); its Crawl-delay becomes the host's minimum delay;
+- crawler.throttle: at most N requests at once to one host, a minimum delay between them;
+- crawler.retry: retries with exponential backoff and jitter on connection errors, 5xx and 429,
+  `Retry-After` obeyed up to a cap (beyond it the fetch is `rate_limited`);
+- crawler.sniff: what a body really is (an HTML page where a feed was expected, a bot-protection
+  challenge, a login form);
+- crawler.addresses: no request to internal addresses from URLs found in posts, on every redirect hop.
+
+The client itself names schoolaudit and the board's contact URL in its User-Agent, follows at
+most `MAX_REDIRECTS` redirects (a loop is recognised), bounds each request in time (connect to
+last byte), decompresses gzip / deflate itself so that the size limit applies to the
+decompressed bytes and reading stops as soon as it is passed (gzip bombs), sends conditional
+requests (ETag / Last-Modified per URL) and turns every failure into a `FetchError` whose outcome
+says why.
+
+Validators of a 200 answer are handed to `VALIDATORS` when the caller (the pipeline) collects
+them there, so that they are remembered only once the body was parsed and stored: a malformed
+body is fetched again next run rather than answered by a 304 forever.
 """
 from __future__ import annotations
 
+import asyncio
+import zlib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from crawler import sniff
+from crawler.addresses import check_public_url
 from crawler.models import FetchError, Outcome
+from crawler.retry import RetryPolicy, parse_retry_after, retryable_status
+from crawler.robots import API_CALLS, MAX_ROBOTS_BYTES, RobotsCache
+from crawler.throttle import HostThrottle
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_TIMEOUT = 20.0
 MAX_REDIRECTS = 5
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+ERROR_BODY_BYTES = 256 * 1024  # read of an error page, to recognise a challenge
+
+#: When set (by the pipeline, per account), 200 answers' validators are appended here as
+#: (url, etag, last_modified) instead of being remembered at once.
+VALIDATORS: ContextVar[list | None] = ContextVar("schoolaudit_validators", default=None)
 
 
 class ValidatorCache(Protocol):
@@ -49,8 +82,42 @@ class Fetched:
         return None
 
 
+@dataclass(frozen=True)
+class ClientSettings:
+    """The `[crawl]` settings the client reads (see README, settings.toml)."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    max_bytes: int = DEFAULT_MAX_BYTES
+    retries: int = 3
+    backoff: float = 1.0
+    max_retry_after: float = 60.0
+    per_host_concurrency: int = 2
+    per_host_delay: float = 0.5
+    obey_robots: bool = True
+
+    @classmethod
+    def from_table(cls, crawl: dict) -> "ClientSettings":
+        return cls(
+            timeout=float(crawl.get("timeout_seconds", DEFAULT_TIMEOUT)),
+            max_bytes=int(crawl.get("max_body_bytes", 5_000_000)),
+            retries=int(crawl.get("retries", 3)),
+            backoff=float(crawl.get("retry_backoff_seconds", 1.0)),
+            max_retry_after=float(crawl.get("max_retry_after_seconds", 60)),
+            per_host_concurrency=int(crawl.get("per_host_concurrency", 2)),
+            per_host_delay=float(crawl.get("per_host_delay_seconds", 0.5)),
+            obey_robots=bool(crawl.get("obey_robots", True)),
+        )
+
+
 def user_agent(contact_url: str) -> str:
     return f"schoolaudit/0.1 (+{contact_url})"
+
+
+class _Retry(Exception):
+    """One attempt failed in a way worth another try after `wait` seconds."""
+
+    def __init__(self, wait: float | None, error: FetchError):
+        self.wait, self.error = wait, error
 
 
 class HttpClient:
@@ -61,15 +128,26 @@ class HttpClient:
         timeout: float = DEFAULT_TIMEOUT,
         max_bytes: int = DEFAULT_MAX_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
+        settings: ClientSettings | None = None,
     ):
+        settings = settings or ClientSettings(timeout=timeout, max_bytes=max_bytes)
+        self.settings = settings
         self.cache = cache
-        self.max_bytes = max_bytes
+        self.timeout = settings.timeout
+        self.max_bytes = settings.max_bytes
+        self.retry = RetryPolicy(retries=max(0, settings.retries), backoff=settings.backoff,
+                                 max_retry_after=settings.max_retry_after)
+        self.throttle = HostThrottle(settings.per_host_concurrency, settings.per_host_delay)
+        self.robots = RobotsCache(self._fetch_robots, self.throttle.set_crawl_delay) if settings.obey_robots else None
+        self._expected: dict[str, str] = {}
+        self.bytes_received = 0  # body bytes as sent on the wire (before decompression), for benchmarks
+        self.requests_sent = 0
         self._client = httpx.AsyncClient(
-            headers={"User-Agent": user_agent(contact_url)},
-            timeout=timeout,
-            follow_redirects=True,
-            max_redirects=MAX_REDIRECTS,
+            headers={"User-Agent": user_agent(contact_url), "Accept-Encoding": "gzip, deflate"},
+            timeout=settings.timeout,
+            follow_redirects=False,  # followed here, so that every hop is checked and throttled
             transport=transport,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
         )
 
     async def __aenter__(self) -> "HttpClient":
@@ -81,31 +159,201 @@ class HttpClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    def expect(self, url: str, kind: str) -> None:
+        """Say what `url` should answer ('feed'), so that an HTML page there is recognised as wrong."""
+        self._expected[url] = kind
+
     async def get(self, url: str, *, conditional: bool = True, headers: dict | None = None,
-                  max_bytes: int | None = None) -> Fetched:
-        """GET `url`; raise FetchError with the reason when it cannot be had."""
+                  max_bytes: int | None = None, robots: bool | None = None, public_only: bool = False,
+                  expect: str | None = None) -> Fetched:
+        """GET `url`; raise FetchError with the reason when it cannot be had.
+
+        `robots`: check robots.txt (default: yes, except inside an API platform's fetch).
+        `public_only`: the URL came from a post: refuse internal addresses on every redirect hop.
+        `expect`: 'feed' or 'image': a body that sniffs as an HTML page is refused as such.
+        """
         request_headers = dict(headers or {})
         if conditional and self.cache:
             request_headers.update(_conditional_headers(self.cache.validators(url)))
-        limit = max_bytes or self.max_bytes
+        check_robots = self.robots is not None and (not API_CALLS.get() if robots is None else robots)
+        response, content = await self._request(url, request_headers, max_bytes or self.max_bytes,
+                                                check_robots=check_robots, public_only=public_only)
+        final = str(response.url)
+        if response.status_code == 304:
+            return Fetched(final, 304, response.headers, b"", not_modified=True)
+        _raise_for_status(response, content)
+        _check_body(final, response.headers, content, expect or self._expected.get(url))
+        if conditional and self.cache:
+            etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
+            sink = VALIDATORS.get()
+            if sink is not None:
+                sink.append((url, etag, modified))
+            else:
+                self.cache.remember_validators(url, etag, modified)
+        return Fetched(final, response.status_code, response.headers, content)
+
+    # -- redirects, robots, SSRF -------------------------------------------------------------
+
+    async def _request(self, url: str, headers: dict, limit: int, *, check_robots: bool,
+                       public_only: bool) -> tuple[httpx.Response, bytes]:
+        """Follow redirects by hand; each hop is checked (robots, addresses), throttled and retried."""
+        current, seen = url, {url}
+        for _ in range(MAX_REDIRECTS + 1):
+            if public_only:
+                await check_public_url(current)
+            if check_robots:
+                await self.robots.check(current)
+            response, content = await self._send(current, headers, limit)
+            location = response.headers.get("location")
+            if response.status_code not in REDIRECT_STATUSES or not location:
+                return response, content
+            following = urljoin(current, location.strip())
+            if urlsplit(following).scheme not in ("http", "https"):
+                raise FetchError(Outcome.ERROR, f"{url}: redirected to a non-HTTP URL {following}")
+            if urlsplit(following).netloc != urlsplit(current).netloc:
+                headers = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
+            if following in seen:
+                raise _redirect_error(url, f"redirect loop ({current} -> {following})")
+            seen.add(following)
+            current = following
+        raise _redirect_error(url, f"more than {MAX_REDIRECTS} redirects")
+
+    async def _fetch_robots(self, url: str) -> tuple[int, bytes]:
+        response, content = await self._request(url, {}, MAX_ROBOTS_BYTES, check_robots=False, public_only=False)
+        return response.status_code, content
+
+    # -- one hop: throttle, time limit, retries ----------------------------------------------
+
+    async def _send(self, url: str, headers: dict, limit: int) -> tuple[httpx.Response, bytes]:
+        attempt = 0
+        while True:
+            try:
+                async with self.throttle.slot(url):
+                    return await self._attempt(url, headers, limit)
+            except _Retry as retry:
+                if attempt >= self.retry.retries:
+                    raise retry.error from None
+                wait = retry.wait if retry.wait is not None else self.retry.backoff_delay(attempt)
+                if retry.wait is not None:
+                    self.throttle.pause(url, wait)  # the whole host asked for a pause, not just this URL
+                attempt += 1
+                await asyncio.sleep(wait)
+
+    async def _attempt(self, url: str, headers: dict, limit: int) -> tuple[httpx.Response, bytes]:
+        self.requests_sent += 1
         try:
-            async with self._client.stream("GET", url, headers=request_headers) as response:
-                if response.status_code == 304:
-                    return Fetched(str(response.url), 304, response.headers, b"", not_modified=True)
-                _raise_for_status(response)
-                content = await _read_limited(response, limit)
-        except httpx.TimeoutException as exc:
-            raise FetchError(Outcome.TIMEOUT, f"{url}: no answer in time ({type(exc).__name__})") from exc
-        except httpx.TooManyRedirects as exc:
-            raise FetchError(Outcome.ERROR, f"{url}: more than {MAX_REDIRECTS} redirects") from exc
-        except httpx.DecodingError as exc:
-            raise FetchError(Outcome.MALFORMED, f"{url}: body could not be decoded ({exc})") from exc
+            async with asyncio.timeout(self.timeout):
+                async with self._client.stream("GET", url, headers=headers) as response:
+                    status = response.status_code
+                    if retryable_status(status):
+                        body = await self._read(response, ERROR_BODY_BYTES, truncate=True)
+                        self._retry_or_fail(url, response, body)
+                    if status >= 400:
+                        return response, await self._read(response, ERROR_BODY_BYTES, truncate=True)
+                    if status == 304 or status in REDIRECT_STATUSES:
+                        return response, b""
+                    return response, await self._read(response, limit)
+        except (TimeoutError, httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
+            raise FetchError(Outcome.TIMEOUT, f"{url}: no complete answer within {self.timeout:g} s") from exc
+        except httpx.ConnectTimeout as exc:
+            raise _Retry(None, FetchError(Outcome.TIMEOUT, f"{url}: could not connect within {self.timeout:g} s")) from exc
+        except (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+            if "complete message body" in str(exc) or "incomplete chunked" in str(exc).lower():
+                error = FetchError(Outcome.MALFORMED, f"{url}: body truncated: {exc}")
+            else:
+                error = FetchError(Outcome.ERROR, f"{url}: {type(exc).__name__}: {exc}")
+            raise _Retry(None, error) from exc
         except httpx.TransportError as exc:
             raise FetchError(Outcome.ERROR, f"{url}: {type(exc).__name__}: {exc}") from exc
-        if conditional and self.cache:
-            self.cache.remember_validators(url, response.headers.get("etag"),
-                                           response.headers.get("last-modified"))
-        return Fetched(str(response.url), response.status_code, response.headers, content)
+
+    def _retry_or_fail(self, url: str, response: httpx.Response, body: bytes) -> None:
+        """A 429 / 5xx: raise _Retry (with the Retry-After wait, if any) or the final FetchError."""
+        status = response.status_code
+        challenge = _challenge(response, body)
+        if challenge:
+            raise challenge  # a bot-protection page answers the same however often it is asked
+        wait = parse_retry_after(response.headers.get("retry-after"))
+        error = _status_error(response)
+        if wait is not None and wait > self.retry.max_retry_after:
+            raise FetchError(Outcome.RATE_LIMITED, f"{url}: HTTP {status}, asked to retry after {wait:.0f} s "
+                                                   f"(more than the {self.retry.max_retry_after:g} s we wait); "
+                                                   "left for the next run")
+        raise _Retry(wait, error)
+
+    async def _read(self, response: httpx.Response, limit: int, truncate: bool = False) -> bytes:
+        """The decompressed body, refused (or, for error pages, cut) as soon as it passes `limit` bytes."""
+        declared = response.headers.get("content-length", "")
+        encoding = response.headers.get("content-encoding", "identity")
+        if not truncate and declared.isdigit() and int(declared) > limit and encoding.lower() in ("", "identity"):
+            raise FetchError(Outcome.MALFORMED, f"{response.url}: body of {declared} bytes exceeds the {limit}-byte limit")
+        decoder = _Decoder(encoding, str(response.url))
+        chunks, size = [], 0
+        async for raw in response.aiter_raw():
+            self.bytes_received += len(raw)
+            chunk = decoder.decode(raw, limit - size)
+            size += len(chunk)
+            if size > limit:
+                if truncate:
+                    chunks.append(chunk)
+                    break
+                raise FetchError(Outcome.MALFORMED, f"{response.url}: body exceeds the {limit}-byte limit"
+                                                    + (f" once decompressed ({encoding})" if decoder.compressed else ""))
+            chunks.append(chunk)
+        return b"".join(chunks)[:limit] if truncate else b"".join(chunks)
+
+
+class _Decoder:
+    """gzip / deflate decompression that never produces more than it is allowed to (gzip bombs)."""
+
+    def __init__(self, encoding: str, url: str):
+        self.url = url
+        self.encoding = encoding.strip().lower()
+        if self.encoding in ("", "identity"):
+            self.compressed = False
+        elif self.encoding in ("gzip", "x-gzip", "deflate"):
+            self.compressed = True
+        else:
+            raise FetchError(Outcome.MALFORMED, f"{url}: unsupported Content-Encoding {encoding!r}")
+        self._zlib = None
+        self._pending = b""
+
+    def _new(self, data: bytes):
+        if self.encoding == "deflate":  # zlib-wrapped, as the RFC says, or raw, as some servers send
+            return zlib.decompressobj(zlib.MAX_WBITS if data[:1] and (data[0] & 0x0F) == 8 else -zlib.MAX_WBITS)
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def decode(self, data: bytes, room: int) -> bytes:
+        """Decompress `data`, returning at most room + 1 bytes (more than `room` means over the limit)."""
+        if not self.compressed:
+            return data
+        out = b""
+        data = self._pending + data
+        self._pending = b""
+        try:
+            while data and len(out) <= room:
+                if self._zlib is None:
+                    self._zlib = self._new(data)
+                out += self._zlib.decompress(data, max(1, room + 1 - len(out)))
+                if self._zlib.unconsumed_tail:
+                    if len(out) > room:
+                        break
+                    data = self._zlib.unconsumed_tail
+                    continue
+                if self._zlib.eof:  # another gzip member may follow
+                    data, self._zlib = self._zlib.unused_data, None
+                    if data.strip(b"\x00") == b"":
+                        break
+                    continue
+                break
+        except zlib.error as exc:
+            raise FetchError(Outcome.MALFORMED, f"{self.url}: body could not be decompressed ({exc})") from exc
+        return out
+
+
+def _redirect_error(url: str, reason: str) -> FetchError:
+    error = FetchError(Outcome.ERROR, f"{url}: {reason}")
+    error.redirects = True
+    return error
 
 
 def _conditional_headers(validators: dict | None) -> dict:
@@ -117,31 +365,49 @@ def _conditional_headers(validators: dict | None) -> dict:
     return headers
 
 
-def _raise_for_status(response: httpx.Response) -> None:
+def _challenge(response: httpx.Response, body: bytes) -> FetchError | None:
+    if body and sniff.kind(body, response.headers.get("content-type", "")) == "html":
+        found = sniff.barrier(body, str(response.url))
+        if found and found.outcome == Outcome.BLOCKED:
+            return found
+    return None
+
+
+def _status_error(response: httpx.Response) -> FetchError:
+    error = _status_error_for(response)
+    error.status = response.status_code  # read by crawler.robots (a 5xx robots.txt disallows the host)
+    return error
+
+
+def _status_error_for(response: httpx.Response) -> FetchError:
     status = response.status_code
-    if status < 400:
-        return
     where = str(response.url)
     if status in (404, 410):
-        raise FetchError(Outcome.NOT_FOUND, f"{where}: HTTP {status}")
+        return FetchError(Outcome.NOT_FOUND, f"{where}: HTTP {status}")
     if status == 401:
-        raise FetchError(Outcome.LOGIN_WALL, f"{where}: HTTP 401, the server asks for a login")
+        return FetchError(Outcome.LOGIN_WALL, f"{where}: HTTP 401, the server asks for a login")
     if status == 403:
-        raise FetchError(Outcome.BLOCKED, f"{where}: HTTP 403, access refused")
+        return FetchError(Outcome.BLOCKED, f"{where}: HTTP 403, access refused")
     if status == 429:
         retry = response.headers.get("retry-after")
-        raise FetchError(Outcome.RATE_LIMITED, f"{where}: HTTP 429" + (f", retry after {retry}" if retry else ""))
-    raise FetchError(Outcome.ERROR, f"{where}: HTTP {status}")
+        return FetchError(Outcome.RATE_LIMITED, f"{where}: HTTP 429" + (f", retry after {retry}" if retry else ""))
+    return FetchError(Outcome.ERROR, f"{where}: HTTP {status}")
 
 
-async def _read_limited(response: httpx.Response, limit: int) -> bytes:
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise FetchError(Outcome.MALFORMED, f"{response.url}: body of {declared} bytes exceeds the {limit}-byte limit")
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise FetchError(Outcome.MALFORMED, f"{response.url}: body exceeds the {limit}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _raise_for_status(response: httpx.Response, body: bytes = b"") -> None:
+    if response.status_code < 400:
+        return
+    raise _challenge(response, body) or _status_error(response)
+
+
+def _check_body(url: str, headers: httpx.Headers, content: bytes, expect: str | None) -> None:
+    """Refuse a challenge page, a login form, or an HTML page where a feed or an image was expected."""
+    content_type = headers.get("content-type", "")
+    if sniff.kind(content, content_type) != "html":
+        return
+    found = sniff.barrier(content, url)
+    if found:
+        raise found
+    if expect in ("feed", "image"):
+        raise FetchError(Outcome.MALFORMED, f"{url}: expected {'a feed' if expect == 'feed' else 'an image'} "
+                                            f"but the server sent an HTML page ({content_type or 'no Content-Type'})")

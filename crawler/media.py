@@ -1,7 +1,9 @@
 """Downloading a post's images once, storing them by sha256 in the media folder.
 
 An image URL already fetched is never fetched again; identical bytes from different URLs are
-stored once and linked to every post that uses them. Bodies are size-limited by the client,
+stored once and linked to every post that uses them. Image URLs come from posts, so the client
+refuses internal addresses for them on every redirect hop (crawler.addresses) unless
+`allow_private` is set. Bodies are size-limited by the client,
 sniffed by Pillow (the Content-Type header is not trusted) and refused above a pixel limit
 (decompression bombs). A failed image is logged and left without bytes; the post is still kept.
 """
@@ -14,7 +16,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from crawler.addresses import check_public_url
 from crawler.http import HttpClient
 from crawler.models import FetchError, Media, Outcome, Post
 from crawler.store import Store
@@ -46,9 +47,9 @@ class MediaFetcher:
         if known:
             media.sha256, media.path = known["sha256"], known["path"]
             return
-        if not self.allow_private:
-            await check_public_url(media.url)
-        fetched = await self.client.get(media.url, conditional=False, max_bytes=self.max_bytes)
+        # A URL found in a post: internal addresses are refused on every redirect hop, not only the first.
+        fetched = await self.client.get(media.url, conditional=False, max_bytes=self.max_bytes,
+                                        public_only=not self.allow_private, expect="image")
         media.sha256, media.path = self._store_bytes(media.url, fetched.content)
 
     def _store_bytes(self, url: str, content: bytes) -> tuple[str, str]:

@@ -17,9 +17,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from auditors.base import AuditContext, Policy
 from auditors.registry import audit_post, load_auditors
-from crawler.http import HttpClient
+from crawler.http import VALIDATORS, ClientSettings, HttpClient
 from crawler.media import MediaFetcher
 from crawler.models import Account, FetchError, FetchResult, Outcome
+from crawler.robots import API_CALLS, API_PLATFORMS
 from crawler.sources import source_class
 from crawler.store import Store
 from schoolaudit.config import Settings
@@ -28,6 +29,7 @@ from schoolaudit.lock import RunLock
 log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 8
+FEED_PLATFORMS = ("rss", "atom", "jsonfeed")
 
 
 @dataclass
@@ -111,42 +113,76 @@ class Pipeline:
             findings_new=summary.total("findings_new"))
 
     async def _crawl_all(self, accounts: list[Account], summary: RunSummary, show_progress: bool) -> None:
-        limit = asyncio.Semaphore(int(self.settings.raw.get("crawl", {}).get("concurrency", DEFAULT_CONCURRENCY)))
-        async with HttpClient(self.settings.contact_url, cache=self.store, timeout=self.settings.timeout_seconds,
-                              max_bytes=self.settings.max_body_bytes, transport=self.transport) as client:
+        crawl = self.settings.raw.get("crawl", {})
+        limit = asyncio.Semaphore(int(crawl.get("concurrency", DEFAULT_CONCURRENCY)))
+        client_settings = ClientSettings.from_table({**crawl, "timeout_seconds": self.settings.timeout_seconds,
+                                                     "max_body_bytes": self.settings.max_body_bytes})
+        async with HttpClient(self.settings.contact_url, cache=self.store, transport=self.transport,
+                              settings=client_settings) as client:
             media = MediaFetcher(client, self.store, self.settings.media_dir,
                                  allow_private=self.settings.allow_private_addresses)
             with _progress(show_progress) as progress:
                 task = progress.add_task("Crawling accounts", total=len(accounts))
-                jobs = [self._fetch(client, account, limit) for account in accounts]
+                jobs = [self._fetch(client, account, limit, media) for account in accounts]
                 for job in asyncio.as_completed(jobs):
-                    account, result = await job
-                    summary.results.append(await self._process(account, result, media, summary.run_id))
+                    account, result, validators = await job
+                    summary.results.append(self._process(account, result, validators, summary.run_id))
                     progress.advance(task)
 
-    async def _fetch(self, client: HttpClient, account: Account, limit: asyncio.Semaphore):
+    def _account_deadline(self) -> float:
+        """Seconds one account's fetch may take: three requests' worth, plus the longest Retry-After we obey."""
+        crawl = self.settings.raw.get("crawl", {})
+        return self.settings.timeout_seconds * 3 + float(crawl.get("max_retry_after_seconds", 60))
+
+    async def _fetch(self, client: HttpClient, account: Account, limit: asyncio.Semaphore, media: MediaFetcher):
+        """(account, FetchResult or FetchError, validators to remember once the result is stored).
+
+        Runs concurrently with the other accounts' fetches: the network part of an account
+        (its source, then its images) happens here; `_process` only writes the store.
+        """
+        validators: list = []
         async with limit:
             try:
-                cls = source_class(account.platform)
-                cls.check_ready()
-                source = cls(client, api_base=account.api_base)
-                deadline = self.settings.timeout_seconds * 3
-                return account, await asyncio.wait_for(source.fetch(account, self.settings.posts_per_account), deadline)
+                result = await asyncio.wait_for(self._read_source(client, account, validators),
+                                                self._account_deadline())
             except FetchError as exc:
-                return account, exc
+                return account, exc, []
             except asyncio.TimeoutError:
-                return account, FetchError(Outcome.TIMEOUT, f"{account.target}: the account took too long to fetch")
+                return account, FetchError(Outcome.TIMEOUT, f"{account.target}: the account took too long to fetch"), []
             except Exception as exc:  # a source's bug must not stop the other accounts
                 log.exception("source %s failed on account %s", account.platform, account.id)
-                return account, FetchError(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
+                return account, FetchError(Outcome.ERROR, f"{type(exc).__name__}: {exc}"), []
+            if not result.not_modified:
+                await media.attach(result.posts)  # outside the source's API mark: images are robots-checked
+            return account, result, validators
 
-    async def _process(self, account: Account, result: FetchResult | FetchError, media: MediaFetcher,
-                       run_id: int) -> AccountResult:
+    async def _read_source(self, client: HttpClient, account: Account, validators: list) -> FetchResult:
+        # Runs in its own task (wait_for), so these context marks stay with this account's requests.
+        VALIDATORS.set(validators)
+        API_CALLS.set(account.platform in API_PLATFORMS)
+        if account.platform in FEED_PLATFORMS:
+            client.expect(account.target, "feed")
+        cls = source_class(account.platform)
+        cls.check_ready()
+        source = cls(client, api_base=account.api_base)
+        return await source.fetch(account, self.settings.posts_per_account)
+
+    def _process(self, account: Account, result: FetchResult | FetchError, validators: list,
+                 run_id: int) -> AccountResult:
+        """Store one account's result and audit what is new; no awaits, so a stop never cuts it in half.
+
+        A 304 (not modified) costs no parse, no save and no re-audit (only posts a killed run left
+        unaudited are audited). ETag / Last-Modified are remembered only after the posts were stored,
+        so a body that could not be parsed or stored is fetched in full again next run.
+        """
         if isinstance(result, FetchError):
             self.store.record_check(run_id, account.id, result.outcome.value, result.detail)
             return AccountResult(account, result.outcome.value, result.detail)
-        await media.attach(result.posts)
-        new, changed = self.store.save_posts(account, result.posts, result.complete_window)
+        new, changed = [], []
+        if not result.not_modified:
+            new, changed = self.store.save_posts(account, result.posts, result.complete_window)
+        for url, etag, last_modified in validators:
+            self.store.remember_validators(url, etag, last_modified)
         findings_new = self.audit_pending(account, run_id)
         detail = "not modified since the last crawl" if result.not_modified else ""
         self.store.record_check(run_id, account.id, Outcome.OK.value, detail, len(result.posts))

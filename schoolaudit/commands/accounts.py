@@ -1,6 +1,10 @@
 """`schoolaudit accounts check|list|status`: the account registry and each account's last outcome."""
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from schoolaudit.app import load_app
 from schoolaudit.config import check_registry, config_dir
 
@@ -13,7 +17,7 @@ def add_arguments(parser) -> None:
     actions.add_parser("check", help="validate accounts.toml; print every problem with file and line",
                        epilog="Example: schoolaudit --config ./config accounts check")
     actions.add_parser("list", help="list registered accounts", epilog="Example: schoolaudit accounts list")
-    actions.add_parser("status", help="each account's last check: outcome, time and detail",
+    actions.add_parser("status", help="each account's last check as a table: outcome, time, posts seen and detail",
                        epilog="Example: schoolaudit accounts status")
 
 
@@ -47,9 +51,31 @@ def _status(args) -> int:
     try:
         app.store.sync_accounts(app.registry.accounts)
         registered = {a.id for a in app.registry.accounts}
-        for row in app.store.latest_checks():
-            if row["id"] in registered:
-                print(f"{row['id']:<28} {row['outcome'] or 'never checked':<13} {row['checked_at'] or '':<33} {row['detail'] or ''}")
+        rows = [row for row in app.store.latest_checks() if row["id"] in registered]
     finally:
         app.close()
+    print(status_table(rows, app.settings.timezone))
     return 0
+
+
+def status_table(rows: list[dict], timezone: str = "UTC") -> str:
+    """Each account's last check as an aligned table, then one line counting outcomes."""
+    zone = ZoneInfo(timezone)
+    table = [("ACCOUNT", "OUTCOME", "CHECKED", "POSTS", "DETAIL")]
+    for row in rows:
+        checked = (datetime.fromisoformat(row["checked_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                   if row["checked_at"] else "-")
+        posts = str(row["posts_seen"]) if row["outcome"] == "ok" else "-"
+        table.append((row["id"], row["outcome"] or "never checked", checked, posts, row["detail"] or ""))
+    widths = [max(len(line[column]) for line in table) for column in range(4)]
+    lines = ["  ".join([*(cell.ljust(width) for cell, width in zip(line[:4], widths)), line[4]]).rstrip()
+             for line in table]
+    counts = Counter(row["outcome"] or "never checked" for row in rows)
+    failed = sum(n for outcome, n in counts.items() if outcome not in ("ok", "never checked"))
+    summary = f"{len(rows)} accounts: {counts.get('ok', 0)} ok, {failed} could not be checked"
+    if failed:
+        summary += " (" + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())
+                                    if outcome not in ("ok", "never checked")) + ")"
+    if counts.get("never checked"):
+        summary += f", {counts['never checked']} never checked"
+    return "\n".join([*lines, "", summary])

@@ -1,0 +1,103 @@
+"""robots.txt: fetched once per host per run, cached, and obeyed for web pages, feeds and images.
+
+Calls to a platform's API (Mastodon, Bluesky, the Graph API, X) are not robots-checked: the
+pipeline marks an API-platform account's fetch with `API_CALLS`, and a request made inside it is
+exempt unless the caller asks otherwise (`HttpClient.get(..., robots=True)`). Images a post links
+to are fetched outside that mark and so are checked.
+
+Statuses follow RFC 9309: a 4xx robots.txt (none, or not readable by us) allows everything; a
+5xx or 429 one means "unreachable" and disallows everything for the run; a timeout or connection
+error ends the fetch with that outcome. The host's Crawl-delay becomes its minimum delay between
+requests (see crawler.throttle).
+"""
+from __future__ import annotations
+
+import asyncio
+from contextvars import ContextVar
+from typing import Awaitable, Callable
+from urllib.parse import urlsplit, urlunsplit
+
+from protego import Protego
+
+from crawler.models import FetchError, Outcome
+
+#: The product token robots.txt groups are matched against (`User-agent: schoolaudit`).
+ROBOTS_AGENT = "schoolaudit"
+MAX_ROBOTS_BYTES = 500 * 1024  # what RFC 9309 asks crawlers to read at least
+
+#: True while the pipeline fetches an account of an API platform: its requests skip robots.txt.
+API_CALLS: ContextVar[bool] = ContextVar("schoolaudit_api_calls", default=False)
+
+#: Platforms whose sources read an API rather than pages or feeds.
+API_PLATFORMS = frozenset({"mastodon", "bluesky", "facebook", "instagram", "x"})
+
+
+def robots_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
+
+
+class _Rules:
+    """One host's robots.txt: a Protego parser, or allow-all / disallow-all with the reason."""
+
+    def __init__(self, parser: Protego | None = None, allow_all: bool = True, reason: str = ""):
+        self.parser, self.allow_all, self.reason = parser, allow_all, reason
+
+    def allows(self, url: str) -> bool:
+        if self.parser is not None:
+            return self.parser.can_fetch(url, ROBOTS_AGENT)
+        return self.allow_all
+
+    def crawl_delay(self) -> float | None:
+        return self.parser.crawl_delay(ROBOTS_AGENT) if self.parser is not None else None
+
+
+# Fetches a robots.txt URL: returns (status, body) or raises FetchError (timeout, connection error).
+RobotsFetcher = Callable[[str], Awaitable[tuple[int, bytes]]]
+
+
+class RobotsCache:
+    def __init__(self, fetch: RobotsFetcher, on_crawl_delay: Callable[[str, float | None], None] | None = None):
+        self._fetch = fetch
+        self._on_crawl_delay = on_crawl_delay
+        self._rules: dict[str, asyncio.Future] = {}
+
+    async def check(self, url: str) -> None:
+        """Raise `blocked` when the host's robots.txt disallows `url` for schoolaudit."""
+        rules = await self.rules_for(url)
+        if not rules.allows(url):
+            detail = rules.reason or f"disallowed by robots.txt ({robots_url(url)})"
+            raise FetchError(Outcome.BLOCKED, f"{url}: {detail}")
+
+    async def rules_for(self, url: str) -> _Rules:
+        key = robots_url(url)
+        future = self._rules.get(key)
+        if future is None:  # first request to this host in this run: fetch, everyone else waits for it
+            future = self._rules[key] = asyncio.get_running_loop().create_future()
+            try:
+                rules = await self._load(key)
+            except FetchError as exc:
+                future.set_exception(exc)
+                future.exception()  # retrieved: no "never retrieved" warning when nobody else waits
+                raise
+            future.set_result(rules)
+            if self._on_crawl_delay:
+                self._on_crawl_delay(url, rules.crawl_delay())
+            return rules
+        return await asyncio.shield(future)
+
+    async def _load(self, url: str) -> _Rules:
+        try:
+            status, body = await self._fetch(url)
+        except FetchError as exc:
+            if exc.outcome == Outcome.MALFORMED or getattr(exc, "redirects", False):
+                return _Rules()  # unreadable or redirecting forever: no usable rules (RFC 9309: unavailable)
+            if getattr(exc, "status", None) is None:  # a timeout or connection error: the fetch ends so
+                raise FetchError(exc.outcome, f"robots.txt: {exc.detail}") from None
+            status = exc.status  # a 429 / 5xx that retries did not cure
+        if status == 429 or status >= 500:
+            return _Rules(allow_all=False, reason=f"robots.txt unreachable (HTTP {status}); crawling the host "
+                                                  "is disallowed for this run (RFC 9309)")
+        if status >= 400:
+            return _Rules()  # none, or not for us to read: everything is allowed
+        return _Rules(Protego.parse(body.decode("utf-8", errors="replace")))

@@ -1,0 +1,70 @@
+"""What a response body really is, whatever its Content-Type says.
+
+`kind` tells a feed (RSS / Atom / RDF / JSON) from an HTML page, an image or other bytes by the
+first bytes of the body. `barrier` recognises HTML that stands between the crawler and the
+content: a bot-protection challenge (Cloudflare "Just a moment...", Incapsula, Sucuri, DDoS-Guard,
+PerimeterX, a page that is little more than a captcha) is `blocked`; a page that is little more
+than a login form (a password field on a short page, or on a login URL) is `login_wall`. A
+school's home page with a staff-login box or a contact form's captcha is long enough to pass.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from crawler.models import FetchError, Outcome
+
+_HEAD = 4096
+_FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF")
+
+#: Markers of bot-protection challenge pages; any one is decisive.
+CHALLENGE_MARKERS = (
+    "<title>just a moment...</title>", "cf-browser-verification", "cf_chl_opt", "/cdn-cgi/challenge-platform/",
+    "attention required! | cloudflare", "_incapsula_resource", "sucuri website firewall", "ddos-guard",
+    "checking your browser before accessing", "px-captcha", "enable javascript and cookies to continue",
+)
+_CAPTCHA = re.compile(r"g-recaptcha|h-captcha|cf-turnstile|captcha-delivery|data-sitekey", re.IGNORECASE)
+_PASSWORD = re.compile(r"<input[^>]*type\s*=\s*[\"']?password", re.IGNORECASE)
+_LOGIN_PATH = re.compile(r"(^|/)(log-?in|sign-?in|signin|auth|sso|session|account/login|users/sign_in|wp-login\.php)"
+                         r"(/|\.|$|\?)", re.IGNORECASE)
+_SCRIPT_STYLE = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+SHORT_PAGE_WORDS = 150
+
+
+def kind(content: bytes, content_type: str = "") -> str:
+    """'feed', 'json', 'html', 'image', 'xml' or 'other', from the body first, the header second."""
+    head = content[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head[:1] in (b"{", b"["):
+        return "json"
+    if any(marker in head for marker in _FEED_MARKERS):
+        return "feed"
+    if head.startswith((b"<!doctype html", b"<html")) or (b"<html" in head and b"<body" in content[:65536].lower()):
+        return "html"
+    if content.startswith(_IMAGE_MAGIC):
+        return "image"
+    if head.startswith(b"<?xml"):
+        return "xml"
+    if "html" in content_type and b"<" in head[:1]:
+        return "html"
+    return "other"
+
+
+def visible_words(html: str) -> int:
+    return len(_TAG.sub(" ", _SCRIPT_STYLE.sub(" ", html)).split())
+
+
+def barrier(content: bytes, url: str) -> FetchError | None:
+    """A `blocked` or `login_wall` FetchError when the HTML page is a challenge or a login form."""
+    html = content[:512 * 1024].decode("utf-8", errors="replace")
+    lowered = html.lower()
+    marker = next((m for m in CHALLENGE_MARKERS if m in lowered), None)
+    short = visible_words(html) < SHORT_PAGE_WORDS
+    if marker:
+        return FetchError(Outcome.BLOCKED, f"{url}: a bot-protection challenge page ({marker!r}) instead of content")
+    if short and _CAPTCHA.search(html):
+        return FetchError(Outcome.BLOCKED, f"{url}: a captcha page instead of content")
+    if _PASSWORD.search(html) and (short or _LOGIN_PATH.search(urlsplit(url).path)):
+        return FetchError(Outcome.LOGIN_WALL, f"{url}: a login form instead of content")
+    return None
