@@ -4,19 +4,14 @@ Only the description of an attached image is read: a post with images but no alt
 image auditor's to judge (it looks at the pixels). Hands, backs of heads, silhouettes, hidden
 faces, artwork, staff-only photos and distant crowds are left alone.
 The words are in config/rules/student_photo.toml; the method is auditors.text.RuleAuditor. A
-person named in full in an alt text is taken for a student unless named with a staff title: the
-full-name check shares `not_names` and `titles` with config/rules/privacy.toml.
+person named in full in an alt text is taken for a student unless named with a staff title (the
+full-name check uses `not_names` and `titles` from config/rules/privacy.toml).
 """
 from __future__ import annotations
 
-from auditors.text import FullNames, RuleAuditor
+from auditors.text import RuleAuditor
 
 
 class PhotoCaptionAuditor(RuleAuditor):
     name = "photo_captions"
     category = "student_photo"
-
-    def __init__(self, policy):
-        names = policy["privacy"].rules
-        self.check_full_name = FullNames(names.get("not_names", []), names.get("titles", []))
-        super().__init__(policy)

@@ -9,14 +9,9 @@ full-name check); the method is auditors.text.RuleAuditor.
 """
 from __future__ import annotations
 
-from auditors.text import FullNames, RuleAuditor
+from auditors.text import RuleAuditor
 
 
 class PrivacyAuditor(RuleAuditor):
     name = "privacy"
     category = "privacy"
-
-    def __init__(self, policy):
-        rules = policy["privacy"].rules
-        self.check_full_name = FullNames(rules.get("not_names", []), rules.get("titles", []))
-        super().__init__(policy)

@@ -359,7 +359,8 @@ class RuleAuditor:
 
     Subclasses set `name` and `category`, and may define sentence checks as methods
     `check_<name>(sentence) -> bool` for what a word list cannot say; a rule names one with
-    `requires_check = "<name>"` or `unless_check = "<name>"`.
+    `requires_check = "<name>"` or `unless_check = "<name>"`. Every auditor has `full_name`, built
+    from the `not_names` and `titles` lists of config/rules/privacy.toml.
     """
 
     name = "text"
@@ -368,6 +369,8 @@ class RuleAuditor:
     def __init__(self, policy):
         self.categories = (self.category,)
         self.policy = policy
+        names = policy["privacy"].rules
+        self.check_full_name = FullNames(names.get("not_names", []), names.get("titles", []))
         self.rules, self.exceptions, self.post_exceptions = compile_rules(self.category, policy[self.category].rules)
         for rule in self.rules:
             for check in filter(None, (rule.requires_check, rule.unless_check)):
