@@ -25,6 +25,7 @@ from schoolaudit.reporting import ReportBuilder
 KINDS = ("nightly", "weekly", "alerts")
 DEFAULT_ALERT_CATEGORIES = ("explicit", "hostile")
 DEFAULT_MAX_POSTS = 30
+MARK = '<mark style="background:#ffe08a;color:#1f2933;padding:0 2px;">'
 _SCOPE = re.compile(r"^(board|school:[\w.-]+|account:[\w.-]+)$")
 
 
@@ -242,7 +243,9 @@ class DigestBuilder:
                    "alerts": f"ALERT: {len(findings)} severe finding{plural}",
                    "weekly": f"Week: {len(findings)} new finding{plural}, {len(view['still_open'])} still open"}[kind]
         digest = Digest(kind, recipient, f"[schoolaudit] {subject} · {view['scope']}",
-                        self.env.get_template("digest.html").render(**view),
+                        # <mark> styled inline: some mail clients drop its default yellow (untrusted
+                        # text's own "<mark>" is escaped, so only highlight()'s tags match).
+                        self.env.get_template("digest.html").render(**view).replace("<mark>", MARK),
                         self.env.get_template("digest.txt").render(**view), images,
                         [f["id"] for f in findings],
                         empty=not findings)

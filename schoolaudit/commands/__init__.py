@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "run": "schoolaudit.commands.run",
     "runs": "schoolaudit.commands.runs",
     "serve": "schoolaudit.commands.serve",
+    "preview-digest": "schoolaudit.commands.preview",
     "fetch": "schoolaudit.commands.fetch",
     "scan-image": "schoolaudit.commands.scan_image",
     "classify": "schoolaudit.commands.classify",

@@ -19,10 +19,29 @@ def add_arguments(parser) -> None:
     actions.add_parser("list", help="list registered accounts", epilog="Example: schoolaudit accounts list")
     actions.add_parser("status", help="each account's last check as a table: outcome, time, posts seen and detail",
                        epilog="Example: schoolaudit accounts status")
+    importer = actions.add_parser("import", help="append the good rows of a CSV file to accounts.toml; report bad rows by line",
+                                  epilog="Example: schoolaudit accounts import accounts.csv")
+    importer.add_argument("file", metavar="FILE.csv", help="columns: id,name,kind,school,platform,url,handle,contacts")
+    importer.add_argument("--dry-run", action="store_true", help="check the rows, change nothing")
 
 
 def run(args) -> int:
-    return {"check": _check, "list": _list, "status": _status}[args.action](args)
+    return {"check": _check, "list": _list, "status": _status, "import": _import}[args.action](args)
+
+
+def _import(args) -> int:
+    from pathlib import Path
+
+    from schoolaudit.importer import import_csv
+
+    path = config_dir(args.config) / "accounts.toml"
+    result = import_csv(Path(args.file), path, write=not args.dry_run)
+    for problem in result.problems:
+        print(problem)
+    verb = "would add" if args.dry_run else "added"
+    print(f"{verb} {len(result.added)} account(s) to {path}" + (f": {', '.join(result.added)}" if result.added else "")
+          + (f"; {len(result.problems)} problem(s), those rows were left out" if result.problems else ""))
+    return 1 if result.problems else 0
 
 
 def _check(args) -> int:

@@ -1,0 +1,51 @@
+"""`schoolaudit preview-digest --out DIR`: a digest as its reader would see it, without sending it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from schoolaudit.app import load_app
+from schoolaudit.digest import KINDS, DigestBuilder, Recipient, load_recipients
+from schoolaudit.preview import WIDTHS, find_chromium, screenshot, write_preview
+
+HELP = "write a digest (from the current database, sent to nobody) as HTML and text, with screenshots at desktop and phone widths"
+EXAMPLE = "schoolaudit preview-digest --kind weekly --out /tmp/digest-preview"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the files")
+    parser.add_argument("--kind", choices=KINDS, default="weekly", help="which digest (default weekly)")
+    parser.add_argument("--recipient", metavar="EMAIL",
+                        help="whose digest, from recipients.toml (default: a board-wide reader)")
+    parser.add_argument("--no-screenshots", action="store_true", help="only the HTML and text files")
+
+
+def run(args) -> int:
+    app = load_app(args.config)
+    try:
+        recipient = Recipient("preview@localhost", "Preview", "board", KINDS)
+        if args.recipient:
+            matches = [r for r in load_recipients(app.settings, app.registry) if r.email == args.recipient]
+            if not matches:
+                print(f"schoolaudit: no recipient {args.recipient!r} in recipients.toml")
+                return 2
+            recipient = matches[0]
+        builder = DigestBuilder(app.settings, app.registry, app.store)
+        if args.kind == "weekly":  # as the next weekly digest would be
+            after, upto = builder.next_range("weekly")
+            digest = builder.weekly(recipient, after, upto, builder.previous_range("weekly"))
+        else:
+            digest = getattr(builder, args.kind)(recipient, 0, builder.next_range(args.kind)[1])
+        page, text = write_preview(digest, args.out)
+        print(f"Subject: {digest.subject}\nHTML: {page}\nText: {text}")
+        if args.no_screenshots:
+            return 0
+        chromium = find_chromium()
+        if not chromium:
+            print("No screenshots: Chromium is not installed (apt install chromium).")
+            return 0
+        for name, (width, height) in WIDTHS.items():
+            print(f"Screenshot ({name}, {width}px wide): "
+                  f"{screenshot(chromium, page, args.out / f'digest-{digest.kind}-{name}.png', width, height)}")
+        return 0
+    finally:
+        app.close()
