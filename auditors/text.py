@@ -252,6 +252,11 @@ def trigrams(low: str) -> frozenset[str]:
     return frozenset(low[i:i + _GATE_WIDTH] for i in range(len(low) - _GATE_WIDTH + 1))
 
 
+def _config_error(message: str) -> Exception:
+    from schoolaudit.config import ConfigError  # late: schoolaudit.config imports auditors.base
+    return ConfigError(message)
+
+
 def compile_any(patterns: Iterable[str], label: str) -> re.Pattern | None:
     """One case-insensitive regex matching any of `patterns`, or None when there are none."""
     patterns = [p for p in patterns if p]
@@ -261,8 +266,7 @@ def compile_any(patterns: Iterable[str], label: str) -> re.Pattern | None:
         try:
             re.compile(pattern)
         except re.error as exc:
-            from schoolaudit.config import ConfigError  # late: schoolaudit.config imports auditors.base
-            raise ConfigError(f"{label}: bad pattern {pattern!r}: {exc}") from None
+            raise _config_error(f"{label}: bad pattern {pattern!r}: {exc}") from None
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
@@ -335,8 +339,7 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
         terms = _as_list(entry.get("terms")) + ([obfuscated_words(words)] if words else [])
         pattern = compile_any(terms, where)
         if pattern is None or not entry.get("explanation"):
-            from schoolaudit.config import ConfigError
-            raise ConfigError(f"{where}: needs `terms` or `words`, and an `explanation`")
+            raise _config_error(f"{where}: needs `terms` or `words`, and an `explanation`")
         kwargs = {key: compile_any(_as_list(entry.get(key)), where)
                   for key in ("unless", "unless_near", "unless_before", "requires", "requires_near", "unless_post", "requires_post")}
         fast = [_lowered_pattern(t) for t in terms]
@@ -375,8 +378,7 @@ class RuleAuditor:
         for rule in self.rules:
             for check in filter(None, (rule.requires_check, rule.unless_check)):
                 if not hasattr(self, f"check_{check}"):
-                    from schoolaudit.config import ConfigError
-                    raise ConfigError(f"rules/{self.category}.toml [[rules]] {rule.id}: unknown check {check!r}")
+                    raise _config_error(f"rules/{self.category}.toml [[rules]] {rule.id}: unknown check {check!r}")
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
         texts = post_texts(post)
