@@ -18,15 +18,15 @@ log = logging.getLogger(__name__)
 AUDITORS: tuple[str, ...] = (
     "auditors.repost:RepostAuditor",
     "auditors.photo_captions:PhotoCaptionAuditor",
+    "auditors.image_auditors:StudentPhotoImageAuditor",
     "auditors.commercial:CommercialAuditor",
     "auditors.political:PoliticalAuditor",
     "auditors.religion:ReligionAuditor",
-    "auditors.image_auditors:StudentPhotoImageAuditor",
     "auditors.substances:SubstancesAuditor",
     "auditors.explicit:ExplicitAuditor",
+    "auditors.image_auditors:ExplicitImageAuditor",
     "auditors.hostile:HostileAuditor",
     "auditors.privacy:PrivacyAuditor",
-    "auditors.image_auditors:ExplicitImageAuditor",
 )
 
 
