@@ -30,6 +30,17 @@ OUTCOME_LABELS = {
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 
 
+def place_label(location: str | None) -> str:
+    """Where in a post a finding is, in words: `alt:0` is "the description of image 1"."""
+    kind, _, index = (location or "text").partition(":")
+    number = int(index) + 1 if index.isdigit() else None
+    if kind == "alt" and number:
+        return f"the description of image {number}"
+    if kind == "image" and number:
+        return f"image {number}"
+    return {"text": "the post text", "title": "the title", "repost": "the repost"}.get(kind, kind)
+
+
 def highlight(text: str, evidences) -> Markup:
     """`text` escaped, with every occurrence of each evidence string wrapped in <mark>."""
     spans = sorted({s for s in evidences if s and s.strip()}, key=len, reverse=True)
@@ -50,7 +61,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["highlight"] = highlight
-    env.globals.update(category_label=lambda c: CATEGORY_LABELS.get(c, c),
+    env.globals.update(category_label=lambda c: CATEGORY_LABELS.get(c, c), place_label=place_label,
                        outcome_label=lambda o: OUTCOME_LABELS.get(o, o or "never checked"))
     return env
 

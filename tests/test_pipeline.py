@@ -153,3 +153,10 @@ def test_demo_server_answers_conditional_requests(demo_site):
     first = httpx.get(url)
     assert first.status_code == 200 and demo_site.base_url.encode() in first.content and b"{base}" not in first.content
     assert httpx.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+
+
+def test_places_are_named_in_words():
+    from reports.render import place_label
+    assert place_label("alt:0") == "the description of image 1"
+    assert place_label("image:2") == "image 3"
+    assert place_label("text") == "the post text" and place_label("repost") == "the repost"
