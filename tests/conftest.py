@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -37,3 +41,44 @@ def demo_site(site_dir):
 def demo_config(tmp_path, demo_site) -> Path:
     """A configuration folder for the demo board on the local server, data under tmp_path."""
     return write_demo_config(tmp_path / "run", demo_site.base_url)
+
+
+class _StallingHandler(BaseHTTPRequestHandler):
+    """Answers every GET only after `server.stall_seconds`: an account that hangs."""
+
+    def do_GET(self):
+        time.sleep(self.server.stall_seconds)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def stalling_server(seconds: float):
+    """A loopback server whose answers take `seconds`; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _StallingHandler)
+    server.daemon_threads = True
+    server.stall_seconds = seconds
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def add_feed_account(config: Path, account_id: str, url: str, school: str = "birchwood-ps") -> None:
+    """Register one more RSS club account in the configuration folder `config`."""
+    accounts = config / "accounts.toml"
+    accounts.write_text(accounts.read_text() + f'''
+[[accounts]]
+id = "{account_id}"
+name = "{account_id.replace('-', ' ').title()}"
+kind = "club"
+school = "{school}"
+platform = "rss"
+url = "{url}"
+''')

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from schoolaudit.app import load_app
 from schoolaudit.cli import main
 from schoolaudit.pipeline import Pipeline
+
+from conftest import add_feed_account, stalling_server
 
 
 def _rows(db: Path, sql: str) -> list[tuple]:
@@ -80,30 +79,9 @@ def test_untrusted_text_never_runs_as_html(demo_config, tmp_path):
     app.close()
 
 
-class _SlowHandler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        time.sleep(2)
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def test_a_slow_account_times_out_and_the_others_complete(demo_config):
-    slow = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
-    threading.Thread(target=slow.serve_forever, daemon=True).start()
-    try:
-        accounts_toml = demo_config / "accounts.toml"
-        accounts_toml.write_text(accounts_toml.read_text() + f'''
-[[accounts]]
-id = "slow-club"
-name = "Slow Club"
-kind = "club"
-school = "birchwood-ps"
-platform = "rss"
-url = "http://127.0.0.1:{slow.server_address[1]}/feed.xml"
-''')
+    with stalling_server(2) as slow:
+        add_feed_account(demo_config, "slow-club", f"{slow}/feed.xml")
         settings_toml = demo_config / "settings.toml"
         settings_toml.write_text(settings_toml.read_text().replace("timeout_seconds = 20", "timeout_seconds = 0.5"))
         app = load_app(demo_config)
@@ -112,8 +90,6 @@ url = "http://127.0.0.1:{slow.server_address[1]}/feed.xml"
         assert outcomes["slow-club"] == "timeout"
         assert outcomes["birchwood-ps-news"] == "ok" and outcomes["cedar-heights-news"] == "ok"
         app.close()
-    finally:
-        slow.shutdown()
 
 
 def test_a_killed_run_leaves_work_the_next_run_finishes(demo_config):

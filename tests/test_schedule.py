@@ -8,10 +8,8 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +19,7 @@ from schoolaudit.cli import main
 from schoolaudit.config import ConfigError, load_settings
 from schoolaudit.scheduler import Scheduler, latest_fire, load_schedule, parse_interval
 
+from conftest import add_feed_account, stalling_server
 from smtpserver import SmtpServer, parts, use_server
 
 TZ = ZoneInfo("America/Toronto")
@@ -104,54 +103,34 @@ def test_schedule_settings_and_intervals(demo_config):
         load_schedule(load_settings(demo_config), ["mrdsb-news"])
 
 
-class _Hang(BaseHTTPRequestHandler):
-    def do_GET(self):
-        time.sleep(30)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_sigterm_stops_serve_cleanly_and_marks_the_run_interrupted(demo_config):
-    hang = ThreadingHTTPServer(("127.0.0.1", 0), _Hang)
-    hang.daemon_threads = True
-    threading.Thread(target=hang.serve_forever, daemon=True).start()
-    accounts = demo_config / "accounts.toml"
-    accounts.write_text(accounts.read_text() + f'''
-[[accounts]]
-id = "hanging-club"
-name = "Hanging Club"
-kind = "club"
-school = "birchwood-ps"
-platform = "rss"
-url = "http://127.0.0.1:{hang.server_address[1]}/feed.xml"
-''')
-    settings = demo_config / "settings.toml"
-    settings.write_text(settings.read_text().replace("grace_minutes = 360", "grace_minutes = 2880"))
-    app = load_app(demo_config)
-    total = len(app.registry.accounts)
-    with app.store.db.conn:  # the nightly job last ran yesterday: it is due as serve starts
-        app.store.db["schedule_state"].insert({"job": "nightly", "last_fire_time": (
-            datetime.now(TZ) - timedelta(days=1, minutes=1)).isoformat()})
-    with SmtpServer() as smtp:
-        use_server(demo_config, smtp.port)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        serve = subprocess.Popen([sys.executable, "-m", "schoolaudit.cli", "--config", str(demo_config), "serve"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:  # wait until the run has checked the other accounts
-                checks = app.store.db.execute("SELECT count(*) FROM account_checks").fetchone()[0]
-                if checks >= total - 1:
-                    break
-                time.sleep(0.1)
-            assert checks >= total - 1, serve.poll()
-            serve.send_signal(signal.SIGTERM)
-            output, _ = serve.communicate(timeout=60)
-        finally:
-            if serve.poll() is None:
-                serve.kill()
-            hang.shutdown()
+    with stalling_server(30) as hang:
+        add_feed_account(demo_config, "hanging-club", f"{hang}/feed.xml")
+        settings = demo_config / "settings.toml"
+        settings.write_text(settings.read_text().replace("grace_minutes = 360", "grace_minutes = 2880"))
+        app = load_app(demo_config)
+        total = len(app.registry.accounts)
+        with app.store.db.conn:  # the nightly job last ran yesterday: it is due as serve starts
+            app.store.db["schedule_state"].insert({"job": "nightly", "last_fire_time": (
+                datetime.now(TZ) - timedelta(days=1, minutes=1)).isoformat()})
+        with SmtpServer() as smtp:
+            use_server(demo_config, smtp.port)
+            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            serve = subprocess.Popen([sys.executable, "-m", "schoolaudit.cli", "--config", str(demo_config), "serve"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+            try:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:  # wait until the run has checked the other accounts
+                    checks = app.store.db.execute("SELECT count(*) FROM account_checks").fetchone()[0]
+                    if checks >= total - 1:
+                        break
+                    time.sleep(0.1)
+                assert checks >= total - 1, serve.poll()
+                serve.send_signal(signal.SIGTERM)
+                output, _ = serve.communicate(timeout=60)
+            finally:
+                if serve.poll() is None:
+                    serve.kill()
     assert serve.returncode == 0, output
     assert "stopped" in output
     run = next(app.store.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
