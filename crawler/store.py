@@ -7,6 +7,7 @@ killed between saving and auditing leaves work the next run finds and finishes.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime
 from pathlib import Path
@@ -84,18 +85,37 @@ class Store:
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("PRAGMA busy_timeout = 10000")
         self.db.enable_wal()
+        # WAL + NORMAL: a crash or kill never corrupts the file or splits a transaction (a power cut
+        # may lose the last commits); FULL would fsync every commit of every account.
+        self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
+        self._depth = 0
         self._migrate()
 
     def close(self) -> None:
         self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """One real transaction, all or nothing; nested calls join the outer one (as savepoints).
+
+        (`with self.db.conn:` is not one: sqlite-utils commits each insert and update on its own.)
+        """
+        if self._depth == 0 and self.db.conn.in_transaction:
+            self.db.conn.commit()  # an implicit transaction left open by a bare execute(): settle it first
+        self._depth += 1
+        try:
+            with self.db.atomic():
+                yield
+        finally:
+            self._depth -= 1
 
     def _migrate(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         version = int(row[0]) if row else 0
         for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.db.conn:
+            with self.transaction():
                 step(self.db)
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(number)])
 
@@ -106,25 +126,25 @@ class Store:
     # -- accounts and runs -------------------------------------------------------------------
 
     def sync_accounts(self, accounts: Iterable[Account]) -> None:
-        with self.db.conn:
+        with self.transaction():
             for a in accounts:
                 self.db["accounts"].upsert({"id": a.id, "name": a.name, "kind": a.kind, "school": a.school,
                                             "platform": a.platform, "target": a.target,
                                             "registered_at": utcnow().isoformat()}, pk="id")
 
     def start_run(self, kind: str) -> int:
-        with self.db.conn:
+        with self.transaction():
             return self.db["runs"].insert({"kind": kind, "started_at": utcnow().isoformat(), "status": "running",
                                            "accounts_ok": 0, "accounts_failed": 0, "posts_new": 0,
                                            "posts_changed": 0, "findings_new": 0}).last_pk
 
     def finish_run(self, run_id: int, status: str = "finished", detail: str = "", **counts: int) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db["runs"].update(run_id, {"finished_at": utcnow().isoformat(), "status": status,
                                             "detail": detail, **counts})
 
     def record_check(self, run_id: int, account_id: str, outcome: str, detail: str = "", posts_seen: int = 0) -> None:
-        with self.db.conn:
+        with self.transaction():
             self.db["account_checks"].insert({"run_id": run_id, "account_id": account_id,
                                               "checked_at": utcnow().isoformat(), "outcome": outcome,
                                               "detail": detail, "posts_seen": posts_seen})
@@ -148,7 +168,7 @@ class Store:
         """
         now = utcnow().isoformat()
         new, changed = [], []
-        with self.db.conn:
+        with self.transaction():
             for post in posts:
                 row = self._post_row(post.key)
                 digest = post.content_hash()
@@ -214,7 +234,7 @@ class Store:
 
     def save_media(self, url: str, sha256: str, path: str, size: int, width: int, height: int, content_type: str) -> None:
         now = utcnow().isoformat()
-        with self.db.conn:
+        with self.transaction():
             self.db["media"].insert({"sha256": sha256, "path": path, "bytes": size, "width": width, "height": height,
                                      "content_type": content_type, "first_url": url, "fetched_at": now}, ignore=True)
             self.db["media_urls"].upsert({"url": url, "sha256": sha256, "fetched_at": now}, pk="url")
@@ -230,7 +250,7 @@ class Store:
         """
         now = utcnow().isoformat()
         new_ids, current = [], set()
-        with self.db.conn:
+        with self.transaction():
             for finding in findings:
                 fingerprint = finding.fingerprint(post.key)
                 current.add(fingerprint)
@@ -261,7 +281,7 @@ class Store:
         now = utcnow().isoformat()
         rows = list(self.db.query("""SELECT f.id, p.removed_at FROM findings f JOIN posts p ON p.key = f.post_key
                                      WHERE f.status = 'confirmed' AND p.removed_at IS NOT NULL"""))
-        with self.db.conn:
+        with self.transaction():
             for row in rows:
                 note = f"resolved as removed: the post left the account (noticed {row['removed_at']})"
                 self.db["findings"].update(row["id"], {"status": "resolved", "note": note, "reviewed_by": by,
@@ -279,7 +299,7 @@ class Store:
     def remember_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
         if not (etag or last_modified):
             return
-        with self.db.conn:
+        with self.transaction():
             self.db["http_validators"].upsert({"url": url, "etag": etag, "last_modified": last_modified,
                                                "updated_at": utcnow().isoformat()}, pk="url")
 

@@ -172,20 +172,21 @@ class Pipeline:
         """Store one account's result and audit what is new; no awaits, so a stop never cuts it in half.
 
         A 304 (not modified) costs no parse, no save and no re-audit (only posts a killed run left
-        unaudited are audited). ETag / Last-Modified are remembered only after the posts were stored,
-        so a body that could not be parsed or stored is fetched in full again next run.
+        unaudited are audited). ETag / Last-Modified are remembered only with the posts, in the same
+        transaction, so a body that could not be parsed or stored is fetched in full again next run.
         """
         if isinstance(result, FetchError):
             self.store.record_check(run_id, account.id, result.outcome.value, result.detail)
             return AccountResult(account, result.outcome.value, result.detail)
         new, changed = [], []
-        if not result.not_modified:
-            new, changed = self.store.save_posts(account, result.posts, result.complete_window)
-        for url, etag, last_modified in validators:
-            self.store.remember_validators(url, etag, last_modified)
-        findings_new = self.audit_pending(account, run_id)
         detail = "not modified since the last crawl" if result.not_modified else ""
-        self.store.record_check(run_id, account.id, Outcome.OK.value, detail, len(result.posts))
+        with self.store.transaction():  # one commit per account: its posts, validators, findings and check
+            if not result.not_modified:
+                new, changed = self.store.save_posts(account, result.posts, result.complete_window)
+            for url, etag, last_modified in validators:
+                self.store.remember_validators(url, etag, last_modified)
+            findings_new = self.audit_pending(account, run_id)
+            self.store.record_check(run_id, account.id, Outcome.OK.value, detail, len(result.posts))
         return AccountResult(account, Outcome.OK.value, detail, len(result.posts), len(new), len(changed), findings_new)
 
     def audit_pending(self, account: Account, run_id: int) -> int:
