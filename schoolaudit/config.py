@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditors.base import CategoryPolicy, Policy, handle_key
+from crawler.http import ClientSettings
 from crawler.models import ACCOUNT_KINDS, CATEGORIES, SEVERITIES, Account
 from crawler.sources import SOURCES
 
@@ -49,6 +50,11 @@ class Settings:
     partner_handles: tuple[str, ...] = ()
     accepted_sponsors: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict)  # the whole file, for sections later features read
+
+    def client_settings(self) -> ClientSettings:
+        """The polite client's settings from [crawl], as every command that fetches uses them."""
+        return ClientSettings.from_table({**self.raw.get("crawl", {}), "timeout_seconds": self.timeout_seconds,
+                                          "max_body_bytes": self.max_body_bytes})
 
 
 @dataclass

@@ -17,11 +17,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from auditors.base import AuditContext, Policy
 from auditors.registry import audit_post, load_auditors
-from crawler.http import VALIDATORS, ClientSettings, HttpClient
+from crawler.http import VALIDATORS, HttpClient
 from crawler.media import MediaFetcher
 from crawler.models import Account, FetchError, FetchResult, Outcome
-from crawler.robots import API_CALLS, API_PLATFORMS
-from crawler.sources import source_class
+from crawler.sources import read_account
 from crawler.store import Store
 from schoolaudit.config import Settings
 from schoolaudit.lock import RunLock
@@ -29,7 +28,6 @@ from schoolaudit.lock import RunLock
 log = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 8
-FEED_PLATFORMS = ("rss", "atom", "jsonfeed")
 
 
 @dataclass
@@ -115,10 +113,8 @@ class Pipeline:
     async def _crawl_all(self, accounts: list[Account], summary: RunSummary, show_progress: bool) -> None:
         crawl = self.settings.raw.get("crawl", {})
         limit = asyncio.Semaphore(int(crawl.get("concurrency", DEFAULT_CONCURRENCY)))
-        client_settings = ClientSettings.from_table({**crawl, "timeout_seconds": self.settings.timeout_seconds,
-                                                     "max_body_bytes": self.settings.max_body_bytes})
         async with HttpClient(self.settings.contact_url, cache=self.store, transport=self.transport,
-                              settings=client_settings) as client:
+                              settings=self.settings.client_settings()) as client:
             media = MediaFetcher(client, self.store, self.settings.media_dir,
                                  allow_private=self.settings.allow_private_addresses)
             with _progress(show_progress) as progress:
@@ -159,13 +155,7 @@ class Pipeline:
     async def _read_source(self, client: HttpClient, account: Account, validators: list) -> FetchResult:
         # Runs in its own task (wait_for), so these context marks stay with this account's requests.
         VALIDATORS.set(validators)
-        API_CALLS.set(account.platform in API_PLATFORMS)
-        if account.platform in FEED_PLATFORMS:
-            client.expect(account.target, "feed")
-        cls = source_class(account.platform)
-        cls.check_ready()
-        source = cls(client, api_base=account.api_base)
-        return await source.fetch(account, self.settings.posts_per_account)
+        return await read_account(client, account, self.settings.posts_per_account)
 
     def _process(self, account: Account, result: FetchResult | FetchError, validators: list,
                  run_id: int) -> AccountResult:

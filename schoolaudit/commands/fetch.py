@@ -14,7 +14,7 @@ import sys
 
 from crawler.http import HttpClient
 from crawler.models import Account, FetchError, Outcome, Post
-from crawler.sources import SOURCES, source_class
+from crawler.sources import SOURCES, read_account
 from schoolaudit.config import config_dir, load_settings
 
 HELP = "fetch one account's public posts (without registering it) and print them as JSON lines"
@@ -48,12 +48,9 @@ def run(args) -> int:
 
 
 async def _fetch(account: Account, settings, limit: int) -> list[Post]:
-    cls = source_class(account.platform)
-    cls.check_ready()
-    async with HttpClient(settings.contact_url, timeout=settings.timeout_seconds,
-                          max_bytes=settings.max_body_bytes) as client:
+    async with HttpClient(settings.contact_url, settings=settings.client_settings()) as client:
         try:
-            result = await cls(client, api_base=account.api_base).fetch(account, limit=limit)
+            result = await asyncio.create_task(read_account(client, account, limit))
         except FetchError:
             raise
         except Exception as exc:  # a source bug must still end in one line, not a traceback
