@@ -40,7 +40,7 @@ def demo_site(site_dir):
 @pytest.fixture
 def demo_config(tmp_path, demo_site) -> Path:
     """A configuration folder for the demo board on the local server, data under tmp_path."""
-    return write_demo_config(tmp_path / "run", demo_site.base_url)
+    return write_demo_config(tmp_path / "run", demo_site.url)
 
 
 class _StallingHandler(BaseHTTPRequestHandler):

@@ -17,12 +17,13 @@ answers can link back to the server (Link headers, next-page URLs). A callable r
 from __future__ import annotations
 
 import mimetypes
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Callable, Union
 from urllib.parse import parse_qsl, urlsplit
+
+from schoolaudit.loopback import LoopbackServer
 
 Body = Union[bytes, str]
 Answer = tuple[int, dict, Body]
@@ -38,32 +39,12 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class LocalServer:
+class LocalServer(LoopbackServer):
     def __init__(self, routes: dict[str, Route] | None = None, directory: str | Path | None = None):
         self.routes: dict[str, Route] = dict(routes or {})
         self.directory = Path(directory) if directory else None
         self.requests: list[Request] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> "LocalServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(self._handler_class())
 
     def answer(self, request: Request) -> Answer:
         full = f"{request.path}?{request.raw_query}" if request.raw_query else request.path

@@ -125,9 +125,9 @@ def test_audit_of_an_unknown_account_says_so(demo_config, capsys):
 
 def test_demo_server_answers_conditional_requests(demo_site):
     import httpx
-    url = f"{demo_site.base_url}/bluesky/xrpc/app.bsky.feed.getAuthorFeed?actor=x"
+    url = f"{demo_site.url}/bluesky/xrpc/app.bsky.feed.getAuthorFeed?actor=x"
     first = httpx.get(url)
-    assert first.status_code == 200 and demo_site.base_url.encode() in first.content and b"{base}" not in first.content
+    assert first.status_code == 200 and demo_site.url.encode() in first.content and b"{base}" not in first.content
     assert httpx.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
 
 

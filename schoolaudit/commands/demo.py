@@ -21,8 +21,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     out = args.out.resolve()
     with DemoSite(port=PREFERRED_PORT) as site:
-        print(f"Serving the demo board at {site.base_url} (local only)")
-        app = load_app(write_demo_config(out, site.base_url))
+        print(f"Serving the demo board at {site.url} (local only)")
+        app = load_app(write_demo_config(out, site.url))
         try:
             summary = Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, kind="demo")
             report = ReportBuilder(app.settings, app.registry, app.store).write_board_report(out)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import shutil
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 from schoolaudit.config import DEFAULT_CONFIG_DIR
+from schoolaudit.loopback import LoopbackServer
 
 DEMO_DIR = Path(__file__).resolve().parent
 SITE_DIR = DEMO_DIR / "site"
@@ -53,30 +53,12 @@ _TEXT_TYPES = {".xml": "application/rss+xml", ".atom": "application/atom+xml", "
                ".html": "text/html; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
 
 
-class DemoSite:
-    """A static web server for `root` on 127.0.0.1; use as a context manager."""
+class DemoSite(LoopbackServer):
+    """The demo board's web server for `root` on 127.0.0.1; use as a context manager."""
 
     def __init__(self, root: Path = SITE_DIR, port: int = 0):
-        handler = functools.partial(_DemoHandler, directory=str(root))
-        try:
-            self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        except OSError:  # the preferred port is taken: any free one will do
-            self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.base_url = self.base_url
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> "DemoSite":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(functools.partial(_DemoHandler, directory=str(root)), port)
+        self._server.base_url = self.url  # read by the handler to fill in {base}
 
 
 def write_demo_config(out_dir: Path, base_url: str) -> Path:
