@@ -23,7 +23,7 @@ import feedparser
 from crawler.http import Fetched, HttpClient
 from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
-from crawler.sources.common import (
+from crawler.sources.common import (FEEDPARSER_OPTIONS, 
     MAX_PAGES, Collector, absolute, html_images, html_to_text, is_noise_image, parse_time, unique_media,
 )
 
@@ -76,7 +76,8 @@ def parse_feed_page(body: bytes, url: str, account_id: str, content_type: str = 
     if _looks_like_json(body, content_type):
         return _parse_json_feed(body, url, account_id)
     alts, body = _media_alts(body)
-    parsed = feedparser.parse(body, response_headers={"content-location": url, "content-type": content_type or "application/xml"})
+    parsed = feedparser.parse(body, response_headers={"content-location": url, "content-type": content_type or "application/xml"},
+                              **FEEDPARSER_OPTIONS)
     platform = "atom" if str(parsed.get("version", "")).startswith("atom") else "rss"
     site_host = urlsplit(parsed.feed.get("link") or url).netloc
     posts = []
@@ -219,6 +220,12 @@ def _entry_html(entry) -> str:
     return entry.get("summary", "")
 
 
+def _html_base(entry) -> str | None:
+    """The base URL in effect for the entry's HTML (its xml:base, else the document's URL)."""
+    details = [c for c in entry.get("content") or [] if c.get("value")] or [entry.get("summary_detail") or {}]
+    return details[0].get("base") or None
+
+
 def _is_image(item: dict) -> bool:
     medium, mime = item.get("medium", ""), item.get("type", "")
     if medium or mime:
@@ -241,7 +248,7 @@ def _entry_media(entry, html: str, feed_url: str, alts: dict) -> list[Media]:
     for link in entry.get("links", []):
         if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
             found.append(Media(absolute(feed_url, link.get("href"))))
-    found.extend(html_images(html, feed_url))
+    found.extend(html_images(html, _html_base(entry) or feed_url))
     return unique_media([m for m in found if m.url and not is_noise_image(m.url)])
 
 

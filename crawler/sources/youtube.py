@@ -14,7 +14,7 @@ import feedparser
 
 from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post
 from crawler.sources.base import Source
-from crawler.sources.common import absolute, html_to_text, parse_time
+from crawler.sources.common import FEEDPARSER_OPTIONS, absolute, html_to_text, parse_time
 
 _CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
 
@@ -57,7 +57,8 @@ class YouTubeSource(Source):
 
 def parse_videos(body: bytes, url: str, account_id: str) -> list[Post]:
     """The videos of a YouTube channel feed; `malformed` when the document is no feed."""
-    parsed = feedparser.parse(body, response_headers={"content-location": url, "content-type": "application/atom+xml"})
+    parsed = feedparser.parse(body, response_headers={"content-location": url, "content-type": "application/atom+xml"},
+                              **FEEDPARSER_OPTIONS)
     if not parsed.entries and not parsed.get("version"):
         raise FetchError(Outcome.MALFORMED, f"{url}: {parsed.get('bozo_exception') or 'not a YouTube channel feed'}")
     posts = []
