@@ -1,7 +1,11 @@
 """Face detection on the board's own CPU: RetinaFace MobileNet-0.25 (ONNX) run with onnxruntime.
 
-The 1.7 MB model lives in `auditors/models/retinaface-mnet025.onnx` (MIT; origin in
-`auditors/models/NOTICE`), so nothing is downloaded, ever. Pre-processing (Pillow), prior-box
+The model lives in `auditors/models/` (MIT; origin in `auditors/models/NOTICE`), so nothing is
+downloaded, ever. By default the detector runs `retinaface-mnet025-int8.onnx`, a static int8 (QDQ)
+quantisation of the 1.7 MB fp32 `retinaface-mnet025.onnx` made by `models/quantize_retinaface.py`:
+the first backbone stage and the heads stay fp32, the rest runs in int8 (about 1.4x faster per
+image on one core, same recall and no-face precision on the bench). `precision="fp32"` runs the
+original. Pre-processing (Pillow), prior-box
 decoding and non-maximum suppression (numpy) are done here, without OpenCV.
 
 `FaceDetector.detect(image)` takes a decoded Pillow image and returns `Face` boxes in the
@@ -18,9 +22,28 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_PATH = Path(__file__).resolve().parent / "models" / "retinaface-mnet025.onnx"
-MODEL_SHA256 = "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5"
-MODEL_NAME = "retinaface-mnet025"
+_MODELS_DIR = Path(__file__).resolve().parent / "models"
+#: the default model (int8), and the fp32 original it was quantised from
+MODEL_PATH = _MODELS_DIR / "retinaface-mnet025-int8.onnx"
+MODEL_SHA256 = "7648000b3f9587226cb83c1f9bb8f5601b268b05420757ce92688e53cf45f7d1"
+MODEL_NAME = "retinaface-mnet025-int8"
+FP32_MODEL_PATH = _MODELS_DIR / "retinaface-mnet025.onnx"
+FP32_MODEL_SHA256 = "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5"
+FP32_MODEL_NAME = "retinaface-mnet025"
+PRECISIONS = ("int8", "fp32")
+
+
+def model_file(precision: str = "int8") -> Path:
+    """Path of the model for `precision` ("int8", the default, or "fp32")."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown face-model precision {precision!r} (expected one of {', '.join(PRECISIONS)})")
+    return MODEL_PATH if precision == "int8" else FP32_MODEL_PATH
+
+
+def model_identity(precision: str = "int8") -> tuple[str, str]:
+    """(name, sha256) of the model for `precision`: part of the analysis cache key."""
+    model_file(precision)
+    return (MODEL_NAME, MODEL_SHA256) if precision == "int8" else (FP32_MODEL_NAME, FP32_MODEL_SHA256)
 
 # RetinaFace MobileNet-0.25 priors (biubug6/Pytorch_Retinaface cfg_mnet).
 _STRIDES = (8, 16, 32)
@@ -63,14 +86,15 @@ class ModelMissing(RuntimeError):
     """The model runtime (onnxruntime, numpy) or the model file is not available here."""
 
 
-def check_available() -> None:
+def check_available(precision: str = "int8") -> None:
     """Raise `ModelMissing` with a reason when the detector cannot run on this machine."""
     try:
         import onnxruntime  # noqa: F401
     except ImportError as exc:
         raise ModelMissing(f"onnxruntime is not installed ({exc}); run `pip install -e .`") from exc
-    if not MODEL_PATH.is_file():
-        raise ModelMissing(f"face model {MODEL_PATH} is missing")
+    path = model_file(precision)
+    if not path.is_file():
+        raise ModelMissing(f"face model {path} is missing")
 
 
 @lru_cache(maxsize=16)
@@ -108,11 +132,14 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:
 
 
 class FaceDetector:
-    """RetinaFace MobileNet-0.25 on onnxruntime's CPU provider."""
+    """RetinaFace MobileNet-0.25 on onnxruntime's CPU provider (int8 model unless told otherwise)."""
 
     def __init__(self, score_threshold: float = 0.8, nms_threshold: float = 0.4,
-                 max_side: int = DEFAULT_MAX_SIDE, threads: int = 1, model_path: Path = MODEL_PATH):
-        check_available()
+                 max_side: int = DEFAULT_MAX_SIDE, threads: int = 1, model_path: Path | None = None,
+                 precision: str = "int8"):
+        if model_path is None:
+            check_available(precision)
+            model_path = model_file(precision)
         import onnxruntime as ort
 
         options = ort.SessionOptions()

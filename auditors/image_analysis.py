@@ -47,6 +47,7 @@ class ImageSettings:
     face_score: float = 0.8  # RetinaFace score at or above which a box is a face
     nms: float = 0.4
     max_side: int = faces_module.DEFAULT_MAX_SIDE  # detection runs at most at this longer side
+    face_model: str = "int8"  # "int8" (default, faster) or "fp32" (the original RetinaFace weights)
     max_pixels: int = DEFAULT_MAX_PIXELS
     identifiable_px: int = 24  # a face box this big (longer side, original pixels) can be recognised
     explicit_threshold: float = 0.5  # open_nsfw score at or above which an image is flagged
@@ -62,6 +63,7 @@ class ImageSettings:
             face_score=float(detector.get("face_score", default.face_score)),
             nms=float(detector.get("nms", default.nms)),
             max_side=int(detector.get("max_side", default.max_side)),
+            face_model=str(detector.get("model", default.face_model)),
             max_pixels=int(detector.get("max_pixels", default.max_pixels)),
             identifiable_px=int(detector.get("identifiable_px", default.identifiable_px)),
             explicit_threshold=float(explicit.get("threshold", default.explicit_threshold)),
@@ -73,7 +75,7 @@ class ImageSettings:
     @property
     def params(self) -> str:
         """Digest of everything that changes an analysis: the cache key beside the sha256."""
-        raw = json.dumps([faces_module.MODEL_NAME, faces_module.MODEL_SHA256, self.face_score, self.nms,
+        raw = json.dumps([*faces_module.model_identity(self.face_model), self.face_score, self.nms,
                           self.max_side, self.max_pixels, explicit_image.MODEL_NAME if self.explicit else None])
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
@@ -117,9 +119,9 @@ class ImageAnalysis:
                    data.get("error"), cached)
 
 
-def check_available(explicit: bool = True) -> None:
+def check_available(explicit: bool = True, face_model: str = "int8") -> None:
     """Raise `faces.ModelMissing` / `explicit_image.ModelMissing` when a model cannot run here."""
-    faces_module.check_available()
+    faces_module.check_available(face_model)
     if explicit:
         explicit_image.check_available()
 
@@ -174,7 +176,8 @@ def _models(settings: ImageSettings):
     key = settings.params
     if key not in _MODELS:
         _MODELS.clear()
-        detector = faces_module.FaceDetector(settings.face_score, settings.nms, settings.max_side, threads=1)
+        detector = faces_module.FaceDetector(settings.face_score, settings.nms, settings.max_side, threads=1,
+                                             precision=settings.face_model)
         scorer = explicit_image.ExplicitScorer(threads=1) if settings.explicit else None
         _MODELS[key] = (detector, scorer)
     return _MODELS[key]

@@ -1,6 +1,6 @@
 """Score the image auditors against a labelled photo set (default: ../shared/images/labels.csv).
 
-    .venv/bin/python bench/eval_images.py [IMAGES_DIR] [--threshold 0.8] [--json]
+    .venv/bin/python bench/eval_images.py [IMAGES_DIR] [--threshold 0.8] [--face-model int8|fp32] [--json]
 
 Reports, on the rows that are not marked EDGE in the notes column:
 - image recall: share of images with >= 1 face (by eye) where the detector found >= 1 face;
@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder with labels.csv and the photos (default: ../shared/images)")
     parser.add_argument("--threshold", type=float, default=None, help="face score threshold (default: the config's 0.8)")
     parser.add_argument("--max-side", type=int, default=None, help="detection resolution (longer side; default 1280)")
+    parser.add_argument("--face-model", choices=("int8", "fp32"), default=None,
+                        help="face model precision (default: int8, the quantised model)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
     folder = Path(args.images)
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, face_score=args.threshold)
     if args.max_side is not None:
         settings = replace(settings, max_side=args.max_side)
+    if args.face_model is not None:
+        settings = replace(settings, face_model=args.face_model)
     rows = list(csv.DictReader(labels.open(encoding="utf-8")))
     # warm up: load the models and let onnxruntime settle its shapes once
     timed_analyse((folder / rows[0]["file"]).read_bytes(), settings)
@@ -84,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = {
         "images": len(results),
         "face_threshold": settings.face_score,
+        "face_model": settings.face_model,
         "recall_face_images": round(sum(1 for r, a in with_faces if a.faces) / max(1, len(with_faces)), 3),
         "face_images": len(with_faces),
         "precision_no_face_images": round(sum(1 for r, a in no_faces if not a.faces) / max(1, len(no_faces)), 3),
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(figures, indent=2))
         return 0
     print(f"images: {figures['images']} ({len(main_rows)} scored, {len(edge_rows)} EDGE apart), "
-          f"face score >= {settings.face_score}, detection at <= {settings.max_side} px")
+          f"face model {settings.face_model}, face score >= {settings.face_score}, detection at <= {settings.max_side} px")
     print(f"recall on face images:       {figures['recall_face_images']:.3f}  ({len(with_faces)} images"
           + (f"; missed {', '.join(missed)}" if missed else "") + ")")
     print(f"precision on no-face images: {figures['precision_no_face_images']:.3f}  ({len(no_faces)} images"

@@ -1,0 +1,119 @@
+"""Rebuild `retinaface-mnet025-int8.onnx` from the fp32 model beside it (offline tool, not used at run time).
+
+    python auditors/models/quantize_retinaface.py [IMAGES_DIR]   # default: ../shared/images
+
+Needs `onnx` and `onnxruntime` (1.30) in the Python that runs it; `onnx` is not a schoolaudit
+dependency, so use a scratch venv (`python -m venv /tmp/q && /tmp/q/bin/pip install onnx
+onnxruntime==1.30.0 pillow numpy`).
+
+What it does, in order:
+1. upgrade the graph from opset 11 to 17 (per-channel DequantizeLinear needs >= 13) and turn the
+   exporter's Constant and Identity-of-weight nodes into initializers (the quantiser wants conv
+   weights and biases as initializers); the fp32 maths is unchanged;
+2. `quant_pre_process` (shape inference and ORT's basic fusions);
+3. static QDQ quantisation: uint8 activations (asymmetric), int8 weights per channel, MinMax
+   calibration. Left in fp32: the whole first backbone stage (`fx/stage1`, strides 2 to 8: int8
+   there loses small faces in crowds) and the class/box/landmark heads (int8 there moved scores on
+   no-face images). Everything else (stages 2-3, FPN, SSH context modules) runs in int8.
+
+Calibration uses ONLY the public-domain / CC0 photos of the shared test set (listed below by name:
+scikit-image and darknet samples), each at two scales. No photo is stored in the repository; only
+the derived model is. The output is deterministic for the same inputs and onnxruntime version.
+"""
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE / "retinaface-mnet025.onnx"
+TARGET = HERE / "retinaface-mnet025-int8.onnx"
+CALIBRATION = ("astronaut", "cameraman_gray", "cat_chelsea", "coffee_cup", "rocket_launchpad", "text_page",
+               "brick_wall", "hubble_deep_field", "dog_bicycle", "eagle", "giraffe_zebra", "horses_field",
+               "beach_kites_tiny_people", "person_back_dog_horse")
+SCALES = (640, 1280)  # longer side; images are only ever scaled down
+KEEP_FP32 = r"_head|/fx/stage1"
+MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
+
+
+def _network_input(path: Path, max_side: int) -> np.ndarray:
+    from PIL import Image
+
+    image = Image.open(path).convert("RGB")
+    if max(image.size) > max_side:
+        factor = max_side / max(image.size)
+        image = image.resize((round(image.width * factor), round(image.height * factor)), Image.BILINEAR)
+    pixels = np.asarray(image, dtype=np.float32)[:, :, ::-1] - MEAN_BGR
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1)[None])
+
+
+def _opset17_with_initializers(source: Path, target: Path) -> None:
+    import onnx
+    from onnx import version_converter
+
+    model = version_converter.convert_version(onnx.load(str(source)), 17)
+    inits = {t.name: t for t in model.graph.initializer}
+    nodes = []
+    for node in model.graph.node:
+        if node.op_type == "Constant" and len(node.attribute) == 1 and node.attribute[0].name == "value":
+            tensor = onnx.helper.get_attribute_value(node.attribute[0])
+            tensor.name = node.output[0]
+            model.graph.initializer.append(tensor)
+            inits[tensor.name] = tensor
+        elif node.op_type == "Identity" and node.input[0] in inits:
+            tensor = onnx.TensorProto()
+            tensor.CopyFrom(inits[node.input[0]])
+            tensor.name = node.output[0]
+            model.graph.initializer.append(tensor)
+            inits[tensor.name] = tensor
+        else:
+            nodes.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+
+
+def main(argv: list[str]) -> int:
+    import onnx
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    images = Path(argv[0]) if argv else HERE.parents[2] / "shared" / "images"
+    files = [images / f"{name}.jpg" for name in CALIBRATION]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        print(f"quantize_retinaface: missing calibration images: {', '.join(missing)}", file=sys.stderr)
+        return 2
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([_network_input(f, s) for f in files for s in SCALES])
+
+        def get_next(self):
+            batch = next(self.batches, None)
+            return None if batch is None else {"input": batch}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        upgraded, prepared = Path(tmp) / "op17.onnx", Path(tmp) / "pre.onnx"
+        _opset17_with_initializers(SOURCE, upgraded)
+        quant_pre_process(str(upgraded), str(prepared), skip_symbolic_shape=True)
+        names = [n.name for n in onnx.load(str(prepared)).graph.node]
+        quantize_static(str(prepared), str(TARGET), calibration_data_reader=Reader(),
+                        nodes_to_exclude=[n for n in names if re.search(KEEP_FP32, n)],
+                        quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax,
+                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+    import hashlib
+    print(f"{TARGET.name}: {TARGET.stat().st_size} bytes, sha256 {hashlib.sha256(TARGET.read_bytes()).hexdigest()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
