@@ -7,6 +7,8 @@ auditor shares:
   text as `where="alt:N"`.
 * `sentence_spans` - sentence (clause) boundaries, so that context words only count when they
   stand in the same sentence as the term they qualify.
+* `spaced_words` - literal words spelled with a space or dot between the letters ("F U C K").
+* `NamedChild` - a child named in full, or by first name with a class, grade or relation.
 * `obfuscated_words` - literal words made tolerant of masking and leetspeak (f*ck, sh!t, a$$).
 * `RuleAuditor` - a category's rules compiled from its TOML table. One rule says which terms
   flag, which context in the same sentence, near the term or anywhere in the post cancels or is
@@ -15,7 +17,7 @@ auditor shares:
 
 Rule keys (each optional except `explanation` and one of `terms`/`words`):
 
-    id, explanation, terms, words, unless, unless_near, unless_before, near, requires, requires_near,
+    id, explanation, terms, words, spaced, unless, unless_near, unless_before, near, requires, requires_near,
     unless_post, requires_post, read ("text" | "alt" | "all"), severity, requires_check, unless_check,
     check_scope ("sentence" | "post")
 
@@ -83,7 +85,10 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
         while end > begin and text[end - 1].isspace():
             end -= 1
         if end > begin:
-            result.append((begin, end))
+            if result and not any(c.isalnum() for c in text[begin:end]):
+                result[-1] = (result[-1][0], end)  # a trailing emoji or "!!!" belongs to the sentence it reacts to
+            else:
+                result.append((begin, end))
     return tuple(result)
 
 
@@ -134,6 +139,14 @@ def _trie_pattern(words: list[list[str]]) -> str:
         return ""
     body = branches[0] if len(branches) == 1 and not ends else "(?:" + "|".join(branches) + ")"
     return body + ("?" if ends and branches else "")
+
+
+def spaced_words(words: Iterable[str]) -> str:
+    """A regex for whole `words` written with a space, dot or dash between every letter ("F U C K", "s.h.i.t")."""
+    sep = r"[ .*_-]{1,2}"
+    spelled = ["".join(("" if i == 0 else sep) + "[" + re.escape(_LEET.get(c, c)) + "]" for i, c in enumerate(w.lower()))
+               for w in words if len(w) >= 4 and w.isalpha()]
+    return r"(?<![\w.*-])(?:" + "|".join(spelled) + r")(?![\w*])"
 
 
 def obfuscated_words(words: Iterable[str]) -> str:
@@ -300,6 +313,29 @@ class FullNames:
         return False
 
 
+class NamedChild:
+    """Finds a child named in full (`FullNames`), or by first name with what places them in the school:
+    a class or grade ("Maya in Grade 4", "Liam (3B)", "Léo de 3e année") or a relation ("your son Liam",
+    "student Maya"). `patterns` come from config/rules/privacy.toml `named_child`; each captures the
+    first name as the group `name`, which must not be one of the `not_names`."""
+
+    def __init__(self, full_names: FullNames, patterns, not_names):
+        self.full_names = full_names
+        self.not_names = frozenset(w.lower() for w in not_names)
+        self.pattern = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+    def __call__(self, text: str) -> bool:
+        if self.full_names(text):
+            return True
+        if self.pattern is None:
+            return False
+        for match in self.pattern.finditer(text):
+            name = next((g for g in match.groups() if g), None)
+            if name and name.lower() not in self.not_names:
+                return True
+        return False
+
+
 @dataclass
 class Rule:
     id: str
@@ -336,7 +372,9 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
         rule_id = entry.get("id", f"rule {index + 1}")
         where = f"{label} [[rules]] {rule_id}"
         words = _as_list(entry.get("words"))
-        terms = _as_list(entry.get("terms")) + ([obfuscated_words(words)] if words else [])
+        spaced = _as_list(entry.get("spaced"))
+        terms = _as_list(entry.get("terms")) + ([obfuscated_words(words)] if words else []) \
+            + ([spaced_words(spaced)] if spaced else [])
         pattern = compile_any(terms, where)
         if pattern is None or not entry.get("explanation"):
             raise _config_error(f"{where}: needs `terms` or `words`, and an `explanation`")
@@ -362,8 +400,8 @@ class RuleAuditor:
 
     Subclasses set `name` and `category`, and may define sentence checks as methods
     `check_<name>(sentence) -> bool` for what a word list cannot say; a rule names one with
-    `requires_check = "<name>"` or `unless_check = "<name>"`. Every auditor has `full_name`, built
-    from the `not_names` and `titles` lists of config/rules/privacy.toml.
+    `requires_check = "<name>"` or `unless_check = "<name>"`. Every auditor has `full_name` and
+    `named_child`, built from the `not_names`, `titles` and `named_child` lists of config/rules/privacy.toml.
     """
 
     name = "text"
@@ -374,6 +412,7 @@ class RuleAuditor:
         self.policy = policy
         names = policy["privacy"].rules
         self.check_full_name = FullNames(names.get("not_names", []), names.get("titles", []))
+        self.check_named_child = NamedChild(self.check_full_name, names.get("named_child", []), names.get("not_names", []))
         self.rules, self.exceptions, self.post_exceptions = compile_rules(self.category, policy[self.category].rules)
         for rule in self.rules:
             for check in filter(None, (rule.requires_check, rule.unless_check)):
