@@ -344,6 +344,7 @@ class Rule:
     fast_terms: re.Pattern | None = None  # the same, lower-cased, for lower-cased text
     gate: frozenset[str] | None = None  # trigrams one of which starts every match (None: always scan)
     short: tuple[str, ...] = ()  # shorter match starts, looked up as substrings
+    short_re: re.Pattern | None = None  # the same as one pattern (one scan instead of one per prefix)
     unless: re.Pattern | None = None
     unless_near: re.Pattern | None = None
     unless_before: re.Pattern | None = None
@@ -386,6 +387,8 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
         compiled.append(Rule(
             gate=frozenset(p for p in gate if len(p) == _GATE_WIDTH) if gate is not None else None,
             short=tuple(p for p in gate if len(p) < _GATE_WIDTH) if gate is not None else (),
+            short_re=re.compile("|".join(re.escape(p) for p in sorted(gate, key=len) if len(p) < _GATE_WIDTH))
+            if gate is not None and any(len(p) < _GATE_WIDTH for p in gate) else None,
             id=rule_id, explanation=entry["explanation"], terms=pattern,
             fast_terms=re.compile("|".join(f"(?:{t})" for t in fast)) if None not in fast else None, near=int(entry.get("near", default_near)),
             read=entry.get("read", "all"), severity=entry.get("severity"),
@@ -430,12 +433,13 @@ class RuleAuditor:
         for where, text in texts:
             kind = "alt" if where.startswith("alt") else "text"
             low = lowered(text)
-            grams = trigrams(low if low is not None else text.lower())
+            folded = low if low is not None else text.lower()
+            grams = trigrams(folded)
             for rule in self.rules:
                 if rule.read not in ("all", kind):
                     continue
                 if rule.gate is not None and grams.isdisjoint(rule.gate) \
-                        and not any(p in (low or text.lower()) for p in rule.short):
+                        and not (rule.short and rule.short_re.search(folded)):
                     continue  # no match can start anywhere in this text
                 scan = rule.fast_terms.finditer(low) if rule.fast_terms and low is not None else rule.terms.finditer(text)
                 for match in scan:
