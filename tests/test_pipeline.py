@@ -136,3 +136,32 @@ def test_places_are_named_in_words():
     assert place_label("alt:0") == "the description of image 1"
     assert place_label("image:2") == "image 3"
     assert place_label("text") == "the post text" and place_label("repost") == "the repost"
+
+
+def test_account_report_shows_the_image_finding_with_the_face_blurred(demo_config, tmp_path):
+    import base64
+    import io
+    import re
+
+    import numpy as np
+    from PIL import Image
+
+    from schoolaudit.reporting import ReportBuilder
+
+    app = load_app(demo_config)
+    Pipeline(app.settings, app.policy, app.store).run([app.registry.get("mrdsb-news")], show_progress=False)
+    finding = next(f for f in app.store.findings_for("mrdsb-news") if f["category"] == "student_photo")
+    assert finding["location"] == "image:0" and "face" in finding["evidence"]
+    html = ReportBuilder(app.settings, app.registry, app.store).write_account_report("mrdsb-news", tmp_path).read_text()
+    app.close()
+    thumbnails = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', html)
+    assert len(thumbnails) == 1, "the report shows the image as an inline thumbnail, nothing else"
+    shown = Image.open(io.BytesIO(base64.b64decode(thumbnails[0]))).convert("L")
+    original = Image.open(Path(__file__).parent.parent / "schoolaudit/demo/site/images/astronaut-visit.jpg").convert("L")
+    original = original.resize(shown.size)
+    scale = shown.width / 512  # the astronaut's face is near (178, 57, 95, 120) on the 512 px original
+    box = tuple(round(v * scale) for v in (190, 75, 255, 160))
+    face_shown, face_original = (np.asarray(img.crop(box), dtype=float) for img in (shown, original))
+    corner_shown, corner_original = (np.asarray(img.crop((0, 0, 40, 40)), dtype=float) for img in (shown, original))
+    assert face_shown.std() < face_original.std() / 3, "the face region is blurred"
+    assert abs(corner_shown - corner_original).mean() < 12, "the rest of the picture is kept"
