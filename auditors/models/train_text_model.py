@@ -5,8 +5,9 @@
 Needs scikit-learn (1.9) and numpy in the Python that runs it; scikit-learn is not a schoolaudit
 dependency, so use a scratch venv (`python -m venv /tmp/ml && /tmp/ml/bin/pip install scikit-learn==1.9.1`).
 
-Training data: ONLY the project's own labelled posts, tests/fixtures/text/*.jsonl and
-bench/data/heldout_posts.jsonl. Never ../shared/corpus/dev_posts.jsonl nor
+Training data: ONLY the project's own labelled posts, tests/fixtures/text/*.jsonl,
+bench/data/heldout_posts.jsonl and bench/data/train_*_posts.jsonl (all written here, the data sets
+blind to the rules). Never ../shared/corpus/dev_posts.jsonl nor
 bench/data/heldout2_posts.jsonl: those are the measurements (the development corpus, and the
 blind held-out set); the script refuses them as training input.
 
@@ -43,7 +44,8 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 TARGET = HERE / "text-lr.json.gz"
-TRAINING = sorted((REPO / "tests" / "fixtures" / "text").glob("*.jsonl")) + [REPO / "bench" / "data" / "heldout_posts.jsonl"]
+TRAINING = (sorted((REPO / "tests" / "fixtures" / "text").glob("*.jsonl")) + [REPO / "bench" / "data" / "heldout_posts.jsonl"]
+            + sorted((REPO / "bench" / "data").glob("train_*_posts.jsonl")))
 FORBIDDEN = ("dev_posts.jsonl", "heldout2_posts.jsonl")  # measurements, never training data
 DEFAULT_CHECK = REPO.parent / "shared" / "corpus" / "dev_posts.jsonl"
 CATEGORIES = ("student_photo", "endorsement_commercial", "endorsement_political", "religion_promotion",
