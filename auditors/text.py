@@ -237,13 +237,8 @@ def _node_prefixes(op, av, room: int, wide: bool = False):
             result = _seq_prefixes(unrolled, room, wide)
             if result is not _UNKNOWN:
                 opened, closed = result
-                if count < low:
+                if high != low + optional or count < low:
                     opened, closed = set(), closed | opened
-                elif high != low + optional:  # no more repetitions (go on), or one more (then stop)
-                    more = _seq_prefixes(body, room, wide)
-                    if more is _UNKNOWN:
-                        return set(), closed | opened
-                    closed = closed | {(prefix + tail)[:room] for prefix in opened for tail in more[0] | more[1]}
                 return opened, closed
         result = _seq_prefixes(body, room, wide)
         if result is _UNKNOWN:
