@@ -185,16 +185,11 @@ _UNKNOWN = None
 _MAX_PREFIXES = 4000
 
 
-def _node_prefixes(op, av, room: int, wide: bool = False):
+def _node_prefixes(op, av, room: int):
     """(open, closed) prefix sets of one regex node, at most `room` long; None when unknown.
-    Open strings may be continued by what follows the node; closed ones are final. `wide` also
-    lists `\\d` as the ASCII digits (sound only on texts without `_EXOTIC` characters) and refuses
-    characters that case-fold unusually under re.IGNORECASE."""
+    Open strings may be continued by what follows the node; closed ones are final."""
     if op is sre_c.LITERAL:
-        char = chr(av).lower()
-        if wide:
-            return _UNKNOWN if _EXOTIC.search(char + chr(av)) else ({char.translate(_ZERO_DIGITS)}, set())
-        return {char}, set()
+        return {chr(av).lower()}, set()
     if op in (sre_c.AT, sre_c.ASSERT, sre_c.ASSERT_NOT):
         return {""}, set()
     if op is sre_c.IN:
@@ -202,27 +197,17 @@ def _node_prefixes(op, av, room: int, wide: bool = False):
         for item_op, item_av in av:
             if item_op is sre_c.LITERAL:
                 chars.add(chr(item_av).lower())
-                if wide and _EXOTIC.search(chr(item_av)):
-                    return _UNKNOWN
             elif item_op is sre_c.RANGE and item_av[1] - item_av[0] < 40:
                 chars.update(chr(c).lower() for c in range(item_av[0], item_av[1] + 1))
-                if wide and _EXOTIC.search("".join(map(chr, range(item_av[0], item_av[1] + 1)))):
-                    return _UNKNOWN
-            elif wide and item_op is sre_c.CATEGORY and item_av is sre_c.CATEGORY_DIGIT:
-                chars.add("0")
             else:
                 return _UNKNOWN
-        if wide:
-            if any(_EXOTIC.search(c) for c in chars):
-                return _UNKNOWN
-            chars = {c.translate(_ZERO_DIGITS) for c in chars}
         return chars, set()
     if op in (sre_c.SUBPATTERN, sre_c.ATOMIC_GROUP):
-        return _seq_prefixes(av[-1] if op is sre_c.SUBPATTERN else av, room, wide)
+        return _seq_prefixes(av[-1] if op is sre_c.SUBPATTERN else av, room)
     if op is sre_c.BRANCH:
         opened, closed = set(), set()
         for branch in av[1]:
-            result = _seq_prefixes(branch, room, wide)
+            result = _seq_prefixes(branch, room)
             if result is _UNKNOWN:
                 return _UNKNOWN
             opened |= result[0]
@@ -230,17 +215,7 @@ def _node_prefixes(op, av, room: int, wide: bool = False):
         return opened, closed
     if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT):
         low, high, body = av
-        if wide and low >= 1:  # x{2,3} as x x x?: the first `low` repetitions are certain
-            optional = high - low if high - low <= 2 and low + high <= room + 2 else 0
-            count = min(low, room)
-            unrolled = list(body) * count + [(sre_c.MAX_REPEAT, (0, 1, body))] * optional
-            result = _seq_prefixes(unrolled, room, wide)
-            if result is not _UNKNOWN:
-                opened, closed = result
-                if high != low + optional or count < low:
-                    opened, closed = set(), closed | opened
-                return opened, closed
-        result = _seq_prefixes(body, room, wide)
+        result = _seq_prefixes(body, room)
         if result is _UNKNOWN:
             return _UNKNOWN
         opened, closed = result
@@ -252,13 +227,12 @@ def _node_prefixes(op, av, room: int, wide: bool = False):
     return _UNKNOWN
 
 
-def _seq_prefixes(items, room: int, wide: bool = False):
+def _seq_prefixes(items, room: int):
     opened, closed = {""}, set()
     for op, av in items:
-        before = opened, set(closed)
         following = set()
         for prefix in opened:
-            result = _node_prefixes(op, av, room - len(prefix), wide)
+            result = _node_prefixes(op, av, room - len(prefix))
             if result is _UNKNOWN:
                 closed.add(prefix)
                 continue
@@ -267,8 +241,6 @@ def _seq_prefixes(items, room: int, wide: bool = False):
             closed.update((prefix + tail)[:room] for tail in result[1])
         opened = following
         if len(opened) + len(closed) > _MAX_PREFIXES:
-            if wide and len(before[0]) + len(before[1]) <= _MAX_PREFIXES:
-                return set(), before[1] | before[0]  # too many ways on: stop before this node
             return _UNKNOWN
         if not opened:
             break
@@ -288,154 +260,11 @@ def match_prefixes(pattern: str) -> frozenset[str] | None:
     return None if "" in prefixes or len(prefixes) > _MAX_PREFIXES else frozenset(prefixes)
 
 
-# Characters on which the gates below are not sound, found once per text: non-ASCII digits
-# (`\\d` is listed as 0-9), characters whose lower case is not one character or not what
-# re.IGNORECASE folds them to, whose word-ness changes with case, or that re.IGNORECASE takes for
-# another letter (ſ, ı, µ, the Greek sigmas...). A text holding one is scanned by every rule.
-# tests/test_text_machinery.py recomputes this class from the Unicode tables.
-_EXOTIC = re.compile("[\u00b5\u00df\u0130-\u0131\u0149\u017f\u01f0\u0345\u0390\u03a3\u03b0\u03b2\u03b5\u03b8-\u03ba\u03bc\u03c0-\u03c3\u03c6\u03d0-\u03d1\u03d5-\u03d6\u03f0-\u03f1\u03f5\u0432\u0434\u043e\u0441-\u0442\u044a\u0463\u0587\u0660-\u0669\u06f0-\u06f9\u07c0-\u07c9\u0966-\u096f\u09e6-\u09ef\u0a66-\u0a6f\u0ae6-\u0aef\u0b66-\u0b6f\u0be6-\u0bef\u0c66-\u0c6f\u0ce6-\u0cef\u0d66-\u0d6f\u0de6-\u0def\u0e50-\u0e59\u0ed0-\u0ed9\u0f20-\u0f29\u1040-\u1049\u1090-\u1099\u17e0-\u17e9\u1810-\u1819\u1946-\u194f\u19d0-\u19d9\u1a80-\u1a89\u1a90-\u1a99\u1b50-\u1b59\u1bb0-\u1bb9\u1c40-\u1c49\u1c50-\u1c59\u1c80-\u1c88\u1e61\u1e96-\u1e9b\u1e9e\u1f50\u1f52\u1f54\u1f56\u1f80-\u1faf\u1fb2-\u1fb4\u1fb6-\u1fb7\u1fbc\u1fbe\u1fc2-\u1fc4\u1fc6-\u1fc7\u1fcc\u1fd2-\u1fd3\u1fd6-\u1fd7\u1fe2-\u1fe4\u1fe6-\u1fe7\u1ff2-\u1ff4\u1ff6-\u1ff7\u1ffc\ua620-\ua629\ua64b\ua8d0-\ua8d9\ua900-\ua909\ua9d0-\ua9d9\ua9f0-\ua9f9\uaa50-\uaa59\uabf0-\uabf9\ufb00-\ufb06\ufb13-\ufb17\uff10-\uff19\U000104a0-\U000104a9\U00010d30-\U00010d39\U00011066-\U0001106f\U000110f0-\U000110f9\U00011136-\U0001113f\U000111d0-\U000111d9\U000112f0-\U000112f9\U00011450-\U00011459\U000114d0-\U000114d9\U00011650-\U00011659\U000116c0-\U000116c9\U00011730-\U00011739\U000118e0-\U000118e9\U00011950-\U00011959\U00011c50-\U00011c59\U00011d50-\U00011d59\U00011da0-\U00011da9\U00016a60-\U00016a69\U00016ac0-\U00016ac9\U00016b50-\U00016b59\U0001d7ce-\U0001d7ff\U0001e140-\U0001e149\U0001e2f0-\U0001e2f9\U0001e950-\U0001e959\U0001fbf0-\U0001fbf9]")
-
-#: Rough chance that a string of this length occurs in a post, to pick the most selective gate.
-_CHANCE = {0: 1.0, 1: 1.0, 2: 0.5, 3: 0.2, 4: 0.06}
-
-
-def _is_anchor(op, av) -> bool:
-    """`\\b`, or a look-behind that no word character may precede: before a word character, a
-    match of what follows starts at a word start."""
-    if op is sre_c.AT:
-        return av is sre_c.AT_BOUNDARY
-    if op is sre_c.ASSERT_NOT and av[0] == -1 and len(av[1]) == 1:
-        item_op, item_av = list(av[1])[0]
-        return item_op is sre_c.IN and (sre_c.CATEGORY, sre_c.CATEGORY_WORD) in item_av
-    return False
-
-
-#: Pieces of common words: a 5-character string holding one is likely in any post.
-_COMMON = re.compile(r"(?:^|\W)(?:the|and|a|an|to|of|in|on|is|it|for|you|your|our|we|at|be|are|de|la|le|les|et|un|une|du|des|en|à)(?:\W|$)")
-
-
-def _cost(needed) -> float:
-    return sum((0.1 if _COMMON.search(s) else 0.01) if len(s) >= _GATE_WIDTH else _CHANCE[len(s)]
-               * (0.3 if anchored else 1.0) for s, anchored in needed)
-
-
-def _seq_needed(items):
-    """A set of (string, word_start) pairs, one of which occurs in every match of the sequence
-    `items` (at a word start when `word_start`), picked as the rarest; None when none is known.
-    Unlike `match_prefixes`, the strings may begin anywhere in the match."""
-    items = list(items)
-    best, best_cost = None, None
-    for index in range(len(items)):
-        candidates = []
-        result = _seq_prefixes(items[index:], _GATE_WIDTH, True)
-        if result is not _UNKNOWN:
-            strings = result[0] | result[1]
-            if strings and "" not in strings and len(strings) <= _MAX_PREFIXES:
-                anchored = index > 0 and _is_anchor(*items[index - 1])
-                candidates.append({(s, anchored and len(s) < _GATE_WIDTH and bool(_WORD.match(s))) for s in strings})
-        inner = _node_needed(*items[index])
-        if inner is not None:
-            candidates.append(inner)
-        for candidate in candidates:
-            cost = _cost(candidate)
-            if best is None or cost < best_cost:
-                best, best_cost = candidate, cost
-    return best
-
-
-def _node_needed(op, av):
-    if op is sre_c.SUBPATTERN:
-        return _seq_needed(av[-1])
-    if op is sre_c.ATOMIC_GROUP:
-        return _seq_needed(av)
-    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT) and av[0] >= 1:
-        return _seq_needed(av[2])
-    if op is sre_c.BRANCH:
-        union = set()
-        for branch in av[1]:
-            needed = _seq_needed(branch)
-            if needed is None:
-                return None
-            union |= needed
-        return union
-    return None
-
-
-_WORD = re.compile(r"\w")
-
-
-def _start_needed(items):
-    """(string, word_start) pairs one of which starts every match of the sequence `items`."""
-    items = list(items)
-    if len(items) == 1 and items[0][0] is sre_c.BRANCH:
-        union = set()
-        for branch in items[0][1][1]:
-            needed = _start_needed(branch)
-            if needed is None:
-                return None
-            union |= needed
-        return union
-    if len(items) == 1 and items[0][0] is sre_c.SUBPATTERN:
-        return _start_needed(items[0][1][-1])
-    for room in range(_GATE_WIDTH, 1, -1):  # shorter strings when there are too many ways to go on
-        result = _seq_prefixes(items, room, True)
-        strings = result[0] | result[1] if result is not _UNKNOWN else None
-        if strings and "" not in strings and len(strings) <= _MAX_PREFIXES:
-            break
-    else:
-        return None
-    anchored = bool(items) and _is_anchor(*items[0])
-    return {(s, anchored and len(s) < _GATE_WIDTH and bool(_WORD.match(s))) for s in strings}
-
-
-def match_starts(pattern: str) -> frozenset[tuple[str, bool]] | None:
-    """(string, word_start) pairs, lower-case and up to 5 characters, one of which starts every
-    match of `pattern` in a text without `_EXOTIC` characters (at a word start when `word_start`);
-    None when that cannot be told."""
-    try:
-        needed = _start_needed(sre_parse.parse(pattern, re.IGNORECASE))
-    except Exception:  # an unusual construct: no gate, scan as usual
-        return None
-    return frozenset(needed) if needed else None
-
-
-def match_needed(pattern: str) -> frozenset[tuple[str, bool]] | None:
-    """(string, word_start) pairs, lower-case and up to 5 characters, one of which occurs in every
-    match of `pattern` in a text without `_EXOTIC` characters (at a word start when `word_start`);
-    None when that cannot be told. Sound like `match_prefixes`, and usually far more selective."""
-    try:
-        needed = _seq_needed(sre_parse.parse(pattern, re.IGNORECASE))
-    except Exception:  # an unusual construct: no gate, scan as usual
-        return None
-    return frozenset(needed) if needed else None
-
-
 def forget_texts() -> None:
     """Drop the per-text caches (shared by the auditors of one post). The speed benchmark calls it
     between rounds, so that repeating a corpus measures new texts, as a crawl sees them."""
-    for cached in (sentence_spans, lowered, trigrams, text_facts):
+    for cached in (sentence_spans, lowered, trigrams):
         cached.cache_clear()
-
-
-#: The gates read texts with every ASCII digit written 0 (and the rules' digits likewise).
-_ZERO_DIGITS = str.maketrans("123456789", "000000000")
-_WORD_HEADS = re.compile(r"\b(?=(\w[\s\S]{0,3}))")
-
-
-@lru_cache(maxsize=8192)
-def text_facts(text: str) -> tuple[str | None, str, set[str] | None, set[str] | None]:
-    """`lowered(text)`; the text lower-cased with its digits written 0 (its shape); the 5-character
-    strings of the shape; and the 1- to 4-character strings that start a word in it (both None
-    when the text holds an `_EXOTIC` character, on which the rule gates are not sound)."""
-    folded = text.lower()
-    low = folded if len(folded) == len(text) else None
-    if not text.isascii() and _EXOTIC.search(text):
-        return low, folded, None, None
-    shape = folded.translate(_ZERO_DIGITS)
-    words = set()
-    for head in _WORD_HEADS.findall(shape):
-        words.update((head[:1], head[:2], head[:3], head))
-    return low, shape, {shape[i:i + _GATE_WIDTH] for i in range(len(shape) - _GATE_WIDTH + 1)}, words
 
 
 @lru_cache(maxsize=8192)
@@ -523,8 +352,6 @@ class Rule:
     gate: frozenset[str] | None = None  # trigrams one of which starts every match (None: always scan)
     short: tuple[str, ...] = ()  # shorter match starts, looked up as substrings
     short_re: re.Pattern | None = None  # the same as one pattern (one scan instead of one per prefix)
-    short_words: frozenset[str] = frozenset()  # shorter match starts that can only start a word
-    inner_gate: frozenset[str] | None = None  # 5-character strings one of which is in every match
     unless: re.Pattern | None = None
     unless_near: re.Pattern | None = None
     unless_before: re.Pattern | None = None
@@ -538,25 +365,6 @@ class Rule:
     requires_check: str | None = None
     unless_check: str | None = None
     check_scope: str = "sentence"  # sentence | post: what `requires_check` / `unless_check` read
-
-
-def _trie(strings) -> str:
-    """An alternation of literal `strings` with shared prefixes factored out."""
-    groups: dict[str, list[str]] = {}
-    for string in strings:
-        groups.setdefault(string[:1], []).append(string[1:])
-    ends = "" in groups
-    branches = [re.escape(head) + _trie(rest) for head, rest in sorted(groups.items()) if head]
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 and not ends else "(?:" + "|".join(branches) + ")"
-    return body + ("?" if ends else "")
-
-
-def _strings_pattern(strings) -> re.Pattern | None:
-    """One pattern finding any of `strings`, or None when there are none."""
-    strings = list(strings)
-    return re.compile(_trie(strings)) if strings else None
 
 
 def _as_list(value) -> list[str]:
@@ -581,18 +389,13 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
         kwargs = {key: compile_any(_as_list(entry.get(key)), where)
                   for key in ("unless", "unless_near", "unless_before", "requires", "requires_near", "unless_post", "requires_post")}
         fast = [_lowered_pattern(t) for t in terms]
-        starts = [match_starts(t) for t in terms]
+        starts = [match_prefixes(t) for t in terms]
         gate = None if None in starts else frozenset().union(*starts)
-        shorts = {(p, start) for p, start in gate or () if len(p) < _GATE_WIDTH}
-        needed = [match_needed(t) for t in terms]
-        inner = None if None in needed else frozenset().union(*needed)
-        inner = frozenset(p for p, _ in inner) if inner and all(len(p) == _GATE_WIDTH for p, _ in inner) else None
         compiled.append(Rule(
-            gate=frozenset(p for p, _ in gate if len(p) == _GATE_WIDTH) if gate is not None else None,
-            short=tuple(sorted({p for p, _ in shorts})),
-            short_re=_strings_pattern(p for p, start in shorts if not start),
-            short_words=frozenset(p for p, start in shorts if start),
-            inner_gate=inner if inner != (frozenset(p for p, _ in gate) if gate is not None else None) else None,
+            gate=frozenset(p for p in gate if len(p) == _GATE_WIDTH) if gate is not None else None,
+            short=tuple(p for p in gate if len(p) < _GATE_WIDTH) if gate is not None else (),
+            short_re=re.compile("|".join(re.escape(p) for p in sorted(gate, key=len) if len(p) < _GATE_WIDTH))
+            if gate is not None and any(len(p) < _GATE_WIDTH for p in gate) else None,
             id=rule_id, explanation=entry["explanation"], terms=pattern,
             fast_terms=re.compile("|".join(f"(?:{t})" for t in fast)) if None not in fast else None, near=int(entry.get("near", default_near)),
             read=entry.get("read", "all"), severity=entry.get("severity"),
@@ -621,8 +424,6 @@ class RuleAuditor:
         self.check_full_name = FullNames(names.get("not_names", []), names.get("titles", []))
         self.check_named_child = NamedChild(self.check_full_name, names.get("named_child", []), names.get("not_names", []))
         self.rules, self.exceptions, self.post_exceptions = compile_rules(self.category, policy[self.category].rules)
-        self._text_rules = tuple(rule for rule in self.rules if rule.read in ("all", "text"))
-        self._alt_rules = tuple(rule for rule in self.rules if rule.read in ("all", "alt"))
         for rule in self.rules:
             for check in filter(None, (rule.requires_check, rule.unless_check)):
                 if not hasattr(self, f"check_{check}"):
@@ -637,16 +438,16 @@ class RuleAuditor:
             return []
         findings, seen = [], set()
         for where, text in texts:
-            alt = where.startswith("alt")
-            low, shape, grams, words = text_facts(text)
-            for rule in self._alt_rules if alt else self._text_rules:
-                gate = rule.gate
-                if gate is not None and grams is not None:
-                    if grams.isdisjoint(gate) and not (rule.short and (not words.isdisjoint(rule.short_words) or (
-                            rule.short_re is not None and rule.short_re.search(shape)))):
-                        continue  # no match can start anywhere in this text
-                    if rule.inner_gate is not None and grams.isdisjoint(rule.inner_gate):
-                        continue  # no match can hold any of the strings every match holds
+            kind = "alt" if where.startswith("alt") else "text"
+            low = lowered(text)
+            folded = low if low is not None else text.lower()
+            grams = trigrams(folded)
+            for rule in self.rules:
+                if rule.read not in ("all", kind):
+                    continue
+                if rule.gate is not None and grams.isdisjoint(rule.gate) \
+                        and not (rule.short and rule.short_re.search(folded)):
+                    continue  # no match can start anywhere in this text
                 scan = rule.fast_terms.finditer(low) if rule.fast_terms and low is not None else rule.terms.finditer(text)
                 for match in scan:
                     sentence = sentence_at(text, match.start())
