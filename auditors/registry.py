@@ -41,8 +41,7 @@ def load_auditors(policy: Policy, table: tuple[str, ...] = AUDITORS) -> tuple[li
     for row in table:
         module_name, _, class_name = row.partition(":")
         cls = getattr(import_module(module_name), class_name)
-        categories = getattr(cls, "categories", None) or (cls.category,)  # one-category auditors name `category`
-        if not any(policy.enabled(c) for c in categories):
+        if not any(policy.enabled(c) for c in cls.categories):
             disabled[cls.name] = "its categories are disabled in the policy"
             continue
         try:

@@ -416,9 +416,13 @@ class RuleAuditor:
 
     name = "text"
     category = ""
+    categories: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.categories = (cls.category,)  # the contract's class attribute, read before construction
 
     def __init__(self, policy):
-        self.categories = (self.category,)
         self.policy = policy
         names = policy["privacy"].rules
         self.check_full_name = FullNames(names.get("not_names", []), names.get("titles", []))

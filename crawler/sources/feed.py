@@ -31,13 +31,10 @@ FEED_TYPES = ("rss", "atom", "jsonfeed")
 FEED_MIME_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
                    "application/json", "application/rdf+xml", "application/xml", "text/xml")
 
-__all__ = ["FeedSource", "parse_feed", "parse_feed_page", "html_images", "parse_iso", "looks_like_feed"]
+__all__ = ["FeedSource", "parse_feed", "parse_feed_page", "html_images", "looks_like_feed"]
 
 # feedparser's warnings that do not mean the document is damaged.
 _HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
-
-#: Kept for callers of the first version; the one time parser lives in `common`.
-parse_iso = parse_time
 
 
 class FeedSource(Source):
