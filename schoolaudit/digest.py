@@ -233,7 +233,7 @@ class DigestBuilder:
             "kind": kind, "board": self.settings.board_name, "recipient": recipient,
             "scope": scope_label(self.registry, recipient.scope), "posts": shown, "more_posts": len(hidden),
             "count": len(findings), "severities": [(s, severities[s]) for s in ("high", "medium", "low") if severities[s]],
-            "generated_at": self.now.astimezone(self.reports.zone).strftime("%Y-%m-%d %H:%M %Z"),
+            "generated_at": self.reports.local_time(self.now),
             "unchecked": [], "groups": [], "still_open": [], "last_week": None, **extra,
         }
         view["title"] = {"nightly": "New findings since the last run", "alerts": "Alert: findings to look at today",

@@ -26,16 +26,22 @@ def data_uri(sha256: str, jpeg: bytes) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
+def local_time(value: str | datetime | None, zone: ZoneInfo, with_zone: bool = True) -> str | None:
+    """A stored UTC time (ISO text or datetime) as the board reads it: "2026-11-23 14:58 EST"."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z" if with_zone else "%Y-%m-%d %H:%M")
+
+
 class ReportBuilder:
     def __init__(self, settings: Settings, registry: Registry, store: Store):
         self.settings, self.registry, self.store = settings, registry, store
         self.zone = ZoneInfo(settings.timezone)
         self.checks = {row["id"]: row for row in store.latest_checks()}
 
-    def local_time(self, iso: str | None) -> str | None:
-        if not iso:
-            return None
-        return datetime.fromisoformat(iso).astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+    def local_time(self, value: str | datetime | None) -> str | None:
+        return local_time(value, self.zone)
 
     def account_view(self, account_id: str) -> dict:
         account = self.registry.get(account_id)
@@ -140,4 +146,4 @@ class ReportBuilder:
                       total_findings=sum(a["findings"] for a in accounts))
 
     def _now(self) -> str:
-        return datetime.now(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+        return local_time(datetime.now(self.zone), self.zone)

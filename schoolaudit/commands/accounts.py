@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from schoolaudit.app import load_app
 from schoolaudit.config import check_registry, config_dir
+from schoolaudit.reporting import local_time
 
 HELP = "check the account registry, list accounts, or show each account's last check"
 EXAMPLE = "schoolaudit accounts check"
@@ -82,8 +82,7 @@ def status_table(rows: list[dict], timezone: str = "UTC") -> str:
     zone = ZoneInfo(timezone)
     table = [("ACCOUNT", "OUTCOME", "CHECKED", "POSTS", "DETAIL")]
     for row in rows:
-        checked = (datetime.fromisoformat(row["checked_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-                   if row["checked_at"] else "-")
+        checked = local_time(row["checked_at"], zone, with_zone=False) or "-"
         posts = str(row["posts_seen"]) if row["outcome"] == "ok" else "-"
         table.append((row["id"], row["outcome"] or "never checked", checked, posts, row["detail"] or ""))
     widths = [max(len(line[column]) for line in table) for column in range(4)]

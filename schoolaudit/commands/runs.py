@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from schoolaudit.app import load_app
 from schoolaudit.lock import current_holder
+from schoolaudit.reporting import local_time
 
 HELP = "list the runs (nightly, weekly, audits): when, how long, accounts ok/failed, new posts and findings"
 EXAMPLE = "schoolaudit runs --limit 10"
@@ -28,7 +29,7 @@ def run(args) -> int:
             print(json.dumps({"runs": rows, "undelivered": undelivered, "schedule": state}, indent=2))
             return 0
         zone = ZoneInfo(app.settings.timezone)
-        local = lambda iso: datetime.fromisoformat(iso).astimezone(zone).strftime("%Y-%m-%d %H:%M") if iso else "-"  # noqa: E731
+        local = lambda iso: local_time(iso, zone, with_zone=False) or "-"  # noqa: E731
         print(f"{'run':>5}  {'kind':<22} {'started':<16}  {'took':>6}  {'status':<11} {'accounts ok/failed':>18}  "
               f"{'posts new/changed':>17}  {'new findings':>12}")
         for r in rows:
