@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Protocol
 
-from crawler.models import Account, Finding, Post
+from records.model import Account, Finding, Post
 
 
 class Disabled(Exception):

@@ -24,7 +24,7 @@ from auditors import explicit_image, faces
 from auditors.base import AuditContext, Disabled, Policy
 from auditors.image_analysis import ImageAnalyser, ImageAnalysis, ImageSettings
 from auditors.image_cache import ImageCache
-from crawler.models import SEVERITIES, Finding, Post
+from records.model import SEVERITIES, Finding, Post
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import logging
 from importlib import import_module
 
 from auditors.base import AuditContext, Auditor, Disabled, Policy
-from crawler.models import Finding, Post
+from records.model import Finding, Post
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ registered accounts and the partners listed in settings) is flagged whatever its
 from __future__ import annotations
 
 from auditors.base import AuditContext
-from crawler.models import Finding, Post
+from records.model import Finding, Post
 
 
 class RepostAuditor:

@@ -33,7 +33,7 @@ from functools import lru_cache
 from typing import Iterable
 
 from auditors.base import AuditContext
-from crawler.models import Finding, Post
+from records.model import Finding, Post
 
 #: Longest evidence quoted from one sentence; a longer sentence is cut around the term.
 MAX_EVIDENCE = 220

@@ -34,7 +34,7 @@ import numpy as np
 
 from auditors.base import AuditContext, Disabled
 from auditors.text import post_texts, sentence_spans
-from crawler.models import Finding, Post
+from records.model import Finding, Post
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "text-lr.json.gz"
 RULES_FILE = "text_model"

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditors.text import forget_texts  # noqa: E402
-from crawler.models import CATEGORIES  # noqa: E402
+from records.model import CATEGORIES  # noqa: E402
 from schoolaudit.commands.classify import classify, load  # noqa: E402
 from schoolaudit.corpus import record_to_post  # noqa: E402
 

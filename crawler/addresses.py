@@ -10,7 +10,8 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from crawler.models import FetchError, Outcome
+from crawler.result import FetchError
+from records.model import Outcome
 
 
 def _is_internal(address: str) -> bool:

@@ -35,7 +35,8 @@ import httpx
 
 from crawler import sniff
 from crawler.addresses import check_public_url
-from crawler.models import FetchError, Outcome
+from crawler.result import FetchError
+from records.model import Outcome
 from crawler.retry import RetryPolicy, parse_retry_after, retryable_status
 from crawler.robots import API_CALLS, MAX_ROBOTS_BYTES, RobotsCache
 from crawler.throttle import HostThrottle

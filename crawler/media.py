@@ -17,8 +17,9 @@ from pathlib import Path
 from PIL import Image
 
 from crawler.http import HttpClient
-from crawler.models import FetchError, Media, Outcome, Post
-from crawler.store import Store
+from crawler.result import FetchError
+from records.model import Media, Outcome, Post
+from records.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from protego import Protego
 
-from crawler.models import FetchError, Outcome
+from crawler.result import FetchError
+from records.model import Outcome
 
 #: The product token robots.txt groups are matched against (`User-agent: schoolaudit`).
 ROBOTS_AGENT = "schoolaudit"

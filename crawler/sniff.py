@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from crawler.models import FetchError, Outcome
+from crawler.result import FetchError
+from records.model import Outcome
 
 _HEAD = 4096
 _FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")

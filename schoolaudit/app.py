@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditors.base import Policy
-from crawler.store import Store
+from records.store import Store
 from schoolaudit.config import Registry, Settings, config_dir, load_policy, load_registry, load_settings
 
 

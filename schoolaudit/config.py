@@ -13,7 +13,7 @@ from pathlib import Path
 
 from auditors.base import CategoryPolicy, Policy, handle_key
 from crawler.http import ClientSettings
-from crawler.models import ACCOUNT_KINDS, CATEGORIES, SEVERITIES, Account
+from records.model import ACCOUNT_KINDS, CATEGORIES, SEVERITIES, Account
 from crawler.sources import SOURCES
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"

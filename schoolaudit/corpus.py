@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from crawler.models import ACCOUNT_KINDS, Account, Media, Post, RepostRef
+from records.model import ACCOUNT_KINDS, Account, Media, Post, RepostRef
 
 
 class RecordError(ValueError):

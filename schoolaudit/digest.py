@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from crawler.models import CATEGORIES, utcnow
-from crawler.store import Store
+from records.model import CATEGORIES, utcnow
+from records.store import Store
 from reports.render import CATEGORY_LABELS, SEVERITY_RANK, environment, highlight
 from schoolaudit.config import ConfigError, Registry, Settings, _table_lines
 from schoolaudit.reporting import ReportBuilder

@@ -10,7 +10,7 @@ import csv
 import json
 from pathlib import Path
 
-from crawler.store import Store
+from records.store import Store
 
 POST_COLUMNS = ("key", "account_id", "platform", "platform_id", "url", "created_at", "title", "text", "media",
                 "repost_of", "version", "first_seen", "last_seen", "removed_at")

@@ -16,8 +16,8 @@ import threading
 import uuid
 from datetime import datetime, timedelta
 
-from crawler.models import utcnow
-from crawler.store import Store
+from records.model import utcnow
+from records.store import Store
 
 RUN_LOCK = "run"
 HEARTBEAT_SECONDS = 30

@@ -19,8 +19,8 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
-from crawler.models import utcnow
-from crawler.store import Store
+from records.model import utcnow
+from records.store import Store
 from schoolaudit.config import ConfigError, Settings
 from schoolaudit.digest import Digest
 

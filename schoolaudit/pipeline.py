@@ -19,9 +19,10 @@ from auditors.base import AuditContext, Policy
 from auditors.registry import audit_post, load_auditors
 from crawler.http import VALIDATORS, HttpClient
 from crawler.media import MediaFetcher
-from crawler.models import Account, FetchError, FetchResult, Outcome
+from crawler.result import FetchError, FetchResult
+from records.model import Account, Outcome
 from crawler.sources import read_account
-from crawler.store import Store
+from records.store import Store
 from schoolaudit.config import Settings
 from schoolaudit.lock import RunLock
 

@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from crawler.models import CATEGORIES
-from crawler.store import Store
+from records.model import CATEGORIES
+from records.store import Store
 from reports.render import SEVERITY_RANK, render
 from schoolaudit.config import Registry, Settings
 

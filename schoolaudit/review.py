@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from crawler.models import CATEGORIES, utcnow
-from crawler.store import Store
+from records.model import CATEGORIES, utcnow
+from records.store import Store
 from schoolaudit.config import Registry
 
 #: action -> the status it sets

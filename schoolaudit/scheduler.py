@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler.models import utcnow
+from records.model import utcnow
 from schoolaudit.app import App, load_app
 from schoolaudit.config import ConfigError, Settings
 from schoolaudit.digest import DigestBuilder, DigestOptions, load_recipients

@@ -16,11 +16,12 @@ import crawler.http
 from crawler.addresses import check_public_url
 from crawler.http import ClientSettings, HttpClient, _Decoder
 from crawler.media import MediaFetcher
-from crawler.models import FetchError, Media, Outcome, Post
+from crawler.result import FetchError
+from records.model import Media, Outcome, Post
 from crawler.retry import parse_retry_after
 from crawler.robots import API_CALLS
 from crawler.sniff import barrier, kind
-from crawler.store import Store
+from records.store import Store
 from crawler.throttle import HostThrottle
 from faultserver import FaultServer, answer, feed, redirect, rss, static
 

@@ -13,7 +13,7 @@ from auditors.base import AuditContext, CategoryPolicy, Disabled, Policy
 from auditors.image_analysis import ImageAnalyser, ImageSettings
 from auditors.image_auditors import BUNDLED_RULES, ExplicitImageAuditor, StudentPhotoImageAuditor, load_image_rules
 from auditors.registry import AUDITORS, load_auditors
-from crawler.models import Account, Media, Post
+from records.model import Account, Media, Post
 from schoolaudit.config import read_toml
 
 ASTRONAUT = Path(__file__).resolve().parent / "fixtures" / "images" / "astronaut.jpg"

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from crawler.models import utcnow
+from records.model import utcnow
 from schoolaudit.app import load_app
 from schoolaudit.cli import main
 from schoolaudit.lock import LockHeld, RunLock, current_holder

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.models import FetchError, Post
+from crawler.result import FetchError
+from records.model import Post
 from crawler.sources import bluesky, facebook, instagram, mastodon, website, x
 from crawler.sources.feed import parse_feed
 from crawler.sources.youtube import parse_videos

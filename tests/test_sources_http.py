@@ -9,7 +9,8 @@ import pytest
 from localserver import LocalServer
 
 from crawler.http import HttpClient
-from crawler.models import Account, FetchError, Outcome
+from crawler.result import FetchError
+from records.model import Account, Outcome
 from crawler.sources import SOURCES, source_class
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

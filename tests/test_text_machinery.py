@@ -8,7 +8,7 @@ import pytest
 
 from auditors.base import AuditContext, CategoryPolicy, Policy
 from auditors.text import RuleAuditor, evidence_span, obfuscated_words, post_texts, sentence_spans, _lowered_pattern
-from crawler.models import CATEGORIES, Media, Post
+from records.model import CATEGORIES, Media, Post
 from schoolaudit.config import ConfigError
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.models import CATEGORIES
+from records.model import CATEGORIES
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR
 from schoolaudit.corpus import record_to_post

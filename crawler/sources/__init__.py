@@ -8,7 +8,8 @@ from __future__ import annotations
 from importlib import import_module
 
 from crawler.http import HttpClient
-from crawler.models import Account, FetchResult
+from crawler.result import FetchResult
+from records.model import Account
 from crawler.robots import API_CALLS, API_PLATFORMS
 from crawler.sources.base import Source
 

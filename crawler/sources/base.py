@@ -12,7 +12,8 @@ import os
 from typing import ClassVar
 
 from crawler.http import HttpClient
-from crawler.models import Account, FetchError, FetchResult, Outcome
+from crawler.result import FetchError, FetchResult
+from records.model import Account, Outcome
 
 
 class Source:

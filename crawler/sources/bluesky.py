@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
+from crawler.result import FetchError, FetchResult
+from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
 from crawler.sources.common import MAX_PAGES, Collector, get_json, http_status, parse_time, unique_media, with_quote
 

@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from bs4 import BeautifulSoup
 
 from crawler.http import Fetched, HttpClient
-from crawler.models import FetchError, FetchResult, Media, Outcome
+from crawler.result import FetchError, FetchResult
+from records.model import Media, Outcome
 
 #: Pages followed at most per account and fetch, whatever `limit` asks.
 MAX_PAGES = 20

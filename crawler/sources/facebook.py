@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, quote, urlsplit
 
-from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
+from crawler.result import FetchError, FetchResult
+from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.common import MAX_PAGES, Collector, is_noise_image, parse_time, unique_media
 from crawler.sources.graph import PAGE_SIZE, GraphSource, next_page
 

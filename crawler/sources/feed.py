@@ -21,7 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser
 
 from crawler.http import Fetched, HttpClient
-from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
+from crawler.result import FetchError, FetchResult
+from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
 from crawler.sources.common import (FEEDPARSER_OPTIONS, 
     MAX_PAGES, Collector, absolute, html_images, html_to_text, is_noise_image, parse_time, unique_media,

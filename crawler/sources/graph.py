@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from crawler.models import FetchError, Outcome
+from crawler.result import FetchError
+from records.model import Outcome
 from crawler.sources.base import Source
 from crawler.sources.common import get_json, redact, with_query
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 from urllib.parse import quote
 
-from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post
+from crawler.result import FetchError, FetchResult
+from records.model import Account, Media, Outcome, Post
 from crawler.sources.common import MAX_PAGES, Collector, parse_time, unique_media, user_name
 from crawler.sources.graph import PAGE_SIZE, GraphSource, next_page
 

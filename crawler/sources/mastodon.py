@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
+from crawler.result import FetchError, FetchResult
+from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
 from crawler.sources.common import (
     MAX_PAGES, Collector, get_json, html_to_text, link_header, parse_time, unique_media, with_query, with_quote,

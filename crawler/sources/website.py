@@ -20,7 +20,8 @@ import re
 from bs4 import BeautifulSoup
 
 from crawler.http import Fetched
-from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post
+from crawler.result import FetchError, FetchResult
+from records.model import Account, Media, Outcome, Post
 from crawler.sources.base import Source
 from crawler.sources.common import (
     MAX_PAGES, Collector, absolute, get_json, html_images, html_to_text, link_header, parse_time, unique_media, with_query,

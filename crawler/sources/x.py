@@ -16,7 +16,8 @@ import html
 import re
 from urllib.parse import quote
 
-from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post, RepostRef
+from crawler.result import FetchError, FetchResult
+from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
 from crawler.sources.common import MAX_PAGES, Collector, get_json, parse_time, redact, unique_media, user_name, with_quote
 

@@ -12,7 +12,8 @@ from urllib.parse import quote, urlsplit
 
 import feedparser
 
-from crawler.models import Account, FetchError, FetchResult, Media, Outcome, Post
+from crawler.result import FetchError, FetchResult
+from records.model import Account, Media, Outcome, Post
 from crawler.sources.base import Source
 from crawler.sources.common import FEEDPARSER_OPTIONS, absolute, html_to_text, parse_time
 

@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 from auditors.base import AuditContext
 from auditors.registry import audit_post, load_auditors
-from crawler.models import CATEGORIES
+from records.model import CATEGORIES
 from schoolaudit.config import config_dir, load_policy, load_settings
 from schoolaudit.corpus import read_posts
 

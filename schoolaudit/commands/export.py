@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from crawler.models import utcnow
+from records.model import utcnow
 from schoolaudit.app import load_app
 from schoolaudit.export import collect, to_json, write_csv
 from schoolaudit.review import ReviewError, parse_since

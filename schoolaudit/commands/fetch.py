@@ -13,7 +13,8 @@ import json
 import sys
 
 from crawler.http import HttpClient
-from crawler.models import Account, FetchError, Outcome, Post
+from crawler.result import FetchError
+from records.model import Account, Outcome, Post
 from crawler.sources import SOURCES, read_account
 from schoolaudit.config import config_dir, load_settings
 

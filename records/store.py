@@ -15,7 +15,7 @@ from typing import Iterable
 
 import sqlite_utils
 
-from crawler.models import Account, Finding, Media, Post, RepostRef, utcnow
+from records.model import Account, Finding, Media, Post, RepostRef, utcnow
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -31,6 +31,15 @@ CATEGORIES = (
 SEVERITIES = ("low", "medium", "high")
 
 
+class FindingStatus(str, Enum):
+    """Where a finding stands in review. Stored by value; the values are a contract (`findings --json`)."""
+
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+    RESOLVED = "resolved"
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -48,14 +57,6 @@ class Outcome(str, Enum):
     MALFORMED = "malformed"
     ERROR = "error"
 
-
-class FetchError(Exception):
-    """A fetch failed for a reason worth recording; `outcome` says which kind."""
-
-    def __init__(self, outcome: Outcome, detail: str):
-        super().__init__(f"{outcome.value}: {detail}")
-        self.outcome = outcome
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -149,12 +150,3 @@ class Finding:
         evidence = " ".join(self.evidence.lower().split())
         raw = f"{post_key}|{self.category}|{self.where}|{evidence}"
         return hashlib.sha256(raw.encode()).hexdigest()[:20]
-
-
-@dataclass
-class FetchResult:
-    """What a source returned for one account in one crawl."""
-
-    posts: list[Post]
-    not_modified: bool = False  # the server said 304: nothing to parse or re-audit
-    complete_window: bool = True  # posts cover the source's whole window (safe to mark removals)
