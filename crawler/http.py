@@ -41,7 +41,7 @@ from crawler.retry import RetryPolicy, parse_retry_after, retryable_status
 from crawler.robots import API_CALLS, MAX_ROBOTS_BYTES, RobotsCache
 from crawler.throttle import HostThrottle
 
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_BYTES = 5_000_000
 DEFAULT_TIMEOUT = 20.0
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -85,7 +85,8 @@ class Fetched:
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """The `[crawl]` settings the client reads (see README, settings.toml)."""
+    """The `[crawl]` settings the client reads; these defaults are settings.toml's (schoolaudit.config
+    takes them from here, README "settings.toml" lists them)."""
 
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -96,18 +97,6 @@ class ClientSettings:
     per_host_delay: float = 0.5
     obey_robots: bool = True
 
-    @classmethod
-    def from_table(cls, crawl: dict) -> "ClientSettings":
-        return cls(
-            timeout=float(crawl.get("timeout_seconds", DEFAULT_TIMEOUT)),
-            max_bytes=int(crawl.get("max_body_bytes", 5_000_000)),
-            retries=int(crawl.get("retries", 3)),
-            backoff=float(crawl.get("retry_backoff_seconds", 1.0)),
-            max_retry_after=float(crawl.get("max_retry_after_seconds", 60)),
-            per_host_concurrency=int(crawl.get("per_host_concurrency", 2)),
-            per_host_delay=float(crawl.get("per_host_delay_seconds", 0.5)),
-            obey_robots=bool(crawl.get("obey_robots", True)),
-        )
 
 
 def user_agent(contact_url: str) -> str:

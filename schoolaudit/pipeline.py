@@ -28,7 +28,6 @@ from schoolaudit.lock import RunLock
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 8
 
 
 @dataclass
@@ -112,12 +111,11 @@ class Pipeline:
             findings_new=summary.total("findings_new"))
 
     async def _crawl_all(self, accounts: list[Account], summary: RunSummary, show_progress: bool) -> None:
-        crawl = self.settings.raw.get("crawl", {})
-        limit = asyncio.Semaphore(int(crawl.get("concurrency", DEFAULT_CONCURRENCY)))
+        limit = asyncio.Semaphore(self.settings.crawl.concurrency)
         async with HttpClient(self.settings.contact_url, cache=self.store, transport=self.transport,
                               settings=self.settings.client_settings()) as client:
             media = MediaFetcher(client, self.store, self.settings.media_dir,
-                                 allow_private=self.settings.allow_private_addresses)
+                                 allow_private=self.settings.crawl.allow_private_addresses)
             with _progress(show_progress) as progress:
                 task = progress.add_task("Crawling accounts", total=len(accounts))
                 jobs = [self._fetch(client, account, limit, media) for account in accounts]
@@ -128,8 +126,8 @@ class Pipeline:
 
     def _account_deadline(self) -> float:
         """Seconds one account's fetch may take: three requests' worth, plus the longest Retry-After we obey."""
-        crawl = self.settings.raw.get("crawl", {})
-        return self.settings.timeout_seconds * 3 + float(crawl.get("max_retry_after_seconds", 60))
+        crawl = self.settings.crawl
+        return crawl.timeout_seconds * 3 + crawl.max_retry_after_seconds
 
     async def _fetch(self, client: HttpClient, account: Account, limit: asyncio.Semaphore, media: MediaFetcher):
         """(account, FetchResult or FetchError, validators to remember once the result is stored).
@@ -156,7 +154,7 @@ class Pipeline:
     async def _read_source(self, client: HttpClient, account: Account, validators: list) -> FetchResult:
         # Runs in its own task (wait_for), so these context marks stay with this account's requests.
         VALIDATORS.set(validators)
-        return await read_account(client, account, self.settings.posts_per_account)
+        return await read_account(client, account, self.settings.crawl.posts_per_account)
 
     def _process(self, account: Account, result: FetchResult | FetchError, validators: list,
                  run_id: int) -> AccountResult:
