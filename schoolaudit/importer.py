@@ -55,8 +55,9 @@ def import_csv(csv_path: Path, accounts_toml: Path, write: bool = True) -> Impor
             result.problems.append(Problem(csv_path, 1, f"{message} (columns: {', '.join(COLUMNS)})"))
             return result
         reader.fieldnames = header
+        end = reader.line_num
         for row in reader:
-            line = reader.line_num
+            line, end = end + 1, reader.line_num  # a row's first line (a quoted cell may span several)
             entry = {k: (v or "").strip() for k, v in row.items() if k}
             if not any(entry.values()):
                 continue
@@ -64,7 +65,7 @@ def import_csv(csv_path: Path, accounts_toml: Path, write: bool = True) -> Impor
             entry = {k: v for k, v in entry.items() if v}
             account, problems = _account(entry, registry.schools, seen_ids, seen_targets)
             if problems:
-                result.problems.extend(Problem(csv_path, line, message) for message in problems)
+                result.problems.extend(Problem(csv_path, line, message) for _, message in problems)
                 continue
             blocks.append(to_toml(entry))
             result.added.append(account.id)

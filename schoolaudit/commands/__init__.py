@@ -7,6 +7,7 @@ tests check that every command here is documented in README.md.
 
 COMMANDS: dict[str, str] = {
     "demo": "schoolaudit.commands.demo",
+    "check": "schoolaudit.commands.check",
     "audit": "schoolaudit.commands.audit",
     "accounts": "schoolaudit.commands.accounts",
     "findings": "schoolaudit.commands.findings",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from schoolaudit.config.files import ConfigFile
 from schoolaudit.config.registry import NAME, Registry
-from schoolaudit.config.schema import Rows, Table, strings, text
+from schoolaudit.config.schema import Rows, Table, did_you_mean, strings, text
 from schoolaudit.config.settings import DIGEST_KINDS, _address
 
 _SCOPE = re.compile(r"^(board|school:[\w.-]+|account:[\w.-]+)$")
@@ -35,22 +35,29 @@ class Recipient:
 
 
 def check_recipients(directory: Path, registry: Registry | None) -> tuple[list[Recipient], ConfigFile]:
-    """The recipients of recipients.toml (none when it is absent) and the file read. Scopes are checked
-    against `registry` when one is given."""
+    """The recipients of recipients.toml (none when it is absent or has problems) and the file read.
+    Scopes are checked against `registry` when one is given."""
     file = ConfigFile.read(directory / "recipients.toml", required=False)
-    if file.problems or not file.check(RECIPIENTS):
+    if file.problems:
         return [], file
-    recipients = []
-    for index, entry in enumerate(file.data.get("recipients", [])):
-        scope = entry.get("scope", "board")
-        kind, _, ident = scope.partition(":")
-        if registry is not None and kind == "school" and ident not in registry.schools:
-            file.add(("recipients", index, "scope"), f"unknown school {ident!r} in scope")
-        elif registry is not None and kind == "account" and ident not in {a.id for a in registry.accounts}:
-            file.add(("recipients", index, "scope"), f"unknown account {ident!r} in scope")
-        recipients.append(Recipient(entry["email"], entry.get("name", ""), scope,
-                                    tuple(entry.get("digests", DEFAULT_DIGESTS))))
-    return ([] if file.problems else recipients), file
+    file.check(RECIPIENTS)
+    rows = file.data.get("recipients", [])
+    for index, entry in enumerate(rows if isinstance(rows, list) else []):
+        scope = entry.get("scope") if isinstance(entry, dict) else None
+        if registry is not None and isinstance(scope, str):
+            _check_scope(file, ("recipients", index, "scope"), scope, registry)
+    if file.problems:
+        return [], file
+    return [Recipient(entry["email"], entry.get("name", ""), entry.get("scope", "board"),
+                      tuple(entry.get("digests", DEFAULT_DIGESTS))) for entry in rows], file
+
+
+def _check_scope(file: ConfigFile, key_path: tuple, scope: str, registry: Registry) -> None:
+    kind, _, ident = scope.partition(":")
+    if kind == "school" and ident not in registry.schools:
+        file.add(key_path, f"unknown school {ident!r} in scope{did_you_mean(ident, registry.schools)}")
+    elif kind == "account" and ident not in (known := [a.id for a in registry.accounts]):
+        file.add(key_path, f"unknown account {ident!r} in scope{did_you_mean(ident, known)}")
 
 
 def load_recipients(directory: Path, registry: Registry) -> list[Recipient]:

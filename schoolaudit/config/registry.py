@@ -68,23 +68,25 @@ def registry_of(file: ConfigFile) -> Registry:
         file.add(("accounts",), f"accounts must be tables ([[accounts]]), not {rows!r}")
         rows = []
     for index, entry in enumerate(rows):
-        account, messages = _account(entry, schools, seen_ids, seen_targets)
-        for message in messages:
-            file.add(("accounts", index), message)
+        account, problems = _account(entry, schools, seen_ids, seen_targets)
+        for key_path, message in problems:
+            file.add(("accounts", index, *key_path), message)
         if account:
             accounts.append(account)
     board = data.get("board", {}) if isinstance(data.get("board"), dict) else {}
     return Registry(board, schools, accounts)
 
 
-def _account(entry: dict, schools: dict, seen_ids: set, seen_targets: dict) -> tuple[Account | None, list[str]]:
-    """An account from one `[[accounts]]` table or CSV row, or the problems that keep it out."""
+def _account(entry: dict, schools: dict, seen_ids: set, seen_targets: dict) -> tuple[Account | None, list[tuple]]:
+    """An account from one `[[accounts]]` table or CSV row, or the problems that keep it out, as
+    (key path in the row, message)."""
     account_id = entry.get("id")
     label = f"account {account_id!r}" if isinstance(account_id, str) and account_id else "account"
+    found: list[tuple] = []
+    validate(ACCOUNT, entry, (), lambda key_path, message: found.append((key_path, f"{label}: {message}")))
+    if found:
+        return None, found
     problems = []
-    validate(ACCOUNT, entry, (), lambda _path, message: problems.append(f"{label}: {message}"))
-    if problems:
-        return None, problems
     if account_id in seen_ids:
         problems.append(f"duplicate account id {account_id!r}")
     platform, kind, school = entry["platform"], entry["kind"], entry.get("school")
@@ -101,7 +103,7 @@ def _account(entry: dict, schools: dict, seen_ids: set, seen_targets: dict) -> t
     elif not school and kind != "board":
         problems.append(f"{label}: needs a 'school' (only kind = \"board\" accounts may have none)")
     if problems:
-        return None, problems
+        return None, [((), message) for message in problems]
     seen_ids.add(account_id)
     seen_targets[(platform, target)] = account_id
     return Account(

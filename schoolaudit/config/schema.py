@@ -119,7 +119,7 @@ def dotted(path: tuple) -> str:
 
 
 def did_you_mean(word: str, known) -> str:
-    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, [str(k) for k in known], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -140,20 +140,23 @@ def _validate_table(node: Table, value, path: tuple, report: Report) -> None:
     if not isinstance(value, dict):
         report(path, f"{dotted(path)} must be a table, not {value!r}")
         return
-    for key in node.required:
-        if key not in value:
-            report(path, f"{dotted(path) or 'the file'} needs {key!r}")
+    meant = set()  # required keys an unknown key was probably meant to be: said once, not twice
     for key, item in value.items():
         child = node.keys.get(key, node.any_key)
         if child is None:
             where = f" in [{dotted(path)}]" if path else ""
-            report(path + (key,), f"unknown key {key!r}{where}{did_you_mean(key, node.keys)}")
+            hint = did_you_mean(key, node.keys)
+            meant.update(difflib.get_close_matches(key, list(node.keys), n=1, cutoff=0.6))
+            report(path + (key,), f"unknown key {key!r}{where}{hint}")
             continue
         refused = node.key_check(key) if key not in node.keys and node.key_check else None
         if refused:
             report(path + (key,), f"{dotted(path + (key,))}: {key!r} is not {refused}")
             continue
         validate(child, item, path + (key,), report)
+    for key in node.required:
+        if key not in value and key not in meant:
+            report(path, f"{dotted(path) or 'the table'} needs {key!r}")
 
 
 def _validate_value(node: Value, value, path: tuple, report: Report) -> None:
