@@ -189,3 +189,40 @@ def test_check_folder_gives_the_typed_parts_of_a_valid_folder():
     assert folder.problems == []
     assert folder.settings.crawl.posts_per_account == 50 and folder.settings.mail.sender.endswith("<schoolaudit@example.org>")
     assert [r.scope for r in folder.recipients][:3] == ["board", "board", "school:birchwood-ps"]
+
+
+@pytest.mark.parametrize("name, old, new, message", [
+    ("rules/text_model.toml", "enabled = true", 'enabled = "false"', "enabled must be true or false, not 'false'"),
+    ("rules/text_model.toml", "threshold = 0.5", "threshold = 2", "threshold must be at most 1, not 2"),
+    ("rules/text_model.toml", "[thresholds]", "[thresholds]\nhostil = 0.7", "thresholds.hostil: 'hostil' is not a category"),
+    ("rules/student_photo_image.toml", "processes = 0", "processes = -1", "workers.processes must be at least 0, not -1"),
+    ("rules/student_photo_image.toml", 'model = "int8"', 'model = "int4"', "detector.model must be one of int8, fp32"),
+    ("rules/hostile.toml", 'requires_check = "all_expected"', 'requires_check = "all_expect"',
+     "unknown check 'all_expect' (did you mean 'all_expected'?)"),
+    ("rules/substances.toml", "'\\b(dandelions?|invasive)\\b'", "'(?i)weeds'",  # fine alone, not as the auditors join it
+     "rules[2].unless: '(?i)weeds' must be a regular expression (global flags not at the start"),
+    ("policy.toml", 'severity = "low"', 'severity = "lowest"', "categories.endorsement_repost.severity must be one of"),
+    ("policy.toml", "[categories.privacy]", "[categories.privcy]", "unknown key 'privcy' in [categories] (did you mean 'privacy'?)"),
+])
+def test_a_bad_rules_or_policy_value_is_one_line(folder, capsys, name, old, new, message):
+    line = _edit(folder / name, old, new)
+    status, out = _check(folder, capsys)
+    assert status == 1 and len(out) == 2, out
+    assert out[0].startswith(f"{folder / name}:{line}: ") and message in out[0], out
+
+
+def test_a_rules_file_no_auditor_reads_is_named(folder, capsys):
+    (folder / "rules/hostile.toml").rename(folder / "rules/hostle.toml")
+    status, out = _check(folder, capsys)
+    assert status == 1
+    assert out[0].startswith(f"{folder / 'rules/hostle.toml'}:1: no auditor reads rules/hostle.toml (did you mean 'hostile'?)")
+
+
+def test_lines_finds_keys_in_rows_subtables_and_past_multiline_strings():
+    from schoolaudit.config.schema import Lines
+    lines = Lines('[[rules]]\nid = "a"\ntext = """\nfake = 1\n"""\n[[rules]]\nid = "b"\n[rules.extra]\n'
+                  'near = 3\n[a]\n"quoted-key" = 1\nb.c = 2\n')
+    assert lines.of(("rules", 0, "id")) == 2 and lines.of(("rules", 1, "id")) == 7
+    assert lines.of(("rules", 0, "fake")) == 1  # inside a string: not a key; the row's header line
+    assert lines.of(("rules", 1, "extra", "near")) == 9
+    assert lines.of(("a", "quoted-key")) == 11 and lines.of(("a", "b", "c")) == 12 and lines.of(("zzz",)) == 1
