@@ -76,7 +76,7 @@ def test_a_misspelt_table_and_a_rule_key_from_the_issue(folder, capsys):
     status, out = _check(folder, capsys)
     assert status == 1
     assert f"{folder / 'settings.toml'}:{settings_line}: unknown key 'boards' (did you mean 'board'?)" in out
-    assert f"{folder / 'rules/substances.toml'}:{rule_line}: unknown key 'unles' in [rules[1]] (did you mean 'unless'?)" in out
+    assert f"{folder / 'rules/substances.toml'}:{rule_line}: unknown key 'unles' in rules[1] (did you mean 'unless'?)" in out
 
 
 @pytest.mark.parametrize("old, new, message", [

@@ -144,7 +144,7 @@ def _validate_table(node: Table, value, path: tuple, report: Report) -> None:
     for key, item in value.items():
         child = node.keys.get(key, node.any_key)
         if child is None:
-            where = f" in [{dotted(path)}]" if path else ""
+            where = "" if not path else f" in {dotted(path)}" if isinstance(path[-1], int) else f" in [{dotted(path)}]"
             hint = did_you_mean(key, node.keys)
             meant.update(difflib.get_close_matches(key, list(node.keys), n=1, cutoff=0.6))
             report(path + (key,), f"unknown key {key!r}{where}{hint}")
