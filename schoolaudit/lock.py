@@ -61,10 +61,11 @@ class RunLock:
     """
 
     def __init__(self, store: Store, name: str = RUN_LOCK, purpose: str = "",
-                 stale_after: timedelta = STALE_AFTER, heartbeat_seconds: float = HEARTBEAT_SECONDS,
+                 stale_after: timedelta = STALE_AFTER, heartbeat_seconds: float | None = None,
                  wait_seconds: float = 0.0):
         self.store, self.name, self.purpose = store, name, purpose
-        self.stale_after, self.heartbeat_seconds, self.wait_seconds = stale_after, heartbeat_seconds, wait_seconds
+        self.stale_after, self.wait_seconds = stale_after, wait_seconds
+        self.heartbeat_seconds = HEARTBEAT_SECONDS if heartbeat_seconds is None else heartbeat_seconds
         self.token = uuid.uuid4().hex
         self.host, self.pid = socket.gethostname(), os.getpid()
         self._key = (str(store.path.resolve()), name, threading.get_ident())

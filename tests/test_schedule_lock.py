@@ -91,3 +91,14 @@ def test_a_run_stopped_before_it_starts_is_recorded_as_interrupted(demo_config):
     assert run["status"] == "interrupted" and run["finished_at"] and "stopped after 0 of" in run["detail"]
     assert current_holder(app.store) is None
     app.close()
+
+
+def test_a_run_with_a_very_frequent_heartbeat_completes(demo_config, monkeypatch):
+    # The heartbeat writes on its own connection while the run's transactions write: neither may
+    # fail with "database is locked" (each waits for the other's short transaction).
+    monkeypatch.setattr("schoolaudit.lock.HEARTBEAT_SECONDS", 0.001)
+    app = load_app(demo_config)
+    summary = Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
+    assert len(summary.results) == len(app.registry.accounts)
+    assert app.store.run(summary.run_id).status == "finished"
+    app.close()
