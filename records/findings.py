@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from records.model import (Action, Finding, FindingRecord, FindingStatus, OPEN_STATUSES, Post, ReviewRecord,
                            utcnow)
-from records.rows import chunks, placeholders, record, records
+from records.rows import placeholders, record, records
 
 
 class UnknownFinding(LookupError):
@@ -157,9 +157,3 @@ class FindingsPart:
                 note = f"resolved as removed: the post left the account (noticed {row['removed_at']})"
                 self.record_decision(row["id"], Action.RESOLVE, by=by, note=note)
         return [row["id"] for row in rows]
-
-    def findings_by_ids(self, ids: list[int]) -> list[FindingRecord]:
-        rows = []
-        for chunk in chunks(ids):
-            rows.extend(self.db.query(_WITH_POST + f" WHERE f.id IN ({placeholders(chunk)})", chunk))
-        return [_finding(row) for row in rows]

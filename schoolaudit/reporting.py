@@ -76,7 +76,7 @@ class ReportBuilder:
     def add_thumbnails(self, views: list[dict], embed) -> list[dict]:
         """Set `thumbnail` on each downloaded image of `views` to `embed(sha256, jpeg_bytes)` (a URL).
 
-        Only face-blurred thumbnails (reports.thumbnails) are ever embedded, never the original.
+        Only face-blurred thumbnails (schoolaudit.thumbnails) are ever embedded, never the original.
         """
         for view in views:
             for image in view["images"]:
@@ -92,7 +92,7 @@ class ReportBuilder:
         if cached.exists():
             return cached.read_bytes()
         try:
-            from reports.thumbnails import blurred_thumbnail
+            from schoolaudit.thumbnails import blurred_thumbnail
 
             data = blurred_thumbnail(image["path"])
         except Exception as exc:  # missing or unreadable file: the post is shown without it
