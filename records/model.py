@@ -28,8 +28,22 @@ CATEGORIES = (
     "privacy",
 )
 
-#: Severities, least to most severe.
+#: How a person reads each category's name.
+CATEGORY_LABELS = {
+    "student_photo": "Picture of students",
+    "endorsement_repost": "Repost of an outside account",
+    "endorsement_commercial": "Commercial endorsement",
+    "endorsement_political": "Political endorsement",
+    "religion_promotion": "Promotion of religion",
+    "substances": "Alcohol, drugs or tobacco",
+    "explicit": "Explicit content",
+    "hostile": "Disrespectful or hostile",
+    "privacy": "Privacy and confidentiality",
+}
+
+#: Severities, least to most severe; SEVERITY_RANK orders them most severe first.
 SEVERITIES = ("low", "medium", "high")
+SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 
 
 class FindingStatus(StrEnum):
@@ -57,6 +71,14 @@ class Outcome(str, Enum):
     TIMEOUT = "timeout"
     MALFORMED = "malformed"
     ERROR = "error"
+
+
+#: How a person reads each outcome.
+OUTCOME_LABELS = {
+    "ok": "checked", "not_found": "not found", "blocked": "blocked", "login_wall": "behind a login",
+    "rate_limited": "rate-limited", "auth_missing": "no access token", "timeout": "timed out",
+    "malformed": "unreadable content", "error": "error",
+}
 
 
 

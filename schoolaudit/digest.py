@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 
 from records.findings import FindingQuery
-from records.model import CATEGORIES, DigestRange, FindingRecord, utcnow
+from records.model import CATEGORIES, CATEGORY_LABELS, SEVERITY_RANK, DigestRange, FindingRecord, utcnow
 from records.store import Store
-from reports.render import CATEGORY_LABELS, SEVERITY_RANK, environment, highlight
+from reports.render import environment, highlight
 from schoolaudit.config import ConfigError, Registry, Settings, _table_lines
 from schoolaudit.reporting import ReportBuilder
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from records.findings import FindingQuery
-from records.model import CATEGORIES, FindingRecord, FindingStatus, PostRecord
+from records.model import CATEGORIES, SEVERITY_RANK, FindingRecord, FindingStatus, PostRecord
 from records.store import Store
-from reports.render import SEVERITY_RANK, render
+from reports.render import render
 from schoolaudit.config import Registry, Settings
 
 log = logging.getLogger(__name__)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import json
 
-from records.model import FindingRecord
-from reports.render import CATEGORY_LABELS
+from records.model import CATEGORY_LABELS, FindingRecord
 from schoolaudit.app import load_app
 from schoolaudit.review import ACTIONS, FindingFilter, ReviewError, default_reviewer, list_findings, parse_since, review
 
