@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from records.model import (Action, Finding, FindingRecord, FindingStatus, OPEN_STATUSES, Post, ReviewRecord,
                            utcnow)
-from records.rows import placeholders, record, records
+from records.rows import insert, placeholders, record, records
 
 
 class UnknownFinding(LookupError):
@@ -64,13 +64,13 @@ class FindingsPart:
                     self.db.execute("UPDATE findings SET last_seen = ?, active = 1 WHERE id = ?",
                                     [now, known[fingerprint][0]])
                     continue
-                new_ids.append(self.db["findings"].insert({
+                new_ids.append(insert(self.db, "findings", {
                     "fingerprint": fingerprint, "post_key": post.key, "account_id": post.account_id,
                     "category": finding.category, "severity": finding.severity, "evidence": finding.evidence,
                     "explanation": finding.explanation, "clause": finding.clause, "auditor": finding.auditor,
                     "location": finding.where, "media_sha256": finding.media_sha256,
                     "status": FindingStatus.OPEN.value, "active": 1, "first_seen": now, "last_seen": now,
-                    "run_id": run_id}).last_pk)
+                    "run_id": run_id}))
             for fingerprint, (finding_id, active) in known.items():
                 if active and fingerprint not in current:
                     self.db.execute("UPDATE findings SET active = 0 WHERE id = ?", [finding_id])
@@ -137,7 +137,7 @@ class FindingsPart:
                 return before
             self.db.execute("UPDATE findings SET status = ?, note = ?, reason = ?, reviewed_by = ?, reviewed_at = ? "
                             "WHERE id = ?", [status.value, note, reason, by, when, finding_id])
-            self.db["reviews"].insert({"finding_id": finding_id, "action": action.value,
+            insert(self.db, "reviews", {"finding_id": finding_id, "action": action.value,
                                        "status_before": before.status.value, "status": status.value, "note": note,
                                        "reason": reason, "reviewed_by": by, "reviewed_at": when})
         return self.finding(finding_id)
