@@ -3,8 +3,8 @@
 The words live in config/rules/<category>.toml; this module holds the method that every text
 auditor shares:
 
-* `post_texts` - the texts an auditor reads: title and body as `where="text"`, each image's alt
-  text as `where="alt:N"`.
+* `post_texts` - the texts an auditor reads: the account's own title and body as `where="text"`,
+  the reposted or quoted post's text as `where="repost"`, each image's alt text as `where="alt:N"`.
 * `sentence_spans` - sentence (clause) boundaries, so that context words only count when they
   stand in the same sentence as the term they qualify.
 * `spaced_words` - literal words spelled with a space or dot between the letters ("F U C K").
@@ -54,11 +54,37 @@ _MASK = "*#%_"
 _SUFFIX = r"(?:s|es|ed|er|ers|ing|in|in'|y|ies)?"
 
 
+def reposted_text(post: Post) -> str:
+    """What the reposted or quoted post says, when the source gave it ("" otherwise)."""
+    return (post.repost_of.text or "").strip() if post.repost_of else ""
+
+
+def own_text(post: Post) -> str:
+    """The account's own title and body: without the reposted or quoted text, which sources fold into
+    the body as a reader sees it ("own words\n\n> quoted") and which is read apart as "repost"."""
+    text, quoted = post.full_text, reposted_text(post)
+    at = text.find(quoted) if quoted else -1
+    if at < 0:
+        return text
+    before = text[:at].rstrip().removesuffix(">").rstrip()
+    after = text[at + len(quoted):].strip()
+    return "\n".join(part for part in (before, after) if part)
+
+
+def repost_explanation(post: Post, explanation: str) -> str:
+    """A finding's explanation, saying that what it quotes is the reposted (or quoted) post's content."""
+    ref = post.repost_of
+    what = "the post it quotes" if ref.kind == "quote" else "the post it reposts"
+    return f"In {what} (by {ref.handle}), not its own words: {explanation[:1].lower()}{explanation[1:]}"
+
+
 def post_texts(post: Post, read: str = "all") -> list[tuple[str, str]]:
-    """(where, text) pairs: the title and body as "text", each alt text as "alt:N"."""
+    """(where, text) pairs: the account's own title and body as "text", the reposted or quoted post's
+    text as "repost" (audited like the account's own), each alt text as "alt:N"."""
     texts = []
-    if read in ("all", "text") and post.full_text.strip():
-        texts.append(("text", post.full_text))
+    if read in ("all", "text"):
+        own, quoted = own_text(post), reposted_text(post)
+        texts += [(where, text) for where, text in (("text", own), ("repost", quoted)) if text.strip()]
     if read in ("all", "alt"):
         texts.extend((f"alt:{index}", media.alt) for index, media in enumerate(post.media) if media.alt.strip())
     return texts
@@ -442,7 +468,7 @@ class RuleAuditor:
             return []
         findings, seen = [], set()
         for where, text in texts:
-            kind = "alt" if where.startswith("alt") else "text"
+            kind = "alt" if where.startswith("alt") else "text"  # a repost's text reads as text
             low = lowered(text)
             folded = low if low is not None else text.lower()
             grams = trigrams(folded)
@@ -461,9 +487,10 @@ class RuleAuditor:
                         continue
                     seen.add((where, sentence))
                     extra = {"severity": rule.severity} if rule.severity else {}
+                    explanation = rule.explanation.format(term=text[match.start():match.end()].strip())
                     findings.append(context.finding(
                         self.category, evidence_span(text, sentence, match.span()),
-                        rule.explanation.format(term=text[match.start():match.end()].strip()), self.name,
+                        repost_explanation(post, explanation) if where == "repost" else explanation, self.name,
                         where=where, **extra))
                     break  # one finding per rule and text: the first sentence that breaks it
         return findings

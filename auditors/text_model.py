@@ -33,7 +33,7 @@ from typing import Iterable
 import numpy as np
 
 from auditors.base import AuditContext, Disabled
-from auditors.text import post_texts, sentence_spans
+from auditors.text import own_text, post_texts, repost_explanation, reposted_text, sentence_spans
 from records.model import Finding, Post
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "text-lr.json.gz"
@@ -194,7 +194,7 @@ class TextModelAuditor:
         self._position = {c: i for i, c in enumerate(self.model.categories)}
 
     def audit(self, post: Post, context: AuditContext, found: frozenset[str] = frozenset()) -> list[Finding]:
-        text = post.full_text
+        text = "\n".join(part for part in (own_text(post), reposted_text(post)) if part)
         alts = [media.alt for media in post.media]
         if not text.strip() and not any(a.strip() for a in alts):
             return []
@@ -211,15 +211,15 @@ class TextModelAuditor:
         candidates = self._candidates(post)
         findings = []
         for category, probability in flagged:
-            pool = [c for c in candidates if c[0] != "text"] if category == "student_photo" else candidates
+            pool = [c for c in candidates if c[0].startswith("alt")] if category == "student_photo" else candidates
             if not pool:
                 continue  # student_photo: no alt text to quote (the image auditor judges the pixels)
             column = self._position[category]
             where, evidence, _ = max(pool, key=lambda c: c[2][column])
             kind = "alt text" if where.startswith("alt") else "sentence"
+            explanation = f"Reads like {WHAT[category]} (statistical model, {probability:.2f}); the quoted {kind} weighs most."
             findings.append(context.finding(
-                category, evidence,
-                f"Reads like {WHAT[category]} (statistical model, {probability:.2f}); the quoted {kind} weighs most.",
+                category, evidence, repost_explanation(post, explanation) if where == "repost" else explanation,
                 self.name, where=where, severity=LOWER[context.policy[category].severity]))
         return findings
 
@@ -227,7 +227,7 @@ class TextModelAuditor:
         """(where, sentence, decision values) for each sentence of the text and each alt text."""
         out = []
         for where, text in post_texts(post):
-            if where == "text":
+            if not where.startswith("alt"):
                 for begin, end in sentence_spans(text):
                     out.append((where, text[begin:end], self.model.decision(document(text[begin:end], ()))))
             else:
