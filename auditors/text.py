@@ -17,7 +17,7 @@ auditor shares:
 
 Rule keys (each optional except `explanation` and one of `terms`/`words`):
 
-    id, explanation, terms, words, spaced, unless, unless_near, unless_before, near, requires, requires_near,
+    id, explanation, terms, words, spaced, unless, unless_near, unless_before, unless_after, near, requires, requires_near,
     unless_post, requires_post, read ("text" | "alt" | "all"), severity, requires_check, unless_check,
     check_scope ("sentence" | "post")
 
@@ -381,6 +381,7 @@ class Rule:
     unless: re.Pattern | None = None
     unless_near: re.Pattern | None = None
     unless_before: re.Pattern | None = None
+    unless_after: re.Pattern | None = None
     requires: re.Pattern | None = None
     requires_near: re.Pattern | None = None
     unless_post: re.Pattern | None = None
@@ -413,7 +414,7 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
         if pattern is None or not entry.get("explanation"):
             raise _config_error(f"{where}: needs `terms` or `words`, and an `explanation`")
         kwargs = {key: compile_any(_as_list(entry.get(key)), where)
-                  for key in ("unless", "unless_near", "unless_before", "requires", "requires_near", "unless_post", "requires_post")}
+                  for key in ("unless", "unless_near", "unless_before", "unless_after", "requires", "requires_near", "unless_post", "requires_post")}
         fast = [_lowered_pattern(t) for t in terms]
         starts = [match_prefixes(t) for t in terms]
         gate = None if None in starts else frozenset().union(*starts)
@@ -505,6 +506,8 @@ class RuleAuditor:
         if rule.unless_near and rule.unless_near.search(around):
             return False
         if rule.unless_before and rule.unless_before.search(text, max(sentence[0], match.start() - rule.near), match.start()):
+            return False
+        if rule.unless_after and rule.unless_after.match(text, match.end(), min(sentence[1], match.end() + rule.near)):
             return False
         if rule.requires and not rule.requires.search(said):
             return False
