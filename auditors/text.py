@@ -139,6 +139,18 @@ def evidence_span(text: str, sentence: tuple[int, int], match: tuple[int, int]) 
     return text[lo:hi].strip()
 
 
+@lru_cache(maxsize=8192)
+def restored_case(text: str) -> str:
+    """`text` as the case-sensitive parts of the rules expect it. A post written all in lower case or
+    ALL IN CAPITALS carries no capital that marks a name, so each word gets one (title case); a post
+    in mixed case is returned as it is. Offsets are kept (else the text is returned unchanged)."""
+    if not (any(c.isupper() for c in text) and any(c.islower() for c in text)):
+        titled = text.title()
+        if len(titled) == len(text):
+            return titled
+    return text
+
+
 def _leet_classes(word: str) -> list[str]:
     """One regex atom per letter of `word`, tolerant of leetspeak, masking (after the first letter) and repeats."""
     atoms = []
@@ -289,7 +301,7 @@ def match_prefixes(pattern: str) -> frozenset[str] | None:
 def forget_texts() -> None:
     """Drop the per-text caches (shared by the auditors of one post). The speed benchmark calls it
     between rounds, so that repeating a corpus measures new texts, as a crawl sees them."""
-    for cached in (sentence_spans, lowered, trigrams):
+    for cached in (sentence_spans, lowered, trigrams, restored_case):
         cached.cache_clear()
 
 
@@ -329,6 +341,9 @@ class FullNames:
         self.titles = frozenset(w.lower().rstrip(".") for w in titles)
 
     def __call__(self, text: str) -> bool:
+        cased = restored_case(text)
+        if cased is not text:
+            return self._in_titled(cased)
         words = list(_CAPITALISED.finditer(text))
         for index, (first, last) in enumerate(zip(words, words[1:])):
             if text[first.end():last.start()] != " ":
@@ -344,6 +359,24 @@ class FullNames:
                 continue  # the head of a longer proper noun ("Long Point DSB", "Grand River Public School")
             return True
         return False
+
+
+    def _in_titled(self, text: str) -> bool:
+        """In a post without case (title-cased by `restored_case`) every word looks like a name: a pair
+        counts only right after a word that introduces a person ("congrats to jordan ellis")."""
+        words = list(_CAPITALISED.finditer(text))
+        for before, first, last in zip(words, words[1:], words[2:]):
+            if text[before.end():first.start()] != " " or text[first.end():last.start()] != " ":
+                continue
+            pair = (first.group(1).lower(), last.group(1).lower())
+            if before.group(1).lower() in _INTRODUCERS and not any(w in self.not_names or w in self.titles for w in pair):
+                return True
+        return False
+
+
+#: Words after which two title-cased words are read as a person's name in a post without case.
+_INTRODUCERS = frozenset({"to", "congrats", "congratulations", "welcome", "shoutout", "kudos", "bravo", "félicitations",
+                          "student", "meet", "élève"})
 
 
 class NamedChild:
@@ -362,7 +395,7 @@ class NamedChild:
             return True
         if self.pattern is None:
             return False
-        for match in self.pattern.finditer(text):
+        for match in self.pattern.finditer(restored_case(text)):
             name = next((g for g in match.groups() if g), None)
             if name and name.lower() not in self.not_names:
                 return True
@@ -455,6 +488,7 @@ class RuleAuditor:
         self.check_full_name = FullNames(names.get("not_names", []), names.get("titles", []))
         self.check_named_child = NamedChild(self.check_full_name, names.get("named_child", []), names.get("not_names", []))
         self.rules, self.exceptions, self.post_exceptions = compile_rules(self.category, policy[self.category].rules)
+        self.restores_case = bool(policy[self.category].rules.get("restore_case", False))
         for rule in self.rules:
             for check in filter(None, (rule.requires_check, rule.unless_check)):
                 if not hasattr(self, f"check_{check}"):
@@ -479,12 +513,13 @@ class RuleAuditor:
                 if rule.gate is not None and grams.isdisjoint(rule.gate) \
                         and not (rule.short and rule.short_re.search(folded)):
                     continue  # no match can start anywhere in this text
-                scan = rule.fast_terms.finditer(low) if rule.fast_terms and low is not None else rule.terms.finditer(text)
+                cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
+                scan = rule.fast_terms.finditer(low) if rule.fast_terms and low is not None else rule.terms.finditer(cased)
                 for match in scan:
                     sentence = sentence_at(text, match.start())
                     if (where, sentence) in seen:
                         continue
-                    if not self._applies(rule, text, sentence, match, whole):
+                    if not self._applies(rule, cased, sentence, match, whole, text):
                         continue
                     seen.add((where, sentence))
                     extra = {"severity": rule.severity} if rule.severity else {}
@@ -496,7 +531,9 @@ class RuleAuditor:
                     break  # one finding per rule and text: the first sentence that breaks it
         return findings
 
-    def _applies(self, rule: Rule, text: str, sentence: tuple[int, int], match: re.Match, whole: str) -> bool:
+    def _applies(self, rule: Rule, text: str, sentence: tuple[int, int], match: re.Match, whole: str, original: str) -> bool:
+        """Whether the rule's context allows `match`; `text` is `original` in restored case (for the
+        patterns), the checks read the original, whose case they judge themselves."""
         said = text[sentence[0]:sentence[1]]
         around = text[max(sentence[0], match.start() - rule.near):min(sentence[1], match.end() + rule.near)]
         if rule.unless and rule.unless.search(said):
@@ -517,7 +554,7 @@ class RuleAuditor:
             return False
         if rule.requires_post and not rule.requires_post.search(whole):
             return False
-        checked = whole if rule.check_scope == "post" else said
+        checked = whole if rule.check_scope == "post" else original[sentence[0]:sentence[1]]
         if rule.requires_check and not getattr(self, f"check_{rule.requires_check}")(checked):
             return False
         if rule.unless_check and getattr(self, f"check_{rule.unless_check}")(checked):

@@ -60,3 +60,19 @@ def test_a_leader_named_by_surname_alone_is_a_weaker_signal_than_a_vote_instruct
 
 def test_a_drink_emoji_alone_is_a_weaker_signal(engine):
     assert severities(engine, "Staff party tonight 🍻")["substances"] == "medium"
+
+
+@pytest.mark.parametrize("text", [
+    "so proud of jordan ellis in grade 4 who got a 98% average this term!",
+    "CONGRATS TO MAYA SINGH WHO IS BACK AFTER HER SURGERY!!",
+    "reminder: your son liam needs his epipen at school every day",
+])
+def test_privacy_rules_read_a_post_without_case(engine, text):
+    post, account = record_to_post({"id": "p", "text": text, "image_alt": [], "repost_of": None})
+    rule_findings = [f for f in classify(post, account, *engine)["findings"] if "statistical model" not in f["explanation"]]
+    assert [f["category"] for f in rule_findings] == ["privacy"]
+
+
+@pytest.mark.parametrize("text", ["GET WELL SOON TO OUR CUSTODIAN BOB, WE MISS YOU", "PIZZA LUNCH FRIDAY! ORDER FORMS DUE THURSDAY."])
+def test_a_post_in_capitals_does_not_turn_every_word_into_a_name(engine, text):
+    assert labels(engine, text) == []
