@@ -6,6 +6,7 @@ import logging
 import sys
 from importlib import import_module
 
+from records.store import StoreBusy
 from schoolaudit.commands import COMMANDS
 from schoolaudit.config import ConfigError
 
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"schoolaudit: configuration error: {exc}", file=sys.stderr)
         return 2
+    except StoreBusy as exc:
+        print(f"schoolaudit: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("schoolaudit: interrupted; the database is consistent and the next run picks up.", file=sys.stderr)
         return 130

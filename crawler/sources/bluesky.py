@@ -87,13 +87,13 @@ def post_view_post(view, account_id: str, reason: dict | None = None) -> Post | 
             value = quoted.get("value") if isinstance(quoted.get("value"), dict) else {}
             text = with_quote(text, str(value.get("text") or ""))
             repost = RepostRef(handle="@" + str(quoted_author.get("handle") or quoted_author.get("did") or "unknown"),
-                               url=post_url(quoted.get("uri"), quoted_author), kind="quote")
+                               url=post_url(quoted.get("uri"), quoted_author), kind="quote", text=str(value.get("text") or ""))
             for embed in quoted.get("embeds") or []:
                 media += _embed_media(embed)
         platform_id, created = str(view["uri"]), parse_time(record.get("createdAt") or view.get("indexedAt"))
         if reason and reason.get("$type") == REPOST:
             repost = RepostRef(handle="@" + str(author.get("handle") or author.get("did") or "unknown"),
-                               url=url, kind="repost")
+                               url=url, kind="repost", text=text)
             platform_id = str(reason.get("uri") or f"{view['uri']}#repost")
             created = parse_time(reason.get("indexedAt")) or created
         labels = {str(label.get("val")) for label in view.get("labels") or [] if isinstance(label, dict)}

@@ -113,7 +113,8 @@ def _shared(item: dict, attachments: list[dict]) -> RepostRef | None:
                 url = attachment.get("unshimmed_url") or _unshim(attachment.get("url"))
                 host = urlsplit(url or "").netloc
                 if host:
-                    return RepostRef(handle=re.sub(r"^www\.", "", host), url=url, kind="repost")
+                    return RepostRef(handle=re.sub(r"^www\.", "", host), url=url, kind="repost",
+                                     text=str(attachment.get("description") or attachment.get("title") or "") or None)
     return None
 
 

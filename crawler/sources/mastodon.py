@@ -79,13 +79,14 @@ def status_post(status, account_id: str, instance: str = "") -> Post | None:
         repost = None
         if shown is not status:
             repost = RepostRef(handle=account_handle(shown.get("account"), instance),
-                               url=shown.get("url") or shown.get("uri"), kind="repost")
+                               url=shown.get("url") or shown.get("uri"), kind="repost", text=text)
         quoted = _quoted_status(shown)
         if quoted:
-            text = with_quote(text, html_to_text(quoted.get("content") or ""))
+            quoted_text = html_to_text(quoted.get("content") or "")
+            text = with_quote(text, quoted_text)
             if repost is None:
                 repost = RepostRef(handle=account_handle(quoted.get("account"), instance),
-                                   url=quoted.get("url") or quoted.get("uri"), kind="quote")
+                                   url=quoted.get("url") or quoted.get("uri"), kind="quote", text=quoted_text)
         media = _media(shown)
         if quoted:
             media += _media(quoted)

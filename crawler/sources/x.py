@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from urllib.parse import quote
 
 from crawler.result import FetchError, FetchResult
@@ -130,6 +131,7 @@ def tweet_post(tweet, account_id: str, username: str | None, users: dict, refere
                 text, images = tweet_text(original), _media(original, media)
             elif match:
                 text = text[match.end():].strip()  # the reader sees the retweeted text, not "RT @user:"
+            repost = replace(repost, text=text)
         elif "quoted" in refs:
             quoted = referenced.get(refs["quoted"])
             handle = users.get(quoted.get("author_id")) if quoted else None
@@ -137,6 +139,7 @@ def tweet_post(tweet, account_id: str, username: str | None, users: dict, refere
                                url=status_url(handle, refs["quoted"]), kind="quote")
             if quoted:
                 text = with_quote(_without_link(text, status_url(handle, refs["quoted"])), tweet_text(quoted))
+                repost = replace(repost, text=tweet_text(quoted))
                 images += _media(quoted, media)
         return Post(
             account_id=account_id,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from auditors.base import CategoryPolicy, Policy, handle_key
 from auditors.registry import AUDITORS
-from auditors.text import RuleAuditor
+from auditors.text import CONTEXT_KEYS, RuleAuditor
 from records.model import CATEGORIES, SEVERITIES
 from schoolaudit.config.files import ConfigError, ConfigFile
 from schoolaudit.config.schema import (Rows, Table, Value, choice, did_you_mean, flag, number, pattern, patterns,
@@ -24,12 +24,12 @@ POLICY = Table({"categories": Table({name: Table({"clause": text(), "severity": 
 WORDS = Value((str, list), "a word or a list of words", items=text())
 RULE = Table({
     "id": text(), "explanation": text(), "terms": patterns(), "words": WORDS, "spaced": WORDS,
-    **{key: patterns() for key in ("unless", "unless_near", "unless_before", "requires", "requires_near",
-                                   "unless_post", "requires_post")},
+    **{key: patterns() for key in CONTEXT_KEYS},
     "near": whole(minimum=0), "read": choice("text", "alt", "all"), "severity": choice(*SEVERITIES),
     "requires_check": text(), "unless_check": text(), "check_scope": choice("sentence", "post"),
 }, required=("explanation",))
-TEXT_RULES = {"rules": Rows(RULE), "exceptions": patterns(), "post_exceptions": patterns(), "near": whole(minimum=0)}
+TEXT_RULES = {"rules": Rows(RULE), "exceptions": patterns(), "post_exceptions": patterns(), "near": whole(minimum=0),
+              "restore_case": flag()}
 SHARE = number(above=0, maximum=1)
 IMAGE_RULES = Table({
     "detector": Table({"face_score": SHARE, "nms": SHARE, "model": choice("int8", "fp32"), "max_side": whole(minimum=1),
