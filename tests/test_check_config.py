@@ -200,7 +200,7 @@ def test_check_folder_gives_the_typed_parts_of_a_valid_folder():
     ("rules/hostile.toml", 'requires_check = "all_expected"', 'requires_check = "all_expect"',
      "unknown check 'all_expect' (did you mean 'all_expected'?)"),
     ("rules/substances.toml", "'\\b(dandelions?|invasive)\\b'", "'(?i)weeds'",  # fine alone, not as the auditors join it
-     "rules[2].unless: '(?i)weeds' must be a regular expression (global flags not at the start"),
+     ".unless: '(?i)weeds' must be a regular expression (global flags not at the start"),
     ("policy.toml", 'severity = "low"', 'severity = "lowest"', "categories.endorsement_repost.severity must be one of"),
     ("policy.toml", "[categories.privacy]", "[categories.privcy]", "unknown key 'privcy' in [categories] (did you mean 'privacy'?)"),
 ])
