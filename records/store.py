@@ -16,6 +16,7 @@ from typing import Iterable
 import sqlite_utils
 
 from records.model import Account, Finding, Media, Post, RepostRef, utcnow
+from records.people import migrate_people
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -75,7 +76,7 @@ def _v2(db: sqlite_utils.Database) -> None:
 
 
 #: Schema steps in order; a database at version N runs steps N+1.. on open.
-MIGRATIONS = (_v1, _v2)
+MIGRATIONS = (_v1, _v2, migrate_people)
 
 
 class Store:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from records.model import CATEGORIES, utcnow
+from records.model import CATEGORIES
+from records.queue import DECISIONS, STATUSES, record_decision
 from records.store import Store
 from schoolaudit.config import Registry
 
 #: action -> the status it sets
-ACTIONS = {"dismiss": "dismissed", "confirm": "confirmed", "resolve": "resolved", "reopen": "open"}
-STATUSES = ("open", "confirmed", "dismissed", "resolved")
+ACTIONS = DECISIONS
 
 
 class ReviewError(Exception):
@@ -31,21 +31,14 @@ def default_reviewer() -> str:
     return os.environ.get("USER") or os.environ.get("USERNAME") or getpass.getuser()
 
 
-def review(store: Store, finding_id: int, action: str, note: str = "", by: str | None = None,
-           now: datetime | None = None) -> dict:
+def review(store: Store, finding_id: int, action: str, note: str = "", by: str | None = None) -> dict:
     """Record `action` on finding `finding_id`; return the updated finding row."""
     if action not in ACTIONS:
         raise ReviewError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
-    rows = list(store.db.query("SELECT * FROM findings WHERE id = ?", [finding_id]))
-    if not rows:
+    row = record_decision(store, finding_id, action, note=note, by=by or default_reviewer())
+    if row is None:
         raise ReviewError(f"no finding #{finding_id} (see `schoolaudit findings`)")
-    before = rows[0]
-    status, when, who = ACTIONS[action], (now or utcnow()).isoformat(), by or default_reviewer()
-    with store.db.conn:
-        store.db["findings"].update(finding_id, {"status": status, "note": note, "reviewed_by": who, "reviewed_at": when})
-        store.db["reviews"].insert({"finding_id": finding_id, "action": action, "status_before": before["status"],
-                                    "status": status, "note": note, "reviewed_by": who, "reviewed_at": when})
-    return next(iter(store.db.query("SELECT * FROM findings WHERE id = ?", [finding_id])))
+    return row
 
 
 def history(store: Store, finding_id: int | None = None) -> list[dict]:
