@@ -129,12 +129,12 @@ def record_signin_attempt(store: Store, email: str, client: str, ok: bool) -> No
                                             "at": utcnow().isoformat(), "ok": int(ok)})
 
 
-def failed_signins_since(store: Store, email: str, client: str, since: str) -> int:
-    """Failed attempts since `since` (UTC ISO) for this e-mail or from this client, whichever is more."""
+def failed_signins_since(store: Store, email: str, client: str, since: str) -> tuple[int, int]:
+    """Failed attempts since `since` (UTC ISO): (for this e-mail, from this client)."""
     row = next(iter(store.db.query(
         """SELECT SUM(email = ?) AS by_email, SUM(client = ?) AS by_client FROM signin_attempts
            WHERE ok = 0 AND at >= ?""", [email.strip().lower(), client, since])))
-    return max(row["by_email"] or 0, row["by_client"] or 0)
+    return row["by_email"] or 0, row["by_client"] or 0
 
 
 # -- the app's signing secret --------------------------------------------------------------------

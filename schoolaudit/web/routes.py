@@ -36,7 +36,8 @@ TEMPLATES.env.globals.update(category_label=lambda c: CATEGORY_LABELS.get(c, c),
                              CATEGORY_LABELS=CATEGORY_LABELS,
                              CATEGORIES=CATEGORIES, SEVERITIES=SEVERITIES[::-1], STATUSES=STATUSES)
 SIGNIN_WINDOW = timedelta(minutes=15)
-SIGNIN_FAILURES_ALLOWED = 5
+SIGNIN_FAILURES_PER_EMAIL = 5
+SIGNIN_FAILURES_PER_CLIENT = 20  # a school's whole staff may share one address
 _audits: list[subprocess.Popen] = []  # "audit now" processes, reaped on the next start
 
 
@@ -118,7 +119,8 @@ async def login(request: Request):
     email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
     target = safe_next(form.get("next"))
     since = (utcnow() - SIGNIN_WINDOW).isoformat()
-    if people.failed_signins_since(ctx.store, email, client(request), since) >= SIGNIN_FAILURES_ALLOWED:
+    by_email, by_client = people.failed_signins_since(ctx.store, email, client(request), since)
+    if by_email >= SIGNIN_FAILURES_PER_EMAIL or by_client >= SIGNIN_FAILURES_PER_CLIENT:
         people.log_event(ctx.store, email, "sign_in_refused", "too many failed attempts", client=client(request))
         return render(request, "login.html", status=429, user=None, next=target, email=email,
                       error=f"Too many failed attempts. Wait {SIGNIN_WINDOW.seconds // 60} minutes and try again.")
