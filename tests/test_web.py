@@ -10,21 +10,18 @@ import re
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timezone
 
 import pytest
 from starlette.testclient import TestClient
 
 from records import people
-from records.model import Finding, Post
 from schoolaudit.app import load_app
 from schoolaudit.cli import main
-from schoolaudit.demo import DemoSite, write_demo_config
-from schoolaudit.pipeline import Pipeline
 from schoolaudit.web import create_app
 from schoolaudit.web.passwords import hash_password
 
-PASSWORD = "a long test password"
+from conftest import WEB_PASSWORD as PASSWORD, build_web_board
+
 OTHER_SCHOOL_ACCOUNTS = {"cedar-heights-news", "cedar-robotics", "cedar-music", "pinecrest-news",
                          "pinecrest-athletics", "mrdsb-news"}
 BIRCHWOOD_ACCOUNTS = {"birchwood-ps-news", "birchwood-council", "birchwood-library"}
@@ -41,31 +38,9 @@ def add_user(config, email, role, scope):
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):
     """The demo board after one run, with an admin, a Birchwood reviewer and a Birchwood viewer."""
-    out = tmp_path_factory.mktemp("web")
-    with DemoSite() as site:
-        config = write_demo_config(out, site.url)
-        app = load_app(config)
-        try:
-            Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, kind="demo", show_progress=False)
-            _add_hostile_markup_post(app)
-        finally:
-            app.close()
+    config = build_web_board(tmp_path_factory.mktemp("web"))
     assert "reviewer of school:birchwood-ps" in add_user(config, "rev@b.org", "reviewer", "school:birchwood-ps")
-    app = load_app(config)
-    people.add_user(app.store, "admin@b.org", "admin", "board", hash_password(PASSWORD))
-    people.add_user(app.store, "view@b.org", "viewer", "school:birchwood-ps", hash_password(PASSWORD))
-    app.close()
     return config
-
-
-def _add_hostile_markup_post(app) -> None:
-    """A Birchwood post whose text and evidence are HTML a stranger wrote."""
-    post = Post(account_id="birchwood-council", platform="rss", platform_id="x1", url="https://example.org/x1",
-                created_at=datetime(2026, 1, 5, tzinfo=timezone.utc),
-                text='Gala <script>alert("pwned")</script> with a <b>wine</b> bar')
-    app.store.save_posts(app.registry.get("birchwood-council"), [post], complete_window=False)
-    app.store.save_findings(post, [Finding("substances", "high", '<script>alert("pwned")</script>', "Alcohol.",
-                                       "Do not post alcohol.", "test")], run_id=1)
 
 
 @pytest.fixture(scope="module")
