@@ -202,7 +202,7 @@ def test_security_headers_and_csrf_meta_on_every_page(app):
 
 def test_accounts_page_says_in_plain_words_what_failed(app):
     text = session(app, "admin@b.org").get("/accounts").text
-    assert "the feed or page is gone (404) since today" in text
+    assert "the feed or page is gone (404) (since today)" in text
     assert "the site sent something we could not read" in text
 
 
@@ -338,3 +338,15 @@ def test_users_invite_and_remove(board, capsys):
     assert re.search(r"principal\.birchwood@example\.org\s+viewer\s+school:birchwood-ps\s+password: \S+", out)
     assert main(["--config", str(board), "users", "remove", "principal.birchwood@example.org"]) == 0
     assert main(["--config", str(board), "users", "remove", "principal.birchwood@example.org"]) == 2
+
+
+def test_demo_ends_with_a_user_who_can_sign_in(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    match = re.search(r"sign in as (\S+) with password (\S+) after `schoolaudit --config (\S+) web`", out)
+    assert match, out
+    browser = TestClient(create_app(match.group(3)))
+    response = browser.post("/login", data={"email": match.group(1), "password": match.group(2)},
+                            follow_redirects=False)
+    assert response.status_code == 303
+    assert browser.get("/findings.json").json()["findings"]

@@ -10,7 +10,7 @@ from schoolaudit.digest import load_recipients
 from schoolaudit.web.passwords import hash_password, read_new_password
 
 HELP = "add, list or remove the people who may sign in to the review app, with their role and scope"
-EXAMPLE = "echo 'a long password' | schoolaudit users add a.chen@example.org --role reviewer --scope school:birchwood-ps"
+EXAMPLE = "schoolaudit users add a.chen@example.org --role reviewer --scope school:birchwood-ps < password.txt"
 
 
 def add_arguments(parser) -> None:

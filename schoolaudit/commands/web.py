@@ -13,6 +13,25 @@ def add_arguments(parser) -> None:
     parser.add_argument("--port", type=int, help="port (default: web.port, else 8080)")
 
 
+def start_in_thread(config):
+    """The review app in a background thread when settings.toml [web] serve = true (for `serve`);
+    returns the uvicorn server (set `should_exit` to stop it), or None."""
+    import threading
+
+    import uvicorn
+
+    from schoolaudit.web import create_app
+
+    options = WebOptions.from_settings(load_settings(config_dir(config)))
+    if not options.serve:
+        return None
+    server = uvicorn.Server(uvicorn.Config(create_app(config), host=options.host, port=options.port,
+                                           log_level="warning", proxy_headers=False))
+    threading.Thread(target=server.run, daemon=True, name="schoolaudit-web").start()
+    print(f"schoolaudit serve: the review app on http://{options.host}:{options.port}/", flush=True)
+    return server
+
+
 def run(args) -> int:
     import uvicorn
 

@@ -34,10 +34,10 @@ def _since_words(nights: int | None) -> str:
     if nights is None:
         return ""
     if nights <= 0:
-        return " since today"
+        return " (since today)"
     if nights == 1:
-        return " since last night"
-    return f" for {nights} nights"
+        return " (since last night)"
+    return f" (for {nights} nights)"
 
 
 def plain_outcome(row: dict, zone: ZoneInfo, now: datetime | None = None) -> str:
