@@ -350,3 +350,18 @@ def test_demo_ends_with_a_user_who_can_sign_in(tmp_path, capsys):
                             follow_redirects=False)
     assert response.status_code == 303
     assert browser.get("/findings.json").json()["findings"]
+
+
+def test_digests_link_each_finding_to_its_page_behind_sign_in(app, board):
+    from schoolaudit.digest import DigestBuilder, Recipient
+
+    loaded = load_app(board)
+    loaded.settings.raw["web"] = {"base_url": "https://review.example.org/"}
+    digest = DigestBuilder(loaded.settings, loaded.registry, loaded.store).nightly(
+        Recipient("p@b.org", "", "school:birchwood-ps", ("nightly",)), 0, 10**9)
+    loaded.close()
+    linked = {int(i) for i in re.findall(r'href="https://review\.example\.org/findings/(\d+)"', digest.html)}
+    assert linked and linked == set(digest.finding_ids)
+    assert f"review: https://review.example.org/findings/{digest.finding_ids[0]}" in digest.text
+    response = TestClient(app).get(f"/findings/{digest.finding_ids[0]}", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
