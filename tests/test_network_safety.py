@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import json
 import logging
 import smtplib
 import socket
@@ -36,8 +37,7 @@ def crawl(tmp_path: Path, accounts: dict[str, str], platform: str = "rss", api_b
     """One pipeline run over `accounts` (id -> URL); the results by account id, and the app (closed)."""
     config = write_config(tmp_path, accounts, platform=platform, **settings)
     if api_base:
-        path = config / "accounts.toml"
-        path.write_text(path.read_text().replace('platform = "', f'api_base = "{api_base}"\nplatform = "'))
+        _use_api_base(config, api_base)
     app = load_app(config)
     try:
         summary = Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
@@ -45,6 +45,11 @@ def crawl(tmp_path: Path, accounts: dict[str, str], platform: str = "rss", api_b
     finally:
         app.close()
     return {r.account.id: r for r in summary.results}, texts
+
+
+def _use_api_base(config: Path, api_base: str) -> None:
+    path = config / "accounts.toml"
+    path.write_text(path.read_text().replace('platform = "', f'api_base = "{api_base}"\nplatform = "'))
 
 
 @pytest.fixture
@@ -99,7 +104,6 @@ def test_links_a_web_page_names_to_an_internal_address_are_refused(tmp_path, int
 def test_a_mastodon_next_page_at_an_internal_address_is_refused(tmp_path, internal):
     status = {"id": "1", "url": "https://social.example/@school/1", "created_at": "2026-03-01T10:00:00Z",
               "content": "<p>Hello</p>", "account": {"acct": "school"}}
-    import json
     routes = {"/api/v1/accounts/lookup": static(200, json.dumps({"id": "7"}), "application/json"),
               "/api/v1/accounts/7/statuses": static(200, json.dumps([status]), "application/json",
                                                     {"Link": f'<{internal.url}/statuses?max_id=1>; rel="next"'})}
@@ -226,14 +230,12 @@ TOKEN = "xtok-7Hq2Lw9Zp4Rk"
 
 def test_a_token_an_api_error_echoes_is_not_stored_and_a_crlf_token_is_stripped(tmp_path, monkeypatch):
     monkeypatch.setenv("SCHOOLAUDIT_X_BEARER_TOKEN", TOKEN + "\r\n")  # an env file written on Windows
-    import json
     echo = {"errors": [{"title": "Unauthorized", "type": "about:blank",
                         "detail": f"Bearer {TOKEN} is not valid (urlencoded {TOKEN}, "
                                   f"base64 {base64.b64encode(TOKEN.encode()).decode()})"}]}
     with FaultServer({"/users/by/username/school": static(200, json.dumps(echo), "application/json")}) as api:
         config = write_config(tmp_path, {"school": "school"}, platform="x")
-        path = config / "accounts.toml"
-        path.write_text(path.read_text().replace('platform = "', f'api_base = "{api.url}"\nplatform = "'))
+        _use_api_base(config, api.url)
         app = load_app(config)
         result = Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False).results[0]
         database = app.settings.database
