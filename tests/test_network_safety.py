@@ -280,3 +280,27 @@ def test_log_records_are_redacted(monkeypatch, caplog):
     finally:
         logging.setLogRecordFactory(previous)
     assert "request to" in caplog.text and "IGQ-secret-token" not in caplog.text
+
+
+# -- windows -----------------------------------------------------------------------------------------
+
+def test_a_website_read_another_way_after_a_failure_marks_nothing_removed(tmp_path):
+    wp_posts = [{"id": n, "link": f"https://school.example.org/?p={n}", "date_gmt": "2026-02-01T10:00:00",
+                 "title": {"rendered": f"Post {n}"}, "content": {"rendered": f"<p>Post {n} text</p>"}} for n in (1, 2)]
+    api = {"answer": static(200, json.dumps(wp_posts), "application/json")}
+    page = """<html><head><title>Lakeside</title></head><body><article><h2><a href="/news/a">News A</a></h2>
+    <time datetime="2026-01-01T00:00:00Z">1 January</time><p>An older item on the page.</p></article>
+    <article><h2><a href="/news/b">News B</a></h2><time datetime="2026-03-01T00:00:00Z">1 March</time>
+    <p>A newer item: the API's posts fall between the two.</p></article></body></html>"""
+    with FaultServer() as board:
+        board.routes["/site"] = static(200, page, "text/html", {"Link": f'<{board.url}/wp-json/>; rel="https://api.w.org/"'})
+        board.routes["/wp-json/wp/v2/posts"] = lambda handler: api["answer"](handler)
+        config = write_config(tmp_path, {"school": board.url + "/site"}, platform="website", retries=0)
+        app = load_app(config)
+        pipeline = Pipeline(app.settings, app.policy, app.store)
+        assert pipeline.run(app.registry.accounts, show_progress=False).results[0].posts_new == 2
+        api["answer"] = static(500, "database error")  # the API fails one night: the page's items answer instead
+        assert pipeline.run(app.registry.accounts, show_progress=False).results[0].outcome == "ok"
+        removed = app.store.db.execute("SELECT count(*) FROM posts WHERE removed_at IS NOT NULL").fetchone()[0]
+        app.close()
+    assert removed == 0
