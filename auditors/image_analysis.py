@@ -2,7 +2,7 @@
 
 `ImageAnalyser.analyse(paths)` returns one `ImageAnalysis` per path, in order. Each distinct
 image (by sha256) is analysed at most once: first the in-process cache, then the persistent
-SQLite cache (`auditors.image_cache`), then the models, in a process pool sized to the machine
+SQLite cache (`records.image_cache`), then the models, in a process pool sized to the machine
 (`os.cpu_count()`, one onnxruntime thread per worker) when there are several images to do.
 
 Outcomes are always values, never exceptions: an image that cannot be read, is not an image,
@@ -27,7 +27,7 @@ from typing import Sequence
 
 from auditors import explicit_image, faces as faces_module
 from auditors.faces import Face
-from auditors.image_cache import ImageCache
+from records.image_cache import ImageCache
 
 log = logging.getLogger(__name__)
 

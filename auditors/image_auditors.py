@@ -23,7 +23,7 @@ from pathlib import Path
 from auditors import explicit_image, faces
 from auditors.base import AuditContext, Disabled, Policy
 from auditors.image_analysis import ImageAnalyser, ImageAnalysis, ImageSettings
-from auditors.image_cache import ImageCache
+from records.image_cache import ImageCache
 from records.model import SEVERITIES, Finding, Post
 
 log = logging.getLogger(__name__)

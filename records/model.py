@@ -1,8 +1,9 @@
 """The data model of schoolaudit, in one place.
 
-Everything that crosses a module boundary (registry accounts, fetched posts, media, findings,
-fetch outcomes, runs) is defined here, so that sources, auditors, the store and the reports
-agree on one vocabulary. Times are timezone-aware UTC datetimes.
+Everything that crosses a module boundary (registry accounts, fetched posts, media, findings and
+their review, fetch outcomes, runs, checks, digests and deliveries) is defined here, so that
+sources, auditors, the store, the reports and the application agree on one vocabulary. Times in
+memory are timezone-aware UTC datetimes; records read back from the store carry them as ISO text.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from enum import Enum
+from enum import Enum, StrEnum
 
 ACCOUNT_KINDS = ("school", "club", "council", "board")
 
@@ -27,11 +28,25 @@ CATEGORIES = (
     "privacy",
 )
 
-#: Severities, least to most severe.
+#: How a person reads each category's name.
+CATEGORY_LABELS = {
+    "student_photo": "Picture of students",
+    "endorsement_repost": "Repost of an outside account",
+    "endorsement_commercial": "Commercial endorsement",
+    "endorsement_political": "Political endorsement",
+    "religion_promotion": "Promotion of religion",
+    "substances": "Alcohol, drugs or tobacco",
+    "explicit": "Explicit content",
+    "hostile": "Disrespectful or hostile",
+    "privacy": "Privacy and confidentiality",
+}
+
+#: Severities, least to most severe; SEVERITY_RANK orders them most severe first.
 SEVERITIES = ("low", "medium", "high")
+SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 
 
-class FindingStatus(str, Enum):
+class FindingStatus(StrEnum):
     """Where a finding stands in review. Stored by value; the values are a contract (`findings --json`)."""
 
     OPEN = "open"
@@ -56,6 +71,14 @@ class Outcome(str, Enum):
     TIMEOUT = "timeout"
     MALFORMED = "malformed"
     ERROR = "error"
+
+
+#: How a person reads each outcome.
+OUTCOME_LABELS = {
+    "ok": "checked", "not_found": "not found", "blocked": "blocked", "login_wall": "behind a login",
+    "rate_limited": "rate-limited", "auth_missing": "no access token", "timeout": "timed out",
+    "malformed": "unreadable content", "error": "error",
+}
 
 
 
@@ -150,3 +173,196 @@ class Finding:
         evidence = " ".join(self.evidence.lower().split())
         raw = f"{post_key}|{self.category}|{self.where}|{evidence}"
         return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+# -- records as the store keeps them ------------------------------------------------------------
+
+
+class Action(StrEnum):
+    """A review decision on a finding, and the status it sets."""
+
+    CONFIRM = "confirm"
+    DISMISS = "dismiss"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+
+    @property
+    def status(self) -> FindingStatus:
+        return {Action.CONFIRM: FindingStatus.CONFIRMED, Action.DISMISS: FindingStatus.DISMISSED,
+                Action.RESOLVE: FindingStatus.RESOLVED, Action.REOPEN: FindingStatus.OPEN}[self]
+
+
+#: Statuses that still ask for attention (the default of every list).
+OPEN_STATUSES = (FindingStatus.OPEN, FindingStatus.CONFIRMED)
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    """A stored finding with its review state (and, when read with its post, the post's link and dates)."""
+
+    id: int
+    fingerprint: str
+    post_key: str
+    account_id: str
+    category: str
+    severity: str
+    evidence: str
+    explanation: str
+    clause: str
+    auditor: str
+    location: str
+    media_sha256: str | None
+    status: FindingStatus
+    active: bool
+    first_seen: str
+    last_seen: str
+    run_id: int | None
+    note: str | None = None
+    reason: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
+    post_url: str | None = None
+    post_created_at: str | None = None
+    post_removed_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One row of a finding's review history: who decided what, when and why (append-only)."""
+
+    id: int
+    finding_id: int
+    action: str
+    status_before: str
+    status: str
+    note: str | None
+    reason: str | None
+    reviewed_by: str
+    reviewed_at: str
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    """A stored post: its current content and how it was seen over time."""
+
+    key: str
+    account_id: str
+    platform: str
+    platform_id: str
+    url: str | None
+    created_at: str | None
+    edited_at: str | None
+    title: str
+    text: str
+    media: list[dict]
+    repost_of: dict | None
+    version: int
+    first_seen: str
+    last_seen: str
+    removed_at: str | None
+
+
+@dataclass(frozen=True)
+class PostVersion:
+    post_key: str
+    version: int
+    seen_at: str
+    edited_at: str | None
+    title: str
+    text: str
+    media: list[dict]
+    repost_of: dict | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    kind: str
+    started_at: str
+    finished_at: str | None
+    status: str  # running | finished | interrupted
+    accounts_ok: int
+    accounts_failed: int
+    posts_new: int
+    posts_changed: int
+    findings_new: int
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    """A registered account with its latest check (outcome None: never checked)."""
+
+    id: str
+    name: str
+    kind: str
+    school: str | None
+    platform: str
+    target: str
+    checked_at: str | None
+    outcome: str | None
+    detail: str | None
+    posts_seen: int | None
+
+
+@dataclass(frozen=True)
+class DigestRange:
+    """The finding ids a digest of `kind` covered: after `first_finding_id`, up to `last_finding_id`."""
+
+    kind: str
+    first_finding_id: int
+    last_finding_id: int
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A message to queue for one recipient, rendered before anything is recorded."""
+
+    recipient: str
+    subject: str
+    message: str  # the whole RFC 5322 message, ASCII
+    message_id: str
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # queued, never tried
+    SENDING = "sending"  # handed to the server; a kill here resends with the same Message-ID
+    SENT = "sent"
+    FAILED = "failed"  # a temporary failure: the next run tries again
+    REJECTED = "rejected"  # a permanent failure (5xx): never retried
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: int
+    digest_id: int
+    recipient: str
+    subject: str
+    message: str
+    message_id: str | None
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    created_at: str
+    updated_at: str
+    sent_at: str | None
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    job: str
+    last_fire_time: str | None
+    last_started_at: str | None
+    last_finished_at: str | None
+    last_status: str | None
+
+
+@dataclass(frozen=True)
+class LockRecord:
+    name: str
+    token: str
+    holder_pid: int
+    host: str
+    started_at: str
+    heartbeat: str
+    purpose: str | None

@@ -11,23 +11,8 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-CATEGORY_LABELS = {
-    "student_photo": "Picture of students",
-    "endorsement_repost": "Repost of an outside account",
-    "endorsement_commercial": "Commercial endorsement",
-    "endorsement_political": "Political endorsement",
-    "religion_promotion": "Promotion of religion",
-    "substances": "Alcohol, drugs or tobacco",
-    "explicit": "Explicit content",
-    "hostile": "Disrespectful or hostile",
-    "privacy": "Privacy and confidentiality",
-}
-OUTCOME_LABELS = {
-    "ok": "checked", "not_found": "not found", "blocked": "blocked", "login_wall": "behind a login",
-    "rate_limited": "rate-limited", "auth_missing": "no access token", "timeout": "timed out",
-    "malformed": "unreadable content", "error": "error",
-}
-SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+from records.model import CATEGORY_LABELS, OUTCOME_LABELS, SEVERITY_RANK
+
 
 
 def place_label(location: str | None) -> str:

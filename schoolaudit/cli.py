@@ -7,6 +7,7 @@ import sys
 from importlib import import_module
 
 from crawler import secrets
+from records.store import StoreBusy
 from schoolaudit.commands import COMMANDS
 from schoolaudit.config import ConfigError
 
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"schoolaudit: configuration error: {exc}", file=sys.stderr)
         return 2
+    except StoreBusy as exc:
+        print(f"schoolaudit: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("schoolaudit: interrupted; the database is consistent and the next run picks up.", file=sys.stderr)
         return 130

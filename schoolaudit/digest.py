@@ -16,15 +16,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from records.model import CATEGORIES, utcnow
+from records.findings import FindingQuery
+from records.model import CATEGORIES, CATEGORY_LABELS, SEVERITY_RANK, DigestRange, FindingRecord, utcnow
 from records.store import Store
-from reports.render import CATEGORY_LABELS, SEVERITY_RANK, environment, highlight
+from reports.render import environment, highlight
 from schoolaudit.config import ConfigError, Registry, Settings, _table_lines
 from schoolaudit.reporting import ReportBuilder
 
 KINDS = ("nightly", "weekly", "alerts")
 DEFAULT_ALERT_CATEGORIES = ("explicit", "hostile")
 DEFAULT_MAX_POSTS = 30
+#: The weekly digest lists this many older open findings, most severe first, then says how many more.
+STILL_OPEN_SHOWN = 50
 MARK = '<mark style="background:#ffe08a;color:#1f2933;padding:0 2px;">'
 _SCOPE = re.compile(r"^(board|school:[\w.-]+|account:[\w.-]+)$")
 
@@ -133,66 +136,57 @@ class DigestBuilder:
 
     # -- ranges --------------------------------------------------------------------------------
 
-    def next_range(self, kind: str) -> tuple[int, int]:
-        """(after, upto): finding ids after the previous digest of `kind`, up to the newest finding."""
-        previous = list(self.store.db.query("SELECT last_finding_id FROM digests WHERE kind = ? ORDER BY id DESC LIMIT 1",
-                                            [kind]))
-        after = previous[0]["last_finding_id"] if previous else 0
-        upto = self.store.db.execute("SELECT coalesce(max(id), 0) FROM findings").fetchone()[0]
-        return after, max(after, upto)
+    def next_range(self, kind: str) -> DigestRange:
+        """Finding ids after the previous digest of `kind`, up to the newest finding."""
+        previous = self.store.last_digest(kind)
+        after = previous.last_finding_id if previous else 0
+        return DigestRange(kind, after, max(after, self.store.newest_finding_id()))
 
-    def previous_range(self, kind: str) -> tuple[int, int] | None:
-        rows = list(self.store.db.query(
-            "SELECT first_finding_id, last_finding_id FROM digests WHERE kind = ? ORDER BY id DESC LIMIT 1", [kind]))
-        return (rows[0]["first_finding_id"], rows[0]["last_finding_id"]) if rows else None
+    def _findings(self, accounts: list[str], after: int, upto: int, categories=None,
+                  order: str = "oldest", limit: int | None = None) -> list[FindingRecord]:
+        return self.store.findings(FindingQuery(account_ids=tuple(accounts), after_id=after, upto_id=upto,
+                                                categories=categories, order=order, limit=limit))
 
-    def _findings(self, accounts: list[str], after: int, upto: int, categories=None, statuses=("open", "confirmed")) -> list[dict]:
-        if not accounts:
-            return []
-        sql = (f"SELECT * FROM findings WHERE active = 1 AND id > ? AND id <= ? "
-               f"AND account_id IN ({', '.join('?' for _ in accounts)}) "
-               f"AND status IN ({', '.join('?' for _ in statuses)})")
-        params = [after, upto, *accounts, *statuses]
-        if categories is not None:
-            sql += f" AND category IN ({', '.join('?' for _ in categories)})"
-            params.extend(categories)
-        return list(self.store.db.query(sql + " ORDER BY id", params))
+    def _count(self, accounts: list[str], after: int, upto: int) -> int:
+        return self.store.count_findings(FindingQuery(account_ids=tuple(accounts), after_id=after, upto_id=upto))
 
     # -- the three digests ---------------------------------------------------------------------
 
-    def nightly(self, recipient: Recipient, after: int, upto: int) -> Digest:
+    def nightly(self, recipient: Recipient, covered: DigestRange) -> Digest:
         accounts = accounts_in_scope(self.registry, recipient.scope)
-        findings = self._findings(accounts, after, upto)
+        findings = self._findings(accounts, covered.first_finding_id, covered.last_finding_id)
         return self._digest("nightly", recipient, findings, unchecked=self._unchecked(accounts))
 
-    def alerts(self, recipient: Recipient, after: int, upto: int) -> Digest:
+    def alerts(self, recipient: Recipient, covered: DigestRange) -> Digest:
         accounts = accounts_in_scope(self.registry, recipient.scope)
-        findings = self._findings(accounts, after, upto, categories=self.options.alert_categories)
+        findings = self._findings(accounts, covered.first_finding_id, covered.last_finding_id,
+                                  categories=self.options.alert_categories)
         return self._digest("alerts", recipient, findings)
 
-    def weekly(self, recipient: Recipient, after: int, upto: int, previous: tuple[int, int] | None) -> Digest:
+    def weekly(self, recipient: Recipient, covered: DigestRange, previous: DigestRange | None) -> Digest:
         accounts = accounts_in_scope(self.registry, recipient.scope)
-        findings = self._findings(accounts, after, upto)
-        last_week = len(self._findings(accounts, *previous)) if previous else None
-        older_open = self._findings(accounts, 0, after)
+        after = covered.first_finding_id
+        findings = self._findings(accounts, after, covered.last_finding_id)
+        last_week = self._count(accounts, previous.first_finding_id, previous.last_finding_id) if previous else None
+        older_open = self._findings(accounts, 0, after, order="severity", limit=STILL_OPEN_SHOWN)
         return self._digest("weekly", recipient, findings, unchecked=self._unchecked(accounts),
                             groups=self._groups(findings), last_week=last_week,
-                            still_open=self._open_rows(older_open))
+                            still_open=self._open_rows(older_open), still_open_count=self._count(accounts, 0, after))
 
     # -- pieces --------------------------------------------------------------------------------
 
     def _unchecked(self, accounts: list[str]) -> list[dict]:
         """Accounts in scope whose last check failed (or that were never checked), and why."""
         wanted = set(accounts)
-        return [{"name": row["name"], "id": row["id"], "outcome": row["outcome"], "detail": row["detail"],
-                 "checked_at": self.reports.local_time(row["checked_at"])}
-                for row in self.store.latest_checks() if row["id"] in wanted and row["outcome"] != "ok"]
+        return [{"name": check.name, "id": check.id, "outcome": check.outcome, "detail": check.detail,
+                 "checked_at": self.reports.local_time(check.checked_at)}
+                for check in self.reports.checks.values() if check.id in wanted and check.outcome != "ok"]
 
-    def _groups(self, findings: list[dict]) -> list[dict]:
+    def _groups(self, findings: list[FindingRecord]) -> list[dict]:
         """School -> account -> category counts of `findings`, schools in registry order."""
         by_account = {}
         for f in findings:
-            by_account.setdefault(f["account_id"], Counter())[f["category"]] += 1
+            by_account.setdefault(f.account_id, Counter())[f.category] += 1
         groups = []
         for school_id, school_name in [*self.registry.schools.items(), (None, "Board accounts")]:
             accounts = []
@@ -206,18 +200,15 @@ class DigestBuilder:
                 groups.append({"name": school_name, "accounts": accounts, "total": sum(a["total"] for a in accounts)})
         return groups
 
-    def _open_rows(self, findings: list[dict]) -> list[dict]:
-        posts = {row["key"]: row for row in self.store.db.query(
-            f"SELECT key, url, created_at FROM posts WHERE key IN ({', '.join('?' for _ in findings) or 'NULL'})",
-            [f["post_key"] for f in findings])}
-        rows = [{"id": f["id"], "severity": f["severity"], "category": f["category"], "status": f["status"],
-                 "account_name": self.reports.account_name(f["account_id"]), "evidence": f["evidence"],
-                 "first_seen": (self.reports.local_time(f["first_seen"]) or "")[:10],
-                 "url": posts.get(f["post_key"], {}).get("url")} for f in findings]
+    def _open_rows(self, findings: list[FindingRecord]) -> list[dict]:
+        rows = [{"id": f.id, "severity": f.severity, "category": f.category, "status": f.status,
+                 "account_name": self.reports.account_name(f.account_id), "evidence": f.evidence,
+                 "first_seen": (self.reports.local_time(f.first_seen) or "")[:10], "url": f.post_url}
+                for f in findings]
         rows.sort(key=lambda r: (SEVERITY_RANK.get(r["severity"], 9), r["id"]))
         return rows
 
-    def _digest(self, kind: str, recipient: Recipient, findings: list[dict], **extra) -> Digest:
+    def _digest(self, kind: str, recipient: Recipient, findings: list[FindingRecord], **extra) -> Digest:
         images: dict[str, bytes] = {}
 
         def embed(sha256: str, jpeg: bytes) -> str:
@@ -228,25 +219,25 @@ class DigestBuilder:
         views = self.reports.views_for_findings(findings)
         shown, hidden = views[: self.options.max_posts], views[self.options.max_posts:]
         self.reports.add_thumbnails(shown, embed)
-        severities = Counter(f["severity"] for f in findings)
+        severities = Counter(f.severity for f in findings)
         view = {
             "kind": kind, "board": self.settings.board_name, "recipient": recipient,
             "scope": scope_label(self.registry, recipient.scope), "posts": shown, "more_posts": len(hidden),
             "count": len(findings), "severities": [(s, severities[s]) for s in ("high", "medium", "low") if severities[s]],
             "generated_at": self.reports.local_time(self.now),
-            "unchecked": [], "groups": [], "still_open": [], "last_week": None, **extra,
+            "unchecked": [], "groups": [], "still_open": [], "still_open_count": 0, "last_week": None, **extra,
         }
         view["title"] = {"nightly": "New findings since the last run", "alerts": "Alert: findings to look at today",
                          "weekly": "Weekly social-media audit"}[kind]
         plural = "s" if len(findings) != 1 else ""
         subject = {"nightly": f"{len(findings)} new finding{plural}",
                    "alerts": f"ALERT: {len(findings)} severe finding{plural}",
-                   "weekly": f"Week: {len(findings)} new finding{plural}, {len(view['still_open'])} still open"}[kind]
+                   "weekly": f"Week: {len(findings)} new finding{plural}, {view['still_open_count']} still open"}[kind]
         digest = Digest(kind, recipient, f"[schoolaudit] {subject} · {view['scope']}",
                         # <mark> styled inline: some mail clients drop its default yellow (untrusted
                         # text's own "<mark>" is escaped, so only highlight()'s tags match).
                         self.env.get_template("digest.html").render(**view).replace("<mark>", MARK),
                         self.env.get_template("digest.txt").render(**view), images,
-                        [f["id"] for f in findings],
+                        [f.id for f in findings],
                         empty=not findings)
         return digest

@@ -23,29 +23,10 @@ VERSION_COLUMNS = ("post_key", "version", "seen_at", "title", "text", "media", "
 
 def collect(store: Store, since: str | None) -> dict[str, list[dict]]:
     """{"posts", "post_versions", "findings", "reviews"} selected by `since` (UTC ISO, None: everything)."""
-    since = since or ""
-    findings = list(store.db.query(
-        f"""SELECT {', '.join(FINDING_COLUMNS)} FROM findings WHERE first_seen >= ? OR post_key IN
-            (SELECT key FROM posts WHERE first_seen >= ? OR created_at >= ?) ORDER BY id""", [since, since, since]))
-    posts = list(store.db.query(
-        f"""SELECT {', '.join(POST_COLUMNS)} FROM posts WHERE first_seen >= ? OR created_at >= ?
-            OR key IN (SELECT post_key FROM findings WHERE first_seen >= ?) ORDER BY account_id, created_at""",
-        [since, since, since]))
-    keys = [p["key"] for p in posts]
-    ids = [f["id"] for f in findings]
-    versions = _where_in(store, f"SELECT {', '.join(VERSION_COLUMNS)} FROM post_versions", "post_key", keys,
-                         "post_key, version")
-    reviews = _where_in(store, f"SELECT {', '.join(REVIEW_COLUMNS)} FROM reviews", "finding_id", ids, "id")
-    return {"posts": posts, "post_versions": versions, "findings": findings, "reviews": reviews}
-
-
-def _where_in(store: Store, select: str, column: str, values: list, order: str) -> list[dict]:
-    rows: list[dict] = []
-    for start in range(0, len(values), 500):  # SQLite's limit on bound parameters
-        chunk = values[start:start + 500]
-        rows.extend(store.db.query(f"{select} WHERE {column} IN ({', '.join('?' for _ in chunk)})", chunk))
-    key = [c.strip() for c in order.split(",")]
-    return sorted(rows, key=lambda r: tuple(r[k] for k in key))
+    columns = {"posts": POST_COLUMNS, "post_versions": VERSION_COLUMNS, "findings": FINDING_COLUMNS,
+               "reviews": REVIEW_COLUMNS}
+    return {name: [{c: row.get(c) for c in columns[name]} for row in rows]
+            for name, rows in store.export_rows(since).items()}
 
 
 def write_csv(data: dict[str, list[dict]], out_dir: Path) -> list[Path]:

@@ -1,9 +1,12 @@
 """Sending digests: MIME messages, SMTP (STARTTLS, SSL or plain on a trusted relay), deliveries.
 
-Every message to send is first recorded in `deliveries` (with the whole message), then sent; a
-failed send is retried `attempts` times and stays `failed` with its last error, and the next run
-sends it again, so a digest is never lost. The SMTP user and password come from the environment
-(SCHOOLAUDIT_SMTP_USER, SCHOOLAUDIT_SMTP_PASSWORD) and are never logged, stored or put in a message.
+Every message is recorded (whole, with its Message-ID) together with the digest range it reports
+(`Store.queue_digest`), then sent: marked `sending`, handed to the server, marked `sent`. A
+temporary failure is retried `attempts` times and stays `failed` for the next run; a permanent one
+(5xx) is `rejected` and never retried. A kill between handing over and marking resends the same
+message with the same Message-ID, which mail systems show once. The SMTP user and password come
+from the environment (SCHOOLAUDIT_SMTP_USER, SCHOOLAUDIT_SMTP_PASSWORD) and are never logged,
+stored or put in a message.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
 from crawler import secrets
-from records.model import utcnow
+from records.model import DeliveryStatus, OutgoingMessage
 from records.store import Store
 from schoolaudit.config import ConfigError, Settings
 from schoolaudit.digest import Digest
@@ -84,13 +87,23 @@ class SmtpMailer:
             smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
         else:
             smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
-        with smtp:
+        try:
             if s.security == "starttls":
                 smtp.starttls(context=context)
             user = os.environ.get(USER_ENV)
             if user:
                 smtp.login(user, os.environ.get(PASSWORD_ENV, ""))
             smtp.sendmail(_address(s.sender), [recipient], raw)
+        finally:
+            _quit(smtp)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say goodbye; once the message was accepted, an error here (421 to QUIT) changes nothing."""
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
 
 
 class DryRunMailer:
@@ -118,37 +131,41 @@ def _safe_error(exc: Exception) -> str:
     return secrets.redact(f"{type(exc).__name__}: {exc}")[:500]
 
 
-def queue(store: Store, digest_id: int, digest: Digest, sender: str) -> int:
-    """Record the message of `digest` for its recipient as a pending delivery; return its id."""
-    now = utcnow().isoformat()
+def outgoing(digest: Digest, sender: str) -> OutgoingMessage:
+    """The message of `digest` for its recipient, ready to record."""
     message = build_message(digest, sender)
-    with store.db.conn:
-        return store.db["deliveries"].insert({
-            "digest_id": digest_id, "recipient": digest.recipient.email, "subject": digest.subject,
-            "message": message.as_bytes().decode("ascii"), "status": "pending", "attempts": 0, "last_error": None,
-            "created_at": now, "updated_at": now, "sent_at": None}).last_pk
+    return OutgoingMessage(digest.recipient.email, digest.subject, message.as_bytes().decode("ascii"),
+                           message["Message-ID"])
+
+
+def _permanent(exc: Exception) -> bool:
+    """A 5xx answer: the server will never take this message; retrying only repeats the refusal."""
+    code = getattr(exc, "smtp_code", None)
+    if code is None and isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code = min((c for c, _ in exc.recipients.values()), default=None)
+    return isinstance(code, int) and 500 <= code < 600
 
 
 def deliver_pending(store: Store, mailer, settings: MailSettings, sleep=time.sleep) -> tuple[int, int]:
     """Send every delivery not yet sent (this run's and earlier failures); return (sent, failed)."""
     sent = failed = 0
-    for row in list(store.db.query("SELECT * FROM deliveries WHERE status IN ('pending', 'failed') ORDER BY id")):
-        attempts, error = row["attempts"], None
+    for delivery in store.deliveries_to_send():
+        error, status = None, DeliveryStatus.SENT
         for attempt in range(settings.attempts):
             if attempt:
                 sleep(settings.retry_seconds * attempt)
-            attempts += 1
+            store.mark_delivery(delivery.id, DeliveryStatus.SENDING, attempted=True)
             try:
-                mailer.send(row["message"].encode("utf-8"), row["recipient"])
-                error = None
+                mailer.send(delivery.message.encode("utf-8"), delivery.recipient)
+                error, status = None, DeliveryStatus.SENT
                 break
             except (OSError, smtplib.SMTPException) as exc:
                 error = _safe_error(exc)
-                log.warning("sending %r to %s failed (attempt %d): %s", row["subject"], row["recipient"], attempts, error)
-        now = utcnow().isoformat()
-        with store.db.conn:
-            store.db["deliveries"].update(row["id"], {"status": "failed" if error else "sent", "attempts": attempts,
-                                                      "last_error": error, "updated_at": now,
-                                                      "sent_at": None if error else now})
+                status = DeliveryStatus.REJECTED if _permanent(exc) else DeliveryStatus.FAILED
+                log.warning("sending %r to %s failed (attempt %d): %s", delivery.subject, delivery.recipient,
+                            delivery.attempts + attempt + 1, error)
+                if status is DeliveryStatus.REJECTED:
+                    break
+        store.mark_delivery(delivery.id, status, error)
         failed, sent = failed + bool(error), sent + (not error)
     return sent, failed

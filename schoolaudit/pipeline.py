@@ -20,8 +20,8 @@ from auditors.registry import audit_post, load_auditors
 from crawler.http import HttpClient
 from crawler.media import MAX_IMAGES_PER_POST, MediaFetcher
 from crawler.result import FetchError, FetchResult
-from records.model import Account, Outcome
 from crawler.sources import read_account
+from records.model import Account, Finding, Outcome, Post
 from records.store import Store
 from schoolaudit.config import Settings
 from schoolaudit.lock import RunLock
@@ -163,29 +163,30 @@ class Pipeline:
         A 304 (not modified) costs no parse, no save and no re-audit (only posts a killed run left
         unaudited are audited). ETag / Last-Modified are remembered only with the posts, in the same
         transaction, so a body that could not be parsed or stored is fetched in full again next run.
+        Auditing happens between the two writes, outside any transaction, so the database's write
+        lock is never held while auditors think; a kill in between leaves the posts unaudited, and
+        the next run audits them.
         """
         if isinstance(result, FetchError):
             self.store.record_check(run_id, account.id, result.outcome.value, result.detail)
             return AccountResult(account, result.outcome.value, result.detail)
         new, changed = [], []
         detail = "not modified since the last crawl" if result.not_modified else ""
-        with self.store.transaction():  # one commit per account: its posts, validators, findings and check
+        with self.store.transaction():
             if not result.not_modified:
                 new, changed = self.store.save_posts(account, result.posts, result.complete_window)
             for url, etag, last_modified in result.validators:
                 self.store.remember_validators(url, etag, last_modified)
-            findings_new = self.audit_pending(account, run_id)
+        audited = self.audit_pending(account)
+        with self.store.transaction():  # the account's findings and its check, one commit
+            findings_new = sum(len(self.store.save_findings(post, findings, run_id)) for post, findings in audited)
             self.store.record_check(run_id, account.id, Outcome.OK.value, detail, len(result.posts))
         return AccountResult(account, Outcome.OK.value, detail, len(result.posts), len(new), len(changed), findings_new)
 
-    def audit_pending(self, account: Account, run_id: int) -> int:
-        """Audit every post of `account` whose current content has not been audited; count new findings."""
+    def audit_pending(self, account: Account) -> list[tuple[Post, list[Finding]]]:
+        """Every post of `account` whose current content has not been audited, with its findings."""
         context = AuditContext(self.policy, account)
-        new_findings = 0
-        for post in self.store.unaudited_posts(account.id):
-            findings = audit_post(post, context, self.auditors)
-            new_findings += len(self.store.save_findings(post, findings, run_id))
-        return new_findings
+        return [(post, audit_post(post, context, self.auditors)) for post in self.store.unaudited_posts(account.id)]
 
 
 def _progress(enabled: bool) -> Progress:

@@ -6,16 +6,16 @@ account report and the board report (and later the digests).
 from __future__ import annotations
 
 import base64
-import json
 import logging
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from records.model import CATEGORIES
+from records.findings import FindingQuery
+from records.model import CATEGORIES, SEVERITY_RANK, FindingRecord, FindingStatus, PostRecord
 from records.store import Store
-from reports.render import SEVERITY_RANK, render
+from reports.render import render
 from schoolaudit.config import Registry, Settings
 
 log = logging.getLogger(__name__)
@@ -38,32 +38,31 @@ class ReportBuilder:
     def __init__(self, settings: Settings, registry: Registry, store: Store):
         self.settings, self.registry, self.store = settings, registry, store
         self.zone = ZoneInfo(settings.timezone)
-        self.checks = {row["id"]: row for row in store.latest_checks()}
+        self.checks = {check.id: check for check in store.latest_checks()}
 
     def local_time(self, value: str | datetime | None) -> str | None:
         return local_time(value, self.zone)
 
     def account_view(self, account_id: str) -> dict:
         account = self.registry.get(account_id)
-        check = self.checks.get(account_id) or {}
+        check = self.checks.get(account_id)
         return {"id": account.id, "name": account.name, "kind": account.kind, "platform": account.platform,
                 "target": account.target, "school_name": self.registry.schools.get(account.school or ""),
-                "outcome": check.get("outcome"), "detail": check.get("detail"),
-                "checked_at": self.local_time(check.get("checked_at"))}
+                "outcome": check.outcome if check else None, "detail": check.detail if check else None,
+                "checked_at": self.local_time(check.checked_at if check else None)}
 
     def post_views(self, account_id: str) -> list[dict]:
         """Posts of the account that carry open findings, most severe first, then newest."""
-        return self.views_for_findings(self.store.findings_for(account_id))
+        return self.views_for_findings(self.store.findings(FindingQuery(account_ids=(account_id,), statuses=(
+            FindingStatus.OPEN, FindingStatus.CONFIRMED, FindingStatus.RESOLVED), order="oldest")))
 
-    def views_for_findings(self, findings: list[dict]) -> list[dict]:
-        """The posts that carry `findings` (finding rows), each with its findings; most severe first, then newest."""
-        findings_by_post: dict[str, list[dict]] = {}
+    def views_for_findings(self, findings: list[FindingRecord]) -> list[dict]:
+        """The posts that carry `findings`, each with its findings; most severe first, then newest."""
+        findings_by_post: dict[str, list[FindingRecord]] = {}
         for finding in findings:
-            findings_by_post.setdefault(finding["post_key"], []).append(finding)
-        keys = list(findings_by_post)
-        rows = [row for start in range(0, len(keys), 500) for row in self.store.db.query(
-            f"SELECT * FROM posts WHERE key IN ({', '.join('?' for _ in keys[start:start + 500])})", keys[start:start + 500])]
-        views = [self._post_view(row, findings_by_post[row["key"]], self.account_name(row["account_id"])) for row in rows]
+            findings_by_post.setdefault(finding.post_key, []).append(finding)
+        views = [self._post_view(post, findings_by_post[post.key], self.account_name(post.account_id))
+                 for post in self.store.post_records(list(findings_by_post))]
         views.sort(key=lambda v: v["created_sort"] or "", reverse=True)
         views.sort(key=lambda v: v["rank"])
         return views
@@ -77,7 +76,7 @@ class ReportBuilder:
     def add_thumbnails(self, views: list[dict], embed) -> list[dict]:
         """Set `thumbnail` on each downloaded image of `views` to `embed(sha256, jpeg_bytes)` (a URL).
 
-        Only face-blurred thumbnails (reports.thumbnails) are ever embedded, never the original.
+        Only face-blurred thumbnails (schoolaudit.thumbnails) are ever embedded, never the original.
         """
         for view in views:
             for image in view["images"]:
@@ -93,7 +92,7 @@ class ReportBuilder:
         if cached.exists():
             return cached.read_bytes()
         try:
-            from reports.thumbnails import blurred_thumbnail
+            from schoolaudit.thumbnails import blurred_thumbnail
 
             data = blurred_thumbnail(image["path"])
         except Exception as exc:  # missing or unreadable file: the post is shown without it
@@ -105,29 +104,28 @@ class ReportBuilder:
         temporary.replace(cached)
         return data
 
-    def _post_view(self, row: dict, findings: list[dict], account_name: str) -> dict:
-        findings = sorted(findings, key=lambda f: (SEVERITY_RANK.get(f["severity"], 9),
-                                                   CATEGORIES.index(f["category"]) if f["category"] in CATEGORIES else 99))
-        repost = json.loads(row["repost_of"]) if row["repost_of"] else None
+    def _post_view(self, post: PostRecord, findings: list[FindingRecord], account_name: str) -> dict:
+        findings = sorted(findings, key=lambda f: (SEVERITY_RANK.get(f.severity, 9),
+                                                   CATEGORIES.index(f.category) if f.category in CATEGORIES else 99))
         return {
-            "key": row["key"], "url": row["url"], "account_name": account_name,
-            "created_at": self.local_time(row["created_at"]), "removed_at": self.local_time(row["removed_at"]),
-            "title": row["title"], "text": row["text"], "repost_of": repost["handle"] if repost else None,
+            "key": post.key, "url": post.url, "account_name": account_name,
+            "created_at": self.local_time(post.created_at), "removed_at": self.local_time(post.removed_at),
+            "title": post.title, "text": post.text, "repost_of": post.repost_of["handle"] if post.repost_of else None,
             "images": [{"alt": m.get("alt"), "url": m.get("url"), "sha256": m.get("sha256"), "path": m.get("path")}
-                       for m in json.loads(row["media"] or "[]")],
-            "created_sort": row["created_at"], "platform": row["platform"],
-            "findings": findings, "evidence": [f["evidence"] for f in findings],
-            "rank": SEVERITY_RANK.get(findings[0]["severity"], 9) if findings else 9,
+                       for m in post.media],
+            "created_sort": post.created_at, "platform": post.platform,
+            "findings": findings, "evidence": [f.evidence for f in findings],
+            "rank": SEVERITY_RANK.get(findings[0].severity, 9) if findings else 9,
         }
 
     def write_account_report(self, account_id: str, out_dir: Path) -> Path:
         posts = self.add_thumbnails(self.post_views(account_id), data_uri)
         findings = [f for p in posts for f in p["findings"]]
-        by_category = Counter(f["category"] for f in findings)
+        by_category = Counter(f.category for f in findings)
         return render("account.html", Path(out_dir) / "accounts" / f"{account_id}.html",
                       board=self.settings.board_name, generated_at=self._now(), account=self.account_view(account_id),
                       posts=posts, by_category=sorted(by_category.items(), key=lambda kv: CATEGORIES.index(kv[0])),
-                      counts={"posts": len(self.store.post_rows(account_id)), "flagged": len(posts),
+                      counts={"posts": self.store.count_posts(account_id), "flagged": len(posts),
                               "findings": len(findings)})
 
     def write_board_report(self, out_dir: Path) -> Path:

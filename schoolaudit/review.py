@@ -1,10 +1,8 @@
 """Reviewing findings: listing them with filters, and recording a person's decision on one.
 
-A decision (dismiss, confirm, resolve) sets the finding's status, note, reviewer and time, and adds
-a row to the `reviews` history, so a records request can show who decided what, when and why.
-A dismissed finding stays dismissed when the post is audited again (its fingerprint keeps the
-status); a confirmed finding whose post disappears is resolved by the store after a run
-(`Store.resolve_removed_findings`).
+A decision (dismiss, confirm, resolve, reopen) is recorded by the store with its history row in
+one transaction, so a records request can show who decided what, when and why. A dismissed
+finding stays dismissed when the post is audited again (its fingerprint keeps the status).
 """
 from __future__ import annotations
 
@@ -14,13 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from records.model import CATEGORIES, utcnow
+from records.findings import FindingQuery, UnknownFinding
+from records.model import CATEGORIES, Action, FindingRecord, FindingStatus
 from records.store import Store
 from schoolaudit.config import Registry
 
-#: action -> the status it sets
-ACTIONS = {"dismiss": "dismissed", "confirm": "confirmed", "resolve": "resolved", "reopen": "open"}
-STATUSES = ("open", "confirmed", "dismissed", "resolved")
+ACTIONS = tuple(a.value for a in Action)
+STATUSES = tuple(s.value for s in FindingStatus)
 
 
 class ReviewError(Exception):
@@ -31,28 +29,14 @@ def default_reviewer() -> str:
     return os.environ.get("USER") or os.environ.get("USERNAME") or getpass.getuser()
 
 
-def review(store: Store, finding_id: int, action: str, note: str = "", by: str | None = None,
-           now: datetime | None = None) -> dict:
-    """Record `action` on finding `finding_id`; return the updated finding row."""
+def review(store: Store, finding_id: int, action: str, note: str = "", by: str | None = None) -> FindingRecord:
+    """Record `action` on finding `finding_id`; return the finding as it now stands."""
     if action not in ACTIONS:
         raise ReviewError(f"unknown action {action!r} (one of {', '.join(ACTIONS)})")
-    rows = list(store.db.query("SELECT * FROM findings WHERE id = ?", [finding_id]))
-    if not rows:
-        raise ReviewError(f"no finding #{finding_id} (see `schoolaudit findings`)")
-    before = rows[0]
-    status, when, who = ACTIONS[action], (now or utcnow()).isoformat(), by or default_reviewer()
-    with store.db.conn:
-        store.db["findings"].update(finding_id, {"status": status, "note": note, "reviewed_by": who, "reviewed_at": when})
-        store.db["reviews"].insert({"finding_id": finding_id, "action": action, "status_before": before["status"],
-                                    "status": status, "note": note, "reviewed_by": who, "reviewed_at": when})
-    return next(iter(store.db.query("SELECT * FROM findings WHERE id = ?", [finding_id])))
-
-
-def history(store: Store, finding_id: int | None = None) -> list[dict]:
-    sql, params = "SELECT * FROM reviews", []
-    if finding_id is not None:
-        sql, params = sql + " WHERE finding_id = ?", [finding_id]
-    return list(store.db.query(sql + " ORDER BY id", params))
+    try:
+        return store.record_decision(finding_id, action, note=note, by=by or default_reviewer())
+    except UnknownFinding as exc:
+        raise ReviewError(str(exc)) from None
 
 
 def parse_since(value: str | None, zone: str) -> str | None:
@@ -78,37 +62,25 @@ class FindingFilter:
     status: str | None = None  # one of STATUSES, or "all"; None: open and confirmed
     since: str | None = None  # UTC ISO: first seen at or after
 
-    def validate(self, registry: Registry) -> None:
+    def query(self, registry: Registry) -> FindingQuery:
+        """The store's query for this filter, once every value is known to be valid."""
         if self.category and self.category not in CATEGORIES:
             raise ReviewError(f"unknown category {self.category!r} (one of {', '.join(CATEGORIES)})")
         if self.status and self.status != "all" and self.status not in STATUSES:
             raise ReviewError(f"unknown status {self.status!r} (one of {', '.join(STATUSES)}, all)")
         if self.school and self.school not in registry.schools:
             raise ReviewError(f"unknown school {self.school!r} (one of {', '.join(registry.schools)})")
+        accounts = None
+        if self.account:
+            accounts = (self.account,)
+        if self.school:
+            accounts = tuple(a.id for a in registry.accounts if a.school == self.school
+                             and (not self.account or a.id == self.account))
+        statuses = FindingQuery.statuses if self.status is None else \
+            None if self.status == "all" else (FindingStatus(self.status),)
+        return FindingQuery(account_ids=accounts, category=self.category, statuses=statuses, since=self.since)
 
 
-def list_findings(store: Store, registry: Registry, flt: FindingFilter) -> list[dict]:
+def list_findings(store: Store, registry: Registry, flt: FindingFilter) -> list[FindingRecord]:
     """Findings (still produced by the post's current content) matching `flt`, newest first."""
-    flt.validate(registry)
-    sql = """SELECT f.*, p.url AS post_url, p.created_at AS post_created_at, p.removed_at AS post_removed_at
-             FROM findings f LEFT JOIN posts p ON p.key = f.post_key WHERE f.active = 1"""
-    params: list = []
-    if flt.account:
-        sql += " AND f.account_id = ?"
-        params.append(flt.account)
-    if flt.school:
-        ids = [a.id for a in registry.accounts if a.school == flt.school]
-        sql += f" AND f.account_id IN ({', '.join('?' for _ in ids) or 'NULL'})"
-        params.extend(ids)
-    if flt.category:
-        sql += " AND f.category = ?"
-        params.append(flt.category)
-    if flt.status is None:
-        sql += " AND f.status IN ('open', 'confirmed')"
-    elif flt.status != "all":
-        sql += " AND f.status = ?"
-        params.append(flt.status)
-    if flt.since:
-        sql += " AND f.first_seen >= ?"
-        params.append(flt.since)
-    return list(store.db.query(sql + " ORDER BY f.id DESC", params))
+    return store.findings(flt.query(registry))

@@ -26,7 +26,7 @@ from schoolaudit.app import App, load_app
 from schoolaudit.config import ConfigError, Settings
 from schoolaudit.digest import DigestBuilder, DigestOptions, load_recipients
 from schoolaudit.lock import LockHeld, RunLock
-from schoolaudit.mail import DryRunMailer, MailSettings, SmtpMailer, build_message, deliver_pending, queue
+from schoolaudit.mail import DryRunMailer, MailSettings, SmtpMailer, deliver_pending, outgoing
 from schoolaudit.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -99,12 +99,14 @@ class JobReport:
 
 
 def run_job(app: App, job: str, now: datetime | None = None, *, dry_run: Path | None = None,
-            stop: threading.Event | None = None, transport=None, show_progress: bool = False) -> JobReport:
+            stop: threading.Event | None = None, transport=None, show_progress: bool = False,
+            wait_for_lock: float = 0.0) -> JobReport:
     """Run one job (`nightly`, `weekly` or `account:ID`) now, holding the run lock for all of it.
 
     nightly: crawl and audit every account, send alerts for the severe categories, then the nightly
     digest. weekly: the weekly digest. account:ID: crawl and audit that account, then alerts. With
-    `dry_run` messages are written as .eml files there and nothing about digests is recorded.
+    `dry_run` messages are written as .eml files there and nothing about digests is recorded. A run
+    lock held by another process (a manual `audit`) is waited for up to `wait_for_lock` seconds.
     """
     now = now or utcnow()
     report = JobReport(job)
@@ -112,7 +114,7 @@ def run_job(app: App, job: str, now: datetime | None = None, *, dry_run: Path | 
     options = DigestOptions.from_settings(app.settings)
     recipients = load_recipients(app.settings, app.registry)
     mailer = DryRunMailer(dry_run) if dry_run else SmtpMailer(mail_settings)
-    with RunLock(app.store, purpose=job):
+    with RunLock(app.store, purpose=job, wait_seconds=wait_for_lock):
         if job == "weekly":
             report.run_id = app.store.start_run("weekly")
             kinds = ["weekly"]
@@ -122,7 +124,7 @@ def run_job(app: App, job: str, now: datetime | None = None, *, dry_run: Path | 
             pipeline.stop = stop
             summary = pipeline.run(accounts, kind=job, show_progress=show_progress)
             report.run_id = summary.run_id
-            report.status = next(app.store.db.query("SELECT status FROM runs WHERE id = ?", [summary.run_id]))["status"]
+            report.status = app.store.run(summary.run_id).status
             kinds = ["alerts", "nightly"] if job == "nightly" else ["alerts"]
             if report.status == "interrupted":  # stopping: digests go out with the next run
                 return report
@@ -137,37 +139,37 @@ def run_job(app: App, job: str, now: datetime | None = None, *, dry_run: Path | 
         if job == "weekly":
             app.store.finish_run(report.run_id, "finished", detail)
         else:
-            with app.store.db.conn:
-                app.store.db.execute("UPDATE runs SET detail = trim(coalesce(detail, '') || ' ' || ?) WHERE id = ?",
-                                     [detail, report.run_id])
+            app.store.add_run_detail(report.run_id, detail)
     return report
 
 
 def _issue(app: App, builder: DigestBuilder, kind: str, recipients, options: DigestOptions,
            mail_settings: MailSettings, mailer, record: bool, run_id: int | None) -> None:
-    after, upto = builder.next_range(kind)
-    previous = builder.previous_range(kind)
-    digests = []
+    """Render `kind` for each of its recipients, then record its range with every message at once.
+
+    A message that cannot be rendered is logged and left out; it never holds back the others.
+    """
+    covered = builder.next_range(kind)
+    previous = app.store.last_digest(kind)
+    messages = []
     for recipient in recipients:
         if kind not in recipient.digests:
             continue
-        if kind == "weekly":
-            digest = builder.weekly(recipient, after, upto, previous)
-        else:
-            digest = getattr(builder, kind)(recipient, after, upto)
-        if digest.empty and (kind == "alerts" or not options.send_empty):
-            continue
-        digests.append(digest)
+        try:
+            if kind == "weekly":
+                digest = builder.weekly(recipient, covered, previous)
+            else:
+                digest = getattr(builder, kind)(recipient, covered)
+            if digest.empty and (kind == "alerts" or not options.send_empty):
+                continue
+            messages.append(outgoing(digest, mail_settings.sender))
+        except Exception:
+            log.exception("%s digest for %s could not be written; the others go out", kind, recipient.email)
     if not record:
-        for digest in digests:
-            mailer.send(build_message(digest, mail_settings.sender).as_bytes(), digest.recipient.email)
+        for message in messages:
+            mailer.send(message.message.encode("ascii"), message.recipient)
         return
-    with app.store.db.conn:
-        digest_id = app.store.db["digests"].insert({"kind": kind, "created_at": utcnow().isoformat(),
-                                                    "first_finding_id": after, "last_finding_id": upto,
-                                                    "run_id": run_id}).last_pk
-    for digest in digests:
-        queue(app.store, digest_id, digest, mail_settings.sender)
+    app.store.queue_digest(covered, messages, run_id)
 
 
 # -- deciding what is due -----------------------------------------------------------------------
@@ -202,18 +204,18 @@ class Scheduler:
     def due(self, app: App, now: datetime) -> list[tuple[str, datetime]]:
         """(job, fire time) for each job with a fire time since it last ran, within the grace time."""
         due = []
-        state = {row["job"]: row for row in app.store.db.query("SELECT * FROM schedule_state")}
+        state = app.store.schedule_state()
         for job, trigger in self.schedule.jobs.items():
             row = state.get(job)
-            if row is None or not row["last_fire_time"]:  # first start: nothing was expected yet
-                self._record(app, job, last_fire_time=now.isoformat(), last_status="scheduled")
+            if row is None or not row.last_fire_time:  # first start: nothing was expected yet
+                app.store.record_schedule(job, last_fire_time=now, last_status="scheduled")
                 continue
-            fire = latest_fire(trigger, datetime.fromisoformat(row["last_fire_time"]), now)
+            fire = latest_fire(trigger, datetime.fromisoformat(row.last_fire_time), now)
             if fire is None:
                 continue
             if now - fire > self.schedule.grace:
                 log.warning("%s: missed its run of %s by more than the grace time; waiting for the next one", job, fire)
-                self._record(app, job, last_fire_time=fire.isoformat(), last_status="missed")
+                app.store.record_schedule(job, last_fire_time=fire, last_status="missed")
                 continue
             due.append((job, fire))
         return due
@@ -238,30 +240,26 @@ class Scheduler:
             self._busy.release()
 
     def _run(self, app: App, job: str, fire: datetime, now: datetime) -> JobReport:
-        self._record(app, job, last_started_at=utcnow().isoformat(), last_status="running")
+        app.store.record_schedule(job, last_started_at=utcnow(), last_status="running")
         try:
-            report = run_job(app, job, now, stop=self.stop, transport=self.transport)
+            report = run_job(app, job, now, stop=self.stop, transport=self.transport,
+                             wait_for_lock=self.schedule.grace.total_seconds())
         except LockHeld as exc:  # a manual run holds it: this fire time is tried again at the next tick
             log.warning("%s: %s", job, exc)
-            self._record(app, job, last_status="waiting for the lock")
+            app.store.record_schedule(job, last_status="waiting for the lock")
             return JobReport(job, "skipped", detail=str(exc))
         except Exception as exc:
             log.exception("%s failed", job)
-            self._record(app, job, last_fire_time=fire.isoformat(), last_finished_at=utcnow().isoformat(),
+            app.store.record_schedule(job, last_fire_time=fire, last_finished_at=utcnow(),
                          last_status=f"failed: {type(exc).__name__}: {exc}"[:300])
             return JobReport(job, "failed", detail=f"{type(exc).__name__}: {exc}")
         if report.status == "interrupted":  # stopped: the same fire time is due again on the next start
-            self._record(app, job, last_finished_at=utcnow().isoformat(), last_status="interrupted")
+            app.store.record_schedule(job, last_finished_at=utcnow(), last_status="interrupted")
         else:
-            self._record(app, job, last_fire_time=fire.isoformat(), last_finished_at=utcnow().isoformat(),
+            app.store.record_schedule(job, last_fire_time=fire, last_finished_at=utcnow(),
                          last_status=report.status)
         log.info("%s", report.line())
         return report
-
-    @staticmethod
-    def _record(app: App, job: str, **values) -> None:
-        with app.store.db.conn:
-            app.store.db["schedule_state"].upsert({"job": job, **values}, pk="job")
 
     # -- serve --------------------------------------------------------------------------------
 

@@ -18,16 +18,24 @@ class Inbox:
         self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
         self.raw: list[bytes] = []
         self.fail = 0
+        self.reject = 0  # refuse that many messages for good (550)
+        self.quit_answer: str | None = None  # e.g. "421 ..." after accepting, as some servers do
         self.logins: list[tuple[str, str]] = []
 
     async def handle_DATA(self, server, session, envelope):
         if self.fail:
             self.fail -= 1
             return "451 4.3.0 try again later"
+        if self.reject:
+            self.reject -= 1
+            return "550 5.1.1 mailbox unavailable"
         self.raw.append(envelope.original_content or envelope.content)
         self.messages.append((list(envelope.rcpt_tos),
                               email.message_from_bytes(self.raw[-1], policy=email.policy.default)))
         return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        return self.quit_answer or "221 Bye"
 
     def authenticate(self, server, session, envelope, mechanism, auth_data):
         self.logins.append((auth_data.login.decode(), auth_data.password.decode()))

@@ -11,7 +11,7 @@ from PIL import Image
 
 from auditors.faces import FaceDetector
 from auditors.image_analysis import ImageAnalyser, ImageSettings, analyse_bytes, open_image
-from auditors.image_cache import ImageCache
+from records.image_cache import ImageCache
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "images"
 ASTRONAUT = FIXTURES / "astronaut.jpg"

@@ -144,3 +144,35 @@ def test_credentials_come_from_the_environment_and_never_leak(demo_config, monke
     assert all(secret.encode() not in raw for raw in server.inbox.raw)
     assert secret.encode() not in app.settings.database.read_bytes()
     assert secret not in caplog.text
+
+
+def test_a_permanent_refusal_is_recorded_and_never_retried(crawled, smtp):
+    smtp.inbox.reject = 1
+    report = run_job(crawled, "weekly")
+    assert report.sent == 3 and report.failed == 1
+    (refused,) = crawled.store.undelivered()
+    assert refused.status == "rejected" and refused.attempts == 1 and "550" in refused.last_error
+    run_job(crawled, "weekly")  # the next run does not try it again
+    assert crawled.store.undelivered()[0].attempts == 1
+
+
+def test_a_421_to_quit_after_the_server_took_the_message_sends_it_once(crawled, smtp):
+    smtp.inbox.quit_answer = "421 4.3.2 shutting down"
+    report = run_job(crawled, "weekly")
+    assert report.sent == 4 and report.failed == 0
+    run_job(crawled, "weekly")
+    ids = [m["Message-ID"] for _, m in smtp.inbox.messages if "Week: " in m["Subject"]]
+    assert len(ids) == len(set(ids)) == 8  # four this week, four the next; none twice
+
+
+def test_a_delivery_cut_off_while_sending_goes_again_with_its_own_message_id(crawled, smtp):
+    from records.model import DeliveryStatus
+
+    run_job(crawled, "weekly")
+    first = {m["Message-ID"] for _, m in smtp.inbox.messages}
+    assert crawled.store.deliveries_to_send() == []
+    sent = crawled.store.db.execute("SELECT id FROM deliveries ORDER BY id").fetchone()[0]
+    crawled.store.mark_delivery(sent, DeliveryStatus.SENDING)  # as if killed after handing it over
+    run_job(crawled, "weekly")
+    again = [m["Message-ID"] for _, m in smtp.inbox.messages][len(first):]
+    assert set(again) & first  # the same message, recognisable as such by its Message-ID

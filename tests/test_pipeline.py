@@ -5,6 +5,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from records.findings import FindingQuery
 from schoolaudit.app import load_app
 from schoolaudit.cli import main
 from schoolaudit.pipeline import Pipeline
@@ -62,7 +63,7 @@ def test_edited_post_is_reaudited_and_keeps_its_earlier_version(demo_config, sit
     (key,) = app.store.db.execute("SELECT key FROM posts WHERE url LIKE '%/field-trip'").fetchone()
     versions = app.store.db.execute("SELECT version, text FROM post_versions WHERE post_key = ? ORDER BY version", [key]).fetchall()
     assert [v for v, _ in versions] == [1, 2] and "beer" not in versions[0][1] and "beer" in versions[1][1]
-    assert any(f["post_key"] == key and f["category"] == "substances" for f in app.store.findings_for(account.id))
+    assert any(f.post_key == key and f.category == "substances" for f in app.store.findings(FindingQuery(account_ids=(account.id,))))
     app.close()
 
 
@@ -104,7 +105,7 @@ def test_a_killed_run_leaves_work_the_next_run_finishes(demo_config):
     assert len(app.store.unaudited_posts(account.id)) == 2
     pipeline.run([account], show_progress=False)
     assert app.store.unaudited_posts(account.id) == []
-    assert any(f["category"] == "substances" for f in app.store.findings_for(account.id))
+    assert any(f.category == "substances" for f in app.store.findings(FindingQuery(account_ids=(account.id,))))
     app.close()
 
 
@@ -150,8 +151,8 @@ def test_account_report_shows_the_image_finding_with_the_face_blurred(demo_confi
 
     app = load_app(demo_config)
     Pipeline(app.settings, app.policy, app.store).run([app.registry.get("mrdsb-news")], show_progress=False)
-    finding = next(f for f in app.store.findings_for("mrdsb-news") if f["category"] == "student_photo")
-    assert finding["location"] == "image:0" and "face" in finding["evidence"]
+    finding = next(f for f in app.store.findings(FindingQuery(account_ids=("mrdsb-news",))) if f.category == "student_photo")
+    assert finding.location == "image:0" and "face" in finding.evidence
     html = ReportBuilder(app.settings, app.registry, app.store).write_account_report("mrdsb-news", tmp_path).read_text()
     app.close()
     thumbnails = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', html)

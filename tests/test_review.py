@@ -9,7 +9,6 @@ import pytest
 from schoolaudit.app import load_app
 from schoolaudit.cli import main
 from schoolaudit.pipeline import Pipeline
-from schoolaudit.review import history
 
 
 @pytest.fixture
@@ -56,7 +55,7 @@ def test_dismissal_records_who_when_why_and_survives_a_reaudit(audited, demo_con
     assert target["id"] in {f["id"] for f in _findings(capsys, demo_config, "--status", "dismissed")}
     # Confirm after all, then look at the history.
     assert main(["--config", str(demo_config), "findings", "confirm", str(target["id"]), "--by", "k.lee"]) == 0
-    steps = [(h["action"], h["status_before"], h["status"], h["reviewed_by"]) for h in history(audited.store, target["id"])]
+    steps = [(h.action, h.status_before, h.status, h.reviewed_by) for h in audited.store.review_history(target["id"])]
     assert steps == [("dismiss", "open", "dismissed", "j.smith"), ("confirm", "dismissed", "confirmed", "k.lee")]
 
 
@@ -86,4 +85,4 @@ def test_confirmed_finding_whose_post_is_removed_becomes_resolved(audited, demo_
                                                                    show_progress=False)
     row = next(audited.store.db.query("SELECT * FROM findings WHERE id = ?", [target["id"]]))
     assert row["status"] == "resolved" and "removed" in row["note"] and row["reviewed_by"] == "schoolaudit"
-    assert [h["action"] for h in history(audited.store, target["id"])] == ["confirm", "resolve"]
+    assert [h.action for h in audited.store.review_history(target["id"])] == ["confirm", "resolve"]

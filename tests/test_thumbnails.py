@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from auditors.faces import FaceDetector
-from reports.thumbnails import blurred_thumbnail
+from schoolaudit.thumbnails import blurred_thumbnail
 
 ASTRONAUT = Path(__file__).resolve().parent / "fixtures" / "images" / "astronaut.jpg"
 

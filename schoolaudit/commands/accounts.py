@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from zoneinfo import ZoneInfo
 
+from records.model import AccountCheck
 from schoolaudit.app import load_app
 from schoolaudit.config import check_registry, config_dir
 from schoolaudit.reporting import local_time
@@ -70,25 +71,25 @@ def _status(args) -> int:
     try:
         app.store.sync_accounts(app.registry.accounts)
         registered = {a.id for a in app.registry.accounts}
-        rows = [row for row in app.store.latest_checks() if row["id"] in registered]
+        rows = [check for check in app.store.latest_checks() if check.id in registered]
     finally:
         app.close()
     print(status_table(rows, app.settings.timezone))
     return 0
 
 
-def status_table(rows: list[dict], timezone: str = "UTC") -> str:
+def status_table(rows: list[AccountCheck], timezone: str = "UTC") -> str:
     """Each account's last check as an aligned table, then one line counting outcomes."""
     zone = ZoneInfo(timezone)
     table = [("ACCOUNT", "OUTCOME", "CHECKED", "POSTS", "DETAIL")]
     for row in rows:
-        checked = local_time(row["checked_at"], zone, with_zone=False) or "-"
-        posts = str(row["posts_seen"]) if row["outcome"] == "ok" else "-"
-        table.append((row["id"], row["outcome"] or "never checked", checked, posts, row["detail"] or ""))
+        checked = local_time(row.checked_at, zone, with_zone=False) or "-"
+        posts = str(row.posts_seen) if row.outcome == "ok" else "-"
+        table.append((row.id, row.outcome or "never checked", checked, posts, row.detail or ""))
     widths = [max(len(line[column]) for line in table) for column in range(4)]
     lines = ["  ".join([*(cell.ljust(width) for cell, width in zip(line[:4], widths)), line[4]]).rstrip()
              for line in table]
-    counts = Counter(row["outcome"] or "never checked" for row in rows)
+    counts = Counter(row.outcome or "never checked" for row in rows)
     failed = sum(n for outcome, n in counts.items() if outcome not in ("ok", "never checked"))
     summary = f"{len(rows)} accounts: {counts.get('ok', 0)} ok, {failed} could not be checked"
     if failed:

@@ -45,9 +45,9 @@ def findings_document(builder: ReportBuilder, account_id: str, result, report: P
     findings = []
     for post in builder.post_views(account_id):
         for f in post["findings"]:
-            findings.append({"id": f["id"], "category": f["category"], "severity": f["severity"],
-                             "evidence": f["evidence"], "explanation": f["explanation"], "clause": f["clause"],
-                             "where": f["location"], "status": f["status"], "post_url": post["url"],
+            findings.append({"id": f.id, "category": f.category, "severity": f.severity,
+                             "evidence": f.evidence, "explanation": f.explanation, "clause": f.clause,
+                             "where": f.location, "status": f.status.value, "post_url": post["url"],
                              "post_created_at": post["created_at"]})
     return {"account": account_id, "outcome": result.outcome, "detail": result.detail,
             "report": str(report), "findings": findings}

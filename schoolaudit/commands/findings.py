@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from reports.render import CATEGORY_LABELS
+from records.model import CATEGORY_LABELS, FindingRecord
 from schoolaudit.app import load_app
 from schoolaudit.review import ACTIONS, FindingFilter, ReviewError, default_reviewer, list_findings, parse_since, review
 
@@ -37,9 +37,10 @@ def run(args) -> int:
             return 0
         if args.id is None:
             raise ReviewError(f"`findings {args.action}` needs the finding's number, e.g. findings {args.action} 12")
-        row = review(app.store, args.id, args.action, args.note, args.by or default_reviewer())
-        print(f"Finding #{row['id']} ({CATEGORY_LABELS.get(row['category'], row['category'])}, {row['account_id']}) "
-              f"is now {row['status']}, by {row['reviewed_by']}" + (f": {row['note']}" if row["note"] else "."))
+        finding = review(app.store, args.id, args.action, args.note, args.by or default_reviewer())
+        print(f"Finding #{finding.id} ({CATEGORY_LABELS.get(finding.category, finding.category)}, "
+              f"{finding.account_id}) is now {finding.status}, by {finding.reviewed_by}"
+              + (f": {finding.note}" if finding.note else "."))
         return 0
     except ReviewError as exc:
         print(f"schoolaudit: {exc}")
@@ -48,20 +49,20 @@ def run(args) -> int:
         app.close()
 
 
-def _print(rows: list[dict], as_json: bool) -> None:
+def _print(rows: list[FindingRecord], as_json: bool) -> None:
     if as_json:
         keys = ("id", "account_id", "category", "severity", "status", "evidence", "explanation", "clause", "location",
                 "first_seen", "note", "reviewed_by", "reviewed_at", "post_url", "post_created_at", "post_removed_at")
-        print(json.dumps([{k: r[k] for k in keys} for r in rows], indent=2, ensure_ascii=False))
+        print(json.dumps([{k: getattr(r, k) for k in keys} for r in rows], indent=2, ensure_ascii=False))
         return
     if not rows:
         print("No findings match.")
         return
     for r in rows:
-        evidence = " ".join((r["evidence"] or "").split())
+        evidence = " ".join((r.evidence or "").split())
         evidence = evidence if len(evidence) <= 50 else evidence[:49] + "…"
-        print(f"#{r['id']:<5} {r['severity']:<6} {r['status']:<9} {r['account_id']:<24} "
-              f"{CATEGORY_LABELS.get(r['category'], r['category']):<30} {(r['first_seen'] or '')[:10]}  “{evidence}”")
-        if r["post_url"]:
-            print(f"       {r['post_url']}")
+        print(f"#{r.id:<5} {r.severity:<6} {r.status:<9} {r.account_id:<24} "
+              f"{CATEGORY_LABELS.get(r.category, r.category):<30} {(r.first_seen or '')[:10]}  “{evidence}”")
+        if r.post_url:
+            print(f"       {r.post_url}")
     print(f"{len(rows)} finding(s). Record a decision: schoolaudit findings dismiss|confirm|resolve ID --note TEXT")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from records.model import DigestRange
 from schoolaudit.app import load_app
 from schoolaudit.digest import KINDS, DigestBuilder, Recipient, load_recipients
 from schoolaudit.preview import WIDTHS, find_chromium, screenshot, write_preview
@@ -31,10 +32,10 @@ def run(args) -> int:
             recipient = matches[0]
         builder = DigestBuilder(app.settings, app.registry, app.store)
         if args.kind == "weekly":  # as the next weekly digest would be
-            after, upto = builder.next_range("weekly")
-            digest = builder.weekly(recipient, after, upto, builder.previous_range("weekly"))
-        else:
-            digest = getattr(builder, args.kind)(recipient, 0, builder.next_range(args.kind)[1])
+            digest = builder.weekly(recipient, builder.next_range("weekly"), app.store.last_digest("weekly"))
+        else:  # every finding so far
+            everything = builder.next_range(args.kind)
+            digest = getattr(builder, args.kind)(recipient, DigestRange(args.kind, 0, everything.last_finding_id))
         page, text = write_preview(digest, args.out)
         print(f"Subject: {digest.subject}\nHTML: {page}\nText: {text}")
         if args.no_screenshots:

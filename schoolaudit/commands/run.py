@@ -30,10 +30,10 @@ def run(args) -> int:
                 return 2
         report = run_job(app, args.job, dry_run=args.dry_run, show_progress=True)
         if report.run_id:
-            row = next(app.store.db.query("SELECT * FROM runs WHERE id = ?", [report.run_id]))
+            run = app.store.run(report.run_id)
             if args.job != "weekly":
-                print(f"Run {row['id']}: {row['accounts_ok']} accounts checked, {row['accounts_failed']} could not be "
-                      f"checked; {row['posts_new']} new posts, {row['posts_changed']} changed, {row['findings_new']} new findings.")
+                print(f"Run {run.id}: {run.accounts_ok} accounts checked, {run.accounts_failed} could not be "
+                      f"checked; {run.posts_new} new posts, {run.posts_changed} changed, {run.findings_new} new findings.")
         print(report.line())
         return 0 if report.status == "finished" and not report.failed else 1
     finally:

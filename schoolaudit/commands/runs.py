@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,12 +22,14 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     app = load_app(args.config)
     try:
-        rows = list(app.store.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [args.limit]))
-        undelivered = list(app.store.db.query(
-            "SELECT recipient, subject, attempts, last_error FROM deliveries WHERE status != 'sent' ORDER BY id"))
-        state = list(app.store.db.query("SELECT * FROM schedule_state ORDER BY job"))
+        rows = app.store.recent_runs(args.limit)
+        undelivered = app.store.undelivered()
+        state = list(app.store.schedule_state().values())
         if args.json:
-            print(json.dumps({"runs": rows, "undelivered": undelivered, "schedule": state}, indent=2))
+            print(json.dumps({"runs": [asdict(r) for r in rows],
+                              "undelivered": [{"recipient": d.recipient, "subject": d.subject, "status": d.status.value,
+                                               "attempts": d.attempts, "last_error": d.last_error} for d in undelivered],
+                              "schedule": [asdict(s) for s in state]}, indent=2))
             return 0
         zone = ZoneInfo(app.settings.timezone)
         local = lambda iso: local_time(iso, zone, with_zone=False) or "-"  # noqa: E731
@@ -34,22 +37,22 @@ def run(args) -> int:
               f"{'posts new/changed':>17}  {'new findings':>12}")
         for r in rows:
             took = "-"
-            if r["finished_at"]:
-                seconds = (datetime.fromisoformat(r["finished_at"]) - datetime.fromisoformat(r["started_at"])).total_seconds()
+            if r.finished_at:
+                seconds = (datetime.fromisoformat(r.finished_at) - datetime.fromisoformat(r.started_at)).total_seconds()
                 took = f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
-            print(f"{r['id']:>5}  {r['kind']:<22} {local(r['started_at']):<16}  {took:>6}  {r['status']:<11} "
-                  f"{r['accounts_ok']:>8} / {r['accounts_failed']:<7}  {r['posts_new']:>8} / {r['posts_changed']:<6}  "
-                  f"{r['findings_new']:>12}" + (f"  {r['detail']}" if r["detail"] else ""))
+            print(f"{r.id:>5}  {r.kind:<22} {local(r.started_at):<16}  {took:>6}  {r.status:<11} "
+                  f"{r.accounts_ok:>8} / {r.accounts_failed:<7}  {r.posts_new:>8} / {r.posts_changed:<6}  "
+                  f"{r.findings_new:>12}" + (f"  {r.detail}" if r.detail else ""))
         if not rows:
             print("No runs yet. `schoolaudit run nightly` runs the nightly job now.")
         holder = current_holder(app.store)
         if holder:
-            print(f"Running now: {holder['purpose']} (pid {holder['holder_pid']} on {holder['host']}, since "
-                  f"{local(holder['started_at'])})")
+            print(f"Running now: {holder.purpose} (pid {holder.holder_pid} on {holder.host}, since "
+                  f"{local(holder.started_at)})")
         for s in state:
-            print(f"Schedule: {s['job']:<22} last ran for {local(s['last_fire_time'])}  ({s['last_status']})")
+            print(f"Schedule: {s.job:<22} last ran for {local(s.last_fire_time)}  ({s.last_status})")
         for d in undelivered:
-            print(f"Not delivered yet: {d['subject']} to {d['recipient']} after {d['attempts']} attempt(s): {d['last_error'] or 'pending'}")
+            print(f"Not delivered yet: {d.subject} to {d.recipient} after {d.attempts} attempt(s): {d.last_error or 'pending'}")
         return 0
     finally:
         app.close()

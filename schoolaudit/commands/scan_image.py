@@ -43,7 +43,7 @@ def run(args) -> int:
     from auditors import explicit_image, faces
     from auditors.image_analysis import ImageAnalyser, ImageSettings
     from auditors.image_auditors import load_image_rules
-    from auditors.image_cache import ImageCache
+    from records.image_cache import ImageCache
     from schoolaudit.config import config_dir, load_policy, load_settings
 
     try:

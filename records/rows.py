@@ -1,0 +1,39 @@
+"""Turning rows into records: one helper every part of the store uses."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Iterable, TypeVar
+
+T = TypeVar("T")
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def record(cls: type[T], row: dict, **convert) -> T:
+    """`cls` built from the row's columns of the same names (missing ones take their defaults)."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    values = {name: row[name] for name in names if name in row}
+    for name, function in convert.items():
+        if values.get(name) is not None:
+            values[name] = function(values[name])
+    return cls(**values)
+
+
+def records(cls: type[T], rows: Iterable[dict], **convert) -> list[T]:
+    return [record(cls, row, **convert) for row in rows]
+
+
+def loads(text: str | None):
+    return json.loads(text) if text else None
+
+
+def placeholders(values) -> str:
+    return ", ".join("?" for _ in values) or "NULL"
+
+
+def chunks(values: list, size: int = 500):
+    """SQLite limits bound parameters per statement: IN lists go in chunks."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
