@@ -46,7 +46,6 @@ class Settings:
     posts_per_account: int = 50
     timeout_seconds: float = 20.0
     max_body_bytes: int = 5_000_000
-    allow_private_addresses: bool = False
     partner_handles: tuple[str, ...] = ()
     accepted_sponsors: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict)  # the whole file, for sections later features read
@@ -106,7 +105,6 @@ def load_settings(directory: Path) -> Settings:
         posts_per_account=int(crawl.get("posts_per_account", 50)),
         timeout_seconds=float(crawl.get("timeout_seconds", 20)),
         max_body_bytes=int(crawl.get("max_body_bytes", 5_000_000)),
-        allow_private_addresses=bool(crawl.get("allow_private_addresses", False)),
         partner_handles=tuple(data.get("partners", {}).get("handles", [])),
         accepted_sponsors=tuple(data.get("sponsors", {}).get("accepted", [])),
         raw=data,
