@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from records.people import migrate_people
+
 
 def _v1(db: sqlite_utils.Database) -> None:
     db["accounts"].create({"id": str, "name": str, "kind": str, "school": str, "platform": str,
@@ -67,4 +69,4 @@ def _v3(db: sqlite_utils.Database) -> None:
 
 
 #: Schema steps in order. Append a step; never edit one that has shipped.
-MIGRATIONS = (_v1, _v2, _v3)
+MIGRATIONS = (_v1, _v2, _v3, migrate_people)

@@ -6,6 +6,7 @@ import logging
 import sys
 from importlib import import_module
 
+from crawler import secrets
 from records.store import StoreBusy
 from schoolaudit.commands import COMMANDS
 from schoolaudit.config import ConfigError
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    secrets.install_log_redaction()  # no token or password in any log line, whatever prints it
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "run", None):

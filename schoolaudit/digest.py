@@ -183,7 +183,9 @@ class DigestBuilder:
             "scope": scope_label(self.registry, recipient.scope), "posts": shown, "more_posts": len(hidden),
             "count": len(findings), "severities": [(s, severities[s]) for s in ("high", "medium", "low") if severities[s]],
             "generated_at": self.reports.local_time(self.now),
-            "unchecked": [], "groups": [], "still_open": [], "still_open_count": 0, "last_week": None, **extra,
+            "unchecked": [], "groups": [], "still_open": [], "still_open_count": 0, "last_week": None,
+            # each finding's page in the review app (sign-in required): settings.toml [web] base_url
+            "review_url": self.settings.web.base_url.rstrip("/"), **extra,
         }
         view["title"] = {"nightly": "New findings since the last run", "alerts": "Alert: findings to look at today",
                          "weekly": "Weekly social-media audit"}[kind]

@@ -22,6 +22,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
+from crawler import secrets
 from records.model import DeliveryStatus, OutgoingMessage
 from records.store import Store
 from schoolaudit.config import Settings
@@ -120,13 +121,8 @@ def _address(sender: str) -> str:
 
 
 def _safe_error(exc: Exception) -> str:
-    """The error to record: never the credentials, whatever a server or library echoes back."""
-    text = f"{type(exc).__name__}: {exc}"
-    for name in (USER_ENV, PASSWORD_ENV):
-        secret = os.environ.get(name)
-        if secret:
-            text = text.replace(secret, "***")
-    return text[:500]
+    """The error to record: never the credentials, in any encoding a server or library echoes them back."""
+    return secrets.redact(f"{type(exc).__name__}: {exc}")[:500]
 
 
 def outgoing(digest: Digest, sender: str) -> OutgoingMessage:

@@ -38,7 +38,8 @@ def quick_client() -> HttpClient:
     except ImportError:  # a client without per-host settings
         return HttpClient("https://board.example/contact", timeout=10)
     return HttpClient("https://board.example/contact",
-                      settings=ClientSettings(timeout=10, retries=0, per_host_delay=0, obey_robots=False))
+                      settings=ClientSettings(timeout=10, retries=0, per_host_delay=0, obey_robots=False,
+                                              allow_private_addresses=True))
 
 
 def asked(server: LocalServer) -> list:

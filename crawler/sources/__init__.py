@@ -10,7 +10,6 @@ from importlib import import_module
 from crawler.http import HttpClient
 from crawler.result import FetchResult
 from records.model import Account
-from crawler.robots import API_CALLS, API_PLATFORMS
 from crawler.sources.base import Source
 
 #: platform name -> "module:Class". Add a platform by adding a module and a row.
@@ -28,18 +27,8 @@ SOURCES: dict[str, str] = {
 }
 
 
-#: Platforms whose target is itself a feed: an HTML answer there is a login wall or an error page.
-FEED_PLATFORMS = ("rss", "atom", "jsonfeed")
-
-
 async def read_account(client: HttpClient, account: Account, limit: int) -> FetchResult:
-    """One account's posts through its platform's source, the one way every command reads an account.
-
-    Run it in its own task: the marks it sets (API calls skip robots.txt) stay with this account.
-    """
-    API_CALLS.set(account.platform in API_PLATFORMS)
-    if account.platform in FEED_PLATFORMS:
-        client.expect(account.target, "feed")
+    """One account's posts through its platform's source, the one way every command reads an account."""
     cls = source_class(account.platform)
     cls.check_ready()
     return await cls(client, api_base=account.api_base).fetch(account, limit)

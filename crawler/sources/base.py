@@ -3,14 +3,18 @@
 A source turns an account's target (feed URL, handle, page name) into `Post`s. It talks to the
 network only through the shared `HttpClient`, raises `FetchError` with an `Outcome` when the
 account cannot be read, and never crashes on malformed data: bad items are skipped and counted.
-A source whose platform needs a token reads it from the environment variable `token_env`; when
-it is missing, `Source.check_ready` says so once, as an `auth_missing` outcome.
+A source whose platform needs a token reads it from the environment variable `token_env`
+(through crawler.secrets, which strips it and keeps it out of every message); when it is missing,
+`Source.check_ready` says so once, as an `auth_missing` outcome.
+
+URLs built from the account's target or the configured API base are passed to the client as
+`trusted`; URLs a server named (next pages, links found in a page) are not.
 """
 from __future__ import annotations
 
-import os
 from typing import ClassVar
 
+from crawler import secrets
 from crawler.http import HttpClient
 from crawler.result import FetchError, FetchResult
 from records.model import Account, Outcome
@@ -27,7 +31,7 @@ class Source:
 
     @classmethod
     def token(cls) -> str | None:
-        return os.environ.get(cls.token_env) if cls.token_env else None
+        return secrets.token(cls.token_env) if cls.token_env else None
 
     @classmethod
     def check_ready(cls) -> None:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-from crawler.result import FetchError, FetchResult
+from crawler.result import FetchError, FetchResult, HttpError
 from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
-from crawler.sources.common import MAX_PAGES, Collector, get_json, http_status, parse_time, unique_media, with_quote
+from crawler.sources.common import MAX_PAGES, Collector, get_json, parse_time, unique_media, with_quote
 
 PAGE_SIZE = 100  # the API's maximum
 REPOST = "app.bsky.feed.defs#reasonRepost"
@@ -48,9 +48,9 @@ class BlueskySource(Source):
             if cursor:
                 url += f"&cursor={quote(cursor)}"
             try:
-                page, fetched = await get_json(self.client, url)
-            except FetchError as exc:
-                if http_status(exc) == 400:  # the AppView answers 400 for unknown or invalid actors
+                page, fetched = await get_json(self.client, url, trusted=True, robots=False)  # built from the base
+            except HttpError as exc:
+                if exc.status == 400:  # the AppView answers 400 for unknown or invalid actors
                     raise FetchError(Outcome.NOT_FOUND, f"no Bluesky account {actor!r} ({exc.detail})") from None
                 raise
             items = page.get("feed") if isinstance(page, dict) else None

@@ -1,4 +1,4 @@
-"""Parsing helpers shared by every source: times, HTML to text, images, JSON bodies, paging, secrets.
+"""Parsing helpers shared by every source: times, HTML to text, images, JSON bodies, paging.
 
 One place for each: a source module only maps its platform's fields onto `Post`, `Media` and
 `RepostRef`, and calls these for the parts every platform has in common.
@@ -237,12 +237,12 @@ class Collector:
 # -- JSON API bodies and paging ------------------------------------------------------------------
 
 def json_body(fetched: Fetched, what: str = "JSON"):
-    """The decoded JSON of a response; `malformed` naming the (redacted) URL when it is not JSON."""
+    """The decoded JSON of a response; `malformed` naming the URL (redacted, as every FetchError) when it is not."""
     try:
         return json.loads(fetched.content.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FetchError(Outcome.MALFORMED, f"{redact(fetched.url)}: not {what} ({exc.__class__.__name__}: "
-                                            f"{str(exc)[:80]})") from None
+        raise FetchError(Outcome.MALFORMED, f"{fetched.url}: not {what} ({exc.__class__.__name__}: "
+                                            f"{str(exc)[:80]})", fetched.url) from None
 
 
 def link_header(value: str | None) -> dict[str, str]:
@@ -264,31 +264,8 @@ def with_query(url: str, **params) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe=",:(){}/@")))
 
 
-# -- secrets -------------------------------------------------------------------------------------
-
-_SECRET_PARAMS = re.compile(r"\b((?:access_token|client_secret|appsecret_proof|token|key)=)[^&\s\"']+", re.IGNORECASE)
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """`text` with token query parameters and the given secret values replaced by `***`."""
-    text = _SECRET_PARAMS.sub(r"\1***", text or "")
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-async def get_json(client: HttpClient, url: str, *, headers: dict | None = None, secret: str | None = None,
-                   what: str = "JSON"):
-    """GET an API URL (never conditional: pages change) and decode it; FetchErrors come out redacted."""
-    try:
-        fetched = await client.get(url, conditional=False, headers=headers)
-    except FetchError as exc:
-        raise FetchError(exc.outcome, redact(exc.detail, secret)) from None
+async def get_json(client: HttpClient, url: str, *, headers: dict | None = None, trusted: bool = False,
+                   robots: bool = True, what: str = "JSON"):
+    """GET an API URL (never conditional: pages change) and decode it; `trusted` and `robots` as for the client."""
+    fetched = await client.get(url, conditional=False, headers=headers, trusted=trusted, robots=robots)
     return json_body(fetched, what), fetched
-
-
-def http_status(exc: FetchError) -> int | None:
-    """The HTTP status the shared client named in a FetchError's detail, when there is one."""
-    match = re.search(r"\bHTTP (\d{3})\b", exc.detail)
-    return int(match.group(1)) if match else None

@@ -42,11 +42,12 @@ class FeedSource(Source):
     platform = "rss"
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
-        fetched = await self.client.get(account.target)
+        # The target is a feed: an HTML answer there is a login wall or an error page.
+        fetched = await self.client.get(account.target, trusted=True, expect="feed")
         if fetched.not_modified:
             return FetchResult([], not_modified=True)
         platform = account.platform if account.platform in FEED_TYPES else None
-        return await read_feed(self.client, fetched, account.id, limit, platform)
+        return (await read_feed(self.client, fetched, account.id, limit, platform)).with_validators(fetched)
 
 
 async def read_feed(client: HttpClient, fetched: Fetched, account_id: str, limit: int,
@@ -60,7 +61,7 @@ async def read_feed(client: HttpClient, fetched: Fetched, account_id: str, limit
         collected.add(posts)
         if collected.full or not next_url or next_url == fetched.url:
             break
-        fetched = await client.get(next_url, conditional=False)
+        fetched = await client.get(next_url, conditional=False)  # a URL the feed named: untrusted
     return collected.result()
 
 

@@ -48,7 +48,8 @@ class MastodonSource(Source):
         base = (account.api_base or self.api_base or f"https://{instance}").rstrip("/")
         acct = username if urlsplit(base).netloc == instance else f"{username}@{instance}"
         try:
-            found, _ = await get_json(self.client, f"{base}/api/v1/accounts/lookup?acct={quote(acct)}")
+            found, _ = await get_json(self.client, f"{base}/api/v1/accounts/lookup?acct={quote(acct)}",
+                                      trusted=True, robots=False)
         except FetchError as exc:
             if exc.outcome == Outcome.NOT_FOUND:
                 raise FetchError(Outcome.NOT_FOUND, f"no Mastodon account @{username}@{instance} ({exc.detail})") from None
@@ -57,8 +58,9 @@ class MastodonSource(Source):
             raise FetchError(Outcome.MALFORMED, f"{base}/api/v1/accounts/lookup: no account id in the answer")
         url = f"{base}/api/v1/accounts/{quote(str(found['id']))}/statuses?limit={min(PAGE_SIZE, max(1, limit))}"
         collected = Collector(limit)
-        for _ in range(MAX_PAGES):
-            page, fetched = await get_json(self.client, url)
+        for number in range(MAX_PAGES):
+            # The first page is built from the configured base; the next ones are named by the server's Link header.
+            page, fetched = await get_json(self.client, url, trusted=number == 0, robots=False)
             if not isinstance(page, list):
                 raise FetchError(Outcome.MALFORMED, f"{fetched.url}: expected a list of statuses")
             collected.add(status_post(status, account.id, instance) for status in page)

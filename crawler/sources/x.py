@@ -17,10 +17,10 @@ import re
 from dataclasses import replace
 from urllib.parse import quote
 
-from crawler.result import FetchError, FetchResult
+from crawler.result import FetchError, FetchResult, HttpError
 from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
-from crawler.sources.common import MAX_PAGES, Collector, get_json, parse_time, redact, unique_media, user_name, with_quote
+from crawler.sources.common import MAX_PAGES, Collector, get_json, parse_time, unique_media, user_name, with_quote
 
 PAGE_SIZE = 100
 TWEET_FIELDS = ("created_at,author_id,attachments,referenced_tweets,entities,possibly_sensitive,note_tweet,"
@@ -65,16 +65,16 @@ class XSource(Source):
         return collected.result()
 
     async def _get(self, url: str) -> dict:
-        secret = self.token() or ""
+        """GET a URL built from the configured API base (trusted), with the token as a header."""
         try:
-            document, fetched = await get_json(self.client, url, headers={"Authorization": f"Bearer {secret}"},
-                                               secret=secret, what="X API JSON")
-        except FetchError as exc:
-            if exc.outcome == Outcome.LOGIN_WALL:  # 401 with a bearer token: the token was refused
-                raise FetchError(Outcome.AUTH_MISSING, f"{exc.detail} (check {self.token_env})") from None
+            document, fetched = await get_json(self.client, url, headers={"Authorization": f"Bearer {self.token()}"},
+                                               trusted=True, robots=False, what="X API JSON")
+        except HttpError as exc:
+            if exc.status == 401:  # with a bearer token: the token was refused
+                raise FetchError(Outcome.AUTH_MISSING, f"{exc.detail} (check {self.token_env})", exc.url) from None
             raise
         if not isinstance(document, dict):
-            raise FetchError(Outcome.MALFORMED, f"{redact(fetched.url)}: expected a JSON object")
+            raise FetchError(Outcome.MALFORMED, f"{fetched.url}: expected a JSON object", fetched.url)
         return document
 
 
@@ -84,7 +84,7 @@ def _api_error(document: dict, where: str) -> FetchError | None:
     if not errors:
         return None
     first = errors[0]
-    detail = f"{redact(where)}: {first.get('title') or 'error'}: {first.get('detail') or first.get('message') or ''}".strip()
+    detail = f"{where}: {first.get('title') or 'error'}: {first.get('detail') or first.get('message') or ''}".strip()
     kind = str(first.get("type") or "") + " " + str(first.get("title") or "")
     if "not-found" in kind or "Not Found" in kind:
         return FetchError(Outcome.NOT_FOUND, detail)

@@ -15,6 +15,8 @@ COMMANDS: dict[str, str] = {
     "run": "schoolaudit.commands.run",
     "runs": "schoolaudit.commands.runs",
     "serve": "schoolaudit.commands.serve",
+    "web": "schoolaudit.commands.web",
+    "users": "schoolaudit.commands.users",
     "preview-digest": "schoolaudit.commands.preview",
     "fetch": "schoolaudit.commands.fetch",
     "scan-image": "schoolaudit.commands.scan_image",

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from crawler.http import ClientSettings
+from crawler.media import MAX_IMAGES_PER_POST
 from records.model import CATEGORIES
 from schoolaudit.config.files import ConfigFile
 from schoolaudit.config.schema import Table, Value, choice, control_characters, flag, number, strings, text, whole
@@ -94,7 +95,9 @@ class CrawlSection:
     posts_per_account: int = setting(50, whole(minimum=1), "an account's most recent posts fetched each run")
     timeout_seconds: float = setting(CLIENT.timeout, number(above=0), "time limit for one request")
     max_body_bytes: int = setting(CLIENT.max_bytes, whole(minimum=1), "largest response body accepted")
-    allow_private_addresses: bool = setting(False, flag(), "allow URLs from posts that point at private addresses")
+    allow_private_addresses: bool = setting(CLIENT.allow_private_addresses, flag(),
+                                            "let URLs the configuration did not name reach private addresses")
+    max_images_per_post: int = setting(MAX_IMAGES_PER_POST, whole(minimum=0), "images kept and downloaded per post")
     concurrency: int = setting(8, whole(minimum=1), "accounts crawled at once")
     per_host_concurrency: int = setting(CLIENT.per_host_concurrency, whole(minimum=1), "requests at once to one host")
     per_host_delay_seconds: float = setting(CLIENT.per_host_delay, number(minimum=0), "least time between two requests to one host")
@@ -107,7 +110,7 @@ class CrawlSection:
         return ClientSettings(timeout=self.timeout_seconds, max_bytes=self.max_body_bytes, retries=self.retries,
                               backoff=self.retry_backoff_seconds, max_retry_after=self.max_retry_after_seconds,
                               per_host_concurrency=self.per_host_concurrency, per_host_delay=self.per_host_delay_seconds,
-                              obey_robots=self.obey_robots)
+                              obey_robots=self.obey_robots, allow_private_addresses=self.allow_private_addresses)
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,18 @@ class MailSection:
         return self.port or (465 if self.security == "ssl" else 587)
 
 
+def _web_address(value: str) -> str | None:
+    return None if value == "" else _url(value)
+
+
+@dataclass(frozen=True)
+class WebSection:
+    base_url: str = setting("", text(_web_address), "the address people open the review app at (\"\": no links)")
+    host: str = setting("127.0.0.1", text(control_characters), "address the review app listens on")
+    port: int = setting(8080, whole(minimum=1, maximum=65535), "port of the review app")
+    serve: bool = setting(False, flag(), "serve also runs the review app")
+
+
 @dataclass(frozen=True)
 class Settings:
     config_dir: Path
@@ -162,6 +177,7 @@ class Settings:
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
     digest: DigestSection = field(default_factory=DigestSection)
     mail: MailSection = field(default_factory=MailSection)
+    web: WebSection = field(default_factory=WebSection)
 
     # The few settings read all over the application, by their old names.
     @property
