@@ -247,7 +247,7 @@ def test_bluesky_pages_by_cursor():
     assert cursors == [None, json.loads(first)["cursor"]]
     assert len(result.posts) == 26
     assert sum(1 for p in result.posts if p.repost_of and p.repost_of.kind == "repost") == 2
-    quote = next(p for p in result.posts if p.platform_id == thread["thread"]["post"]["uri"])
+    quote = result.posts[-1]
     assert quote.repost_of.kind == "quote" and quote.repost_of.handle == "@test.marshal.dev"
     assert quote.url == "https://bsky.app/profile/test.marshal.dev/post/3kaheyt6vpc22"
     assert caught.value.outcome == Outcome.NOT_FOUND

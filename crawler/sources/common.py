@@ -256,6 +256,10 @@ class Collector:
         return max(1, self.limit - len(self.posts))
 
     def result(self) -> FetchResult:
+        return FetchResult(self.posts[:self.limit])
+
+    def newest(self) -> FetchResult:
+        """The newest `limit` posts, for documents that may list oldest first (feeds)."""
         return FetchResult(newest_first(self.posts)[:self.limit])
 
 

@@ -86,7 +86,7 @@ async def read_feed(client: HttpClient, fetched: Fetched, account_id: str, limit
             log.info("%s: next page %s failed (%s); keeping the %d posts read", account_id, next_url, exc.detail,
                      len(collected.posts))
             break
-    return collected.result()
+    return collected.newest()
 
 
 def parse_feed(body: bytes, url: str, account_id: str, headers: Mapping[str, str] | None = None) -> list[Post]:
