@@ -146,9 +146,9 @@ def test_feed_dates_with_us_zones_and_extra_commas(text, expected):
 
 
 def test_feedparser_date_table():
-    """feedparser's own date tests (tests/fixtures/feedparser/test_date_parsers.py, BSD-2-Clause):
+    """feedparser's own date tests (tests/fixtures/feedparser/date_parsers_table.py.txt, BSD-2-Clause):
     every input that one of its readers reads comes out the same, and every one refused stays None."""
-    table = _date_table(FIXTURES / "feedparser" / "test_date_parsers.py")
+    table = _date_table(FIXTURES / "feedparser" / "date_parsers_table.py.txt")
     # One input both ways: w3dtf refuses "22013", the ISO reader takes "03335" (the same shape) as a day of the year.
     wrong = [(text, expected, parse_time(text)) for reader, text, expected in table
              if (reader, text) != ("_parse_date_w3dtf", "22013")
