@@ -116,9 +116,12 @@ def parse_feed_page(body: bytes, url: str, account_id: str,
             post = None  # one unreadable item never stops the others
         if post:
             posts.append(post)
-    if not posts and not parsed.get("version") and (parsed.get("bozo") or not parsed.entries):
-        # Like feedparser, carry on past damage (an undefined entity such as `&nbsp;` in an empty
-        # feed included) while the document is a feed; fail only when it is none.
+    exception = parsed.get("bozo_exception")
+    # An HTML entity such as `&nbsp;` is undefined in XML, yet every reader knows it: no damage.
+    broken = parsed.get("bozo") and not isinstance(exception, _HARMLESS_BOZO) \
+        and "undefined entity" not in str(exception)
+    if not posts and (broken or not parsed.get("version")):
+        # Like feedparser, carry on past damage while items can be read; fail only when none can.
         reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed document found"
         raise FetchError(Outcome.MALFORMED, f"{url}: {reason}")
     next_url = next((absolute(base, link.get("href")) for link in parsed.feed.get("links", [])
