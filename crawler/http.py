@@ -313,6 +313,7 @@ class _Decoder:
         else:
             raise FetchError(Outcome.MALFORMED, f"{url}: unsupported Content-Encoding {encoding!r}", url)
         self._zlib = None
+        self._started = False
 
     def _new(self, data: bytes):
         if self.encoding == "deflate":  # zlib-wrapped, as the RFC says, or raw, as some servers send
@@ -321,6 +322,10 @@ class _Decoder:
 
     def decode(self, data: bytes, room: int) -> bytes:
         """Decompress `data`, returning at most room + 1 bytes (more than `room` means over the limit)."""
+        if self.compressed and not self._started and data:
+            self._started = True
+            if self.encoding != "deflate" and not data.startswith(b"\x1f\x8b"[:len(data)]):
+                self.compressed = False  # labelled gzip but sent plain, as some servers do: read it as it is
         if not self.compressed:
             return data
         out = b""
