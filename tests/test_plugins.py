@@ -21,6 +21,8 @@ from schoolaudit.cli import main
 from schoolaudit.config import DEFAULT_CONFIG_DIR, load_policy, load_settings
 from schoolaudit.demo import write_demo_config
 
+pytestmark = pytest.mark.packaging
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NOTICES = """Welcome back! The library opens at 8:00 on Monday.
 
