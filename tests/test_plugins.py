@@ -38,8 +38,10 @@ def plugin_path(tmp_path_factory) -> Path:
     """Both fixture plugins installed (pip install --target) in one folder, as a user would install them."""
     root = tmp_path_factory.mktemp("plugins")
     sources = [shutil.copytree(FIXTURES / name, root / "src" / name) for name in ("plugin", "plugin_broken")]
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-                    "--target", str(root / "site"), *map(str, sources)], check=True, capture_output=True)
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                              "--no-index", "--target", str(root / "site"), *map(str, sources)],
+                             capture_output=True, text=True)
+    assert install.returncode == 0, f"pip install failed (is the test extra installed?):\n{install.stderr}"
     return root / "site"
 
 

@@ -44,8 +44,9 @@ def source_tree(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def wheel(source_tree) -> Path:
     dist = source_tree.parent / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-                    "-w", str(dist), str(source_tree)], check=True, capture_output=True)
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                            "--no-index", "-w", str(dist), str(source_tree)], capture_output=True, text=True)
+    assert build.returncode == 0, f"pip wheel failed (is the test extra installed?):\n{build.stderr}"
     return next(dist.glob("schoolaudit-*.whl"))
 
 
