@@ -16,6 +16,7 @@ import pytest
 
 from auditors.registry import AUDITORS, _placed, load_auditors
 from localserver import LocalServer
+from records.findings import FindingQuery
 from records.store import Store
 from schoolaudit.cli import main
 from schoolaudit.config import DEFAULT_CONFIG_DIR, load_policy, load_settings
@@ -89,15 +90,15 @@ def test_a_plugin_platform_is_crawled_and_a_plugin_auditor_finding_is_stored(plu
 
     store = Store(load_settings(config).database)
     try:
-        findings = store.findings_for("board-notices")
-        checks = {row["id"]: row for row in store.latest_checks()}
+        findings = store.findings(FindingQuery(account_ids=("board-notices",)))
+        checks = {check.id: check for check in store.latest_checks()}
     finally:
         store.close()
-    assert [(f["auditor"], f["category"], f["evidence"]) for f in findings] == [("wordwatch", "hostile", "nincompoops")]
-    assert checks["board-notices"]["outcome"] == "ok" and checks["board-notices"]["posts_seen"] == 3
-    assert checks["board-broken"]["outcome"] == "error"
-    assert checks["board-broken"]["detail"] == ("platform 'brokenplatform' is off: its plugin "
-                                                f"schoolaudit_broken:BrokenSource failed to load ({MISSING})")
+    assert [(f.auditor, f.category, f.evidence) for f in findings] == [("wordwatch", "hostile", "nincompoops")]
+    assert (checks["board-notices"].outcome, checks["board-notices"].posts_seen) == ("ok", 3)
+    assert (checks["board-broken"].outcome, checks["board-broken"].detail) == (
+        "error", f"platform 'brokenplatform' is off: its plugin schoolaudit_broken:BrokenSource "
+                 f"failed to load ({MISSING})")
 
 
 def test_plugin_auditors_run_before_the_supplements_and_a_broken_one_is_off(plugin_path, monkeypatch, tmp_path):
