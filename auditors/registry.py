@@ -68,6 +68,11 @@ def load_auditors(policy: Policy, table: tuple[str, ...] | None = None) -> tuple
     return ready, disabled
 
 
+def plugin_rule_files() -> set[str]:
+    """The NAMEs of the rules/NAME.toml files that installed plugin auditors read (their `rules_file`)."""
+    return {cls.rules_file for cls in _plugin_classes(set(), {}) if getattr(cls, "rules_file", None)}
+
+
 def _plugin_classes(taken: set[str], disabled: dict[str, str]) -> list[type]:
     """The installed plugins' auditor classes; one that cannot be used is turned off with its reason."""
     classes = []
