@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 from auditors.base import Policy
@@ -13,7 +14,15 @@ from schoolaudit.config.registry import Registry, registry_of
 from schoolaudit.config.schema import did_you_mean
 from schoolaudit.config.settings import Settings, check_settings
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent.parent / "config"
+
+def _example_config_dir() -> Path:
+    """The bundled example configuration: schoolaudit/example_config in an installed wheel (pyproject.toml
+    maps config/ there), else config/ at the top of a source checkout or editable install."""
+    installed = Path(files("schoolaudit"), "example_config")
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "config"
+
+
+DEFAULT_CONFIG_DIR = _example_config_dir()
 CONFIG_ENV = "SCHOOLAUDIT_CONFIG"
 
 
