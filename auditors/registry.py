@@ -16,6 +16,7 @@ its reason, like a built-in auditor that raised `Disabled`; the run goes on with
 from __future__ import annotations
 
 import logging
+import time
 from importlib.metadata import EntryPoint, entry_points
 
 from auditors.base import AuditContext, Auditor, Disabled, Policy
@@ -113,30 +114,37 @@ def _turn_off(disabled: dict[str, str], name: str, reason: str) -> None:
     log.warning("auditor %s disabled: %s", name, reason)
 
 
-def audit_post(post: Post, context: AuditContext, auditors: list[Auditor]) -> list[Finding]:
+def audit_post(post: Post, context: AuditContext, auditors: list[Auditor],
+               cpu: dict[str, float] | None = None) -> list[Finding]:
     """All findings of all auditors on one post, without duplicates, in category order.
-    Supplementing auditors run last and only add categories the others did not find."""
+    Supplementing auditors run last and only add categories the others did not find.
+    `cpu`, when given, accumulates each auditor's CPU seconds by name (for the benchmarks)."""
     findings: dict[tuple, Finding] = {}
     later = []
     for auditor in auditors:
         if getattr(auditor, "supplements", False):
             later.append(auditor)
         else:
-            _collect(auditor, post, context, findings)
+            _collect(auditor, post, context, findings, cpu=cpu)
     if later:
         found = frozenset(category for category, _, _ in findings)
         for auditor in later:
-            _collect(auditor, post, context, findings, found)
+            _collect(auditor, post, context, findings, found, cpu)
     return list(findings.values())
 
 
-def _collect(auditor: Auditor, post: Post, context: AuditContext, findings: dict, found: frozenset | None = None) -> None:
+def _collect(auditor: Auditor, post: Post, context: AuditContext, findings: dict, found: frozenset | None = None,
+             cpu: dict[str, float] | None = None) -> None:
     """Add one auditor's findings; a supplement (`found` given) is told, and may not repeat, the categories found."""
+    started = time.process_time()
     try:
         produced = list(auditor.audit(post, context) if found is None else auditor.audit(post, context, found=found))
     except Exception:  # one auditor's bug must not lose the others' findings
         log.exception("auditor %s failed on post %s", auditor.name, post.key)
         return
+    finally:
+        if cpu is not None:
+            cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.process_time() - started
     for finding in produced:
         if context.policy.enabled(finding.category) and not (found and finding.category in found):
             findings.setdefault((finding.category, finding.where, finding.evidence), finding)

@@ -237,6 +237,8 @@ class HttpClient:
                     if status >= 400:
                         return response, await self._read(response, ERROR_BODY_BYTES, truncate=True)
                     if status == 304 or status in REDIRECT_STATUSES:
+                        # read to its end (a 304 has no body) so that the connection is kept for the next request
+                        await self._read(response, ERROR_BODY_BYTES, truncate=True)
                         return response, b""
                     return response, await self._read(response, limit)
         except (TimeoutError, httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:

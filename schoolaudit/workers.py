@@ -1,0 +1,138 @@
+"""Where posts are audited: in the crawling process, or in worker processes fed by the crawl.
+
+Auditing is CPU work (image analysis above all, then the text rules and the text model), and the
+crawl is network waits plus parsing and storing; one Python process runs only one of them at a
+time. `WorkerAuditing` runs the auditors in `processes` long-lived worker processes (spawned, each
+loading the auditors once), while the crawling process only fetches, parses and stores. At most
+`2 × processes` accounts are audited at once (`turn()`); an account waiting for its turn holds
+nothing in memory but its id, because its posts are read from the store when the turn comes.
+
+Each worker analyses its images itself, one at a time (the image analyser's own process pool is for
+auditing in the crawling process). A worker whose parent died (a killed run) exits by itself.
+`InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
+for starting workers to pay (`POOL_MIN_ACCOUNTS`).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from multiprocessing import get_context
+from typing import AsyncIterator
+
+from auditors.base import AuditContext, Policy
+from auditors.registry import audit_post, load_auditors
+from records.model import Account, Finding, Post
+
+#: Fewer accounts than this are audited in the crawling process: a worker spends about two seconds
+#: of CPU loading the models, more than a handful of accounts' posts cost to audit.
+POOL_MIN_ACCOUNTS = 20
+#: Accounts in flight per worker: one being audited, one queued so that a worker never waits.
+IN_FLIGHT_PER_WORKER = 2
+
+
+def worker_count(setting: int | None) -> int:
+    """`crawl.workers` as a number of processes: unset means one per CPU core."""
+    return (os.cpu_count() or 1) if setting is None else setting
+
+
+class InProcessAuditing:
+    """The auditors run in this process, one post after the other."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.auditors, self.disabled = load_auditors(policy)
+        self.cpu: dict[str, float] = {}  # CPU seconds per auditor, for the benchmarks
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        yield  # no wait: an account is stored and audited without giving the event loop a chance to stop it
+
+    async def audit(self, account: Account, posts: list[Post]) -> list[list[Finding]]:
+        return self.audit_posts(account, posts)
+
+    def audit_posts(self, account: Account, posts: list[Post]) -> list[list[Finding]]:
+        context = AuditContext(self.policy, account)
+        return [audit_post(post, context, self.auditors, self.cpu) for post in posts]
+
+    def close(self) -> None:
+        pass
+
+
+class WorkerAuditing:
+    """The auditors run in `processes` worker processes; see the module docstring."""
+
+    def __init__(self, policy: Policy, processes: int):
+        self.policy, self.processes = policy, processes
+        self.disabled: dict[str, str] = {}  # as the workers report it
+        self.cpu: dict[str, float] = {}
+        self._window = asyncio.Semaphore(processes * IN_FLIGHT_PER_WORKER)
+        self._pool: ProcessPoolExecutor | None = None
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        async with self._window:
+            yield
+
+    async def audit(self, account: Account, posts: list[Post]) -> list[list[Finding]]:
+        """The findings of each post, in order; raises BrokenProcessPool when a worker died on them."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
+                                             initializer=_start_worker, initargs=(self.policy, os.getpid()))
+        future = self._pool.submit(_audit_in_worker, account, posts)
+        try:
+            findings, disabled, cpu = await asyncio.wrap_future(future)
+        except BaseException:
+            if self._pool is not None and getattr(self._pool, "_broken", False):
+                self._pool = None  # the next account gets fresh workers
+            raise
+        self.disabled.update(disabled)
+        for name, seconds in cpu.items():
+            self.cpu[name] = self.cpu.get(name, 0.0) + seconds
+        return findings
+
+    def close(self) -> None:
+        """Stop the workers; an account still being audited is dropped (its posts stay unaudited)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def auditing(policy: Policy, processes: int, accounts: int) -> InProcessAuditing | WorkerAuditing:
+    """Workers for a run of `accounts` accounts, or this process when workers would not pay."""
+    if processes < 1 or accounts < POOL_MIN_ACCOUNTS:
+        return InProcessAuditing(policy)
+    return WorkerAuditing(policy, processes)
+
+
+# --- in the worker process ------------------------------------------------------------------
+
+_WORKER: InProcessAuditing | None = None
+
+
+def _start_worker(policy: Policy, parent: int) -> None:
+    global _WORKER
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _WORKER = InProcessAuditing(policy)
+    for auditor in _WORKER.auditors:
+        settings = getattr(auditor, "settings", None)
+        if settings is not None and hasattr(settings, "workers"):
+            auditor.settings = replace(settings, workers=1)  # this process is the image worker: no pool within
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker when its parent is gone (killed): nobody is left to read its results."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _audit_in_worker(account: Account, posts: list[Post]) -> tuple[list[list[Finding]], dict, dict]:
+    """(findings per post, auditors off here, CPU seconds per auditor for these posts)."""
+    _WORKER.cpu = {}
+    return _WORKER.audit_posts(account, posts), _WORKER.disabled, _WORKER.cpu
