@@ -41,22 +41,37 @@ WORDS = ("Students in grade five read to the kindergarten class during library w
          "school council thanked the volunteers who ran the book fair on Thursday afternoon").split()
 
 
-def feed_body(account: int, posts: int) -> bytes:
+def feed_body(account: int, posts: int, base: str = "", image_every: int = 0) -> bytes:
+    """One account's RSS feed; with `image_every`, every so many posts (over the whole board) carry an image
+    of their own, `/images/<post number>.jpg`."""
     start = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
     items = []
     for i in range(posts):
         text = " ".join(WORDS[(account + i + j) % len(WORDS)] for j in range(40))
         link = f"https://school{account}.example.org/news/{i}"
+        number = account * posts + i
+        image = (f'<media:content url="{base}/images/{number}.jpg" medium="image" type="image/jpeg"/>'
+                 if image_every and number % image_every == 0 else "")
         items.append(f"<item><title>News {account}-{i}</title><link>{link}</link><guid>{link}</guid>"
                      f"<pubDate>{format_datetime(start - timedelta(hours=i), usegmt=True)}</pubDate>"
-                     f"<description>{text}</description></item>")
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>School {account}</title>'
+                     f"<description>{text}</description>{image}</item>")
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">'
+            f"<channel><title>School {account}</title>"
             f"<link>https://school{account}.example.org/</link><description>news</description>"
             f"{''.join(items)}</channel></rss>").encode()
 
 
-def serve(port_queue, latency: float, posts: int) -> None:
-    """The feed server (run in its own process, so that it never competes with the crawler for the GIL)."""
+def distinct_jpeg(photos: list[bytes], number: int) -> bytes:
+    """Photo `number % len(photos)` made a distinct file (its own sha256) by a JPEG comment naming `number`."""
+    photo = photos[number % len(photos)]
+    comment = f"bench image {number}".encode()
+    return photo[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + photo[2:]
+
+
+def serve(port_queue, latency: float, posts: int, image_every: int = 0, photos: list[bytes] | None = None) -> None:
+    """The feed server (run in its own process, so that it never competes with the crawler for the GIL).
+
+    With `image_every` and `photos`, feeds carry images and `/images/N.jpg` serves `distinct_jpeg(photos, N)`."""
     stats = {"bytes": 0, "requests": 0, "not_modified": 0}
     lock = threading.Lock()
     cache: dict[int, tuple[bytes, str]] = {}
@@ -70,13 +85,17 @@ def serve(port_queue, latency: float, posts: int) -> None:
                 self._send(200, body, {"Content-Type": "application/json"}, count=False)
                 return
             time.sleep(latency)
+            image = re.fullmatch(r"/images/(\d+)\.jpg", self.path)
+            if image and photos:
+                self._send(200, distinct_jpeg(photos, int(image.group(1))), {"Content-Type": "image/jpeg"})
+                return
             match = re.fullmatch(r"/feeds/(\d+)\.xml", self.path)
             if not match:
                 self._send(404, b"not found", {"Content-Type": "text/plain"})
                 return
             account = int(match.group(1))
             if account not in cache:
-                body = feed_body(account, posts)
+                body = feed_body(account, posts, f"http://127.0.0.1:{self.server.server_address[1]}", image_every)
                 cache[account] = (body, '"' + hashlib.sha256(body).hexdigest()[:16] + '"')
             body, etag = cache[account]
             if self.headers.get("If-None-Match") == etag:
@@ -111,7 +130,8 @@ def server_stats(base: str) -> dict:
         return json.loads(answer.read())
 
 
-def write_config(root: Path, base: str, accounts: int, concurrency: int) -> Path:
+def write_config(root: Path, base: str, accounts: int, concurrency: int, **crawl_settings) -> Path:
+    """A configuration folder for a board of `accounts` feed accounts on `base`; [crawl] as given."""
     from schoolaudit.config import DEFAULT_CONFIG_DIR
 
     config = root / "config"
@@ -119,8 +139,9 @@ def write_config(root: Path, base: str, accounts: int, concurrency: int) -> Path
     settings = (config / "settings.toml").read_text()
     settings = settings.replace('"../schoolaudit-data/', '"../data/')
     crawl = {"concurrency": concurrency, "per_host_concurrency": concurrency, "per_host_delay_seconds": 0,
-             "retries": 0, "timeout_seconds": 30}
+             "retries": 0, "timeout_seconds": 30, **crawl_settings}
     for key, value in crawl.items():
+        value = str(value).lower() if isinstance(value, bool) else value
         settings, found = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", settings, count=1)
         if not found:
             settings = settings.replace("[crawl]\n", f"[crawl]\n{key} = {value}\n", 1)

@@ -224,3 +224,28 @@ def test_images_are_downloaded_once_and_identical_bytes_are_stored_once(tmp_path
     assert server.hits["/a.png"] == 1 and server.hits["/copy-of-a.png"] == 1
     assert posts[0].media[0].path == posts[1].media[0].path == posts[2].media[0].path
     assert posts[0].media[1].sha256 != posts[0].media[0].sha256
+
+
+def test_a_304_answer_keeps_its_connection_for_the_next_request():
+    connections = set()
+    unchanged = feed(rss(2))
+
+    def counted(handler):
+        connections.add(handler.client_address)
+        unchanged(handler)
+
+    class Known:  # the validators the store would give back: the feed is unchanged since the last run
+        etag = None
+
+        def validators(self, url):
+            return {"etag": self.etag}
+
+    async def five_conditional_gets(url):
+        cache = Known()
+        async with HttpClient("https://board.example/contact", cache=cache, settings=FAST) as client:
+            cache.etag = (await client.get(url, trusted=True, robots=False)).headers["etag"]
+            return [(await client.get(url, trusted=True, robots=False)).status for _ in range(5)]
+
+    with FaultServer({"/feed.xml": counted}) as server:
+        assert run(five_conditional_gets(server.url + "/feed.xml")) == [304] * 5
+    assert len(connections) == 1, "every request after a 304 should reuse the one kept-alive connection"

@@ -1,0 +1,237 @@
+"""The nightly job on a board of N accounts served on 127.0.0.1: wall time, CPU per stage, peak memory.
+
+    nice -n 10 .venv/bin/python bench/night.py [--accounts 500] [--posts 20] [--image-every 3] [--workers N]
+                                               [--compare /work/main]
+
+A local server (its own process) serves one RSS feed per account (`--posts` items, ETag, 304 when
+unchanged); every `--image-every`-th post carries an image of its own (a photo of ../shared/images, or
+a drawn one when that folder is absent, made distinct by a JPEG comment, so each is analysed). The
+nightly job (`schoolaudit.scheduler.run_job`, digests written as .eml) runs in a child process twice:
+the first night crawls, stores and audits everything; the second finds every feed unchanged.
+
+For each night: wall time; CPU of the crawling process and of its workers (sampled from /proc);
+CPU per auditor; peak resident memory of the whole process tree (the sum over its processes); and
+the CPU bound, total CPU ÷ cores, with the wall time's ratio to it (the aim: within 1.3x of the bound
+and under 500 MB for 2,000 accounts; the second night under 30 s). Beside the image auditors' CPU
+stands the bare-model time: the distinct images times the time one image takes in the models
+(decode, faces, explicit score), measured here in this process.
+
+`--compare DIR` runs the same board with the code of another checkout first (e.g. /work/main), so the
+before and after are measured on the same loaded machine and printed as a ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from crawl import serve, write_config  # noqa: E402  (bench/crawl.py, beside this script)
+
+SHARED_IMAGES = REPO.parent.parent / "shared" / "images"
+IMAGE_AUDITORS = ("student_photo_image", "explicit_image")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+NIGHT = """
+import json, sys, time
+from pathlib import Path
+from schoolaudit.app import load_app
+from schoolaudit.scheduler import run_job
+app = load_app(sys.argv[1])
+captured = {}
+import schoolaudit.pipeline as pipeline
+run = pipeline.Pipeline.run
+def keep(self, *args, **kwargs):
+    captured["summary"] = run(self, *args, **kwargs)
+    return captured["summary"]
+pipeline.Pipeline.run = keep
+report = run_job(app, "nightly", dry_run=Path(sys.argv[2]))
+summary = captured["summary"]
+print(json.dumps({"status": report.status, "ok": len(summary.results) - len(summary.failed),
+                  "failed": len(summary.failed), "posts_new": summary.total("posts_new"),
+                  "findings_new": summary.total("findings_new"),
+                  "audit_cpu": getattr(summary, "audit_cpu", {})}))
+"""
+
+
+def photos() -> list[bytes]:
+    """The shared photos when present, else a few drawn ones (faces or not, the models run all the same)."""
+    found = sorted(SHARED_IMAGES.glob("*.jpg")) if SHARED_IMAGES.is_dir() else []
+    if found:
+        return [path.read_bytes() for path in found]
+    import io
+
+    from PIL import Image, ImageDraw
+
+    drawn = []
+    for seed in range(8):
+        image = Image.new("RGB", (1200, 800), (40 * seed % 255, 120, 200))
+        draw = ImageDraw.Draw(image)
+        for i in range(12):
+            x, y = (97 * i * (seed + 1)) % 1100, (53 * i * (seed + 2)) % 700
+            draw.ellipse((x, y, x + 90, y + 110), fill=(230, 190, 160), outline=(20, 20, 20))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=85)
+        drawn.append(buffer.getvalue())
+    return drawn
+
+
+def bare_model_ms(images: list[bytes], rules_dir: Path) -> float:
+    """Milliseconds of CPU one image takes in the models (decode, faces, explicit), in this process."""
+    from auditors.image_analysis import ImageSettings, analyse_bytes
+    from auditors.image_auditors import load_image_rules
+    from schoolaudit.app import load_app
+
+    rules, _ = load_image_rules(load_app(rules_dir).policy)
+    settings = ImageSettings.from_rules(rules)
+    analyse_bytes(images[0], settings)  # models loaded
+    started = time.process_time()
+    for data in images:
+        analyse_bytes(data, settings)
+    return (time.process_time() - started) / len(images) * 1000
+
+
+class TreeSampler:
+    """Peak summed RSS and CPU per process of a process and its descendants, read from /proc."""
+
+    def __init__(self, root: int):
+        self.root, self.peak_rss, self.cpu, self.peak_each = root, 0, {}, {}
+
+    def sample(self) -> None:
+        parents, stats = {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                raw = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = raw[raw.rindex(")") + 2:].split()
+            parents[int(entry)] = int(fields[1])
+            stats[int(entry)] = (int(fields[11]) + int(fields[12])) / TICKS, int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        tree = {self.root}
+        changed = True
+        while changed:
+            grown = {pid for pid, parent in parents.items() if parent in tree}
+            changed = not grown <= tree
+            tree |= grown
+        tree &= set(stats)
+        self.peak_rss = max(self.peak_rss, sum(stats[pid][1] for pid in tree))
+        for pid in tree:
+            self.cpu[pid] = stats[pid][0]
+            self.peak_each[pid] = max(self.peak_each.get(pid, 0), stats[pid][1])
+
+    def peaks(self) -> tuple[float, float]:
+        """(peak MB of the root process, of its largest descendant)."""
+        others = [rss for pid, rss in self.peak_each.items() if pid != self.root]
+        return self.peak_each.get(self.root, 0) / 2**20, max(others, default=0) / 2**20
+
+    def split(self) -> tuple[float, float]:
+        """(CPU seconds of the root process, of all its descendants)."""
+        root = self.cpu.get(self.root, 0.0)
+        return root, sum(self.cpu.values()) - root
+
+
+def night(code: Path, config: Path, outbox: Path) -> dict:
+    """Run the nightly job once with the code in `code`; its measurements."""
+    env = dict(os.environ, PYTHONPATH=str(code))
+    started = time.perf_counter()
+    job = subprocess.Popen([sys.executable, "-c", NIGHT, str(config), str(outbox)], cwd=code, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = TreeSampler(job.pid)
+    while job.poll() is None:
+        sampler.sample()
+        time.sleep(0.1)
+    wall = time.perf_counter() - started
+    out, err = job.communicate()
+    if job.returncode != 0:
+        raise SystemExit(f"the nightly job failed ({job.returncode}):\n{err[-3000:]}")
+    main_cpu, workers_cpu = sampler.split()
+    result = json.loads(out.strip().splitlines()[-1])
+    main_mb, worker_mb = sampler.peaks()
+    result.update(wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu, peak_mb=sampler.peak_rss / 2**20,
+                  main_mb=main_mb, worker_mb=worker_mb)
+    return result
+
+
+def report(label: str, result: dict, cores: int, images: int, bare_ms: float) -> None:
+    cpu = result["main_cpu"] + result["workers_cpu"]
+    bound = cpu / cores
+    print(f"  {label}: {result['wall']:7.1f} s wall, {cpu:7.1f} s CPU (crawling process {result['main_cpu']:.1f} s, "
+          f"workers {result['workers_cpu']:.1f} s); CPU bound {bound:.1f} s (CPU / {cores} cores): "
+          f"{result['wall'] / bound:.2f}x the bound")
+    print(f"      peak memory {result['peak_mb']:.0f} MB (process tree; crawling process {result['main_mb']:.0f} MB, "
+          f"largest worker {result['worker_mb']:.0f} MB)")
+    print(f"      {result['ok']} accounts ok, {result['failed']} failed, {result['posts_new']} new posts, "
+          f"{result['findings_new']} new findings")
+    audit = result.get("audit_cpu") or {}
+    if audit:
+        image_cpu = sum(audit.get(name, 0.0) for name in IMAGE_AUDITORS)
+        text_cpu = sum(seconds for name, seconds in audit.items() if name not in IMAGE_AUDITORS)
+        print(f"      image auditors {image_cpu:.1f} s CPU (bare models: {images} images x {bare_ms:.0f} ms = "
+              f"{images * bare_ms / 1000:.1f} s); text auditors {text_cpu:.1f} s; "
+              f"crawl, parse, store and digests {cpu - image_cpu - text_cpu:.1f} s")
+        print("      per auditor: " + ", ".join(f"{name} {seconds:.1f} s"
+                                                for name, seconds in sorted(audit.items(), key=lambda i: -i[1])))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=500)
+    parser.add_argument("--posts", type=int, default=20, help="items per feed")
+    parser.add_argument("--image-every", type=int, default=3, help="one post in this many carries an image")
+    parser.add_argument("--concurrency", type=int, default=16, help="crawl.concurrency and per_host_concurrency")
+    parser.add_argument("--workers", type=int, help="crawl.workers (default: the setting's default)")
+    parser.add_argument("--compare", type=Path, help="a checkout whose code runs the same board first")
+    args = parser.parse_args(argv)
+
+    cores = os.cpu_count() or 1
+    images = photos()
+    ports = multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve, args=(ports, 0.0, args.posts, args.image_every, images),
+                                     daemon=True)
+    server.start()
+    base = f"http://127.0.0.1:{ports.get(timeout=30)}"
+    distinct = len(range(0, args.accounts * args.posts, args.image_every))
+    crawl = {"allow_private_addresses": True, "posts_per_account": args.posts}
+    root = Path(tempfile.mkdtemp(prefix="schoolaudit-night-"))
+    try:
+        runs = [("before", args.compare.resolve(), {})] if args.compare else []
+        workers = {} if args.workers is None else {"workers": args.workers}
+        runs.append(("after" if args.compare else "this code", REPO, workers))
+        bare_ms, before = None, None
+        print(f"{args.accounts} accounts x {args.posts} posts, {distinct} distinct images, {cores} cores")
+        for label, code, extra in runs:
+            folder = root / label
+            folder.mkdir()
+            config = write_config(folder, base, args.accounts, args.concurrency, **crawl, **extra)
+            if bare_ms is None:
+                bare_ms = bare_model_ms(images[:12], config)
+            first = night(code, config, folder / "outbox")
+            second = night(code, config, folder / "outbox")
+            print(f"{label} ({code}):")
+            report("first night ", first, cores, distinct, bare_ms)
+            report("second night", second, cores, distinct, bare_ms)
+            print(f"      second night aim < 30 s: {second['wall']:.1f} s")
+            if before:
+                print(f"after / before: first night {first['wall'] / before[0]['wall']:.2f}x wall, "
+                      f"{first['peak_mb'] / before[0]['peak_mb']:.2f}x memory; second night "
+                      f"{second['wall'] / before[1]['wall']:.2f}x wall")
+            before = (first, second)
+    finally:
+        server.terminate()
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

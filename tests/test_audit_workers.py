@@ -1,0 +1,122 @@
+"""Auditing in worker processes (crawl.workers): the same findings as in the crawling process, and a
+killed run leaves neither workers behind nor posts unaudited after the next run."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from records.findings import FindingQuery
+from faultserver import FaultServer, feed, rss, static, stall, write_config
+from schoolaudit.app import load_app
+from schoolaudit.pipeline import Pipeline
+from schoolaudit.workers import POOL_MIN_ACCOUNTS
+
+PHOTO = (Path(__file__).parent.parent / "schoolaudit/demo/site/images/astronaut-visit.jpg").read_bytes()
+ACCOUNTS = POOL_MIN_ACCOUNTS  # the fewest accounts for which a run starts workers
+#: Titles that the text rules flag, so that the text auditors have work in the workers too.
+TITLES = ("Thanks to Joe's Pizza, the best pizza in town - order now", "Vote for Jane Smith on election day",
+          "Library week")
+
+
+def _board(server: FaultServer) -> dict[str, str]:
+    accounts = {}
+    for i in range(ACCOUNTS):
+        image = server.url + "/photo.jpg" if i % 3 == 0 else None
+        server.routes[f"/feed-{i}.xml"] = feed(rss(2, TITLES[i % len(TITLES)], image=image))
+        accounts[f"club-{i}"] = f"{server.url}/feed-{i}.xml"
+    server.routes["/photo.jpg"] = static(200, PHOTO, "image/jpeg")
+    return accounts
+
+
+def _findings(app) -> set[tuple]:
+    return {(f.post_key, f.category, f.location, f.severity, f.evidence) for f in app.store.findings(FindingQuery())}
+
+
+def test_workers_find_what_the_crawling_process_finds(tmp_path):
+    found = {}
+    with FaultServer() as server:
+        accounts = _board(server)
+        for workers in (0, 2):
+            config = write_config(tmp_path / f"workers-{workers}", accounts, workers=workers,
+                                  allow_private_addresses=True)
+            app = load_app(config)
+            summary = Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
+            assert [r.outcome for r in summary.results] == ["ok"] * ACCOUNTS
+            assert app.store.unaudited_posts() == []
+            assert summary.audit_cpu["student_photo_image"] > 0
+            found[workers] = _findings(app)
+            app.close()
+    categories = {category for _, category, _, _, _ in found[0]}
+    assert {"student_photo", "endorsement_commercial", "endorsement_political"} <= categories
+    assert found[2] == found[0]
+
+
+CRAWL = """
+import sys
+from schoolaudit.app import load_app
+from schoolaudit.pipeline import Pipeline
+app = load_app(sys.argv[1])
+Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
+"""
+
+
+def _workers(pid: int) -> set[int]:
+    """The processes multiprocessing spawned for `pid`'s pool (not its resource tracker)."""
+    found = set()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid and b"spawn_main" in command:
+            found.add(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def _wait_for(condition, seconds: float = 60.0) -> None:
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("not there in time")
+        time.sleep(0.05)
+
+
+def test_a_killed_run_leaves_no_workers_and_the_next_run_audits_its_posts(tmp_path):
+    release = threading.Event()
+    with FaultServer() as server:
+        accounts = _board(server)
+        server.routes["/stalling.xml"] = stall(release, feed(rss(1, "stalling")))
+        accounts["stalling"] = server.url + "/stalling.xml"
+        config = write_config(tmp_path, accounts, workers=2, allow_private_addresses=True, timeout_seconds=60)
+        crawl = subprocess.Popen([sys.executable, "-c", CRAWL, str(config)], cwd=tmp_path,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_for(lambda: server.hits["/stalling.xml"] >= 1 and len(_workers(crawl.pid)) == 2)
+            workers = _workers(crawl.pid)
+            os.kill(crawl.pid, signal.SIGKILL)
+            assert crawl.wait(timeout=30) == -signal.SIGKILL
+            _wait_for(lambda: not any(_alive(pid) for pid in workers), seconds=15)
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+            release.set()
+
+        app = load_app(config)
+        summary = Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
+        assert {r.outcome for r in summary.results} == {"ok"} and len(summary.results) == len(accounts)
+        assert app.store.unaudited_posts() == []
+        app.close()
