@@ -1,6 +1,6 @@
 """Crawl throughput and the cost of an unchanged re-crawl, with the real Pipeline and Store.
 
-    .venv/bin/python bench/crawl.py [--accounts 1000] [--latency 0.05] [--concurrency 16] [--posts 10]
+    .venv/bin/python bench/crawl.py [--accounts 1000] [--latency 0.05] [--concurrency 16] [--posts 10] [--workers N]
 
 A local server (its own process, threaded, on 127.0.0.1) serves one RSS feed per account, each
 answer delayed by `--latency` seconds, with an ETag so that unchanged feeds answer 304. The
@@ -11,6 +11,12 @@ pipeline crawls and audits every account in a temporary folder twice:
   the aim is at most 1.5 × the bound;
 - second, unchanged crawl: bytes the server sent (headers and bodies) and wall time against the
   first crawl; the aim is under 5 % of the first crawl's bytes.
+
+Beside each stage stands its limit: the wall time beside the latency bound; the CPU per account split
+into the crawling process (HTTP, parsing, storing; the aim is at most 10 ms) and the audit workers
+(`crawl.workers`; `--workers 0` audits in the crawling process), and the text rules' CPU beside one
+regex made of all their terms run once over the same posts. Connections opened are counted (an
+unchanged feed's 304 keeps its connection).
 
 `--profile` prints the 25 most expensive functions of the first crawl (cProfile).
 """
@@ -23,6 +29,7 @@ import json
 import multiprocessing
 import pstats
 import re
+import resource
 import shutil
 import sys
 import tempfile
@@ -72,12 +79,17 @@ def serve(port_queue, latency: float, posts: int, image_every: int = 0, photos: 
     """The feed server (run in its own process, so that it never competes with the crawler for the GIL).
 
     With `image_every` and `photos`, feeds carry images and `/images/N.jpg` serves `distinct_jpeg(photos, N)`."""
-    stats = {"bytes": 0, "requests": 0, "not_modified": 0}
+    stats = {"bytes": 0, "requests": 0, "not_modified": 0, "connections": 0}
     lock = threading.Lock()
     cache: dict[int, tuple[bytes, str]] = {}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            super().setup()
+            with lock:
+                stats["connections"] += 1
 
         def do_GET(self):
             if self.path == "/__stats":
@@ -118,7 +130,11 @@ def serve(port_queue, latency: float, posts: int, image_every: int = 0, photos: 
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # a crawl that ends closes its kept-alive connections: no traceback for each
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.request_queue_size = 1024
     port_queue.put(server.server_address[1])
@@ -153,12 +169,58 @@ def write_config(root: Path, base: str, accounts: int, concurrency: int, **crawl
     return config
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's children that ended (the audit workers, once a run has stopped them)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(pipeline, accounts, profiler=None) -> tuple:
+    """(summary, wall seconds, CPU seconds of this process, CPU seconds of its audit workers)."""
+    cpu, children, started = time.process_time(), children_cpu(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    summary = pipeline.run(accounts, kind="bench", show_progress=False)
+    if profiler:
+        profiler.disable()
+    return summary, time.perf_counter() - started, time.process_time() - cpu, children_cpu() - children
+
+
+def single_pass_regex_ms(policy, texts: list[str]) -> float:
+    """Milliseconds one regex made of every text rule's terms takes to scan `texts`: what reading each
+    post once costs, against which the text rules' CPU is measured."""
+    from auditors.text import compile_rules
+
+    terms = [rule.terms.pattern for category in policy.categories.values() if category.rules.get("rules")
+             for rule in compile_rules(category.name, category.rules)[0]]
+    combined = re.compile("|".join(f"(?:{t})" for t in terms), re.IGNORECASE)
+    started = time.process_time()
+    for text in texts:
+        for _ in combined.finditer(text):
+            pass
+    return (time.process_time() - started) * 1000
+
+
+def stage_lines(summary, cpu: float, workers_cpu: float, accounts: int, regex_ms: float) -> list[str]:
+    """CPU per account by stage, each beside its limit."""
+    audit = summary.audit_cpu
+    model = audit.get("text_model", 0.0)
+    rules = sum(seconds for name, seconds in audit.items() if name != "text_model")
+    crawl = cpu + workers_cpu - rules - model
+    per = 1000 / accounts
+    return [f"              CPU per account: {(cpu + workers_cpu) * per:.1f} ms ({cpu * per:.1f} ms in the crawling "
+            f"process, aim <= 10; {workers_cpu * per:.1f} ms in audit workers)",
+            f"                HTTP, parse, store and worker start-up {crawl * per:.1f} ms; text rules {rules * per:.1f} ms (single-pass "
+            f"regex over the same posts: {regex_ms / accounts:.2f} ms); text model {model * per:.1f} ms"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the server waits before each answer")
     parser.add_argument("--concurrency", type=int, default=16, help="accounts (and requests to the one host) at once")
     parser.add_argument("--posts", type=int, default=10, help="items per feed")
+    parser.add_argument("--workers", type=int, help="crawl.workers (default: the setting's default)")
     parser.add_argument("--profile", action="store_true", help="profile the first crawl")
     parser.add_argument("--sort", default="cumulative", help="profile order (cumulative, tottime)")
     args = parser.parse_args(argv)
@@ -172,31 +234,21 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{ports.get(timeout=10)}"
     root = Path(tempfile.mkdtemp(prefix="schoolaudit-bench-"))
     try:
-        app = load_app(write_config(root, base, args.accounts, args.concurrency))
+        workers = {} if args.workers is None else {"workers": args.workers}
+        app = load_app(write_config(root, base, args.accounts, args.concurrency, **workers))
         pipeline = Pipeline(app.settings, app.policy, app.store)
         accounts = app.registry.accounts
 
         profiler = cProfile.Profile() if args.profile else None
-        cpu_started = time.process_time()
-        started = time.perf_counter()
-        if profiler:
-            profiler.enable()
-        first = pipeline.run(accounts, kind="bench", show_progress=False)
-        if profiler:
-            profiler.disable()
-        first_time = time.perf_counter() - started
-        first_cpu = time.process_time() - cpu_started
+        first, first_time, first_cpu, first_workers = timed_run(pipeline, accounts, profiler)
         first_stats = server_stats(base)
-
-        cpu_started = time.process_time()
-        started = time.perf_counter()
-        second = pipeline.run(accounts, kind="bench", show_progress=False)
-        second_time = time.perf_counter() - started
-        second_cpu = time.process_time() - cpu_started
+        second, second_time, second_cpu, second_workers = timed_run(pipeline, accounts)
         total_stats = server_stats(base)
         second_bytes = total_stats["bytes"] - first_stats["bytes"]
         second_304 = total_stats["not_modified"] - first_stats["not_modified"]
         audited = app.store.db.execute("SELECT count(*) FROM posts WHERE audited_hash = content_hash").fetchone()[0]
+        texts = [f"{title}\n{text}" for title, text in app.store.db.execute("SELECT title, text FROM posts")]
+        regex_ms = single_pass_regex_ms(app.policy, texts)
         app.close()
     finally:
         server.terminate()
@@ -210,12 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"first crawl:  {first_time:7.2f} s  (lower bound {bound:.2f} s = accounts x latency / concurrency; "
           f"{first_time / bound:.2f}x the bound, aim <= 1.5x)")
     print(f"              {ok_first} accounts ok, {first.total('posts_new')} new posts, {audited} posts audited, "
-          f"{first_stats['requests']} requests, {first_stats['bytes']:,} bytes")
-    print(f"              crawler CPU {first_cpu:.2f} s ({first_cpu / args.accounts * 1000:.1f} ms per account: "
-          f"parse, store, audit; one process, so the wall time is at least this)")
+          f"{first_stats['requests']} requests, {first_stats['connections']} connections, {first_stats['bytes']:,} bytes")
+    print("\n".join(stage_lines(first, first_cpu, first_workers, args.accounts, regex_ms)))
     print(f"second crawl: {second_time:7.2f} s  ({second_time / first_time:.1%} of the first crawl's time); "
-          f"{ok_second} accounts ok, {second_304} answered 304, {second.total('posts_new')} new posts")
-    print(f"              crawler CPU {second_cpu:.2f} s ({second_cpu / args.accounts * 1000:.1f} ms per account); "
+          f"{ok_second} accounts ok, {second_304} answered 304, {second.total('posts_new')} new posts, "
+          f"{total_stats['connections'] - first_stats['connections']} new connections")
+    print(f"              crawler CPU {second_cpu + second_workers:.2f} s "
+          f"({(second_cpu + second_workers) / args.accounts * 1000:.1f} ms per account); "
           f"{second_time / bound:.2f}x the bound")
     print(f"              {second_bytes:,} bytes ({second_bytes / first_stats['bytes']:.2%} of the first crawl's "
           f"bytes, aim < 5%)")

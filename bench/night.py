@@ -100,11 +100,22 @@ def bare_model_ms(images: list[bytes], rules_dir: Path) -> float:
     return (time.process_time() - started) / len(images) * 1000
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes: a page shared by n processes (libraries, numpy) counts 1/n in each."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 class TreeSampler:
     """Peak summed RSS and CPU per process of a process and its descendants, read from /proc."""
 
     def __init__(self, root: int):
-        self.root, self.peak_rss, self.cpu, self.peak_each = root, 0, {}, {}
+        self.root, self.peak_rss, self.peak_pss, self.cpu, self.peak_each = root, 0, 0, {}, {}
 
     def sample(self) -> None:
         parents, stats = {}, {}
@@ -126,6 +137,7 @@ class TreeSampler:
             tree |= grown
         tree &= set(stats)
         self.peak_rss = max(self.peak_rss, sum(stats[pid][1] for pid in tree))
+        self.peak_pss = max(self.peak_pss, sum(_pss(pid) for pid in tree))
         for pid in tree:
             self.cpu[pid] = stats[pid][0]
             self.peak_each[pid] = max(self.peak_each.get(pid, 0), stats[pid][1])
@@ -158,7 +170,7 @@ def night(code: Path, config: Path, outbox: Path) -> dict:
     main_cpu, workers_cpu = sampler.split()
     result = json.loads(out.strip().splitlines()[-1])
     main_mb, worker_mb = sampler.peaks()
-    result.update(wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu, peak_mb=sampler.peak_rss / 2**20,
+    result.update(wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu, peak_mb=sampler.peak_rss / 2**20, pss_mb=sampler.peak_pss / 2**20,
                   main_mb=main_mb, worker_mb=worker_mb)
     return result
 
@@ -169,8 +181,9 @@ def report(label: str, result: dict, cores: int, images: int, bare_ms: float) ->
     print(f"  {label}: {result['wall']:7.1f} s wall, {cpu:7.1f} s CPU (crawling process {result['main_cpu']:.1f} s, "
           f"workers {result['workers_cpu']:.1f} s); CPU bound {bound:.1f} s (CPU / {cores} cores): "
           f"{result['wall'] / bound:.2f}x the bound")
-    print(f"      peak memory {result['peak_mb']:.0f} MB (process tree; crawling process {result['main_mb']:.0f} MB, "
-          f"largest worker {result['worker_mb']:.0f} MB)")
+    print(f"      peak memory of the process tree: {result['peak_mb']:.0f} MB resident, {result['pss_mb']:.0f} MB "
+          f"proportional (shared pages counted once; aim < 500 MB); crawling process {result['main_mb']:.0f} MB, "
+          f"largest worker {result['worker_mb']:.0f} MB")
     print(f"      {result['ok']} accounts ok, {result['failed']} failed, {result['posts_new']} new posts, "
           f"{result['findings_new']} new findings")
     audit = result.get("audit_cpu") or {}

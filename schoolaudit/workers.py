@@ -21,12 +21,14 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing import get_context
 from typing import AsyncIterator
 
 from auditors.base import AuditContext, Policy
 from auditors.registry import audit_post, load_auditors
+from auditors.text import forget_texts
 from records.model import Account, Finding, Post
 
 #: Fewer accounts than this are audited in the crawling process: a worker spends about two seconds
@@ -58,7 +60,10 @@ class InProcessAuditing:
 
     def audit_posts(self, account: Account, posts: list[Post]) -> list[list[Finding]]:
         context = AuditContext(self.policy, account)
-        return [audit_post(post, context, self.auditors, self.cpu) for post in posts]
+        try:
+            return [audit_post(post, context, self.auditors, self.cpu) for post in posts]
+        finally:
+            forget_texts()  # the text caches serve the auditors of one post; kept, they grow to 8192 texts each
 
     def close(self) -> None:
         pass
@@ -84,12 +89,13 @@ class WorkerAuditing:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
                                              initializer=_start_worker, initargs=(self.policy, os.getpid()))
-        future = self._pool.submit(_audit_in_worker, account, posts)
+        pool = self._pool
         try:
-            findings, disabled, cpu = await asyncio.wrap_future(future)
-        except BaseException:
-            if self._pool is not None and getattr(self._pool, "_broken", False):
-                self._pool = None  # the next account gets fresh workers
+            findings, disabled, cpu = await asyncio.wrap_future(pool.submit(_audit_in_worker, account, posts))
+        except BrokenProcessPool:
+            if self._pool is pool:  # the next account gets fresh workers
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
             raise
         self.disabled.update(disabled)
         for name, seconds in cpu.items():
