@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -120,3 +121,35 @@ def test_a_killed_run_leaves_no_workers_and_the_next_run_audits_its_posts(tmp_pa
         assert {r.outcome for r in summary.results} == {"ok"} and len(summary.results) == len(accounts)
         assert app.store.unaudited_posts() == []
         app.close()
+
+
+def test_a_stopped_run_stops_its_workers_and_keeps_every_account_it_finished(tmp_path):
+    release, stop = threading.Event(), threading.Event()
+    with FaultServer() as server:
+        accounts = _board(server)
+        server.routes["/stalling.xml"] = stall(release, feed(rss(1, "stalling")))
+        accounts["stalling"] = server.url + "/stalling.xml"
+        config = write_config(tmp_path, accounts, workers=2, allow_private_addresses=True, timeout_seconds=60)
+        app = load_app(config)
+
+        def stop_when_only_the_stalling_account_is_left():
+            _wait_for(lambda: _checked(app.settings.database) == ACCOUNTS)
+            stop.set()
+
+        pipeline = Pipeline(app.settings, app.policy, app.store)
+        pipeline.stop = stop
+        threading.Thread(target=stop_when_only_the_stalling_account_is_left, daemon=True).start()
+        try:
+            summary = pipeline.run(app.registry.accounts, show_progress=False)
+        finally:
+            release.set()
+    assert sorted(r.account.id for r in summary.results) == sorted(set(accounts) - {"stalling"})
+    assert {r.outcome for r in summary.results} == {"ok"}
+    assert app.store.run(summary.run_id).status == "interrupted"
+    assert _workers(os.getpid()) == set(), "the run's workers end with it"
+    app.close()
+
+
+def _checked(database) -> int:
+    with sqlite3.connect(database, timeout=5) as conn:
+        return conn.execute("SELECT count(DISTINCT account_id) FROM account_checks").fetchone()[0]
