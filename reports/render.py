@@ -28,6 +28,8 @@ OUTCOME_LABELS = {
     "malformed": "unreadable content", "error": "error",
 }
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+# A web address with nothing a browser would strip or reinterpret (spaces, control characters).
+_WEB_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
 def place_label(location: str | None) -> str:
@@ -39,6 +41,13 @@ def place_label(location: str | None) -> str:
     if kind == "image" and number:
         return f"image {number}"
     return {"text": "the post text", "title": "the title", "repost": "the repost"}.get(kind, kind)
+
+
+def web_link(url: str | None) -> str | None:
+    """`url` when it is an http(s) address, else None. A post's address comes from the platform or
+    the feed, so `javascript:` or `data:` may be there: only a web address is rendered as a link."""
+    url = (url or "").strip()
+    return url if _WEB_URL.fullmatch(url) else None
 
 
 def highlight(text: str, evidences) -> Markup:
@@ -61,6 +70,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["highlight"] = highlight
+    env.filters["web_link"] = web_link
     env.globals.update(category_label=lambda c: CATEGORY_LABELS.get(c, c), place_label=place_label,
                        outcome_label=lambda o: OUTCOME_LABELS.get(o, o or "never checked"))
     return env
