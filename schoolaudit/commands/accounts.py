@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from schoolaudit.app import load_app
 from schoolaudit.config import check_registry, config_dir
 from schoolaudit.reporting import local_time
+from schoolaudit.terminal import say
 
 HELP = "check the account registry, list accounts, or show each account's last check"
 EXAMPLE = "schoolaudit accounts check"
@@ -37,9 +38,9 @@ def _import(args) -> int:
     path = config_dir(args.config) / "accounts.toml"
     result = import_csv(Path(args.file), path, write=not args.dry_run)
     for problem in result.problems:
-        print(problem)
+        say(problem)
     verb = "would add" if args.dry_run else "added"
-    print(f"{verb} {len(result.added)} account(s) to {path}" + (f": {', '.join(result.added)}" if result.added else "")
+    say(f"{verb} {len(result.added)} account(s) to {path}" + (f": {', '.join(result.added)}" if result.added else "")
           + (f"; {len(result.problems)} problem(s), those rows were left out" if result.problems else ""))
     return 1 if result.problems else 0
 
@@ -48,11 +49,11 @@ def _check(args) -> int:
     path = config_dir(args.config) / "accounts.toml"
     registry, problems = check_registry(path)
     for problem in problems:
-        print(problem)
+        say(problem)
     if problems:
-        print(f"{len(problems)} problem(s) in {path}")
+        say(f"{len(problems)} problem(s) in {path}")
         return 1
-    print(f"{path}: {len(registry.accounts)} accounts in {len(registry.schools)} schools, no problems")
+    say(f"{path}: {len(registry.accounts)} accounts in {len(registry.schools)} schools, no problems")
     return 0
 
 
@@ -61,7 +62,7 @@ def _list(args) -> int:
     app.close()
     for a in app.registry.accounts:
         school = app.registry.schools.get(a.school or "", "board")
-        print(f"{a.id:<28} {a.kind:<8} {a.platform:<10} {school:<32} {a.target}")
+        say(f"{a.id:<28} {a.kind:<8} {a.platform:<10} {school:<32} {a.target}")
     return 0
 
 
@@ -73,7 +74,7 @@ def _status(args) -> int:
         rows = [row for row in app.store.latest_checks() if row["id"] in registered]
     finally:
         app.close()
-    print(status_table(rows, app.settings.timezone))
+    say(status_table(rows, app.settings.timezone))
     return 0
 
 
