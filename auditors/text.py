@@ -54,6 +54,8 @@ _LEET = {
     "s": "s$5", "t": "t7+", "u": "uv",
 }
 _MASK = "*#%_"
+#: Most repeats after a letter ("fuuuck") or masks after the last one that an obfuscated word takes.
+MAX_REPEATS = 16
 _SUFFIX = r"(?:s|es|ed|er|ers|ing|in|in'|y|ies)?"
 
 
@@ -132,10 +134,11 @@ def _leet_classes(word: str) -> list[str]:
     """One regex atom per letter (a doubled letter is one atom) of `word`, tolerant of leetspeak,
     masking (after the first letter) and repeats.
 
-    Each masked or written letter is exactly one character, followed by a possessive tail of repeats
-    ("fuuuck") that leaves alone what the next letter accepts; the last letter's tail also takes masks
-    ("f****", "f***k"). No atom can give characters back to another, so a failing match costs one pass
-    over the characters, not a search over every way to share a run of "*" or "(" between letters."""
+    Each masked or written letter is exactly one character, followed by a possessive tail of up to
+    MAX_REPEATS repeats ("fuuuck") that leaves alone what the next letter accepts; the last letter's
+    tail also takes masks ("f****", "f***k"). No atom can give characters back to another, and none
+    reads more than MAX_REPEATS + 1 characters, so trying a match costs a bounded number of steps,
+    not a search over every way to share a run of "*" or "(" or "1!1!" between letters."""
     letters = [(char, len(run)) for char, run in ((m.group(1), m.group()) for m in re.finditer(r"(.)\1*", word.lower()))]
     atoms = []
     for index, (char, count) in enumerate(letters):
@@ -147,10 +150,8 @@ def _leet_classes(word: str) -> list[str]:
         last = index + 1 == len(letters)
         one = variants + (_MASK if index else "")
         tail = "".join(c for c in variants if c not in following) + (_MASK if last else "")
-        # a run of a non-word variant ("((((") may start a match only at its first character
-        before = "".join(c for c in variants if not (c.isalnum() or c in "_@#$*")) if not index else ""
-        atoms.append((f"(?<![{re.escape(before)}])" if before else "") + "[" + re.escape(one) + "]"
-                     + (f"{{{count}}}" if count > 1 else "") + (f"[{re.escape(tail)}]*+" if tail else ""))
+        atoms.append("[" + re.escape(one) + "]"
+                     + (f"{{{count}}}" if count > 1 else "") + (f"[{re.escape(tail)}]{{0,{MAX_REPEATS}}}+" if tail else ""))
     return atoms
 
 
