@@ -24,7 +24,7 @@ from records.findings import NothingToUndo
 from records.model import CATEGORIES, SEVERITIES, Action, FindingStatus, utcnow
 from records.people import User
 from records.queue import QueueFilter
-from reports.render import CATEGORY_LABELS, highlight, place_label
+from reports.render import CATEGORY_LABELS, highlight, place_label, web_link
 from schoolaudit.reporting import local_time
 from schoolaudit.review import ReviewError, parse_since
 from schoolaudit.web import csrf, passwords
@@ -36,7 +36,7 @@ DECISIONS = {action.value: action.status.value for action in Action}
 STATUSES = tuple(status.value for status in FindingStatus)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
-TEMPLATES.env.filters["highlight"] = highlight
+TEMPLATES.env.filters.update(highlight=highlight, web_link=web_link)
 TEMPLATES.env.globals.update(category_label=lambda c: CATEGORY_LABELS.get(c, c), place_label=place_label,
                              CATEGORY_LABELS=CATEGORY_LABELS,
                              CATEGORIES=CATEGORIES, SEVERITIES=SEVERITIES[::-1], STATUSES=STATUSES)
