@@ -1,6 +1,6 @@
 """Measure the records core: statements per stored post, and reads that grow with history.
 
-    .venv/bin/python bench/records.py [--checks 1000000] [--accounts 2000]
+    .venv/bin/python bench/store_growth.py [--checks 1000000] [--accounts 2000]
 
 Prints the SQL statements the store runs to save a 10-post account with one finding per post (its
 posts, versions, findings and check: the crawl's write path), and the time of `latest_checks()`
