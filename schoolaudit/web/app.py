@@ -14,8 +14,9 @@ from starlette.routing import Mount
 
 from records import people
 from records.store import Store
-from schoolaudit.config import Registry, Settings, config_dir, load_registry, load_settings
+from schoolaudit.config import ConfigError, Registry, Settings, config_dir, load_registry, load_settings
 from schoolaudit.reporting import ReportBuilder
+from schoolaudit.web.oidc import OidcOptions, OidcSignIn
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_HOURS = 12
@@ -30,12 +31,14 @@ class WebOptions:
     host: str = "127.0.0.1"
     port: int = 8080
     serve: bool = False
+    password_sign_in: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WebOptions":
         table = settings.raw.get("web", {})
         return cls(base_url=str(table.get("base_url", "")).rstrip("/"), host=str(table.get("host", cls.host)),
-                   port=int(table.get("port", cls.port)), serve=bool(table.get("serve", False)))
+                   port=int(table.get("port", cls.port)), serve=bool(table.get("serve", False)),
+                   password_sign_in=bool(table.get("password_sign_in", True)))
 
     @property
     def secure_cookies(self) -> bool:
@@ -50,6 +53,11 @@ class WebContext:
         self.settings: Settings = load_settings(directory)
         self.registry: Registry = load_registry(directory)
         self.options = WebOptions.from_settings(self.settings)
+        oidc_options = OidcOptions.from_settings(self.settings)
+        if oidc_options is None and not self.options.password_sign_in:
+            raise ConfigError(f"{directory / 'settings.toml'}: [web] password_sign_in = false needs [web.oidc] "
+                              "(else nobody can sign in)")
+        self.oidc = OidcSignIn(oidc_options) if oidc_options else None
         self.zone = ZoneInfo(self.settings.timezone)
         self._local = threading.local()
         # sqlite3 connections belong to the thread that opened them
