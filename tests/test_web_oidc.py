@@ -5,6 +5,9 @@ keys and tokens over HTTP; the browser's side of the round trip is followed by h
 from __future__ import annotations
 
 import re
+import shutil
+import socket
+import threading
 import time
 
 import httpx
@@ -44,12 +47,13 @@ def fresh_provider(provider):
     provider.token_changes = {}
 
 
-def configure(board, oidc: str | None, web: str = "") -> None:
-    """settings.toml as the demo wrote it, plus `web` lines in [web] and `oidc` as its [web.oidc] table."""
+def configure(board, oidc: str | None, web: str = "password_sign_in = true") -> None:
+    """settings.toml as the demo wrote it, with `web` as [web]'s password_sign_in line and `oidc` as its
+    [web.oidc] table."""
     path, original = board / "settings.toml", board / "settings.toml.demo"
     if not original.exists():
         original.write_text(path.read_text())
-    text = original.read_text().replace("\n[web]\n", f"\n[web]\n{web}\n", 1)
+    text = original.read_text().replace("\npassword_sign_in = true\n", f"\n{web}\n", 1)
     path.write_text(text + (f"\n[web.oidc]\n{oidc}\n" if oidc else ""))
 
 
@@ -194,16 +198,16 @@ def test_password_sign_in_can_be_turned_off(board, provider):
     assert browser.get("/", follow_redirects=False).status_code == 303
 
 
-@pytest.mark.parametrize("web, oidc, message", [
-    ("", f'provider = "entra"\nclient_id = "{CLIENT_ID}"\ntenant = "common"',
+@pytest.mark.parametrize("oidc, message", [
+    (f'provider = "entra"\nclient_id = "{CLIENT_ID}"\ntenant = "common"',
      "tenant must be the board's Entra tenant id"),
-    ("", f'provider = "google"\nclient_id = "{CLIENT_ID}"', "domain must be the board's Google Workspace domain"),
-    ("", f'provider = "okta"\nclient_id = "{CLIENT_ID}"', "provider must be one of entra, google, generic"),
-    ("", 'provider = "google"\ndomain = "b.org"', "needs client_id"),
-    ("", f'provider = "generic"\nclient_id = "{CLIENT_ID}"\nissuer = "http://sso.b.org"', "must be an https://"),
+    (f'provider = "google"\nclient_id = "{CLIENT_ID}"', "domain must be the board's Google Workspace domain"),
+    (f'provider = "okta"\nclient_id = "{CLIENT_ID}"', "provider must be one of entra, google, generic"),
+    ('provider = "google"\ndomain = "b.org"', "needs client_id"),
+    (f'provider = "generic"\nclient_id = "{CLIENT_ID}"\nissuer = "http://sso.b.org"', "must be an https://"),
 ])
-def test_a_bad_oidc_setting_is_a_one_line_error_naming_the_file_and_line(board, web, oidc, message):
-    configure(board, oidc, web)
+def test_a_bad_oidc_setting_is_a_one_line_error_naming_the_file_and_line(board, oidc, message):
+    configure(board, oidc)
     with pytest.raises(ConfigError) as error:
         create_app(board)
     line = (board / "settings.toml").read_text().splitlines().index("[web.oidc]") + 1
@@ -228,3 +232,44 @@ def test_an_unreachable_provider_is_a_clear_refusal(board):
     answer = TestClient(app).get("/auth/start", follow_redirects=False)
     assert answer.status_code == 403 and "the sign-in provider could not be reached (ConnectError)" in answer.text
     assert audit_tail(board)[0]["event"] == "sign_in_failed"
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does it)")
+@pytest.mark.parametrize("width", [1280, 390])
+def test_signing_in_with_google_in_a_real_browser(board, provider, width):
+    """Chromium clicks the button on a phone-sized and a desktop page, goes through the provider and lands
+    on the page it asked for, signed in; the sign-in card fits the screen."""
+    import uvicorn
+    from playwright import sync_api
+
+    configure(board, google(provider))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(board), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.05)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--no-first-run", "--disable-sync"])
+            page = browser.new_page(viewport={"width": width, "height": 800})
+            page.goto(f"{base}/findings")
+            button = page.get_by_role("link", name="Sign in with Google")
+            box = button.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width and box["height"] >= 32
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            button.click()
+            page.wait_for_url(f"{base}/findings")
+            assert "Sign out" in page.locator("header").inner_text()
+            assert page.request.get(f"{base}/findings.json").status == 200
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
