@@ -16,7 +16,7 @@ from records import people
 from records.store import Store
 from schoolaudit.config import ConfigError, Registry, Settings, config_dir, load_registry, load_settings
 from schoolaudit.reporting import ReportBuilder
-from schoolaudit.web.oidc import OidcOptions, OidcSignIn
+from schoolaudit.web.oidc import OidcOptions
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_HOURS = 12
@@ -57,7 +57,10 @@ class WebContext:
         if oidc_options is None and not self.options.password_sign_in:
             raise ConfigError(f"{directory / 'settings.toml'}: [web] password_sign_in = false needs [web.oidc] "
                               "(else nobody can sign in)")
-        self.oidc = OidcSignIn(oidc_options) if oidc_options else None
+        self.oidc = None
+        if oidc_options:
+            from schoolaudit.web.oidc_client import OidcSignIn
+            self.oidc = OidcSignIn(oidc_options)
         self.zone = ZoneInfo(self.settings.timezone)
         self._local = threading.local()
         # sqlite3 connections belong to the thread that opened them
