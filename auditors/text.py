@@ -32,7 +32,7 @@ from re import _constants as sre_c, _parser as sre_parse
 from functools import lru_cache
 from typing import Iterable
 
-from auditors.base import AuditContext
+from auditors.base import AuditContext, RulesError
 from records.model import Finding, Post
 
 #: Longest evidence quoted from one sentence; a longer sentence is cut around the term.
@@ -310,12 +310,7 @@ def trigrams(low: str) -> frozenset[str]:
     return frozenset(low[i:i + _GATE_WIDTH] for i in range(len(low) - _GATE_WIDTH + 1))
 
 
-def _config_error(message: str) -> Exception:
-    from schoolaudit.config import ConfigError  # late: schoolaudit.config imports auditors.base
-    return ConfigError(message)
-
-
-def compile_any(patterns: Iterable[str], label: str) -> re.Pattern | None:
+def compile_any(patterns: Iterable[str], label: str, key_path: tuple = ()) -> re.Pattern | None:
     """One case-insensitive regex matching any of `patterns`, or None when there are none."""
     patterns = [p for p in patterns if p]
     if not patterns:
@@ -324,7 +319,7 @@ def compile_any(patterns: Iterable[str], label: str) -> re.Pattern | None:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise _config_error(f"{label}: bad pattern {pattern!r}: {exc}") from None
+            raise RulesError(f"{label}: bad pattern {pattern!r}: {exc}", key_path) from None
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
@@ -427,6 +422,11 @@ class Rule:
     check_scope: str = "sentence"  # sentence | post: what `requires_check` / `unless_check` read
 
 
+#: A rule's context patterns (each a pattern or a list of them); schoolaudit.config checks rules files against these.
+CONTEXT_KEYS = ("unless", "unless_near", "unless_before", "unless_after", "requires", "requires_near", "unless_post",
+                "requires_post")
+
+
 def _as_list(value) -> list[str]:
     return [value] if isinstance(value, str) else list(value or [])
 
@@ -443,11 +443,10 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
         spaced = _as_list(entry.get("spaced"))
         terms = _as_list(entry.get("terms")) + ([obfuscated_words(words)] if words else []) \
             + ([spaced_words(spaced)] if spaced else [])
-        pattern = compile_any(terms, where)
+        pattern = compile_any(terms, where, ("rules", index, "terms"))
         if pattern is None or not entry.get("explanation"):
-            raise _config_error(f"{where}: needs `terms` or `words`, and an `explanation`")
-        kwargs = {key: compile_any(_as_list(entry.get(key)), where)
-                  for key in ("unless", "unless_near", "unless_before", "unless_after", "requires", "requires_near", "unless_post", "requires_post")}
+            raise RulesError(f"{where}: needs `terms` or `words`, and an `explanation`", ("rules", index))
+        kwargs = {key: compile_any(_as_list(entry.get(key)), where, ("rules", index, key)) for key in CONTEXT_KEYS}
         fast = [_lowered_pattern(t) for t in terms]
         starts = [match_prefixes(t) for t in terms]
         gate = None if None in starts else frozenset().union(*starts)
@@ -461,8 +460,8 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
             read=entry.get("read", "all"), severity=entry.get("severity"),
             requires_check=entry.get("requires_check"), unless_check=entry.get("unless_check"),
             check_scope=entry.get("check_scope", "sentence"), **kwargs))
-    return (compiled, compile_any(_as_list(rules.get("exceptions")), label),
-            compile_any(_as_list(rules.get("post_exceptions")), label))
+    return (compiled, compile_any(_as_list(rules.get("exceptions")), label, ("exceptions",)),
+            compile_any(_as_list(rules.get("post_exceptions")), label, ("post_exceptions",)))
 
 
 class RuleAuditor:
@@ -482,6 +481,12 @@ class RuleAuditor:
         super().__init_subclass__(**kwargs)
         cls.categories = (cls.category,)  # the contract's class attribute, read before construction
 
+    @classmethod
+    def known_checks(cls) -> tuple[str, ...]:
+        """The names a rule may give as `requires_check` / `unless_check`."""
+        own = (name.removeprefix("check_") for name in dir(cls) if name.startswith("check_"))
+        return tuple(sorted({*own, "full_name", "named_child"}))  # the last two are built in __init__
+
     def __init__(self, policy):
         self.policy = policy
         names = policy["privacy"].rules
@@ -489,10 +494,11 @@ class RuleAuditor:
         self.check_named_child = NamedChild(self.check_full_name, names.get("named_child", []), names.get("not_names", []))
         self.rules, self.exceptions, self.post_exceptions = compile_rules(self.category, policy[self.category].rules)
         self.restores_case = bool(policy[self.category].rules.get("restore_case", False))
-        for rule in self.rules:
+        for index, rule in enumerate(self.rules):
             for check in filter(None, (rule.requires_check, rule.unless_check)):
                 if not hasattr(self, f"check_{check}"):
-                    raise _config_error(f"rules/{self.category}.toml [[rules]] {rule.id}: unknown check {check!r}")
+                    raise RulesError(f"rules/{self.category}.toml [[rules]] {rule.id}: unknown check {check!r}",
+                                     ("rules", index))
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
         texts = post_texts(post)

@@ -32,7 +32,7 @@ from typing import Iterable
 
 import numpy as np
 
-from auditors.base import AuditContext, Disabled
+from auditors.base import AuditContext, Disabled, RulesError
 from auditors.text import own_text, post_texts, repost_explanation, reposted_text, sentence_spans
 from records.model import Finding, Post
 
@@ -170,8 +170,6 @@ def load_model(path: Path = MODEL_PATH) -> TextModel:
 
 def model_settings(policy) -> dict:
     """rules/text_model.toml of the policy's configuration folder (defaults when absent), checked."""
-    from auditors.text import _config_error
-
     rules = dict(policy.rule_files.get(RULES_FILE, {})) if policy is not None else {}
     label = f"rules/{RULES_FILE}.toml"
     threshold = rules.get("threshold", 0.5)
@@ -179,10 +177,10 @@ def model_settings(policy) -> dict:
     categories = rules.get("categories", list(CATEGORIES))
     unknown = set(categories) - set(CATEGORIES) | set(per_category) - set(CATEGORIES)
     if unknown:
-        raise _config_error(f"{label}: unknown categories {', '.join(sorted(unknown))} (known: {', '.join(CATEGORIES)})")
+        raise RulesError(f"{label}: unknown categories {', '.join(sorted(unknown))} (known: {', '.join(CATEGORIES)})")
     for value in [threshold, *per_category.values()]:
         if not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
-            raise _config_error(f"{label}: a threshold must be a number in (0, 1], not {value!r}")
+            raise RulesError(f"{label}: a threshold must be a number in (0, 1], not {value!r}")
     return {"enabled": bool(rules.get("enabled", True)),
             "thresholds": {c: float(per_category.get(c, threshold)) for c in CATEGORIES if c in categories}}
 

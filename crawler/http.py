@@ -43,7 +43,7 @@ from crawler.retry import RetryPolicy, parse_retry_after, retryable_status
 from crawler.robots import MAX_ROBOTS_BYTES, RobotsCache
 from crawler.throttle import HostThrottle
 
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_BYTES = 5_000_000
 DEFAULT_TIMEOUT = 20.0
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -86,7 +86,8 @@ class Fetched:
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """The `[crawl]` settings the client reads (see README, settings.toml)."""
+    """The `[crawl]` settings the client reads; these defaults are settings.toml's (schoolaudit.config
+    takes them from here, README "settings.toml" lists them)."""
 
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -97,20 +98,6 @@ class ClientSettings:
     per_host_delay: float = 0.5
     obey_robots: bool = True
     allow_private_addresses: bool = False  # only the demo and tests, whose servers are on 127.0.0.1
-
-    @classmethod
-    def from_table(cls, crawl: dict) -> "ClientSettings":
-        return cls(
-            timeout=float(crawl.get("timeout_seconds", DEFAULT_TIMEOUT)),
-            max_bytes=int(crawl.get("max_body_bytes", 5_000_000)),
-            retries=int(crawl.get("retries", 3)),
-            backoff=float(crawl.get("retry_backoff_seconds", 1.0)),
-            max_retry_after=float(crawl.get("max_retry_after_seconds", 60)),
-            per_host_concurrency=int(crawl.get("per_host_concurrency", 2)),
-            per_host_delay=float(crawl.get("per_host_delay_seconds", 0.5)),
-            obey_robots=bool(crawl.get("obey_robots", True)),
-            allow_private_addresses=bool(crawl.get("allow_private_addresses", False)),
-        )
 
 
 def user_agent(contact_url: str) -> str:
@@ -326,6 +313,7 @@ class _Decoder:
         else:
             raise FetchError(Outcome.MALFORMED, f"{url}: unsupported Content-Encoding {encoding!r}", url)
         self._zlib = None
+        self._started = False
 
     def _new(self, data: bytes):
         if self.encoding == "deflate":  # zlib-wrapped, as the RFC says, or raw, as some servers send
@@ -334,6 +322,10 @@ class _Decoder:
 
     def decode(self, data: bytes, room: int) -> bytes:
         """Decompress `data`, returning at most room + 1 bytes (more than `room` means over the limit)."""
+        if self.compressed and not self._started and data:
+            self._started = True
+            if self.encoding != "deflate" and not data.startswith(b"\x1f\x8b"[:len(data)]):
+                self.compressed = False  # labelled gzip but sent plain, as some servers do: read it as it is
         if not self.compressed:
             return data
         out = b""

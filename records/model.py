@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum, StrEnum
 
-ACCOUNT_KINDS = ("school", "club", "council", "board")
+ACCOUNT_KINDS = ("school", "club", "council", "team", "board")
 
 #: The finding categories, in the order reports show them. Names are a contract.
 CATEGORIES = (

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from auditors.base import AuditContext, Policy
 from auditors.registry import audit_post, load_auditors
 from crawler.http import HttpClient
-from crawler.media import MAX_IMAGES_PER_POST, MediaFetcher
+from crawler.media import MediaFetcher
 from crawler.result import FetchError, FetchResult
 from crawler.sources import read_account
 from records.model import Account, Finding, Outcome, Post
@@ -28,7 +28,6 @@ from schoolaudit.lock import RunLock
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 8
 
 
 @dataclass
@@ -112,12 +111,11 @@ class Pipeline:
             findings_new=summary.total("findings_new"))
 
     async def _crawl_all(self, accounts: list[Account], summary: RunSummary, show_progress: bool) -> None:
-        crawl = self.settings.raw.get("crawl", {})
-        limit = asyncio.Semaphore(int(crawl.get("concurrency", DEFAULT_CONCURRENCY)))
+        limit = asyncio.Semaphore(self.settings.crawl.concurrency)
         async with HttpClient(self.settings.contact_url, cache=self.store, transport=self.transport,
                               settings=self.settings.client_settings()) as client:
             media = MediaFetcher(client, self.store, self.settings.media_dir,
-                                 max_per_post=int(crawl.get("max_images_per_post", MAX_IMAGES_PER_POST)))
+                                 max_per_post=self.settings.crawl.max_images_per_post)
             with _progress(show_progress) as progress:
                 task = progress.add_task("Crawling accounts", total=len(accounts))
                 jobs = [self._fetch(client, account, limit, media) for account in accounts]
@@ -128,8 +126,8 @@ class Pipeline:
 
     def _account_deadline(self) -> float:
         """Seconds one account's fetch may take: three requests' worth, plus the longest Retry-After we obey."""
-        crawl = self.settings.raw.get("crawl", {})
-        return self.settings.timeout_seconds * 3 + float(crawl.get("max_retry_after_seconds", 60))
+        crawl = self.settings.crawl
+        return crawl.timeout_seconds * 3 + crawl.max_retry_after_seconds
 
     async def _fetch(self, client: HttpClient, account: Account, limit: asyncio.Semaphore, media: MediaFetcher):
         """(account, FetchResult or FetchError).
@@ -142,7 +140,7 @@ class Pipeline:
             deadline = asyncio.get_running_loop().time() + self._account_deadline()
             try:
                 async with asyncio.timeout_at(deadline):
-                    result = await read_account(client, account, self.settings.posts_per_account)
+                    result = await read_account(client, account, self.settings.crawl.posts_per_account)
             except FetchError as exc:
                 return account, exc
             except TimeoutError:

@@ -66,16 +66,25 @@ def _next_page_feed(next_url: str) -> str:
                                                  f'rel="next" href="{next_url}"/>', 1)
 
 
-def test_feed_hops_to_an_internal_address_are_refused_and_nothing_is_stored(tmp_path, internal):
+def test_feed_hops_to_an_internal_address_are_refused_and_nothing_internal_is_stored(tmp_path, internal, caplog):
+    # A redirect there ends the fetch. A next page is asked only of the feed's own host, and there
+    # it is an untrusted hop like any other: refused without a request, keeping page 1.
     routes = {"/redirecting.xml": redirect(internal.url + "/feed.xml"),
-              "/paged.xml": feed(_next_page_feed(internal.url + "/feed.xml"))}
+              "/paged.xml": feed(_next_page_feed(internal.url + "/feed.xml")),
+              "/same-host.xml": feed(_next_page_feed("/internal.xml")),
+              "/internal.xml": feed(INTERNAL_FEED)}
+    caplog.set_level(logging.INFO, logger="crawler.sources.feed")
     with FaultServer(routes) as board:
         results, texts = crawl(tmp_path, {"redirect": board.url + "/redirecting.xml",
-                                          "next-page": board.url + "/paged.xml"}, allow_private_addresses=False)
-    for account in ("redirect", "next-page"):
-        assert results[account].outcome == "blocked", results[account].detail
-        assert "internal address" in results[account].detail
-    assert internal.hits["/feed.xml"] == 0 and not any("internal" in text for text in texts)
+                                          "next-page": board.url + "/paged.xml",
+                                          "same-host": board.url + "/same-host.xml"}, allow_private_addresses=False)
+    assert results["redirect"].outcome == "blocked", results["redirect"].detail
+    assert "internal address" in results["redirect"].detail
+    assert results["next-page"].outcome == results["same-host"].outcome == "ok"
+    refused = [r.getMessage() for r in caplog.records if "next page" in r.getMessage()]
+    assert len(refused) == 1 and "/internal.xml" in refused[0] and "internal address" in refused[0]
+    assert internal.hits["/feed.xml"] == 0 and board.hits["/internal.xml"] == 0
+    assert len(texts) == 2 and all(text.startswith("public 0") for text in texts)  # page 1 of each, once
 
 
 def test_a_robots_txt_redirect_to_an_internal_address_is_refused(tmp_path, internal):

@@ -356,9 +356,11 @@ def test_demo_ends_with_a_user_who_can_sign_in(tmp_path, capsys):
 def test_digests_link_each_finding_to_its_page_behind_sign_in(app, board):
     from schoolaudit.digest import DigestBuilder, Recipient
 
+    from dataclasses import replace
+
     loaded = load_app(board)
-    loaded.settings.raw["web"] = {"base_url": "https://review.example.org/"}
-    digest = DigestBuilder(loaded.settings, loaded.registry, loaded.store).nightly(
+    settings = replace(loaded.settings, web=replace(loaded.settings.web, base_url="https://review.example.org/"))
+    digest = DigestBuilder(settings, loaded.registry, loaded.store).nightly(
         Recipient("p@b.org", "", "school:birchwood-ps", ("nightly",)), DigestRange("nightly", 0, 10**9))
     loaded.close()
     linked = {int(i) for i in re.findall(r'href="https://review\.example\.org/findings/(\d+)"', digest.html)}

@@ -12,12 +12,15 @@ embeds their thumbnail. Self-labels such as `nudity` or `graphic-media` mark a p
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
 from crawler.result import FetchError, FetchResult, HttpError
 from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
-from crawler.sources.common import MAX_PAGES, Collector, get_json, parse_time, unique_media, with_quote
+from crawler.sources.common import (
+    MAX_PAGES, Collector, get_json, json_document, parse_time, unique_media, with_quote,
+)
 
 PAGE_SIZE = 100  # the API's maximum
 REPOST = "app.bsky.feed.defs#reasonRepost"
@@ -39,6 +42,17 @@ class BlueskySource(Source):
     platform = "bluesky"
     default_api_base = "https://public.api.bsky.app"
 
+    @classmethod
+    def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
+        """A `getAuthorFeed` page, or a `getPostThread` answer (its post)."""
+        document = json_document(body, url)
+        if isinstance(document, dict) and isinstance(document.get("thread"), dict):
+            return [post for post in [post_view_post(document["thread"].get("post"), account_id)] if post]
+        items = document.get("feed") if isinstance(document, dict) else None
+        if not isinstance(items, list):
+            raise FetchError(Outcome.MALFORMED, f"{url}: no 'feed' list in the answer")
+        return feed_posts(items, account_id)
+
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         actor = parse_target(account.target)
         endpoint = f"{self.base_url(account)}/xrpc/app.bsky.feed.getAuthorFeed?actor={quote(actor)}"
@@ -56,11 +70,15 @@ class BlueskySource(Source):
             items = page.get("feed") if isinstance(page, dict) else None
             if not isinstance(items, list):
                 raise FetchError(Outcome.MALFORMED, f"{fetched.url}: no 'feed' list in the answer")
-            collected.add(feed_item_post(item, account.id) for item in items)
+            collected.add(feed_posts(items, account.id))
             cursor = page.get("cursor")
             if not items or not isinstance(cursor, str) or not cursor or collected.full:
                 break
         return collected.result()
+
+
+def feed_posts(items: list, account_id: str) -> list[Post]:
+    return [post for item in items if (post := feed_item_post(item, account_id))]
 
 
 def feed_item_post(item, account_id: str) -> Post | None:

@@ -20,6 +20,7 @@ GRAPH_API_BASE = "https://graph.facebook.com/v19.0"
 PAGE_SIZE = 100
 
 _AUTH_CODES = {102, 190, 463, 467}
+_TEMPORARY_CODES = {1, 2}  # API Unknown, API Service
 _RATE_CODES = {4, 17, 32, 341, 613, 80001, 80002, 80004}
 _PERMISSION_CODES = {3, 10, 200, 210, 220, 230, 298, 299}
 
@@ -33,10 +34,15 @@ class GraphSource(Source):
         url = with_query(url, access_token=None, suppress_http_code=1)
         document, fetched = await get_json(self.client, url, headers={"Authorization": f"Bearer {self.token()}"},
                                            trusted=True, robots=False, what="Graph API JSON")
+        return self.graph_document(document, fetched.url)
+
+    @staticmethod
+    def graph_document(document, url: str) -> dict:
+        """A Graph API answer from `url` as a dict; its error object becomes a FetchError."""
         if not isinstance(document, dict):
-            raise FetchError(Outcome.MALFORMED, f"{fetched.url}: expected a JSON object", fetched.url)
+            raise FetchError(Outcome.MALFORMED, f"{url}: expected a JSON object", url)
         if isinstance(document.get("error"), dict):
-            raise graph_error(document["error"], fetched.url)
+            raise graph_error(document["error"], url)
         return document
 
 
@@ -45,7 +51,9 @@ def graph_error(error: dict, where: str) -> FetchError:
     code, subcode = error.get("code"), error.get("error_subcode")
     message = (f"{error.get('type', 'GraphError')} code {code}"
                + (f"/{subcode}" if subcode else "") + f": {error.get('message', '')}")
-    if code in _AUTH_CODES or error.get("type") == "OAuthException" and code in (None, 1):
+    if code in _TEMPORARY_CODES:  # "An unknown error occurred": Meta's side, not the token
+        return FetchError(Outcome.ERROR, f"{where}: a temporary Graph API error, tried again next run ({message})")
+    if code in _AUTH_CODES or error.get("type") == "OAuthException" and code is None:
         return FetchError(Outcome.AUTH_MISSING, f"{where}: the token was refused ({message})")
     if code in _RATE_CODES:
         return FetchError(Outcome.RATE_LIMITED, f"{where}: {message}")

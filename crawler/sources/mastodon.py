@@ -13,13 +13,15 @@ warning (`spoiler_text`) becomes the post title; `sensitive` and `edited_at` are
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
 from crawler.result import FetchError, FetchResult
 from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
 from crawler.sources.common import (
-    MAX_PAGES, Collector, get_json, html_to_text, link_header, parse_time, unique_media, with_query, with_quote,
+    MAX_PAGES, Collector, get_json, html_to_text, json_document, link_header, parse_time, unique_media, with_query,
+    with_quote,
 )
 
 PAGE_SIZE = 40  # the API's maximum
@@ -43,6 +45,12 @@ def parse_target(target: str) -> tuple[str, str]:
 class MastodonSource(Source):
     platform = "mastodon"
 
+    @classmethod
+    def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
+        """A page of statuses (or one status) from the instance at `url`."""
+        document = json_document(body, url)
+        return statuses_posts(document if isinstance(document, list) else [document], account_id, urlsplit(url).netloc)
+
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         username, instance = parse_target(account.target)
         base = (account.api_base or self.api_base or f"https://{instance}").rstrip("/")
@@ -63,12 +71,16 @@ class MastodonSource(Source):
             page, fetched = await get_json(self.client, url, trusted=number == 0, robots=False)
             if not isinstance(page, list):
                 raise FetchError(Outcome.MALFORMED, f"{fetched.url}: expected a list of statuses")
-            collected.add(status_post(status, account.id, instance) for status in page)
+            collected.add(statuses_posts(page, account.id, instance))
             next_url = link_header(fetched.headers.get("link")).get("next")
             if not page or not next_url or collected.full:
                 break
             url = with_query(next_url, limit=min(PAGE_SIZE, collected.wanted))
         return collected.result()
+
+
+def statuses_posts(statuses: list, account_id: str, instance: str) -> list[Post]:
+    return [post for status in statuses if (post := status_post(status, account_id, instance))]
 
 
 def status_post(status, account_id: str, instance: str = "") -> Post | None:

@@ -13,14 +13,18 @@ t.co links are expanded and `note_tweet` gives the full text of long posts.
 from __future__ import annotations
 
 import html
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from urllib.parse import quote
 
 from crawler.result import FetchError, FetchResult, HttpError
 from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
-from crawler.sources.common import MAX_PAGES, Collector, get_json, parse_time, unique_media, user_name, with_quote
+from crawler.sources.common import (
+    MAX_PAGES, Collector, get_json, json_document, parse_time, unique_media, user_name, with_quote,
+)
 
 PAGE_SIZE = 100
 TWEET_FIELDS = ("created_at,author_id,attachments,referenced_tweets,entities,possibly_sensitive,note_tweet,"
@@ -37,6 +41,18 @@ class XSource(Source):
     platform = "x"
     token_env = "SCHOOLAUDIT_X_BEARER_TOKEN"
     default_api_base = "https://api.x.com/2"
+
+    @classmethod
+    def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
+        """One API v2 answer, or several as JSON lines (one answer a line, as twarc saves pages)."""
+        try:
+            documents = [json_document(body, url, "X API JSON")]
+        except FetchError:
+            try:
+                documents = [json.loads(line) for line in body.decode("utf-8-sig").splitlines() if line.strip()]
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                raise FetchError(Outcome.MALFORMED, f"{url}: not X API JSON", url) from None
+        return [post for document in documents for post in parse_tweets(document, account_id)]
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         self.check_ready()

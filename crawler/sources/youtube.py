@@ -8,6 +8,7 @@ feed holds the latest 15 videos: title, `media:description` and the `media:thumb
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
 import feedparser
@@ -23,6 +24,10 @@ _CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
 class YouTubeSource(Source):
     platform = "youtube"
     default_api_base = "https://www.youtube.com"
+
+    @classmethod
+    def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
+        return parse_videos(body, url, account_id)
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         url, trusted = await self.feed_url(account.target.strip(), self.base_url(account))

@@ -27,18 +27,17 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 @dataclass(frozen=True)
 class WebOptions:
     """settings.toml [web]."""
-    base_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8080
-    serve: bool = False
-    password_sign_in: bool = True
+    base_url: str
+    host: str
+    port: int
+    serve: bool
+    password_sign_in: bool
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WebOptions":
-        table = settings.raw.get("web", {})
-        return cls(base_url=str(table.get("base_url", "")).rstrip("/"), host=str(table.get("host", cls.host)),
-                   port=int(table.get("port", cls.port)), serve=bool(table.get("serve", False)),
-                   password_sign_in=bool(table.get("password_sign_in", True)))
+        web = settings.web
+        return cls(base_url=web.base_url.rstrip("/"), host=web.host, port=web.port, serve=web.serve,
+                   password_sign_in=web.password_sign_in)
 
     @property
     def secure_cookies(self) -> bool:
