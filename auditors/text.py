@@ -4,7 +4,7 @@ The words live in config/rules/<category>.toml; this module holds the method tha
 auditor shares:
 
 * `post_texts` - the texts an auditor reads: title and body as `where="text"`, each image's alt
-  text as `where="alt:N"`.
+  text as `where="alt:N"`, the text read in each image as `where="image_text:N"`.
 * `sentence_spans` - sentence (clause) boundaries, so that context words only count when they
   stand in the same sentence as the term they qualify.
 * `spaced_words` - literal words spelled with a space or dot between the letters ("F U C K").
@@ -54,13 +54,18 @@ _MASK = "*#%_"
 _SUFFIX = r"(?:s|es|ed|er|ers|ing|in|in'|y|ies)?"
 
 
-def post_texts(post: Post, read: str = "all") -> list[tuple[str, str]]:
-    """(where, text) pairs: the title and body as "text", each alt text as "alt:N"."""
+def post_texts(post: Post, read: str = "all", policy=None) -> list[tuple[str, str]]:
+    """(where, text) pairs: the title and body as "text", each alt text as "alt:N"; with a
+    `policy`, also the text read in each downloaded image as "image_text:N" (read like "text")."""
     texts = []
     if read in ("all", "text") and post.full_text.strip():
         texts.append(("text", post.full_text))
     if read in ("all", "alt"):
         texts.extend((f"alt:{index}", media.alt) for index, media in enumerate(post.media) if media.alt.strip())
+    if read in ("all", "text") and policy is not None:
+        from auditors.image_auditors import image_texts  # the image models load only for posts with images
+
+        texts.extend(image_texts(post, policy))
     return texts
 
 
@@ -434,7 +439,7 @@ class RuleAuditor:
                     raise _config_error(f"rules/{self.category}.toml [[rules]] {rule.id}: unknown check {check!r}")
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
-        texts = post_texts(post)
+        texts = post_texts(post, policy=self.policy)
         if not texts:
             return []
         whole = "\n".join(text for _, text in texts)

@@ -1,7 +1,8 @@
 """`schoolaudit scan-image PATH...`: what the image auditors see in image files, on this machine.
 
 One JSON object per image on stdout, in the order given:
-    {"path": ..., "faces": [{"box": [x, y, w, h], "score": ...}, ...], "explicit": <0..1>, "labels": [...]}
+    {"path": ..., "faces": [{"box": [x, y, w, h], "score": ...}, ...], "explicit": <0..1>, "labels": [...],
+     "text": "the text read in the image, lines in reading order joined by newlines (\"\" when none)"}
 `labels` holds "student_photo" when the image would be flagged on a school account (any face),
 and "explicit" when its explicit-image score reaches the threshold. A file that cannot be read
 is named on stderr in one line; the others go on, and the exit status is 1 at the end.
@@ -79,6 +80,7 @@ def run(args) -> int:
                     "faces": [face.to_dict() for face in analysis.faces],
                     "explicit": analysis.explicit,
                     "labels": analysis.labels(settings),
+                    "text": analysis.text,
                 }), flush=True)
     finally:
         analyser.close()
