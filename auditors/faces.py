@@ -56,8 +56,11 @@ _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 DEFAULT_MAX_SIDE = 1280
 #: The turned passes run at this longer side: a quarter of pass 1's cost each.
 TURNED_SIDE = 640
-#: The finer pass runs when pass 1 found no face, or only faces under this many pixels (full image).
-DEFAULT_FINE_BELOW = 96
+#: At `fine_side`, boxes under this many pixels are kept from `fine_score`, larger ones from `score_threshold`.
+SMALL_BOX = 48
+#: Photos from 1.5 x DEFAULT_MAX_SIDE are looked at this longer side: 1920 keeps a 4032 or 4000 px
+#: JPEG's decoding at half scale (Pillow's draft), and finds faces of 64 px and more there.
+DEFAULT_FINE_SIDE = 1920
 
 
 @dataclass(frozen=True)
@@ -138,19 +141,21 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:
 class FaceDetector:
     """RetinaFace MobileNet-0.25 on onnxruntime's CPU provider (int8 model unless told otherwise).
 
-    `detect` runs up to three passes, each only where the one before leaves doubt:
-    1. the image at `max_side` (1280 px): every face of 80 px or more in a 12 MP photo;
-    2. on an image much larger than that, when pass 1 found no face or only faces under
-       `fine_below` px, a finer pass at `fine_side` at score `fine_score` (faces of 48 px and
-       more in a phone photo: the back of a classroom);
-    3. when still no face is found and `turned` is on, the image turned 90, 180 and 270 degrees
-       at `TURNED_SIDE` (children lying down, upside-down faces: close, so large).
+    `detect` looks once at the right scale, and again only where that found nothing:
+    - an image up to 1.5 x `max_side` (1280 px) is looked at scaled to `max_side` (every face of
+      about 24 px and more there); a larger photo (a 12 MP phone photo) at `fine_side` (1920 px),
+      keeping boxes from `fine_score`: faces of 64 px and more at the back of a classroom, for
+      about the cost of a pass at 1280 px plus the explicit score;
+    - when a large photo shows no face there, once more at `max_side` (a face too close for the
+      finer scale's largest anchors);
+    - when still no face is found and `turned` is on, the image turned 90, 180 and 270 degrees at
+      `TURNED_SIDE` (children lying down, upside-down faces: close, so large).
     """
 
     def __init__(self, score_threshold: float = 0.8, nms_threshold: float = 0.4,
                  max_side: int = DEFAULT_MAX_SIDE, threads: int = 1, model_path: Path | None = None,
                  precision: str = "int8", fine_side: int = 0, fine_score: float = 0.6,
-                 fine_below: int = DEFAULT_FINE_BELOW, turned: bool = False):
+                 turned: bool = False):
         if model_path is None:
             check_available(precision)
             model_path = model_file(precision)
@@ -168,7 +173,6 @@ class FaceDetector:
         self.max_side = int(max_side)
         self.fine_side = int(fine_side)
         self.fine_score = float(fine_score)
-        self.fine_below = int(fine_below)
         self.turned = bool(turned)
 
     def detect(self, image, original_size: tuple[int, int] | None = None) -> list[Face]:
@@ -176,22 +180,14 @@ class FaceDetector:
         if image.mode != "RGB":
             image = image.convert("RGB")
         full_w, full_h = original_size or image.size
-        boxes, scores = self._pass(image, self.max_side, self.score_threshold)
-        if self._needs_fine_pass(full_w, full_h, boxes):
-            fine_boxes, fine_scores = self._pass(image, self.fine_side, self.fine_score)
-            boxes, scores = np.concatenate([boxes, fine_boxes]), np.concatenate([scores, fine_scores])
+        boxes, scores = np.empty((0, 4), np.float32), np.empty(0, np.float32)
+        if self.fine_side and max(full_w, full_h) >= 1.5 * self.max_side:
+            boxes, scores = self._pass(image, self.fine_side, self.fine_score, small_only=True)
+        if not len(boxes):
+            boxes, scores = self._pass(image, self.max_side, self.score_threshold)
         if self.turned and not len(boxes):
             boxes, scores = self._turned_passes(image)
-        return self._faces(boxes, scores, image.size, (full_w, full_h))
-
-    def _needs_fine_pass(self, full_w: int, full_h: int, boxes: np.ndarray) -> bool:
-        """Only a photo far larger than pass 1 saw can hide faces pass 1 could not see."""
-        if not self.fine_side or max(full_w, full_h) < 1.5 * self.max_side:
-            return False
-        if not len(boxes):
-            return True
-        smallest = float(np.min(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])))
-        return smallest * max(full_w, full_h) < self.fine_below
+        return self._faces(boxes, scores, (full_w, full_h))
 
     def _turned_passes(self, image) -> tuple[np.ndarray, np.ndarray]:
         """Boxes found in the image turned by 90, 180 and 270 degrees, turned back to the image."""
@@ -204,8 +200,10 @@ class FaceDetector:
             found_scores.append(scores)
         return np.concatenate(found_boxes), np.concatenate(found_scores)
 
-    def _pass(self, image, max_side: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 4) boxes x1,y1,x2,y2 normalised to 0..1 and their scores, on `image` at `max_side`."""
+    def _pass(self, image, max_side: int, threshold: float, small_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 4) boxes x1,y1,x2,y2 normalised to 0..1 and their scores, on `image` at `max_side`.
+        With `small_only`, `threshold` holds only for boxes under `SMALL_BOX` px at that scale;
+        larger ones need the usual `score_threshold` (a large box at 0.6 is rarely a face)."""
         from PIL import Image
 
         longest = max(image.size)
@@ -226,10 +224,14 @@ class FaceDetector:
         centres = priors[:, :2] + deltas[:, :2] * _VARIANCE[0] * priors[:, 2:]
         sizes = priors[:, 2:] * np.exp(deltas[:, 2:] * _VARIANCE[1])
         corners = np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1).clip(0.0, 1.0)
-        return corners.astype(np.float32), scores[selected].astype(np.float32)
+        kept = scores[selected]
+        if small_only:
+            small = np.maximum(sizes[:, 0] * width, sizes[:, 1] * height) < SMALL_BOX
+            keep = small | (kept >= self.score_threshold)
+            corners, kept = corners[keep], kept[keep]
+        return corners.astype(np.float32), kept.astype(np.float32)
 
-    def _faces(self, boxes: np.ndarray, scores: np.ndarray, size: tuple[int, int],
-               full: tuple[int, int]) -> list[Face]:
+    def _faces(self, boxes: np.ndarray, scores: np.ndarray, full: tuple[int, int]) -> list[Face]:
         """One `Face` per box kept by non-maximum suppression, in `full` pixel coordinates."""
         if not len(boxes):
             return []

@@ -47,9 +47,8 @@ class ImageSettings:
     face_score: float = 0.8  # RetinaFace score at or above which a box is a face
     nms: float = 0.4
     max_side: int = faces_module.DEFAULT_MAX_SIDE  # detection runs at most at this longer side
-    fine_side: int = 2560  # finer pass on large photos with no or only small faces; 0 = off
-    fine_score: float = 0.6  # score threshold of the finer pass
-    fine_below: int = faces_module.DEFAULT_FINE_BELOW  # ... run when the smallest face found is under this (px)
+    fine_side: int = faces_module.DEFAULT_FINE_SIDE  # large photos are looked at this longer side; 0 = as others
+    fine_score: float = 0.6  # score threshold at fine_side
     turned: bool = True  # turned passes (90/180/270 degrees) on images where no face was found
     face_model: str = "int8"  # "int8" (default, faster) or "fp32" (the original RetinaFace weights)
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -70,7 +69,6 @@ class ImageSettings:
             max_side=int(detector.get("max_side", default.max_side)),
             fine_side=int(detector.get("fine_side", default.fine_side)),
             fine_score=float(detector.get("fine_score", default.fine_score)),
-            fine_below=int(detector.get("fine_below", default.fine_below)),
             turned=bool(detector.get("turned", default.turned)),
             face_model=str(detector.get("model", default.face_model)),
             max_pixels=int(detector.get("max_pixels", default.max_pixels)),
@@ -86,7 +84,7 @@ class ImageSettings:
     def params(self) -> str:
         """Digest of everything that changes an analysis: the cache key beside the sha256."""
         raw = json.dumps([*faces_module.model_identity(self.face_model), self.face_score, self.nms,
-                          self.max_side, self.fine_side, self.fine_score, self.fine_below, self.turned,
+                          self.max_side, self.fine_side, self.fine_score, self.turned,
                           self.max_pixels, explicit_image.MODEL_NAME if self.explicit else None,
                           image_text.MODEL_NAME if self.text else None])
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
@@ -197,8 +195,7 @@ def _models(settings: ImageSettings):
         _MODELS.clear()
         detector = faces_module.FaceDetector(settings.face_score, settings.nms, settings.max_side, threads=1,
                                              precision=settings.face_model, fine_side=settings.fine_side,
-                                             fine_score=settings.fine_score, fine_below=settings.fine_below,
-                                             turned=settings.turned)
+                                             fine_score=settings.fine_score, turned=settings.turned)
         scorer = explicit_image.ExplicitScorer(threads=1) if settings.explicit else None
         reader = _text_reader() if settings.text else None
         _MODELS[key] = (detector, scorer, reader)

@@ -35,7 +35,7 @@ def check_available() -> None:
 class TextReader:
     """The text in a decoded Pillow image, or "" when it holds none."""
 
-    def __init__(self, threads: int = 1, gate_side: int = 480, read_side: int = 1280, min_score: float = 0.6):
+    def __init__(self, threads: int = 1, gate_side: int = 320, read_side: int = 1280, min_score: float = 0.6):
         check_available()
         from rapidocr_onnxruntime import RapidOCR
 

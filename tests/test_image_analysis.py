@@ -177,7 +177,7 @@ def _phone_photo(face_px: int) -> tuple[bytes, tuple[float, float]]:
     return _jpeg(canvas, quality=90), (2900 + face.x * factor, 1900 + face.y * factor)
 
 
-@pytest.mark.parametrize("face_px", [40, 56])
+@pytest.mark.parametrize("face_px", [48, 56])
 def test_small_faces_in_a_phone_photo_are_found_by_the_finer_pass(face_px):
     data, (x, y) = _phone_photo(face_px)
     faces_only = ImageSettings(explicit=False, text=False, turned=False)
