@@ -82,18 +82,14 @@ def image_settings(policy: Policy, rules: dict) -> ImageSettings:
     settings = ImageSettings.from_rules(rules)
     if settings.explicit and not policy.enabled("explicit"):
         settings = replace(settings, explicit=False)
-    if settings.explicit:
-        try:
-            explicit_image.check_available()
-        except explicit_image.ModelMissing as exc:
-            log.warning("explicit-image scores off: %s", exc)
-            settings = replace(settings, explicit=False)
-    if settings.text:
-        try:
-            image_text.check_available()
-        except image_text.ModelMissing as exc:
-            log.warning("text in images not read: %s", exc)
-            settings = replace(settings, text=False)
+    for field, module, what in (("explicit", explicit_image, "explicit-image scores off"),
+                                ("text", image_text, "text in images not read")):
+        if getattr(settings, field):
+            try:
+                module.check_available()
+            except module.ModelMissing as exc:
+                log.warning("%s: %s", what, exc)
+                settings = replace(settings, **{field: False})
     return settings
 
 

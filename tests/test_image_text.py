@@ -97,3 +97,18 @@ def test_a_post_whose_only_violation_is_in_its_flyer_is_flagged_in_report_and_di
     out = tmp_path / "preview"
     assert main(["--config", str(demo_config), "preview-digest", "--out", str(out), "--no-screenshots"]) == 0
     assert 'Found: "Wine & cheese night" (in the text in image 1)' in (out / "digest-weekly.txt").read_text()
+
+
+def test_without_the_ocr_package_the_images_are_still_audited(monkeypatch):
+    from auditors import image_text
+    from auditors.base import CategoryPolicy, Policy
+    from auditors.image_auditors import BUNDLED_RULES, image_settings
+    from schoolaudit.config import read_toml
+
+    def missing():
+        raise image_text.ModelMissing("rapidocr_onnxruntime is not installed")
+
+    monkeypatch.setattr(image_text, "check_available", missing)
+    policy = Policy(categories={"student_photo": CategoryPolicy("student_photo", "No pictures of students.", "high")})
+    settings = image_settings(policy, read_toml(BUNDLED_RULES))
+    assert settings.text is False and settings.fine_side == 1920  # faces still looked for, text not read
