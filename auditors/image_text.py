@@ -27,7 +27,7 @@ class ModelMissing(RuntimeError):
 
 def check_available() -> None:
     try:
-        import rapidocr_onnxruntime  # noqa: F401
+        import rapidocr_onnxruntime  # noqa: F401  (present or not: the models ship inside it)
     except ImportError as exc:
         raise ModelMissing(f"{exc.name or exc} is not installed; run `pip install -e .`") from exc
 
