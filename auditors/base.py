@@ -19,6 +19,15 @@ class Disabled(Exception):
     """Raised by an auditor's constructor when it cannot run here; the message says why."""
 
 
+class RulesError(ValueError):
+    """A rules file the auditors cannot use; `key_path` (e.g. `("rules", 2)`) says where, when known.
+    The configuration layer reports it as a problem of that file and line."""
+
+    def __init__(self, message: str, key_path: tuple = ()):
+        super().__init__(message)
+        self.key_path = tuple(key_path)
+
+
 @dataclass(frozen=True)
 class CategoryPolicy:
     """What the board's policy says about one category (from config/policy.toml)."""

@@ -7,14 +7,19 @@ An auditor that fails on one post is recorded and skipped; the others still run.
 An auditor with `supplements = True` (the statistical text model) fills gaps: it runs after all the
 others and is called as `audit(post, context, found=...)` with the categories they found on the
 post; it skips those, and any finding it still makes in one of them is dropped.
+
+Other packages add auditors through the entry-point group `schoolaudit.auditors` (value =
+`module:Class`). They run after the built-in ones and before the supplements, or just before the
+auditor their class names in `runs_before`. A plugin that fails to load or to start is off, with
+its reason, like a built-in auditor that raised `Disabled`; the run goes on without it.
 """
 from __future__ import annotations
 
 import logging
-from importlib import import_module
+from importlib.metadata import EntryPoint, entry_points
 
 from auditors.base import AuditContext, Auditor, Disabled, Policy
-from records.model import Finding, Post
+from records.model import CATEGORIES, Finding, Post
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +40,77 @@ AUDITORS: tuple[str, ...] = (
 )
 
 
-def load_auditors(policy: Policy, table: tuple[str, ...] = AUDITORS) -> tuple[list[Auditor], dict[str, str]]:
-    """The auditors that can run here, and {name: reason} for those that disabled themselves."""
-    ready, disabled = [], {}
-    for row in table:
-        module_name, _, class_name = row.partition(":")
-        cls = getattr(import_module(module_name), class_name)
+#: The entry-point group through which an installed package adds auditors (README: Extending schoolaudit).
+PLUGIN_GROUP = "schoolaudit.auditors"
+
+
+def load_auditors(policy: Policy, table: tuple[str, ...] | None = None) -> tuple[list[Auditor], dict[str, str]]:
+    """The auditors that can run here, and {name: reason} for those that are off.
+
+    `table` defaults to AUDITORS with the installed plugins' auditors placed among them.
+    """
+    disabled: dict[str, str] = {}
+    builtin = [EntryPoint(row, row, PLUGIN_GROUP).load() for row in (AUDITORS if table is None else table)]
+    plugins = _plugin_classes({cls.name for cls in builtin}, disabled) if table is None else []
+    ready = []
+    for cls in _placed(builtin, plugins):
         if not any(policy.enabled(c) for c in cls.categories):
             disabled[cls.name] = "its categories are disabled in the policy"
             continue
         try:
             ready.append(cls(policy))
         except Disabled as reason:
-            disabled[cls.name] = str(reason)
-            log.warning("auditor %s disabled: %s", cls.name, reason)
+            _turn_off(disabled, cls.name, str(reason))
+        except Exception as exc:  # a plugin's bug costs its own findings only; a built-in's is ours to see
+            if cls not in plugins:
+                raise
+            _turn_off(disabled, cls.name, f"plugin failed to start ({type(exc).__name__}: {exc})")
     return ready, disabled
+
+
+def plugin_rule_files() -> set[str]:
+    """The NAMEs of the rules/NAME.toml files that installed plugin auditors read (their `rules_file`)."""
+    return {cls.rules_file for cls in _plugin_classes(set(), {}) if getattr(cls, "rules_file", None)}
+
+
+def _plugin_classes(taken: set[str], disabled: dict[str, str]) -> list[type]:
+    """The installed plugins' auditor classes; one that cannot be used is turned off with its reason."""
+    classes = []
+    for entry in entry_points(group=PLUGIN_GROUP):
+        try:
+            cls = entry.load()
+        except Exception as exc:  # whatever a third-party module raises on import, the run goes on
+            _turn_off(disabled, entry.name, f"plugin {entry.value} failed to load ({type(exc).__name__}: {exc})")
+            continue
+        missing = [part for part in ("name", "categories", "audit") if not hasattr(cls, part)]
+        if missing:
+            _turn_off(disabled, entry.name, f"plugin {entry.value} is not an auditor (no {', '.join(missing)})")
+        elif set(cls.categories) - set(CATEGORIES):
+            _turn_off(disabled, cls.name, f"plugin {entry.value} names unknown categories "
+                                          f"{', '.join(sorted(set(cls.categories) - set(CATEGORIES)))}")
+        elif cls.name in taken:
+            _turn_off(disabled, entry.name, f"plugin {entry.value} is ignored: auditor name {cls.name!r} is taken")
+        else:
+            taken.add(cls.name)
+            classes.append(cls)
+    return classes
+
+
+def _placed(builtin: list[type], plugins: list[type]) -> list[type]:
+    """Plugins go before the first supplementing auditor, or just before the auditor named in their `runs_before`."""
+    order = list(builtin)
+    for cls in plugins:
+        names = [c.name for c in order]
+        before = getattr(cls, "runs_before", None)
+        index = names.index(before) if before in names else next(
+            (i for i, c in enumerate(order) if getattr(c, "supplements", False)), len(order))
+        order.insert(index, cls)
+    return order
+
+
+def _turn_off(disabled: dict[str, str], name: str, reason: str) -> None:
+    disabled[name] = reason
+    log.warning("auditor %s disabled: %s", name, reason)
 
 
 def audit_post(post: Post, context: AuditContext, auditors: list[Auditor]) -> list[Finding]:

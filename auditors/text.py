@@ -3,8 +3,9 @@
 The words live in config/rules/<category>.toml; this module holds the method that every text
 auditor shares:
 
-* `post_texts` - the texts an auditor reads: title and body as `where="text"`, each image's alt
-  text as `where="alt:N"`, the text read in each image as `where="image_text:N"`.
+* `post_texts` - the texts an auditor reads: the account's own title and body as `where="text"`,
+  the reposted or quoted post's text as `where="repost"`, each image's alt text as `where="alt:N"`,
+  the text read in each image as `where="image_text:N"`.
 * `sentence_spans` - sentence (clause) boundaries, so that context words only count when they
   stand in the same sentence as the term they qualify.
 * `spaced_words` - literal words spelled with a space or dot between the letters ("F U C K").
@@ -17,7 +18,7 @@ auditor shares:
 
 Rule keys (each optional except `explanation` and one of `terms`/`words`):
 
-    id, explanation, terms, words, spaced, unless, unless_near, unless_before, near, requires, requires_near,
+    id, explanation, terms, words, spaced, unless, unless_near, unless_before, unless_after, near, requires, requires_near,
     unless_post, requires_post, read ("text" | "alt" | "all"), severity, requires_check, unless_check,
     check_scope ("sentence" | "post")
 
@@ -32,7 +33,7 @@ from re import _constants as sre_c, _parser as sre_parse
 from functools import lru_cache
 from typing import Iterable
 
-from auditors.base import AuditContext
+from auditors.base import AuditContext, RulesError
 from records.model import Finding, Post
 
 #: Longest evidence quoted from one sentence; a longer sentence is cut around the term.
@@ -54,12 +55,38 @@ _MASK = "*#%_"
 _SUFFIX = r"(?:s|es|ed|er|ers|ing|in|in'|y|ies)?"
 
 
+def reposted_text(post: Post) -> str:
+    """What the reposted or quoted post says, when the source gave it ("" otherwise)."""
+    return (post.repost_of.text or "").strip() if post.repost_of else ""
+
+
+def own_text(post: Post) -> str:
+    """The account's own title and body: without the reposted or quoted text, which sources fold into
+    the body as a reader sees it ("own words\n\n> quoted") and which is read apart as "repost"."""
+    text, quoted = post.full_text, reposted_text(post)
+    at = text.find(quoted) if quoted else -1
+    if at < 0:
+        return text
+    before = text[:at].rstrip().removesuffix(">").rstrip()
+    after = text[at + len(quoted):].strip()
+    return "\n".join(part for part in (before, after) if part)
+
+
+def repost_explanation(post: Post, explanation: str) -> str:
+    """A finding's explanation, saying that what it quotes is the reposted (or quoted) post's content."""
+    ref = post.repost_of
+    what = "the post it quotes" if ref.kind == "quote" else "the post it reposts"
+    return f"In {what} (by {ref.handle}), not its own words: {explanation[:1].lower()}{explanation[1:]}"
+
+
 def post_texts(post: Post, read: str = "all", policy=None) -> list[tuple[str, str]]:
-    """(where, text) pairs: the title and body as "text", each alt text as "alt:N"; with a
-    `policy`, also the text read in each downloaded image as "image_text:N" (read like "text")."""
+    """(where, text) pairs: the account's own title and body as "text", the reposted or quoted post's
+    text as "repost" (audited like the account's own), each alt text as "alt:N"; with a `policy`,
+    also the text read in each downloaded image as "image_text:N" (read like "text")."""
     texts = []
-    if read in ("all", "text") and post.full_text.strip():
-        texts.append(("text", post.full_text))
+    if read in ("all", "text"):
+        own, quoted = own_text(post), reposted_text(post)
+        texts += [(where, text) for where, text in (("text", own), ("repost", quoted)) if text.strip()]
     if read in ("all", "alt"):
         texts.extend((f"alt:{index}", media.alt) for index, media in enumerate(post.media) if media.alt.strip())
     if read in ("all", "text") and policy is not None:
@@ -116,6 +143,18 @@ def evidence_span(text: str, sentence: tuple[int, int], match: tuple[int, int]) 
     while hi < end and not text[hi].isspace():
         hi += 1
     return text[lo:hi].strip()
+
+
+@lru_cache(maxsize=8192)
+def restored_case(text: str) -> str:
+    """`text` as the case-sensitive parts of the rules expect it. A post written all in lower case or
+    ALL IN CAPITALS carries no capital that marks a name, so each word gets one (title case); a post
+    in mixed case is returned as it is. Offsets are kept (else the text is returned unchanged)."""
+    if not (any(c.isupper() for c in text) and any(c.islower() for c in text)):
+        titled = text.title()
+        if len(titled) == len(text):
+            return titled
+    return text
 
 
 def _leet_classes(word: str) -> list[str]:
@@ -268,7 +307,7 @@ def match_prefixes(pattern: str) -> frozenset[str] | None:
 def forget_texts() -> None:
     """Drop the per-text caches (shared by the auditors of one post). The speed benchmark calls it
     between rounds, so that repeating a corpus measures new texts, as a crawl sees them."""
-    for cached in (sentence_spans, lowered, trigrams):
+    for cached in (sentence_spans, lowered, trigrams, restored_case):
         cached.cache_clear()
 
 
@@ -277,12 +316,7 @@ def trigrams(low: str) -> frozenset[str]:
     return frozenset(low[i:i + _GATE_WIDTH] for i in range(len(low) - _GATE_WIDTH + 1))
 
 
-def _config_error(message: str) -> Exception:
-    from schoolaudit.config import ConfigError  # late: schoolaudit.config imports auditors.base
-    return ConfigError(message)
-
-
-def compile_any(patterns: Iterable[str], label: str) -> re.Pattern | None:
+def compile_any(patterns: Iterable[str], label: str, key_path: tuple = ()) -> re.Pattern | None:
     """One case-insensitive regex matching any of `patterns`, or None when there are none."""
     patterns = [p for p in patterns if p]
     if not patterns:
@@ -291,7 +325,7 @@ def compile_any(patterns: Iterable[str], label: str) -> re.Pattern | None:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise _config_error(f"{label}: bad pattern {pattern!r}: {exc}") from None
+            raise RulesError(f"{label}: bad pattern {pattern!r}: {exc}", key_path) from None
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
@@ -308,6 +342,9 @@ class FullNames:
         self.titles = frozenset(w.lower().rstrip(".") for w in titles)
 
     def __call__(self, text: str) -> bool:
+        cased = restored_case(text)
+        if cased is not text:
+            return self._in_titled(cased)
         words = list(_CAPITALISED.finditer(text))
         for index, (first, last) in enumerate(zip(words, words[1:])):
             if text[first.end():last.start()] != " ":
@@ -323,6 +360,24 @@ class FullNames:
                 continue  # the head of a longer proper noun ("Long Point DSB", "Grand River Public School")
             return True
         return False
+
+
+    def _in_titled(self, text: str) -> bool:
+        """In a post without case (title-cased by `restored_case`) every word looks like a name: a pair
+        counts only right after a word that introduces a person ("congrats to jordan ellis")."""
+        words = list(_CAPITALISED.finditer(text))
+        for before, first, last in zip(words, words[1:], words[2:]):
+            if text[before.end():first.start()] != " " or text[first.end():last.start()] != " ":
+                continue
+            pair = (first.group(1).lower(), last.group(1).lower())
+            if before.group(1).lower() in _INTRODUCERS and not any(w in self.not_names or w in self.titles for w in pair):
+                return True
+        return False
+
+
+#: Words after which two title-cased words are read as a person's name in a post without case.
+_INTRODUCERS = frozenset({"to", "congrats", "congratulations", "welcome", "shoutout", "kudos", "bravo", "félicitations",
+                          "student", "meet", "élève"})
 
 
 class NamedChild:
@@ -341,7 +396,7 @@ class NamedChild:
             return True
         if self.pattern is None:
             return False
-        for match in self.pattern.finditer(text):
+        for match in self.pattern.finditer(restored_case(text)):
             name = next((g for g in match.groups() if g), None)
             if name and name.lower() not in self.not_names:
                 return True
@@ -360,6 +415,7 @@ class Rule:
     unless: re.Pattern | None = None
     unless_near: re.Pattern | None = None
     unless_before: re.Pattern | None = None
+    unless_after: re.Pattern | None = None
     requires: re.Pattern | None = None
     requires_near: re.Pattern | None = None
     unless_post: re.Pattern | None = None
@@ -370,6 +426,11 @@ class Rule:
     requires_check: str | None = None
     unless_check: str | None = None
     check_scope: str = "sentence"  # sentence | post: what `requires_check` / `unless_check` read
+
+
+#: A rule's context patterns (each a pattern or a list of them); schoolaudit.config checks rules files against these.
+CONTEXT_KEYS = ("unless", "unless_near", "unless_before", "unless_after", "requires", "requires_near", "unless_post",
+                "requires_post")
 
 
 def _as_list(value) -> list[str]:
@@ -388,11 +449,10 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
         spaced = _as_list(entry.get("spaced"))
         terms = _as_list(entry.get("terms")) + ([obfuscated_words(words)] if words else []) \
             + ([spaced_words(spaced)] if spaced else [])
-        pattern = compile_any(terms, where)
+        pattern = compile_any(terms, where, ("rules", index, "terms"))
         if pattern is None or not entry.get("explanation"):
-            raise _config_error(f"{where}: needs `terms` or `words`, and an `explanation`")
-        kwargs = {key: compile_any(_as_list(entry.get(key)), where)
-                  for key in ("unless", "unless_near", "unless_before", "requires", "requires_near", "unless_post", "requires_post")}
+            raise RulesError(f"{where}: needs `terms` or `words`, and an `explanation`", ("rules", index))
+        kwargs = {key: compile_any(_as_list(entry.get(key)), where, ("rules", index, key)) for key in CONTEXT_KEYS}
         fast = [_lowered_pattern(t) for t in terms]
         starts = [match_prefixes(t) for t in terms]
         gate = None if None in starts else frozenset().union(*starts)
@@ -406,8 +466,8 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
             read=entry.get("read", "all"), severity=entry.get("severity"),
             requires_check=entry.get("requires_check"), unless_check=entry.get("unless_check"),
             check_scope=entry.get("check_scope", "sentence"), **kwargs))
-    return (compiled, compile_any(_as_list(rules.get("exceptions")), label),
-            compile_any(_as_list(rules.get("post_exceptions")), label))
+    return (compiled, compile_any(_as_list(rules.get("exceptions")), label, ("exceptions",)),
+            compile_any(_as_list(rules.get("post_exceptions")), label, ("post_exceptions",)))
 
 
 class RuleAuditor:
@@ -427,16 +487,24 @@ class RuleAuditor:
         super().__init_subclass__(**kwargs)
         cls.categories = (cls.category,)  # the contract's class attribute, read before construction
 
+    @classmethod
+    def known_checks(cls) -> tuple[str, ...]:
+        """The names a rule may give as `requires_check` / `unless_check`."""
+        own = (name.removeprefix("check_") for name in dir(cls) if name.startswith("check_"))
+        return tuple(sorted({*own, "full_name", "named_child"}))  # the last two are built in __init__
+
     def __init__(self, policy):
         self.policy = policy
         names = policy["privacy"].rules
         self.check_full_name = FullNames(names.get("not_names", []), names.get("titles", []))
         self.check_named_child = NamedChild(self.check_full_name, names.get("named_child", []), names.get("not_names", []))
         self.rules, self.exceptions, self.post_exceptions = compile_rules(self.category, policy[self.category].rules)
-        for rule in self.rules:
+        self.restores_case = bool(policy[self.category].rules.get("restore_case", False))
+        for index, rule in enumerate(self.rules):
             for check in filter(None, (rule.requires_check, rule.unless_check)):
                 if not hasattr(self, f"check_{check}"):
-                    raise _config_error(f"rules/{self.category}.toml [[rules]] {rule.id}: unknown check {check!r}")
+                    raise RulesError(f"rules/{self.category}.toml [[rules]] {rule.id}: unknown check {check!r}",
+                                     ("rules", index))
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
         texts = post_texts(post, policy=self.policy)
@@ -447,7 +515,7 @@ class RuleAuditor:
             return []
         findings, seen = [], set()
         for where, text in texts:
-            kind = "alt" if where.startswith("alt") else "text"
+            kind = "alt" if where.startswith("alt") else "text"  # a repost's text reads as text
             low = lowered(text)
             folded = low if low is not None else text.lower()
             grams = trigrams(folded)
@@ -457,23 +525,27 @@ class RuleAuditor:
                 if rule.gate is not None and grams.isdisjoint(rule.gate) \
                         and not (rule.short and rule.short_re.search(folded)):
                     continue  # no match can start anywhere in this text
-                scan = rule.fast_terms.finditer(low) if rule.fast_terms and low is not None else rule.terms.finditer(text)
+                cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
+                scan = rule.fast_terms.finditer(low) if rule.fast_terms and low is not None else rule.terms.finditer(cased)
                 for match in scan:
                     sentence = sentence_at(text, match.start())
                     if (where, sentence) in seen:
                         continue
-                    if not self._applies(rule, text, sentence, match, whole):
+                    if not self._applies(rule, cased, sentence, match, whole, text):
                         continue
                     seen.add((where, sentence))
                     extra = {"severity": rule.severity} if rule.severity else {}
+                    explanation = rule.explanation.format(term=text[match.start():match.end()].strip())
                     findings.append(context.finding(
                         self.category, evidence_span(text, sentence, match.span()),
-                        rule.explanation.format(term=text[match.start():match.end()].strip()), self.name,
+                        repost_explanation(post, explanation) if where == "repost" else explanation, self.name,
                         where=where, **extra))
                     break  # one finding per rule and text: the first sentence that breaks it
         return findings
 
-    def _applies(self, rule: Rule, text: str, sentence: tuple[int, int], match: re.Match, whole: str) -> bool:
+    def _applies(self, rule: Rule, text: str, sentence: tuple[int, int], match: re.Match, whole: str, original: str) -> bool:
+        """Whether the rule's context allows `match`; `text` is `original` in restored case (for the
+        patterns), the checks read the original, whose case they judge themselves."""
         said = text[sentence[0]:sentence[1]]
         around = text[max(sentence[0], match.start() - rule.near):min(sentence[1], match.end() + rule.near)]
         if rule.unless and rule.unless.search(said):
@@ -484,6 +556,8 @@ class RuleAuditor:
             return False
         if rule.unless_before and rule.unless_before.search(text, max(sentence[0], match.start() - rule.near), match.start()):
             return False
+        if rule.unless_after and rule.unless_after.match(text, match.end(), min(sentence[1], match.end() + rule.near)):
+            return False
         if rule.requires and not rule.requires.search(said):
             return False
         if rule.requires_near and not rule.requires_near.search(around):
@@ -492,7 +566,7 @@ class RuleAuditor:
             return False
         if rule.requires_post and not rule.requires_post.search(whole):
             return False
-        checked = whole if rule.check_scope == "post" else said
+        checked = whole if rule.check_scope == "post" else original[sentence[0]:sentence[1]]
         if rule.requires_check and not getattr(self, f"check_{rule.requires_check}")(checked):
             return False
         if rule.unless_check and getattr(self, f"check_{rule.unless_check}")(checked):

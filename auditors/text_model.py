@@ -32,8 +32,8 @@ from typing import Iterable
 
 import numpy as np
 
-from auditors.base import AuditContext, Disabled
-from auditors.text import post_texts, sentence_spans
+from auditors.base import AuditContext, Disabled, RulesError
+from auditors.text import own_text, post_texts, repost_explanation, reposted_text, sentence_spans
 from records.model import Finding, Post
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "text-lr.json.gz"
@@ -60,6 +60,12 @@ def document(text: str, alts: Iterable[str]) -> str:
     return text + " || " + " | ".join(alts)
 
 
+def post_document(post: Post) -> str:
+    """The document of a post: its own text, the reposted or quoted text, then its alt texts."""
+    text = "\n".join(part for part in (own_text(post), reposted_text(post)) if part)
+    return document(text, [media.alt for media in post.media])
+
+
 def _floats(encoded: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(encoded), dtype="<f4").astype(np.float64)
 
@@ -69,7 +75,7 @@ class TextModel:
 
     def __init__(self, path: Path = MODEL_PATH):
         data = json.loads(gzip.decompress(Path(path).read_bytes()).decode("utf-8"))
-        if data.get("format") != 1:
+        if data.get("format") not in (1, 2):
             raise ValueError(f"{path}: unknown model format {data.get('format')!r}")
         self.categories: tuple[str, ...] = tuple(data["categories"])
         word, char = data["vectorizers"]
@@ -84,6 +90,9 @@ class TextModel:
         n_cat = len(self.categories)
         coef = _floats(data["coef"]).reshape(len(self.word_index) + len(self.char_index), n_cat)
         self.intercept = np.array(data["intercept"], dtype=np.float64)
+        # Platt scaling fitted on out-of-fold decisions (format 2): probability = sigmoid(a * decision + b)
+        scale = np.array(data.get("calibration") or [[1.0, 0.0]] * n_cat, dtype=np.float64)
+        self.scale_a, self.scale_b = scale[:, 0], scale[:, 1]
         # one feature space, words then characters: tf-idf . coef = tf . (idf x coef)
         self.n_word = len(self.word_index)
         idf = np.concatenate([self.word_idf, self.char_idf])
@@ -140,9 +149,14 @@ class TextModel:
         tf[split:] /= char_norm
         return tf @ self.weighted[unique] + self.intercept
 
+    def calibrated(self, decision: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from decision values: on posts the model was not trained on, about
+        that share of the posts scored p belong to the category."""
+        return 1.0 / (1.0 + np.exp(-(self.scale_a * decision + self.scale_b)))
+
     def probabilities(self, doc: str) -> dict[str, float]:
         """{category: probability} for one document."""
-        return dict(zip(self.categories, (1.0 / (1.0 + np.exp(-self.decision(doc)))).tolist()))
+        return dict(zip(self.categories, self.calibrated(self.decision(doc)).tolist()))
 
 
 @lru_cache(maxsize=4)
@@ -156,8 +170,6 @@ def load_model(path: Path = MODEL_PATH) -> TextModel:
 
 def model_settings(policy) -> dict:
     """rules/text_model.toml of the policy's configuration folder (defaults when absent), checked."""
-    from auditors.text import _config_error
-
     rules = dict(policy.rule_files.get(RULES_FILE, {})) if policy is not None else {}
     label = f"rules/{RULES_FILE}.toml"
     threshold = rules.get("threshold", 0.5)
@@ -165,10 +177,10 @@ def model_settings(policy) -> dict:
     categories = rules.get("categories", list(CATEGORIES))
     unknown = set(categories) - set(CATEGORIES) | set(per_category) - set(CATEGORIES)
     if unknown:
-        raise _config_error(f"{label}: unknown categories {', '.join(sorted(unknown))} (known: {', '.join(CATEGORIES)})")
+        raise RulesError(f"{label}: unknown categories {', '.join(sorted(unknown))} (known: {', '.join(CATEGORIES)})")
     for value in [threshold, *per_category.values()]:
         if not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
-            raise _config_error(f"{label}: a threshold must be a number in (0, 1], not {value!r}")
+            raise RulesError(f"{label}: a threshold must be a number in (0, 1], not {value!r}")
     return {"enabled": bool(rules.get("enabled", True)),
             "thresholds": {c: float(per_category.get(c, threshold)) for c in CATEGORIES if c in categories}}
 
@@ -194,16 +206,14 @@ class TextModelAuditor:
         self._position = {c: i for i, c in enumerate(self.model.categories)}
 
     def audit(self, post: Post, context: AuditContext, found: frozenset[str] = frozenset()) -> list[Finding]:
-        text = post.full_text
-        alts = [media.alt for media in post.media]
-        if not text.strip() and not any(a.strip() for a in alts):
+        if not post_texts(post):
             return []
-        decision = self.model.decision(document(text, alts))
+        probabilities = self.model.calibrated(self.model.decision(post_document(post)))
         flagged = []
         for category, threshold in self.thresholds.items():
             if category in found or not context.policy.enabled(category):
                 continue
-            probability = 1.0 / (1.0 + math.exp(-decision[self._position[category]]))
+            probability = float(probabilities[self._position[category]])
             if probability >= threshold:
                 flagged.append((category, probability))
         if not flagged:
@@ -211,15 +221,15 @@ class TextModelAuditor:
         candidates = self._candidates(post)
         findings = []
         for category, probability in flagged:
-            pool = [c for c in candidates if c[0] != "text"] if category == "student_photo" else candidates
+            pool = [c for c in candidates if c[0].startswith("alt")] if category == "student_photo" else candidates
             if not pool:
                 continue  # student_photo: no alt text to quote (the image auditor judges the pixels)
             column = self._position[category]
             where, evidence, _ = max(pool, key=lambda c: c[2][column])
             kind = "alt text" if where.startswith("alt") else "sentence"
+            explanation = f"Reads like {WHAT[category]} (statistical model, {probability:.2f}); the quoted {kind} weighs most."
             findings.append(context.finding(
-                category, evidence,
-                f"Reads like {WHAT[category]} (statistical model, {probability:.2f}); the quoted {kind} weighs most.",
+                category, evidence, repost_explanation(post, explanation) if where == "repost" else explanation,
                 self.name, where=where, severity=LOWER[context.policy[category].severity]))
         return findings
 
@@ -227,7 +237,7 @@ class TextModelAuditor:
         """(where, sentence, decision values) for each sentence of the text and each alt text."""
         out = []
         for where, text in post_texts(post):
-            if where == "text":
+            if not where.startswith("alt"):
                 for begin, end in sentence_spans(text):
                     out.append((where, text[begin:end], self.model.decision(document(text[begin:end], ()))))
             else:

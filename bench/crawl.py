@@ -115,7 +115,7 @@ def write_config(root: Path, base: str, accounts: int, concurrency: int) -> Path
     from schoolaudit.config import DEFAULT_CONFIG_DIR
 
     config = root / "config"
-    shutil.copytree(DEFAULT_CONFIG_DIR, config, ignore=shutil.ignore_patterns("accounts.toml"))
+    shutil.copytree(DEFAULT_CONFIG_DIR, config, ignore=shutil.ignore_patterns("accounts.toml", "recipients.toml"))
     settings = (config / "settings.toml").read_text()
     settings = settings.replace('"../schoolaudit-data/', '"../data/')
     crawl = {"concurrency": concurrency, "per_host_concurrency": concurrency, "per_host_delay_seconds": 0,

@@ -1,34 +1,117 @@
-"""Guarding against requests to the board's own network from URLs found inside posts (SSRF).
+"""Which URLs may be asked for, and where their requests may go (SSRF).
 
-A URL taken from a post (an image, a link card) may name loopback, private or link-local
-addresses; unless the settings allow it, such URLs are refused before any request is made.
+Every URL is checked for shape before anything else (`check_url`): a bad port, a bad scheme, an
+undecodable international host name or a URL longer than `MAX_URL_LENGTH` is a `malformed`
+outcome for that URL, never an exception that escapes.
+
+Only the board's own configuration is trusted, and only for the first request it names: every
+other URL (a redirect target, a next page, an API or alternate-feed link found in a page, a
+robots.txt redirect, an image) is resolved once, refused when any of its addresses is internal
+(loopback, private, link-local, shared 100.64/10, 6to4 2002::/16, site-local fec0::/10, IPv4
+mapped or NAT64 forms of those, multicast, reserved) and then *pinned*: the connection goes to
+the address that was checked (`PinnedBackend`), with no second resolution a DNS server could
+answer differently. The Host header and the TLS server name stay the URL's host.
 """
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
+
+import httpcore
+import httpx
 
 from crawler.result import FetchError
 from records.model import Outcome
 
+MAX_URL_LENGTH = 8192
+_ALWAYS_INTERNAL = tuple(ipaddress.ip_network(n) for n in ("100.64.0.0/10", "2002::/16", "fec0::/10"))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
-def _is_internal(address: str) -> bool:
+
+def check_url(url: str) -> SplitResult:
+    """The parts of an http(s) URL that can be requested; `malformed` saying why not otherwise."""
+    def invalid(reason: str) -> FetchError:
+        return FetchError(Outcome.MALFORMED, f"{url[:300]}: invalid URL ({reason})", url)
+
+    if not isinstance(url, str) or not url:
+        raise invalid("empty")
+    if len(url) > MAX_URL_LENGTH:
+        raise invalid(f"longer than {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a port out of range or not a number, a broken [IPv6] literal
+        raise invalid(str(exc)) from None
+    if parts.scheme not in ("http", "https"):
+        raise invalid(f"only http and https URLs are fetched, not {parts.scheme or 'a relative URL'!r}")
+    if not parts.hostname or any(c.isspace() or c in "<>\"{}|\\^`" for c in parts.hostname):
+        raise invalid("no valid host name")
+    if port == 0:
+        raise invalid("port 0")
+    try:
+        httpx.URL(url)  # what the client will parse: IDNA and control characters
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        raise invalid(str(exc) or type(exc).__name__) from None
+    return parts
+
+
+def is_internal(address: str) -> bool:
+    """Whether an IP address belongs to a network that is not the public internet."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    elif ip.version == 6 and ip in _NAT64:
+        ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return (not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_private
+            or any(ip in network for network in _ALWAYS_INTERNAL if network.version == ip.version))
 
 
-async def check_public_url(url: str) -> None:
-    """Raise `blocked` unless every address the URL's host resolves to is public."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchError(Outcome.BLOCKED, f"{url}: only http(s) URLs are fetched")
+async def resolve_public(url: str) -> str:
+    """The address to connect to for `url`: its host resolved once; `blocked` when any address is internal."""
+    parts = check_url(url)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443,
                                                              type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise FetchError(Outcome.NOT_FOUND, f"{url}: host not found ({exc})") from exc
-    if any(_is_internal(info[4][0]) for info in infos):
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(Outcome.NOT_FOUND, f"{url}: host not found ({exc})", url) from exc
+    addresses = [info[4][0] for info in infos]
+    if not addresses or any(is_internal(address) for address in addresses):
         raise FetchError(Outcome.BLOCKED, f"{url}: refers to an internal address; not fetched "
-                                          "(set crawl.allow_private_addresses to allow)")
+                                          "(set crawl.allow_private_addresses to allow)", url)
+    return addresses[0]
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, connecting a pinned host name to the address that was checked for it."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._pins: dict[str, str] = {}
+
+    def pin(self, host: str, address: str) -> None:
+        self._pins[host.lower()] = address
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None, socket_options=None) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_tcp(self._pins.get(host.lower(), host), port, timeout=timeout,
+                                             local_address=local_address, socket_options=socket_options)
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options=None) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def pinned_transport(backend: PinnedBackend, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport, whose connection pool connects through `backend`."""
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    # httpx has no argument for a network backend; its pool is rebuilt with one (same settings otherwise).
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+        network_backend=backend)
+    return transport

@@ -9,24 +9,26 @@ Each concern lives in a module of its own, the way scrapy splits its downloader 
   `Retry-After` obeyed up to a cap (beyond it the fetch is `rate_limited`);
 - crawler.sniff: what a body really is (an HTML page where a feed was expected, a bot-protection
   challenge, a login form);
-- crawler.addresses: no request to internal addresses from URLs found in posts, on every redirect hop.
+- crawler.addresses: URLs checked for shape; no request to an internal address from any URL the
+  board's configuration did not name (redirect hops, next pages, links found in pages, images),
+  and the connection pinned to the address that was checked.
 
 The client itself names schoolaudit and the board's contact URL in its User-Agent, follows at
 most `MAX_REDIRECTS` redirects (a loop is recognised), bounds each request in time (connect to
 last byte), decompresses gzip / deflate itself so that the size limit applies to the
 decompressed bytes and reading stops as soon as it is passed (gzip bombs), sends conditional
 requests (ETag / Last-Modified per URL) and turns every failure into a `FetchError` whose outcome
-says why.
+says why (an `HttpError` with its status for an HTTP error answer). A body shorter than its
+Content-Length or a gzip / deflate stream that ends early is `malformed`, never a short success.
 
-Validators of a 200 answer are handed to `VALIDATORS` when the caller (the pipeline) collects
-them there, so that they are remembered only once the body was parsed and stored: a malformed
-body is fetched again next run rather than answered by a 304 forever.
+The client only reads validators; a 200 answer's come back in `Fetched.validators` and the
+caller remembers them once the body was parsed and stored: a malformed body is fetched again
+next run rather than answered by a 304 forever.
 """
 from __future__ import annotations
 
 import asyncio
 import zlib
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
@@ -34,30 +36,23 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from crawler import sniff
-from crawler.addresses import check_public_url
-from crawler.result import FetchError
+from crawler.addresses import PinnedBackend, check_url, pinned_transport, resolve_public
+from crawler.result import FetchError, HttpError, RedirectError
 from records.model import Outcome
 from crawler.retry import RetryPolicy, parse_retry_after, retryable_status
-from crawler.robots import API_CALLS, MAX_ROBOTS_BYTES, RobotsCache
+from crawler.robots import MAX_ROBOTS_BYTES, RobotsCache
 from crawler.throttle import HostThrottle
 
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_BYTES = 5_000_000
 DEFAULT_TIMEOUT = 20.0
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 ERROR_BODY_BYTES = 256 * 1024  # read of an error page, to recognise a challenge
 
-#: When set (by the pipeline, per account), 200 answers' validators are appended here as
-#: (url, etag, last_modified) instead of being remembered at once.
-VALIDATORS: ContextVar[list | None] = ContextVar("schoolaudit_validators", default=None)
-
-
 class ValidatorCache(Protocol):
-    """Where the client remembers ETag / Last-Modified per URL (the store implements it)."""
+    """Where the client reads ETag / Last-Modified per URL (the store implements it)."""
 
     def validators(self, url: str) -> dict | None: ...
-
-    def remember_validators(self, url: str, etag: str | None, last_modified: str | None) -> None: ...
 
 
 @dataclass
@@ -67,6 +62,12 @@ class Fetched:
     headers: httpx.Headers
     content: bytes
     not_modified: bool = False
+    requested: str = ""  # the URL asked for, which validators are kept under
+
+    @property
+    def validators(self) -> tuple[str, str | None, str | None]:
+        """(requested URL, ETag, Last-Modified): what to remember once this body is stored."""
+        return self.requested or self.url, self.headers.get("etag"), self.headers.get("last-modified")
 
     @property
     def content_type(self) -> str:
@@ -85,7 +86,8 @@ class Fetched:
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """The `[crawl]` settings the client reads (see README, settings.toml)."""
+    """The `[crawl]` settings the client reads; these defaults are settings.toml's (schoolaudit.config
+    takes them from here, README "settings.toml" lists them)."""
 
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -95,19 +97,7 @@ class ClientSettings:
     per_host_concurrency: int = 2
     per_host_delay: float = 0.5
     obey_robots: bool = True
-
-    @classmethod
-    def from_table(cls, crawl: dict) -> "ClientSettings":
-        return cls(
-            timeout=float(crawl.get("timeout_seconds", DEFAULT_TIMEOUT)),
-            max_bytes=int(crawl.get("max_body_bytes", 5_000_000)),
-            retries=int(crawl.get("retries", 3)),
-            backoff=float(crawl.get("retry_backoff_seconds", 1.0)),
-            max_retry_after=float(crawl.get("max_retry_after_seconds", 60)),
-            per_host_concurrency=int(crawl.get("per_host_concurrency", 2)),
-            per_host_delay=float(crawl.get("per_host_delay_seconds", 0.5)),
-            obey_robots=bool(crawl.get("obey_robots", True)),
-        )
+    allow_private_addresses: bool = False  # only the demo and tests, whose servers are on 127.0.0.1
 
 
 def user_agent(contact_url: str) -> str:
@@ -140,15 +130,16 @@ class HttpClient:
                                  max_retry_after=settings.max_retry_after)
         self.throttle = HostThrottle(settings.per_host_concurrency, settings.per_host_delay)
         self.robots = RobotsCache(self._fetch_robots, self.throttle.set_crawl_delay) if settings.obey_robots else None
-        self._expected: dict[str, str] = {}
         self.bytes_received = 0  # body bytes as sent on the wire (before decompression), for benchmarks
         self.requests_sent = 0
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+        self._addresses = PinnedBackend()
         self._client = httpx.AsyncClient(
             headers={"User-Agent": user_agent(contact_url), "Accept-Encoding": "gzip, deflate"},
             timeout=settings.timeout,
             follow_redirects=False,  # followed here, so that every hop is checked and throttled
-            transport=transport,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
+            transport=transport or pinned_transport(self._addresses, limits),
+            limits=limits,
         )
 
     async def __aenter__(self) -> "HttpClient":
@@ -160,67 +151,61 @@ class HttpClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    def expect(self, url: str, kind: str) -> None:
-        """Say what `url` should answer ('feed'), so that an HTML page there is recognised as wrong."""
-        self._expected[url] = kind
-
-    async def get(self, url: str, *, conditional: bool = True, headers: dict | None = None,
-                  max_bytes: int | None = None, robots: bool | None = None, public_only: bool = False,
-                  expect: str | None = None) -> Fetched:
+    async def get(self, url: str, *, trusted: bool = False, conditional: bool = True, headers: dict | None = None,
+                  max_bytes: int | None = None, robots: bool = True, expect: str | None = None) -> Fetched:
         """GET `url`; raise FetchError with the reason when it cannot be had.
 
-        `robots`: check robots.txt (default: yes, except inside an API platform's fetch).
-        `public_only`: the URL came from a post: refuse internal addresses on every redirect hop.
+        `trusted`: the URL comes from the board's configuration (an account's target, its API
+        base): its first request may go to any address. Every other URL, and every redirect hop,
+        must resolve to public addresses unless `allow_private_addresses` is set.
+        `robots`: check robots.txt (not for a platform's API).
         `expect`: 'feed' or 'image': a body that sniffs as an HTML page is refused as such.
         """
+        check_url(url)
         request_headers = dict(headers or {})
         if conditional and self.cache:
             request_headers.update(_conditional_headers(self.cache.validators(url)))
-        check_robots = self.robots is not None and (not API_CALLS.get() if robots is None else robots)
-        response, content = await self._request(url, request_headers, max_bytes or self.max_bytes,
-                                                check_robots=check_robots, public_only=public_only)
-        final = str(response.url)
+        response, content, final = await self._request(url, request_headers, max_bytes or self.max_bytes,
+                                                       check_robots=robots and self.robots is not None,
+                                                       trusted=trusted)
         if response.status_code == 304:
-            return Fetched(final, 304, response.headers, b"", not_modified=True)
-        _raise_for_status(response, content)
-        _check_body(final, response.headers, content, expect or self._expected.get(url))
-        if conditional and self.cache:
-            etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
-            sink = VALIDATORS.get()
-            if sink is not None:
-                sink.append((url, etag, modified))
-            else:
-                self.cache.remember_validators(url, etag, modified)
-        return Fetched(final, response.status_code, response.headers, content)
+            return Fetched(final, 304, response.headers, b"", not_modified=True, requested=url)
+        _raise_for_status(final, response, content)
+        _check_body(final, response.headers, content, expect)
+        return Fetched(final, response.status_code, response.headers, content, requested=url)
 
     # -- redirects, robots, SSRF -------------------------------------------------------------
 
     async def _request(self, url: str, headers: dict, limit: int, *, check_robots: bool,
-                       public_only: bool) -> tuple[httpx.Response, bytes]:
-        """Follow redirects by hand; each hop is checked (robots, addresses), throttled and retried."""
+                       trusted: bool) -> tuple[httpx.Response, bytes, str]:
+        """Follow redirects by hand; each hop is checked (shape, addresses, robots), throttled and retried.
+
+        Returns the last response, its body and its URL."""
         current, seen = url, {url}
-        for _ in range(MAX_REDIRECTS + 1):
-            if public_only:
-                await check_public_url(current)
+        for hop in range(MAX_REDIRECTS + 1):
+            hop_trusted = trusted and hop == 0  # the configuration names the first hop only
+            check_url(current)
+            if not hop_trusted and not self.settings.allow_private_addresses:
+                self._addresses.pin(urlsplit(current).hostname, await resolve_public(current))
             if check_robots:
-                await self.robots.check(current)
+                await self.robots.check(current, hop_trusted)
             response, content = await self._send(current, headers, limit)
             location = response.headers.get("location")
             if response.status_code not in REDIRECT_STATUSES or not location:
-                return response, content
+                return response, content, current
             following = urljoin(current, location.strip())
             if urlsplit(following).scheme not in ("http", "https"):
-                raise FetchError(Outcome.ERROR, f"{url}: redirected to a non-HTTP URL {following}")
+                raise FetchError(Outcome.ERROR, f"{url}: redirected to a non-HTTP URL {following}", url)
             if urlsplit(following).netloc != urlsplit(current).netloc:
                 headers = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
             if following in seen:
-                raise _redirect_error(url, f"redirect loop ({current} -> {following})")
+                raise RedirectError(f"{url}: redirect loop ({current} -> {following})", url)
             seen.add(following)
             current = following
-        raise _redirect_error(url, f"more than {MAX_REDIRECTS} redirects")
+        raise RedirectError(f"{url}: more than {MAX_REDIRECTS} redirects", url)
 
-    async def _fetch_robots(self, url: str) -> tuple[int, bytes]:
-        response, content = await self._request(url, {}, MAX_ROBOTS_BYTES, check_robots=False, public_only=False)
+    async def _fetch_robots(self, url: str, trusted: bool) -> tuple[int, bytes]:
+        response, content, _ = await self._request(url, {}, MAX_ROBOTS_BYTES, check_robots=False, trusted=trusted)
         return response.status_code, content
 
     # -- one hop: throttle, time limit, retries ----------------------------------------------
@@ -255,52 +240,64 @@ class HttpClient:
                         return response, b""
                     return response, await self._read(response, limit)
         except (TimeoutError, httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
-            raise FetchError(Outcome.TIMEOUT, f"{url}: no complete answer within {self.timeout:g} s") from exc
+            raise FetchError(Outcome.TIMEOUT, f"{url}: no complete answer within {self.timeout:g} s", url) from exc
         except httpx.ConnectTimeout as exc:
-            raise _Retry(None, FetchError(Outcome.TIMEOUT, f"{url}: could not connect within {self.timeout:g} s")) from exc
+            raise _Retry(None, FetchError(Outcome.TIMEOUT, f"{url}: could not connect within {self.timeout:g} s",
+                                          url)) from exc
         except (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
             if "complete message body" in str(exc) or "incomplete chunked" in str(exc).lower():
-                error = FetchError(Outcome.MALFORMED, f"{url}: body truncated: {exc}")
+                error = FetchError(Outcome.MALFORMED, f"{url}: body truncated: {exc}", url)
             else:
-                error = FetchError(Outcome.ERROR, f"{url}: {type(exc).__name__}: {exc}")
+                error = FetchError(Outcome.ERROR, f"{url}: {type(exc).__name__}: {exc}", url)
             raise _Retry(None, error) from exc
         except httpx.TransportError as exc:
-            raise FetchError(Outcome.ERROR, f"{url}: {type(exc).__name__}: {exc}") from exc
+            raise FetchError(Outcome.ERROR, f"{url}: {type(exc).__name__}: {exc}", url) from exc
+        except httpx.InvalidURL as exc:
+            raise FetchError(Outcome.MALFORMED, f"{url}: invalid URL ({exc})", url) from exc
 
     def _retry_or_fail(self, url: str, response: httpx.Response, body: bytes) -> None:
         """A 429 / 5xx: raise _Retry (with the Retry-After wait, if any) or the final FetchError."""
         status = response.status_code
-        challenge = _challenge(response, body)
+        challenge = _challenge(url, response, body)
         if challenge:
             raise challenge  # a bot-protection page answers the same however often it is asked
         wait = parse_retry_after(response.headers.get("retry-after"))
-        error = _status_error(response)
+        error = _status_error(url, response)
         if wait is not None and wait > self.retry.max_retry_after:
-            raise FetchError(Outcome.RATE_LIMITED, f"{url}: HTTP {status}, asked to retry after {wait:.0f} s "
-                                                   f"(more than the {self.retry.max_retry_after:g} s we wait); "
-                                                   "left for the next run")
+            raise HttpError(Outcome.RATE_LIMITED, f"{url}: HTTP {status}, asked to retry after {wait:.0f} s "
+                                                  f"(more than the {self.retry.max_retry_after:g} s we wait); "
+                                                  "left for the next run", url, status)
         raise _Retry(wait, error)
 
     async def _read(self, response: httpx.Response, limit: int, truncate: bool = False) -> bytes:
         """The decompressed body, refused (or, for error pages, cut) as soon as it passes `limit` bytes."""
         declared = response.headers.get("content-length", "")
         encoding = response.headers.get("content-encoding", "identity")
+        url = str(response.url)
         if not truncate and declared.isdigit() and int(declared) > limit and encoding.lower() in ("", "identity"):
-            raise FetchError(Outcome.MALFORMED, f"{response.url}: body of {declared} bytes exceeds the {limit}-byte limit")
-        decoder = _Decoder(encoding, str(response.url))
-        chunks, size = [], 0
+            raise FetchError(Outcome.MALFORMED, f"{url}: body of {declared} bytes exceeds the {limit}-byte limit", url)
+        decoder = _Decoder(encoding, url)
+        chunks, size, received = [], 0, 0
         async for raw in response.aiter_raw():
             self.bytes_received += len(raw)
+            received += len(raw)
             chunk = decoder.decode(raw, limit - size)
             size += len(chunk)
             if size > limit:
                 if truncate:
                     chunks.append(chunk)
                     break
-                raise FetchError(Outcome.MALFORMED, f"{response.url}: body exceeds the {limit}-byte limit"
-                                                    + (f" once decompressed ({encoding})" if decoder.compressed else ""))
+                raise FetchError(Outcome.MALFORMED, f"{url}: body exceeds the {limit}-byte limit"
+                                                    + (f" once decompressed ({encoding})" if decoder.compressed else ""),
+                                 url)
             chunks.append(chunk)
-        return b"".join(chunks)[:limit] if truncate else b"".join(chunks)
+        if truncate:
+            return b"".join(chunks)[:limit]
+        if declared.isdigit() and received < int(declared):
+            raise FetchError(Outcome.MALFORMED, f"{url}: body truncated: {received} of the {declared} bytes "
+                                                "its Content-Length announced", url)
+        decoder.finish()
+        return b"".join(chunks)
 
 
 class _Decoder:
@@ -314,9 +311,9 @@ class _Decoder:
         elif self.encoding in ("gzip", "x-gzip", "deflate"):
             self.compressed = True
         else:
-            raise FetchError(Outcome.MALFORMED, f"{url}: unsupported Content-Encoding {encoding!r}")
+            raise FetchError(Outcome.MALFORMED, f"{url}: unsupported Content-Encoding {encoding!r}", url)
         self._zlib = None
-        self._pending = b""
+        self._started = False
 
     def _new(self, data: bytes):
         if self.encoding == "deflate":  # zlib-wrapped, as the RFC says, or raw, as some servers send
@@ -325,11 +322,13 @@ class _Decoder:
 
     def decode(self, data: bytes, room: int) -> bytes:
         """Decompress `data`, returning at most room + 1 bytes (more than `room` means over the limit)."""
+        if self.compressed and not self._started and data:
+            self._started = True
+            if self.encoding != "deflate" and not data.startswith(b"\x1f\x8b"[:len(data)]):
+                self.compressed = False  # labelled gzip but sent plain, as some servers do: read it as it is
         if not self.compressed:
             return data
         out = b""
-        data = self._pending + data
-        self._pending = b""
         try:
             while data and len(out) <= room:
                 if self._zlib is None:
@@ -347,14 +346,14 @@ class _Decoder:
                     continue
                 break
         except zlib.error as exc:
-            raise FetchError(Outcome.MALFORMED, f"{self.url}: body could not be decompressed ({exc})") from exc
+            raise FetchError(Outcome.MALFORMED, f"{self.url}: body could not be decompressed ({exc})", self.url) from exc
         return out
 
-
-def _redirect_error(url: str, reason: str) -> FetchError:
-    error = FetchError(Outcome.ERROR, f"{url}: {reason}")
-    error.redirects = True
-    return error
+    def finish(self) -> None:
+        """Raise `malformed` when the compressed stream stopped before its end (a truncated body)."""
+        if self._zlib is not None and not self._zlib.eof:  # a member began and never ended
+            raise FetchError(Outcome.MALFORMED, f"{self.url}: body truncated: the {self.encoding} stream "
+                                                "ends before its end marker", self.url)
 
 
 def _conditional_headers(validators: dict | None) -> dict:
@@ -366,39 +365,33 @@ def _conditional_headers(validators: dict | None) -> dict:
     return headers
 
 
-def _challenge(response: httpx.Response, body: bytes) -> FetchError | None:
+def _challenge(url: str, response: httpx.Response, body: bytes) -> FetchError | None:
     if body and sniff.kind(body, response.headers.get("content-type", "")) == "html":
-        found = sniff.barrier(body, str(response.url))
+        found = sniff.barrier(body, url)
         if found and found.outcome == Outcome.BLOCKED:
             return found
     return None
 
 
-def _status_error(response: httpx.Response) -> FetchError:
-    error = _status_error_for(response)
-    error.status = response.status_code  # read by crawler.robots (a 5xx robots.txt disallows the host)
-    return error
-
-
-def _status_error_for(response: httpx.Response) -> FetchError:
+def _status_error(url: str, response: httpx.Response) -> HttpError:
     status = response.status_code
-    where = str(response.url)
     if status in (404, 410):
-        return FetchError(Outcome.NOT_FOUND, f"{where}: HTTP {status}")
+        return HttpError(Outcome.NOT_FOUND, f"{url}: HTTP {status}", url, status)
     if status == 401:
-        return FetchError(Outcome.LOGIN_WALL, f"{where}: HTTP 401, the server asks for a login")
+        return HttpError(Outcome.LOGIN_WALL, f"{url}: HTTP 401, the server asks for a login", url, status)
     if status == 403:
-        return FetchError(Outcome.BLOCKED, f"{where}: HTTP 403, access refused")
+        return HttpError(Outcome.BLOCKED, f"{url}: HTTP 403, access refused", url, status)
     if status == 429:
         retry = response.headers.get("retry-after")
-        return FetchError(Outcome.RATE_LIMITED, f"{where}: HTTP 429" + (f", retry after {retry}" if retry else ""))
-    return FetchError(Outcome.ERROR, f"{where}: HTTP {status}")
+        return HttpError(Outcome.RATE_LIMITED, f"{url}: HTTP 429" + (f", retry after {retry}" if retry else ""),
+                         url, status)
+    return HttpError(Outcome.ERROR, f"{url}: HTTP {status}", url, status)
 
 
-def _raise_for_status(response: httpx.Response, body: bytes = b"") -> None:
+def _raise_for_status(url: str, response: httpx.Response, body: bytes = b"") -> None:
     if response.status_code < 400:
         return
-    raise _challenge(response, body) or _status_error(response)
+    raise _challenge(url, response, body) or _status_error(url, response)
 
 
 def _check_body(url: str, headers: httpx.Headers, content: bytes, expect: str | None) -> None:
@@ -411,4 +404,5 @@ def _check_body(url: str, headers: httpx.Headers, content: bytes, expect: str | 
         raise found
     if expect in ("feed", "image"):
         raise FetchError(Outcome.MALFORMED, f"{url}: expected {'a feed' if expect == 'feed' else 'an image'} "
-                                            f"but the server sent an HTML page ({content_type or 'no Content-Type'})")
+                                            f"but the server sent an HTML page ({content_type or 'no Content-Type'})",
+                         url)

@@ -2,13 +2,17 @@
 
 An image URL already fetched is never fetched again; identical bytes from different URLs are
 stored once and linked to every post that uses them. Image URLs come from posts, so the client
-refuses internal addresses for them on every redirect hop (crawler.addresses) unless
-`allow_private` is set. Bodies are size-limited by the client,
-sniffed by Pillow (the Content-Type header is not trusted) and refused above a pixel limit
-(decompression bombs). A failed image is logged and left without bytes; the post is still kept.
+refuses internal addresses for them on every redirect hop (crawler.addresses) unless the
+settings allow private addresses. Bodies are size-limited by the client, sniffed by Pillow (the
+Content-Type header is not trusted) and refused above a pixel limit (decompression bombs).
+
+A post keeps at most `max_per_post` images, and downloads stop at the account's deadline: the
+images left are fetched by a later run. A failed image, whatever the reason, is logged and left
+without bytes; the post is still kept.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -25,32 +29,45 @@ log = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 15 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
+MAX_IMAGES_PER_POST = 20
 FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 
 
 class MediaFetcher:
-    def __init__(self, client: HttpClient, store: Store, media_dir: Path, allow_private: bool = False,
-                 max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_IMAGE_PIXELS):
+    def __init__(self, client: HttpClient, store: Store, media_dir: Path, max_bytes: int = MAX_IMAGE_BYTES,
+                 max_pixels: int = MAX_IMAGE_PIXELS, max_per_post: int = MAX_IMAGES_PER_POST):
         self.client, self.store, self.media_dir = client, store, Path(media_dir)
-        self.allow_private, self.max_bytes, self.max_pixels = allow_private, max_bytes, max_pixels
+        self.max_bytes, self.max_pixels, self.max_per_post = max_bytes, max_pixels, max(0, max_per_post)
 
-    async def attach(self, posts: list[Post]) -> None:
-        """Set `sha256` and `path` on every image of `posts` that can be had."""
+    async def attach(self, posts: list[Post], deadline: float | None = None) -> None:
+        """Set `sha256` and `path` on every image of `posts` that can be had before `deadline` (loop time).
+
+        Images past `max_per_post` are dropped from their post."""
         for post in posts:
-            for media in post.media:
-                try:
+            if len(post.media) > self.max_per_post:
+                log.warning("post %s has %d images; only the first %d are kept", post.key, len(post.media),
+                            self.max_per_post)
+                del post.media[self.max_per_post:]
+        pending = [(post, media) for post in posts for media in post.media]
+        for done, (post, media) in enumerate(pending):
+            try:
+                async with asyncio.timeout_at(deadline):
                     await self._attach_one(media)
-                except FetchError as exc:
-                    log.warning("image of post %s not stored: %s", post.key, exc.detail)
+            except TimeoutError:
+                log.warning("account's time is up: %d images left for the next run", len(pending) - done)
+                return
+            except FetchError as exc:
+                log.warning("image of post %s not stored: %s", post.key, exc.detail)
+            except Exception:  # an unforeseen failure of one image never ends the account, nor the run
+                log.exception("image of post %s not stored: %s", post.key, media.url)
 
     async def _attach_one(self, media: Media) -> None:
         known = self.store.media_for_url(media.url)
         if known:
             media.sha256, media.path = known["sha256"], known["path"]
             return
-        # A URL found in a post: internal addresses are refused on every redirect hop, not only the first.
-        fetched = await self.client.get(media.url, conditional=False, max_bytes=self.max_bytes,
-                                        public_only=not self.allow_private, expect="image")
+        # A URL found in a post: untrusted, so internal addresses are refused on every hop.
+        fetched = await self.client.get(media.url, conditional=False, max_bytes=self.max_bytes, expect="image")
         media.sha256, media.path = self._store_bytes(media.url, fetched.content)
 
     def _store_bytes(self, url: str, content: bytes) -> tuple[str, str]:

@@ -4,11 +4,14 @@
 first bytes of the body. `barrier` recognises HTML that stands between the crawler and the
 content: a bot-protection challenge (Cloudflare "Just a moment...", Incapsula, Sucuri, DDoS-Guard,
 PerimeterX, a page that is little more than a captcha) is `blocked`; a page that is little more
-than a login form (a password field on a short page, or on a login URL) is `login_wall`. A
-school's home page with a staff-login box or a contact form's captcha is long enough to pass.
+than a login form (a password field on a short page, or on a login URL) is `login_wall`. Both are
+judged by a marker and by the page being short: Cloudflare and Imperva put their scripts on the
+normal pages they protect too, and a school's home page with a staff-login box or a contact
+form's captcha is long enough to pass. `html_text` decodes an HTML page as a browser does.
 """
 from __future__ import annotations
 
+import codecs
 import re
 from urllib.parse import urlsplit
 
@@ -19,7 +22,7 @@ _HEAD = 4096
 _FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF")
 
-#: Markers of bot-protection challenge pages; any one is decisive.
+#: Markers of bot-protection challenge pages; one on a short page is decisive.
 CHALLENGE_MARKERS = (
     "<title>just a moment...</title>", "cf-browser-verification", "cf_chl_opt", "/cdn-cgi/challenge-platform/",
     "attention required! | cloudflare", "_incapsula_resource", "sucuri website firewall", "ddos-guard",
@@ -62,10 +65,56 @@ def barrier(content: bytes, url: str) -> FetchError | None:
     lowered = html.lower()
     marker = next((m for m in CHALLENGE_MARKERS if m in lowered), None)
     short = visible_words(html) < SHORT_PAGE_WORDS
-    if marker:
+    if marker and short:
         return FetchError(Outcome.BLOCKED, f"{url}: a bot-protection challenge page ({marker!r}) instead of content")
     if short and _CAPTCHA.search(html):
         return FetchError(Outcome.BLOCKED, f"{url}: a captcha page instead of content")
     if _PASSWORD.search(html) and (short or _LOGIN_PATH.search(urlsplit(url).path)):
         return FetchError(Outcome.LOGIN_WALL, f"{url}: a login form instead of content")
     return None
+
+
+_BOM = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+
+
+def html_charset(content: bytes, content_type: str = "") -> str:
+    """The encoding of an HTML page as a browser picks it: a byte-order mark, the charset of the
+    Content-Type header, a `<meta charset>` (or http-equiv) in the first 4 KB, else UTF-8 when the
+    bytes are UTF-8, else windows-1252."""
+    for mark, name in _BOM:
+        if content.startswith(mark):
+            return name
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset" and _known(value.strip().strip("\"'")):
+            return _known(value.strip().strip("\"'"))
+    meta = _META_CHARSET.search(content[:_HEAD])
+    if meta and _known(meta.group(1).decode("ascii", "replace")):
+        return _known(meta.group(1).decode("ascii", "replace"))
+    try:
+        content.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+
+
+def _known(name: str) -> str | None:
+    """Python's codec for an encoding label; labels browsers read as another (latin-1 and ascii
+    are windows-1252, a UTF-16 label in the bytes themselves is UTF-8) mapped as they map them."""
+    label = name.strip().lower()
+    if label in ("iso-8859-1", "latin1", "latin-1", "ascii", "us-ascii", "iso8859-1"):
+        return "cp1252"
+    if label.startswith("utf-16"):
+        return "utf-8"
+    if label in ("gb2312", "gb_2312-80"):
+        return "gbk"
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def html_text(content: bytes, content_type: str = "") -> str:
+    """An HTML page's text, decoded with `html_charset`."""
+    return content.decode(html_charset(content, content_type), errors="replace")

@@ -11,11 +11,20 @@ from dataclasses import dataclass
 
 from records.model import (Action, Finding, FindingRecord, FindingStatus, OPEN_STATUSES, Post, ReviewRecord,
                            utcnow)
-from records.rows import placeholders, record, records
+from records.rows import insert, placeholders, record, records
 
 
 class UnknownFinding(LookupError):
     """No finding has this number (or none the caller may see)."""
+
+
+class NothingToUndo(ValueError):
+    """An undo on a finding nobody has decided on yet."""
+
+
+UNDO = "undo"
+#: History actions that changed a status (assign and escalate rows did not).
+DECIDING = (*(a.value for a in Action), UNDO)
 
 
 @dataclass(frozen=True)
@@ -64,13 +73,13 @@ class FindingsPart:
                     self.db.execute("UPDATE findings SET last_seen = ?, active = 1 WHERE id = ?",
                                     [now, known[fingerprint][0]])
                     continue
-                new_ids.append(self.db["findings"].insert({
+                new_ids.append(insert(self.db, "findings", {
                     "fingerprint": fingerprint, "post_key": post.key, "account_id": post.account_id,
                     "category": finding.category, "severity": finding.severity, "evidence": finding.evidence,
                     "explanation": finding.explanation, "clause": finding.clause, "auditor": finding.auditor,
                     "location": finding.where, "media_sha256": finding.media_sha256,
                     "status": FindingStatus.OPEN.value, "active": 1, "first_seen": now, "last_seen": now,
-                    "run_id": run_id}).last_pk)
+                    "run_id": run_id}))
             for fingerprint, (finding_id, active) in known.items():
                 if active and fingerprint not in current:
                     self.db.execute("UPDATE findings SET active = 0 WHERE id = ?", [finding_id])
@@ -126,21 +135,34 @@ class FindingsPart:
                         reason: str | None = None, now: str | None = None) -> FindingRecord:
         """Set the finding's status by `action` and append its history row, in one transaction.
 
-        A decision that would not change the status or its note (resolving a resolved finding) adds
-        no second history row.
+        `undo` gives the finding back the status it had before its last decision. A decision that
+        would not change the status or its note (resolving a resolved finding) adds no second
+        history row.
         """
-        action = Action(action)
-        status, when = action.status, now or utcnow().isoformat()
+        when = now or utcnow().isoformat()
         with self.transaction():
             before = self.finding(finding_id)
+            action, status = self._decided(finding_id, action)
             if before.status == status and (before.note or "") == note and before.reason == reason:
                 return before
             self.db.execute("UPDATE findings SET status = ?, note = ?, reason = ?, reviewed_by = ?, reviewed_at = ? "
                             "WHERE id = ?", [status.value, note, reason, by, when, finding_id])
-            self.db["reviews"].insert({"finding_id": finding_id, "action": action.value,
+            insert(self.db, "reviews", {"finding_id": finding_id, "action": action,
                                        "status_before": before.status.value, "status": status.value, "note": note,
                                        "reason": reason, "reviewed_by": by, "reviewed_at": when})
         return self.finding(finding_id)
+
+    def _decided(self, finding_id: int, action: Action | str) -> tuple[str, FindingStatus]:
+        """(the action's name, the status it sets); undo looks the status up in the history."""
+        if action != UNDO:
+            action = Action(action)
+            return action.value, action.status
+        last = self.db.execute(f"""SELECT status_before FROM reviews WHERE finding_id = ? AND action IN
+                                   ({placeholders(DECIDING)}) ORDER BY id DESC LIMIT 1""",
+                               [finding_id, *DECIDING]).fetchone()
+        if last is None:
+            raise NothingToUndo(f"finding #{finding_id} has no decision to undo")
+        return UNDO, FindingStatus(last[0])
 
     def review_history(self, finding_id: int | None = None) -> list[ReviewRecord]:
         sql, params = "SELECT * FROM reviews", []

@@ -8,7 +8,7 @@ resends the same message (same Message-ID: mail systems show it once) and nothin
 from __future__ import annotations
 
 from records.model import DeliveryRecord, DeliveryStatus, DigestRange, OutgoingMessage, utcnow
-from records.rows import record, records
+from records.rows import insert, record, records
 
 
 class MailingPart:
@@ -21,12 +21,12 @@ class MailingPart:
         """Record that `covered` has been reported, with its messages queued; return the digest's id."""
         now = utcnow().isoformat()
         with self.transaction():
-            digest_id = self.db["digests"].insert({"kind": covered.kind, "created_at": now,
+            digest_id = insert(self.db, "digests", {"kind": covered.kind, "created_at": now,
                                                    "first_finding_id": covered.first_finding_id,
                                                    "last_finding_id": covered.last_finding_id,
-                                                   "run_id": run_id}).last_pk
+                                                   "run_id": run_id})
             for message in messages:
-                self.db["deliveries"].insert({
+                insert(self.db, "deliveries", {
                     "digest_id": digest_id, "recipient": message.recipient, "subject": message.subject,
                     "message": message.message, "message_id": message.message_id,
                     "status": DeliveryStatus.PENDING.value, "attempts": 0, "last_error": None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum, StrEnum
 
-ACCOUNT_KINDS = ("school", "club", "council", "board")
+ACCOUNT_KINDS = ("school", "club", "council", "team", "board")
 
 #: The finding categories, in the order reports show them. Names are a contract.
 CATEGORIES = (
@@ -115,6 +115,7 @@ class RepostRef:
     url: str | None = None
     kind: str = "repost"  # repost | quote
     external: bool | None = None  # None: decide from the registry and partner lists
+    text: str | None = None  # what the reposted or quoted post says, when the source gives it
 
 
 @dataclass
@@ -144,7 +145,7 @@ class Post:
             "title": self.title,
             "text": self.text,
             "media": [(m.url, m.alt, m.kind) for m in self.media],
-            "repost_of": [repost.handle, repost.kind] if repost else None,
+            "repost_of": [repost.handle, repost.kind] + ([repost.text] if repost.text else []) if repost else None,
             "sensitive": self.sensitive,
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

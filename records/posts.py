@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Iterable
 
 from records.model import Account, Media, Post, PostRecord, PostVersion, RepostRef, utcnow
-from records.rows import chunks, loads, placeholders, record, records
+from records.rows import chunks, insert, loads, placeholders, record, records, update, upsert
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -22,9 +22,9 @@ class PostsPart:
     def sync_accounts(self, accounts: Iterable[Account]) -> None:
         with self.transaction():
             for a in accounts:
-                self.db["accounts"].upsert({"id": a.id, "name": a.name, "kind": a.kind, "school": a.school,
+                upsert(self.db, "accounts", "id", {"id": a.id, "name": a.name, "kind": a.kind, "school": a.school,
                                             "platform": a.platform, "target": a.target,
-                                            "registered_at": utcnow().isoformat()}, pk="id")
+                                            "registered_at": utcnow().isoformat()})
 
     # -- posts -------------------------------------------------------------------------------
 
@@ -43,13 +43,13 @@ class PostsPart:
                 row = _post_columns(post, digest)
                 stored = known.get(post.key)
                 if stored is None:
-                    self.db["posts"].insert({**row, "version": 1, "first_seen": now, "last_seen": now,
+                    insert(self.db, "posts", {**row, "version": 1, "first_seen": now, "last_seen": now,
                                              "audited_hash": None})
                     self._insert_version(row, 1, now)
                     new.append(post)
                 elif stored[0] != digest:
                     version = stored[1] + 1
-                    self.db["posts"].update(post.key, {**row, "version": version, "last_seen": now, "removed_at": None})
+                    update(self.db, "posts", "key", post.key, {**row, "version": version, "last_seen": now, "removed_at": None})
                     self._insert_version(row, version, now)
                     changed.append(post)
                 else:
@@ -67,7 +67,7 @@ class PostsPart:
         return found
 
     def _insert_version(self, row: dict, version: int, now: str) -> None:
-        self.db["post_versions"].insert({"post_key": row["key"], "version": version, "content_hash": row["content_hash"],
+        insert(self.db, "post_versions", {"post_key": row["key"], "version": version, "content_hash": row["content_hash"],
                                          "title": row["title"], "text": row["text"], "media": row["media"],
                                          "repost_of": row["repost_of"], "edited_at": row["edited_at"], "seen_at": now})
 
@@ -91,10 +91,6 @@ class PostsPart:
             sql += " AND account_id = ?"
             params.append(account_id)
         return [post_from_row(row) for row in self.db.query(sql + " ORDER BY created_at", params)]
-
-    def posts_for(self, account_id: str) -> list[Post]:
-        return [post_from_row(r) for r in self.db.query(
-            "SELECT * FROM posts WHERE account_id = ? ORDER BY created_at DESC", [account_id])]
 
     def count_posts(self, account_id: str) -> int:
         return self.db.execute("SELECT count(*) FROM posts WHERE account_id = ?", [account_id]).fetchone()[0]
@@ -121,9 +117,9 @@ class PostsPart:
     def save_media(self, url: str, sha256: str, path: str, size: int, width: int, height: int, content_type: str) -> None:
         now = utcnow().isoformat()
         with self.transaction():
-            self.db["media"].insert({"sha256": sha256, "path": path, "bytes": size, "width": width, "height": height,
-                                     "content_type": content_type, "first_url": url, "fetched_at": now}, ignore=True)
-            self.db["media_urls"].upsert({"url": url, "sha256": sha256, "fetched_at": now}, pk="url")
+            insert(self.db, "media", {"sha256": sha256, "path": path, "bytes": size, "width": width, "height": height,
+                                     "content_type": content_type, "first_url": url, "fetched_at": now}, conflict="IGNORE")
+            upsert(self.db, "media_urls", "url", {"url": url, "sha256": sha256, "fetched_at": now})
 
     # -- conditional GET validators (crawler.http.ValidatorCache) ----------------------------
 
@@ -135,8 +131,8 @@ class PostsPart:
         if not (etag or last_modified):
             return
         with self.transaction():
-            self.db["http_validators"].upsert({"url": url, "etag": etag, "last_modified": last_modified,
-                                               "updated_at": utcnow().isoformat()}, pk="url")
+            upsert(self.db, "http_validators", "url", {"url": url, "etag": etag, "last_modified": last_modified,
+                                               "updated_at": utcnow().isoformat()})
 
     # -- a records request -------------------------------------------------------------------
 

@@ -37,3 +37,25 @@ def chunks(values: list, size: int = 500):
     """SQLite limits bound parameters per statement: IN lists go in chunks."""
     for start in range(0, len(values), size):
         yield values[start:start + size]
+
+
+# Writing rows: plain statements (sqlite-utils' table helpers look the schema up on every call,
+# which was a third of a crawl's statements). Table and column names come from this package only.
+
+def insert(db, table: str, values: dict, conflict: str = "") -> int:
+    """INSERT one row (`conflict`: "" or "IGNORE"); return its rowid."""
+    sql = (f"INSERT {'OR ' + conflict + ' ' if conflict else ''}INTO {table} ({', '.join(values)}) "
+           f"VALUES ({placeholders(values)})")
+    return db.execute(sql, list(values.values())).lastrowid
+
+
+def upsert(db, table: str, key: str, values: dict) -> None:
+    """INSERT one row, or update the row with the same `key` column."""
+    changes = ", ".join(f"{column} = excluded.{column}" for column in values if column != key)
+    db.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({placeholders(values)}) "
+               f"ON CONFLICT({key}) DO UPDATE SET {changes}", list(values.values()))
+
+
+def update(db, table: str, key: str, key_value, values: dict) -> None:
+    db.execute(f"UPDATE {table} SET {', '.join(f'{column} = ?' for column in values)} WHERE {key} = ?",
+               [*values.values(), key_value])

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from records.model import AccountCheck, LockRecord, RunRecord, ScheduleState, utcnow
-from records.rows import record, records
+from records.rows import insert, record, records, update, upsert
 
 
 class LockTaken(Exception):
@@ -20,13 +20,13 @@ class RunsPart:
 
     def start_run(self, kind: str) -> int:
         with self.transaction():
-            return self.db["runs"].insert({"kind": kind, "started_at": utcnow().isoformat(), "status": "running",
+            return insert(self.db, "runs", {"kind": kind, "started_at": utcnow().isoformat(), "status": "running",
                                            "accounts_ok": 0, "accounts_failed": 0, "posts_new": 0,
-                                           "posts_changed": 0, "findings_new": 0}).last_pk
+                                           "posts_changed": 0, "findings_new": 0})
 
     def finish_run(self, run_id: int, status: str = "finished", detail: str = "", **counts: int) -> None:
         with self.transaction():
-            self.db["runs"].update(run_id, {"finished_at": utcnow().isoformat(), "status": status,
+            update(self.db, "runs", "id", run_id, {"finished_at": utcnow().isoformat(), "status": status,
                                             "detail": detail, **counts})
 
     def add_run_detail(self, run_id: int, detail: str) -> None:
@@ -42,7 +42,7 @@ class RunsPart:
 
     def record_check(self, run_id: int, account_id: str, outcome: str, detail: str = "", posts_seen: int = 0) -> None:
         with self.transaction():
-            self.db["account_checks"].insert({"run_id": run_id, "account_id": account_id,
+            insert(self.db, "account_checks", {"run_id": run_id, "account_id": account_id,
                                               "checked_at": utcnow().isoformat(), "outcome": outcome,
                                               "detail": detail, "posts_seen": posts_seen})
 
@@ -67,7 +67,7 @@ class RunsPart:
             holder = self.lock_holder(candidate.name)
             if holder is not None and not stale(holder):
                 raise LockTaken(holder)
-            self.db["locks"].upsert(candidate.__dict__, pk="name")
+            upsert(self.db, "locks", "name", candidate.__dict__)
             self.db.execute("UPDATE runs SET status = 'interrupted', finished_at = ?, "
                             "detail = trim(coalesce(detail, '') || ' the process running it ended without finishing') "
                             "WHERE status = 'running'", [candidate.started_at])
@@ -94,4 +94,4 @@ class RunsPart:
     def record_schedule(self, job: str, **values: str | datetime) -> None:
         values = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
         with self.transaction():
-            self.db["schedule_state"].upsert({"job": job, **values}, pk="job")
+            upsert(self.db, "schedule_state", "job", {"job": job, **values})

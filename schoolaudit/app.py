@@ -6,7 +6,7 @@ from pathlib import Path
 
 from auditors.base import Policy
 from records.store import Store
-from schoolaudit.config import Registry, Settings, config_dir, load_policy, load_registry, load_settings
+from schoolaudit.config import Registry, Settings, config_dir, load_folder
 
 
 @dataclass
@@ -21,8 +21,7 @@ class App:
 
 
 def load_app(config: str | Path | None) -> App:
-    directory = config_dir(config)
-    settings = load_settings(directory)
-    registry = load_registry(directory)
-    policy = load_policy(directory, settings, registry)
-    return App(settings, registry, policy, Store(settings.database))
+    """The folder checked as a whole first (one ConfigError listing every problem), so that no work
+    starts on a folder with a mistake in it."""
+    folder = load_folder(config_dir(config))
+    return App(folder.settings, folder.registry, folder.policy, Store(folder.settings.database))

@@ -6,8 +6,9 @@ import logging
 import sys
 from importlib import import_module
 
+from crawler import secrets
 from records.store import StoreBusy
-from schoolaudit.commands import COMMANDS
+from schoolaudit.commands import COMMANDS, plugin_commands
 from schoolaudit.config import ConfigError
 
 
@@ -23,18 +24,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
-        module = import_module(module_name)
-        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP,
-                                    epilog=f"Example: {module.EXAMPLE}",
-                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+        _add_command(subparsers, name, import_module(module_name))
+    for name, module_name in plugin_commands().items():
+        try:
+            _add_command(subparsers, name, import_module(module_name))
+        except Exception as exc:  # a broken plugin costs its own command only
+            print(f"schoolaudit: command {name!r} is off: its plugin {module_name} failed to load "
+                  f"({type(exc).__name__}: {exc})", file=sys.stderr)
     return parser
+
+
+def _add_command(subparsers, name: str, module) -> None:
+    sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP,
+                                epilog=f"Example: {module.EXAMPLE}",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    module.add_arguments(sub)
+    sub.set_defaults(run=module.run)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    secrets.install_log_redaction()  # no token or password in any log line, whatever prints it
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "run", None):

@@ -1,7 +1,7 @@
 """Posts in the labelled-corpus schema (JSON Lines), as the data model's `Post` and `Account`.
 
 One record: {"id", "platform", "account": {"name", "kind"}, "text", "image_alt": [...],
-"repost_of": {"handle", "external"} | null}. Other keys (labels, difficulty, note) are never read
+"repost_of": {"handle", "external", "text"} | null} (`text`: what the reposted post says). Other keys (labels, difficulty, note) are never read
 here: they are the answers, not the input.
 """
 from __future__ import annotations
@@ -55,7 +55,8 @@ def record_to_post(record: dict) -> tuple[Post, Account]:
     post = Post(
         account_id=owner.id, platform=platform, platform_id=post_id, url=None, created_at=None, text=text,
         media=[Media(url=f"corpus:{post_id}/{index}", alt=alt) for index, alt in enumerate(alts)],
-        repost_of=RepostRef(repost["handle"], external=repost.get("external")) if repost else None,
+        repost_of=RepostRef(repost["handle"], external=repost.get("external"),
+                            text=repost.get("text") if isinstance(repost.get("text"), str) else None) if repost else None,
     )
     return post, owner
 

@@ -9,82 +9,40 @@ the HTML reports); thumbnails are the face-blurred ones only, embedded as `cid:`
 from __future__ import annotations
 
 import html
-import re
-import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from records.findings import FindingQuery
 from records.model import CATEGORIES, CATEGORY_LABELS, SEVERITY_RANK, DigestRange, FindingRecord, utcnow
 from records.store import Store
 from reports.render import environment, highlight
-from schoolaudit.config import ConfigError, Registry, Settings, _table_lines
+from schoolaudit import config
+from schoolaudit.config import Recipient, Registry, Settings
+from schoolaudit.config.settings import DIGEST_KINDS
 from schoolaudit.reporting import ReportBuilder
 
-KINDS = ("nightly", "weekly", "alerts")
-DEFAULT_ALERT_CATEGORIES = ("explicit", "hostile")
-DEFAULT_MAX_POSTS = 30
+KINDS = DIGEST_KINDS
 #: The weekly digest lists this many older open findings, most severe first, then says how many more.
 STILL_OPEN_SHOWN = 50
 MARK = '<mark style="background:#ffe08a;color:#1f2933;padding:0 2px;">'
-_SCOPE = re.compile(r"^(board|school:[\w.-]+|account:[\w.-]+)$")
-
-
-@dataclass(frozen=True)
-class Recipient:
-    email: str
-    name: str = ""
-    scope: str = "board"  # board | school:<id> | account:<id>
-    digests: tuple[str, ...] = ("weekly", "alerts")
 
 
 @dataclass
 class DigestOptions:
-    send_empty: bool = True
-    alert_categories: tuple[str, ...] = DEFAULT_ALERT_CATEGORIES
-    max_posts: int = DEFAULT_MAX_POSTS
+    send_empty: bool
+    alert_categories: tuple[str, ...]
+    max_posts: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "DigestOptions":
-        raw = settings.raw.get("digest", {})
-        categories = tuple(raw.get("alert_categories", DEFAULT_ALERT_CATEGORIES))
-        unknown = set(categories) - set(CATEGORIES)
-        if unknown:
-            raise ConfigError(f"{settings.config_dir / 'settings.toml'}: [digest] alert_categories: unknown "
-                              f"{', '.join(sorted(unknown))} (known: {', '.join(CATEGORIES)})")
-        return cls(bool(raw.get("send_empty", True)), categories, int(raw.get("max_posts", DEFAULT_MAX_POSTS)))
+        digest = settings.digest
+        return cls(digest.send_empty, digest.alert_categories, digest.max_posts)
 
 
 def load_recipients(settings: Settings, registry: Registry) -> list[Recipient]:
     """The `[[recipients]]` of recipients.toml in the configuration folder (none when it is absent)."""
-    path = settings.config_dir / "recipients.toml"
-    if not path.exists():
-        return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    lines = _table_lines(path.read_text(encoding="utf-8"), "recipients")
-    recipients = []
-    for index, entry in enumerate(data.get("recipients", [])):
-        where = f"{path}:{lines[index] if index < len(lines) else 1}"
-        email, scope = str(entry.get("email", "")), str(entry.get("scope", "board"))
-        if "@" not in email:
-            raise ConfigError(f"{where}: recipient needs an 'email' address")
-        if not _SCOPE.match(scope):
-            raise ConfigError(f"{where}: scope must be \"board\", \"school:ID\" or \"account:ID\", not {scope!r}")
-        kind, _, ident = scope.partition(":")
-        if kind == "school" and ident not in registry.schools:
-            raise ConfigError(f"{where}: unknown school {ident!r} in scope")
-        if kind == "account" and ident not in {a.id for a in registry.accounts}:
-            raise ConfigError(f"{where}: unknown account {ident!r} in scope")
-        digests = tuple(entry.get("digests", ("weekly", "alerts")))
-        if set(digests) - set(KINDS):
-            raise ConfigError(f"{where}: digests must be among {', '.join(KINDS)}, not {list(digests)}")
-        recipients.append(Recipient(email, str(entry.get("name", "")), scope, digests))
-    return recipients
+    return config.load_recipients(settings.config_dir, registry)
 
 
 def accounts_in_scope(registry: Registry, scope: str) -> list[str]:
@@ -225,7 +183,9 @@ class DigestBuilder:
             "scope": scope_label(self.registry, recipient.scope), "posts": shown, "more_posts": len(hidden),
             "count": len(findings), "severities": [(s, severities[s]) for s in ("high", "medium", "low") if severities[s]],
             "generated_at": self.reports.local_time(self.now),
-            "unchecked": [], "groups": [], "still_open": [], "still_open_count": 0, "last_week": None, **extra,
+            "unchecked": [], "groups": [], "still_open": [], "still_open_count": 0, "last_week": None,
+            # each finding's page in the review app (sign-in required): settings.toml [web] base_url
+            "review_url": self.settings.web.base_url.rstrip("/"), **extra,
         }
         view["title"] = {"nightly": "New findings since the last run", "alerts": "Alert: findings to look at today",
                          "weekly": "Weekly social-media audit"}[kind]

@@ -10,14 +10,16 @@ import csv
 import json
 from pathlib import Path
 
+from records.people import AUDIT_COLUMNS, audit_entries
 from records.store import Store
 
 POST_COLUMNS = ("key", "account_id", "platform", "platform_id", "url", "created_at", "title", "text", "media",
                 "repost_of", "version", "first_seen", "last_seen", "removed_at")
 FINDING_COLUMNS = ("id", "post_key", "account_id", "category", "severity", "status", "evidence", "explanation",
-                   "clause", "location", "auditor", "first_seen", "last_seen", "active", "note", "reviewed_by",
-                   "reviewed_at")
-REVIEW_COLUMNS = ("id", "finding_id", "action", "status_before", "status", "note", "reviewed_by", "reviewed_at")
+                   "clause", "location", "auditor", "first_seen", "last_seen", "active", "reason", "note", "reviewed_by",
+                   "reviewed_at", "assigned_to", "escalated_at")
+REVIEW_COLUMNS = ("id", "finding_id", "action", "status_before", "status", "reason", "note", "reviewed_by",
+                  "reviewed_at")
 VERSION_COLUMNS = ("post_key", "version", "seen_at", "title", "text", "media", "repost_of")
 
 
@@ -25,15 +27,16 @@ def collect(store: Store, since: str | None) -> dict[str, list[dict]]:
     """{"posts", "post_versions", "findings", "reviews"} selected by `since` (UTC ISO, None: everything)."""
     columns = {"posts": POST_COLUMNS, "post_versions": VERSION_COLUMNS, "findings": FINDING_COLUMNS,
                "reviews": REVIEW_COLUMNS}
-    return {name: [{c: row.get(c) for c in columns[name]} for row in rows]
+    data = {name: [{c: row.get(c) for c in columns[name]} for row in rows]
             for name, rows in store.export_rows(since).items()}
+    return {**data, "audit_log": audit_entries(store, since or "")}
 
 
 def write_csv(data: dict[str, list[dict]], out_dir: Path) -> list[Path]:
     """One CSV file per table in `out_dir` (UTF-8 with a byte-order mark, so spreadsheets read accents)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     columns = {"posts": POST_COLUMNS, "post_versions": VERSION_COLUMNS, "findings": FINDING_COLUMNS,
-               "reviews": REVIEW_COLUMNS}
+               "reviews": REVIEW_COLUMNS, "audit_log": AUDIT_COLUMNS}
     paths = []
     for name, rows in data.items():
         path = out_dir / f"{name}.csv"

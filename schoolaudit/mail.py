@@ -22,37 +22,32 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
+from crawler import secrets
 from records.model import DeliveryStatus, OutgoingMessage
 from records.store import Store
-from schoolaudit.config import ConfigError, Settings
+from schoolaudit.config import Settings
 from schoolaudit.digest import Digest
 
 log = logging.getLogger(__name__)
 
 USER_ENV, PASSWORD_ENV = "SCHOOLAUDIT_SMTP_USER", "SCHOOLAUDIT_SMTP_PASSWORD"
-SECURITY = ("starttls", "ssl", "none")
 
 
 @dataclass
 class MailSettings:
-    host: str = "localhost"
-    port: int = 587
-    security: str = "starttls"
-    sender: str = "schoolaudit <schoolaudit@localhost>"
-    attempts: int = 3
-    retry_seconds: float = 30.0
-    timeout_seconds: float = 30.0
+    host: str
+    port: int
+    security: str
+    sender: str
+    attempts: int
+    retry_seconds: float
+    timeout_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "MailSettings":
-        raw = settings.raw.get("mail", {})
-        security = raw.get("security", "starttls")
-        if security not in SECURITY:
-            raise ConfigError(f"{settings.config_dir / 'settings.toml'}: [mail] security must be one of "
-                              f"{', '.join(SECURITY)}, not {security!r}")
-        return cls(str(raw.get("host", cls.host)), int(raw.get("port", 465 if security == "ssl" else 587)), security,
-                   str(raw.get("from", cls.sender)), max(1, int(raw.get("attempts", cls.attempts))),
-                   float(raw.get("retry_seconds", cls.retry_seconds)), float(raw.get("timeout_seconds", cls.timeout_seconds)))
+        mail = settings.mail
+        return cls(mail.host, mail.effective_port, mail.security, mail.sender, mail.attempts, mail.retry_seconds,
+                   mail.timeout_seconds)
 
 
 def build_message(digest: Digest, sender: str) -> EmailMessage:
@@ -126,13 +121,8 @@ def _address(sender: str) -> str:
 
 
 def _safe_error(exc: Exception) -> str:
-    """The error to record: never the credentials, whatever a server or library echoes back."""
-    text = f"{type(exc).__name__}: {exc}"
-    for name in (USER_ENV, PASSWORD_ENV):
-        secret = os.environ.get(name)
-        if secret:
-            text = text.replace(secret, "***")
-    return text[:500]
+    """The error to record: never the credentials, in any encoding a server or library echoes them back."""
+    return secrets.redact(f"{type(exc).__name__}: {exc}")[:500]
 
 
 def outgoing(digest: Digest, sender: str) -> OutgoingMessage:

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from auditors.base import AuditContext, Policy
 from auditors.registry import audit_post, load_auditors
-from crawler.http import VALIDATORS, HttpClient
+from crawler.http import HttpClient
 from crawler.media import MediaFetcher
 from crawler.result import FetchError, FetchResult
 from crawler.sources import read_account
@@ -28,7 +28,6 @@ from schoolaudit.lock import RunLock
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 8
 
 
 @dataclass
@@ -112,54 +111,51 @@ class Pipeline:
             findings_new=summary.total("findings_new"))
 
     async def _crawl_all(self, accounts: list[Account], summary: RunSummary, show_progress: bool) -> None:
-        crawl = self.settings.raw.get("crawl", {})
-        limit = asyncio.Semaphore(int(crawl.get("concurrency", DEFAULT_CONCURRENCY)))
+        limit = asyncio.Semaphore(self.settings.crawl.concurrency)
         async with HttpClient(self.settings.contact_url, cache=self.store, transport=self.transport,
                               settings=self.settings.client_settings()) as client:
             media = MediaFetcher(client, self.store, self.settings.media_dir,
-                                 allow_private=self.settings.allow_private_addresses)
+                                 max_per_post=self.settings.crawl.max_images_per_post)
             with _progress(show_progress) as progress:
                 task = progress.add_task("Crawling accounts", total=len(accounts))
                 jobs = [self._fetch(client, account, limit, media) for account in accounts]
                 for job in asyncio.as_completed(jobs):
-                    account, result, validators = await job
-                    summary.results.append(self._process(account, result, validators, summary.run_id))
+                    account, result = await job
+                    summary.results.append(self._process(account, result, summary.run_id))
                     progress.advance(task)
 
     def _account_deadline(self) -> float:
         """Seconds one account's fetch may take: three requests' worth, plus the longest Retry-After we obey."""
-        crawl = self.settings.raw.get("crawl", {})
-        return self.settings.timeout_seconds * 3 + float(crawl.get("max_retry_after_seconds", 60))
+        crawl = self.settings.crawl
+        return crawl.timeout_seconds * 3 + crawl.max_retry_after_seconds
 
     async def _fetch(self, client: HttpClient, account: Account, limit: asyncio.Semaphore, media: MediaFetcher):
-        """(account, FetchResult or FetchError, validators to remember once the result is stored).
+        """(account, FetchResult or FetchError).
 
         Runs concurrently with the other accounts' fetches: the network part of an account
-        (its source, then its images) happens here; `_process` only writes the store.
+        (its source, then its images, both within the account's deadline) happens here;
+        `_process` only writes the store.
         """
-        validators: list = []
         async with limit:
+            deadline = asyncio.get_running_loop().time() + self._account_deadline()
             try:
-                result = await asyncio.wait_for(self._read_source(client, account, validators),
-                                                self._account_deadline())
+                async with asyncio.timeout_at(deadline):
+                    result = await read_account(client, account, self.settings.crawl.posts_per_account)
             except FetchError as exc:
-                return account, exc, []
-            except asyncio.TimeoutError:
-                return account, FetchError(Outcome.TIMEOUT, f"{account.target}: the account took too long to fetch"), []
+                return account, exc
+            except TimeoutError:
+                return account, FetchError(Outcome.TIMEOUT, f"{account.target}: the account took too long to fetch")
             except Exception as exc:  # a source's bug must not stop the other accounts
                 log.exception("source %s failed on account %s", account.platform, account.id)
-                return account, FetchError(Outcome.ERROR, f"{type(exc).__name__}: {exc}"), []
+                return account, FetchError(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
             if not result.not_modified:
-                await media.attach(result.posts)  # outside the source's API mark: images are robots-checked
-            return account, result, validators
+                try:
+                    await media.attach(result.posts, deadline)  # images left when time is up: a later run
+                except Exception:  # the posts are kept whatever happens to their images
+                    log.exception("images of account %s not stored", account.id)
+            return account, result
 
-    async def _read_source(self, client: HttpClient, account: Account, validators: list) -> FetchResult:
-        # Runs in its own task (wait_for), so these context marks stay with this account's requests.
-        VALIDATORS.set(validators)
-        return await read_account(client, account, self.settings.posts_per_account)
-
-    def _process(self, account: Account, result: FetchResult | FetchError, validators: list,
-                 run_id: int) -> AccountResult:
+    def _process(self, account: Account, result: FetchResult | FetchError, run_id: int) -> AccountResult:
         """Store one account's result and audit what is new; no awaits, so a stop never cuts it in half.
 
         A 304 (not modified) costs no parse, no save and no re-audit (only posts a killed run left
@@ -177,7 +173,7 @@ class Pipeline:
         with self.store.transaction():
             if not result.not_modified:
                 new, changed = self.store.save_posts(account, result.posts, result.complete_window)
-            for url, etag, last_modified in validators:
+            for url, etag, last_modified in result.validators:
                 self.store.remember_validators(url, etag, last_modified)
         audited = self.audit_pending(account)
         with self.store.transaction():  # the account's findings and its check, one commit

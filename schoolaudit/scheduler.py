@@ -9,7 +9,6 @@ once (coalesced) on start when its latest fire time is within `schedule.grace_mi
 from __future__ import annotations
 
 import logging
-import re
 import signal
 import threading
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from records.model import utcnow
 from schoolaudit.app import App, load_app
 from schoolaudit.config import ConfigError, Settings
+from schoolaudit.config.settings import INTERVAL, OFF
 from schoolaudit.digest import DigestBuilder, DigestOptions, load_recipients
 from schoolaudit.lock import LockHeld, RunLock
 from schoolaudit.mail import DryRunMailer, MailSettings, SmtpMailer, deliver_pending, outgoing
@@ -31,21 +31,16 @@ from schoolaudit.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
-DEFAULT_NIGHTLY = "30 2 * * *"
-DEFAULT_WEEKLY = "0 7 * * mon"
-DEFAULT_GRACE_MINUTES = 360
-_INTERVAL = re.compile(r"^(?:every\s+)?(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?)$", re.IGNORECASE)
-
 
 @dataclass
 class ScheduleConfig:
     timezone: ZoneInfo
-    jobs: dict[str, object] = field(default_factory=dict)  # job name -> APScheduler trigger
-    grace: timedelta = timedelta(minutes=DEFAULT_GRACE_MINUTES)
+    jobs: dict[str, object]  # job name -> APScheduler trigger
+    grace: timedelta
 
 
 def parse_interval(text: str) -> timedelta:
-    match = _INTERVAL.match(text.strip())
+    match = INTERVAL.match(text.strip())
     if not match:
         raise ValueError(f"{text!r} is not an interval like \"6h\", \"90m\", \"1d\" or \"every 6 hours\"")
     number, unit = int(match.group(1)), match.group(2).lower()[0]
@@ -53,28 +48,20 @@ def parse_interval(text: str) -> timedelta:
 
 
 def load_schedule(settings: Settings, account_ids: list[str]) -> ScheduleConfig:
-    raw = settings.raw.get("schedule", {})
-    where = f"{settings.config_dir / 'settings.toml'}: [schedule]"
+    schedule = settings.schedule
     zone = ZoneInfo(settings.timezone)
     jobs: dict[str, object] = {}
-    for name, default in (("nightly", DEFAULT_NIGHTLY), ("weekly", DEFAULT_WEEKLY)):
-        expression = raw.get(name, default)
-        if expression in ("", "off", False):
-            continue
-        try:
-            jobs[name] = CronTrigger.from_crontab(str(expression), timezone=zone)
-        except ValueError as exc:
-            raise ConfigError(f"{where} {name} = {expression!r} is not a cron expression ({exc})") from None
-    for account_id, every in raw.get("accounts", {}).items():
+    for name in ("nightly", "weekly"):
+        expression = getattr(schedule, name)
+        if expression not in OFF:
+            jobs[name] = CronTrigger.from_crontab(expression, timezone=zone)
+    for account_id, every in schedule.accounts.items():
         if account_id not in account_ids:
-            raise ConfigError(f"{where}.accounts: unknown account {account_id!r}")
-        try:
-            interval = parse_interval(str(every))
-        except ValueError as exc:
-            raise ConfigError(f"{where}.accounts {account_id}: {exc}") from None
+            raise ConfigError(f"{settings.config_dir / 'settings.toml'}: [schedule.accounts] unknown account {account_id!r}")
+        interval = parse_interval(every)
         jobs[f"account:{account_id}"] = IntervalTrigger(seconds=int(interval.total_seconds()), timezone=zone,
                                                         start_date=datetime(2000, 1, 1, tzinfo=zone))
-    return ScheduleConfig(zone, jobs, timedelta(minutes=float(raw.get("grace_minutes", DEFAULT_GRACE_MINUTES))))
+    return ScheduleConfig(zone, jobs, timedelta(minutes=schedule.grace_minutes))
 
 
 # -- the jobs -----------------------------------------------------------------------------------

@@ -247,6 +247,9 @@ name = "Test Board"
 id = "lakeside"
 name = "Lakeside Public School"
 {entries}''')
+    # The example's recipients name the example's schools; this board has only one, and one mailbox.
+    (config / "recipients.toml").write_text('[[recipients]]\nemail = "communications@example.org"\nscope = "board"\n'
+                                            'digests = ["nightly", "weekly", "alerts"]\n')
     crawl = {"retry_backoff_seconds": 0.01, **crawl}
     settings = (config / "settings.toml").read_text()
     for key, value in crawl.items():

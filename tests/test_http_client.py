@@ -12,20 +12,19 @@ from datetime import datetime, timezone
 import pytest
 from PIL import Image
 
-import crawler.http
-from crawler.addresses import check_public_url
 from crawler.http import ClientSettings, HttpClient, _Decoder
 from crawler.media import MediaFetcher
 from crawler.result import FetchError
 from records.model import Media, Outcome, Post
 from crawler.retry import parse_retry_after
-from crawler.robots import API_CALLS
 from crawler.sniff import barrier, kind
 from records.store import Store
 from crawler.throttle import HostThrottle
 from faultserver import FaultServer, answer, feed, redirect, rss, static
 
-FAST = ClientSettings(timeout=2, retries=2, backoff=0.01, per_host_delay=0)
+# The local servers of these tests are on 127.0.0.1: private addresses are allowed unless a test says otherwise.
+FAST = ClientSettings(timeout=2, retries=2, backoff=0.01, per_host_delay=0, allow_private_addresses=True)
+STRICT = ClientSettings(timeout=2, retries=0, per_host_delay=0)
 
 
 def run(coroutine):
@@ -48,18 +47,12 @@ def test_robots_disallow_blocks_pages_but_not_api_calls():
                 with pytest.raises(FetchError) as refused:
                     await client.get(server.url + "/private/a")
                 public = await client.get(server.url + "/public/b")
+                api = await client.get(server.url + "/private/a", robots=False)  # a platform's API
+                return refused.value, public, api
 
-                async def as_api():
-                    API_CALLS.set(True)
-                    return await client.get(server.url + "/private/a")
-
-                api = await asyncio.create_task(as_api())
-                forced = await client.get(server.url + "/public/b", robots=False)
-                return refused.value, public, api, forced
-
-        refused, public, api, forced = run(crawl())
+        refused, public, api = run(crawl())
     assert refused.outcome == Outcome.BLOCKED and "disallowed by robots.txt" in refused.detail
-    assert public.content == b"b" and api.content == b"a" and forced.content == b"b"
+    assert public.content == b"b" and api.content == b"a"
     assert server.hits["/robots.txt"] == 1 and server.hits["/private/a"] == 1
 
 
@@ -101,7 +94,8 @@ def test_at_most_per_host_concurrency_requests_run_at_once_against_one_host():
 
     with FaultServer({f"/p{i}": slow for i in range(8)}) as server:
         async def crawl():
-            settings = ClientSettings(timeout=5, retries=0, per_host_concurrency=2, per_host_delay=0)
+            settings = ClientSettings(timeout=5, retries=0, per_host_concurrency=2, per_host_delay=0,
+                                      allow_private_addresses=True)
             async with HttpClient("https://board.example/contact", settings=settings) as client:
                 await asyncio.gather(*(client.get(f"{server.url}/p{i}") for i in range(8)))
 
@@ -137,24 +131,19 @@ def test_a_refused_connection_is_retried_then_reported():
 
 # -- SSRF --------------------------------------------------------------------------------------
 
-def test_a_redirect_from_a_public_url_to_an_internal_one_is_refused(monkeypatch):
+def test_a_redirect_from_a_configured_url_to_an_internal_one_is_refused():
     with FaultServer({"/secret": static(200, "internal data")}) as internal:
-        with FaultServer({"/image.png": redirect(internal.url + "/secret")}) as public:
-            async def pretend_public(url: str) -> None:  # the first server plays a public host
-                if not url.startswith(public.url):
-                    await check_public_url(url)
-
-            monkeypatch.setattr(crawler.http, "check_public_url", pretend_public)
-            with pytest.raises(FetchError) as refused:
-                run(_get(public.url + "/image.png", public_only=True))
+        with FaultServer({"/feed.xml": redirect(internal.url + "/secret")}) as configured:
+            with pytest.raises(FetchError) as refused:  # the configuration names the first hop only
+                run(_get(configured.url + "/feed.xml", STRICT, trusted=True))
     assert refused.value.outcome == Outcome.BLOCKED and "internal address" in refused.value.detail
-    assert public.hits["/image.png"] == 1 and internal.hits["/secret"] == 0
+    assert configured.hits["/feed.xml"] == 1 and internal.hits["/secret"] == 0
 
 
-def test_an_internal_url_from_a_post_is_refused_before_any_request():
+def test_an_internal_url_the_configuration_did_not_name_is_refused_before_any_request():
     with FaultServer({"/x": static(200, "x")}) as server:
         with pytest.raises(FetchError) as refused:
-            run(_get(server.url + "/x", public_only=True))
+            run(_get(server.url + "/x", STRICT))
     assert refused.value.outcome == Outcome.BLOCKED and server.hits["/x"] == 0
 
 
@@ -224,7 +213,7 @@ def test_images_are_downloaded_once_and_identical_bytes_are_stored_once(tmp_path
 
         async def attach():
             async with HttpClient("https://board.example/contact", settings=FAST) as client:
-                fetcher = MediaFetcher(client, store, tmp_path / "media", allow_private=True)
+                fetcher = MediaFetcher(client, store, tmp_path / "media")
                 await fetcher.attach(posts)
                 await fetcher.attach([post(4, "/a.png")])  # a later post: known URL, no request
 

@@ -20,54 +20,21 @@ import pytest
 
 from crawler.result import FetchError
 from records.model import Post
-from crawler.sources import bluesky, facebook, instagram, mastodon, website, x
-from crawler.sources.feed import parse_feed
-from crawler.sources.youtube import parse_videos
+from crawler.sources import source_class
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-PLATFORMS = ("rss", "atom", "jsonfeed", "youtube", "mastodon", "bluesky", "wordpress", "html", "facebook",
-             "instagram", "x")
+#: fixture folder -> the platform whose source reads it (WordPress answers and pages are the website's)
+FOLDERS = {"rss": "rss", "atom": "atom", "jsonfeed": "jsonfeed", "youtube": "youtube", "mastodon": "mastodon",
+           "bluesky": "bluesky", "wordpress": "website", "html": "website", "facebook": "facebook",
+           "instagram": "instagram", "x": "x"}
+PLATFORMS = tuple(FOLDERS)
 FIRST = 3  # posts described in full
 PREFIX = 60  # characters of text compared
 
 
-def _json_documents(body: bytes) -> list:
-    text = body.decode("utf-8-sig")
-    try:
-        return [json.loads(text)]
-    except json.JSONDecodeError:  # JSON lines (twarc)
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def parse_fixture(platform: str, body: bytes, url: str) -> list[Post]:
-    """The posts the platform's parser reads from one captured document."""
-    if platform in ("rss", "atom", "jsonfeed"):
-        return parse_feed(body, url, "acc")
-    if platform == "youtube":
-        return parse_videos(body, url, "acc")
-    if platform == "html":
-        return website.page_posts(body.decode("utf-8", "replace"), url, "acc")
-    posts: list[Post | None] = []
-    for document in _json_documents(body):
-        if platform == "mastodon":
-            statuses = document if isinstance(document, list) else [document]
-            posts += [mastodon.status_post(s, "acc", url.split("/")[2]) for s in statuses]
-        elif platform == "bluesky":
-            if "feed" in document:
-                posts += [bluesky.feed_item_post(item, "acc") for item in document["feed"]]
-            else:
-                posts.append(bluesky.post_view_post(document["thread"]["post"], "acc"))
-        elif platform == "wordpress":
-            posts += [website.wp_post(item, "acc") for item in (document if isinstance(document, list) else [document])]
-        elif platform == "facebook":
-            posts += [facebook.page_post(item, "acc") for item in document.get("data", [document])]
-        elif platform == "instagram":
-            if "business_discovery" in document:
-                document = document["business_discovery"]["media"]
-            posts += [instagram.media_post(item, "acc") for item in document.get("data", [document])]
-        elif platform == "x":
-            posts += x.parse_tweets(document, "acc")
-    return [p for p in posts if p is not None]
+def parse_fixture(folder: str, body: bytes, url: str) -> list[Post]:
+    """The posts the platform's source reads from one captured document, as `fetch` would."""
+    return source_class(FOLDERS[folder]).parse(body, "acc", url)
 
 
 def describe(posts: list[Post], parser: str, url: str) -> dict:
@@ -139,8 +106,8 @@ def _shared(shared_dir, relative: str) -> bytes:
 
 
 def test_shared_mastodon_account_rss_keeps_text_and_per_image_alt(shared_dir):
-    posts = parse_feed(_shared(shared_dir, "mastodon/capy-mastodon-art-account.rss"),
-                       "https://mastodon.art/@nuclearpasta.rss", "acc")
+    posts = parse_fixture("rss", _shared(shared_dir, "mastodon/capy-mastodon-art-account.rss"),
+                          "https://mastodon.art/@nuclearpasta.rss")
     assert len(posts) == 20
     first = posts[0]
     assert first.url == first.platform_id == "https://mastodon.art/@nuclearpasta/114495761108890085"
@@ -150,8 +117,8 @@ def test_shared_mastodon_account_rss_keeps_text_and_per_image_alt(shared_dir):
 
 
 def test_shared_bluesky_reposts_and_quotes(shared_dir):
-    document = json.loads(_shared(shared_dir, "bluesky/telsky-getAuthorFeed-reposts.json"))
-    posts = [bluesky.feed_item_post(item, "acc") for item in document["feed"]]
+    posts = parse_fixture("bluesky", _shared(shared_dir, "bluesky/telsky-getAuthorFeed-reposts.json"),
+                          "https://public.api.bsky.app/xrpc/app.bsky.feed.getAuthorFeed")
     assert all(posts) and len(posts) == 30
     reposts = [p for p in posts if p.repost_of and p.repost_of.kind == "repost"]
     assert len(reposts) == 28 and len({p.platform_id for p in posts}) == 30
@@ -173,7 +140,7 @@ def test_shared_bluesky_reposts_and_quotes(shared_dir):
     ("jsonfeed/capy-npr-world-v1.json", "https://feeds.npr.org/1004/feed.json", 23, "npr.org"),
 ])
 def test_shared_gpl_feeds_parse(shared_dir, relative, url, count, host):
-    posts = parse_feed(_shared(shared_dir, relative), url, "acc")
+    posts = parse_fixture(relative.split("/")[0], _shared(shared_dir, relative), url)
     assert len(posts) == count and all(p.created_at for p in posts)
     images = [m.url for p in posts for m in p.media]
     assert images and all(u.startswith(("http://", "https://")) for u in images)
@@ -182,8 +149,8 @@ def test_shared_gpl_feeds_parse(shared_dir, relative, url, count, host):
 
 
 def test_shared_youtube_feed(shared_dir):
-    posts = parse_videos(_shared(shared_dir, "youtube/capy-digitalfoundry-videos.xml"),
-                         "https://www.youtube.com/feeds/videos.xml?channel_id=UC9PBzalIcEQCsiIkq36PyUA", "acc")
+    posts = parse_fixture("youtube", _shared(shared_dir, "youtube/capy-digitalfoundry-videos.xml"),
+                          "https://www.youtube.com/feeds/videos.xml?channel_id=UC9PBzalIcEQCsiIkq36PyUA")
     assert len(posts) == 15
     assert posts[0].platform_id == "W_S7iKZZdHw" and posts[0].url == "https://www.youtube.com/watch?v=W_S7iKZZdHw"
     assert posts[0].title.startswith("Digital Foundry Games of 2024")

@@ -38,7 +38,8 @@ def quick_client() -> HttpClient:
     except ImportError:  # a client without per-host settings
         return HttpClient("https://board.example/contact", timeout=10)
     return HttpClient("https://board.example/contact",
-                      settings=ClientSettings(timeout=10, retries=0, per_host_delay=0, obey_robots=False))
+                      settings=ClientSettings(timeout=10, retries=0, per_host_delay=0, obey_robots=False,
+                                              allow_private_addresses=True))
 
 
 def asked(server: LocalServer) -> list:
@@ -75,9 +76,10 @@ def test_feed_source_reads_a_real_feed_and_follows_next_pages():
         paged = fetch("atom", server.url + "/paged.atom", limit=5)
     assert [p.platform_id for p in real.posts][:1] == ["https://www.natashatherobot.com/?p=6602"]
     assert len(real.posts) == 4 and all(p.platform == "rss" for p in real.posts)
-    assert [p.platform_id for p in paged.posts] == [f"urn:post:{n}" for n in range(1, 6)]
-    assert paged.posts[4].url == server.url + "/posts/5"
-    assert [(m.url, m.alt) for m in paged.posts[0].media] == [(server.url + "/img/1.jpg", "photo 1")]
+    # oldest first over two pages: the newest five are kept, newest first
+    assert [p.platform_id for p in paged.posts] == [f"urn:post:{n}" for n in range(6, 1, -1)]
+    assert paged.posts[1].url == server.url + "/posts/5"
+    assert [(m.url, m.alt) for m in paged.posts[0].media] == [(server.url + "/img/6.jpg", "photo 6")]
 
 
 def test_feed_that_is_no_feed_is_malformed():

@@ -9,7 +9,7 @@ import pytest
 from auditors.base import AuditContext, CategoryPolicy, Policy
 from auditors.text import RuleAuditor, evidence_span, obfuscated_words, post_texts, sentence_spans, _lowered_pattern
 from records.model import CATEGORIES, Media, Post
-from schoolaudit.config import ConfigError
+from auditors.base import RulesError
 
 
 def sentences(text):
@@ -74,10 +74,10 @@ def test_rule_context_sentence_scope_negation_and_post_exceptions():
     assert audit("A quoted line. That was bad.") == []
 
 
-def test_a_bad_pattern_or_unknown_check_is_a_config_error_naming_the_file():
-    with pytest.raises(ConfigError, match="rules/hostile.toml"):
+def test_a_bad_pattern_or_unknown_check_is_a_rules_error_naming_the_file():
+    with pytest.raises(RulesError, match="rules/hostile.toml"):
         _Hostile(_policy({"rules": [{"id": "r", "explanation": "x.", "terms": ["(unclosed"]}]}))
-    with pytest.raises(ConfigError, match="unknown check"):
+    with pytest.raises(RulesError, match="unknown check"):
         _Hostile(_policy({"rules": [{"id": "r", "explanation": "x.", "terms": ["a"], "requires_check": "nope"}]}))
 
 

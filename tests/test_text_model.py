@@ -114,10 +114,10 @@ def test_per_category_threshold_and_bad_values(policy):
     text = "Honestly some of you parents are clueless and it shows."
     post, account = record_to_post(_record(text))
     assert not [f for f in auditor.audit(post, AuditContext(policy, account)) if f.category == "hostile"]
-    from schoolaudit.config import ConfigError
-    with pytest.raises(ConfigError):
+    from auditors.base import RulesError
+    with pytest.raises(RulesError):
         TextModelAuditor(_with_model_rules(policy, threshold=2))
-    with pytest.raises(ConfigError):
+    with pytest.raises(RulesError):
         TextModelAuditor(_with_model_rules(policy, categories=["endorsement_repost"]))
 
 

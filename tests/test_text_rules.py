@@ -52,8 +52,8 @@ def test_findings_quote_evidence_and_explain_in_one_sentence(engine, record):
     result = run(engine, record)
     for finding in result["findings"]:
         where = finding["where"]
-        if where == "repost":
-            source = record["repost_of"]["handle"]
+        if where == "repost":  # the handle (endorsement_repost) or a sentence of the reposted text
+            source = record["repost_of"]["handle"] + "\n" + (record["repost_of"].get("text") or "")
         elif where.startswith("alt:"):
             source = record["image_alt"][int(where.split(":")[1])]
         else:

@@ -12,12 +12,15 @@ embeds their thumbnail. Self-labels such as `nudity` or `graphic-media` mark a p
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
-from crawler.result import FetchError, FetchResult
+from crawler.result import FetchError, FetchResult, HttpError
 from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
-from crawler.sources.common import MAX_PAGES, Collector, get_json, http_status, parse_time, unique_media, with_quote
+from crawler.sources.common import (
+    MAX_PAGES, Collector, get_json, json_document, parse_time, unique_media, with_quote,
+)
 
 PAGE_SIZE = 100  # the API's maximum
 REPOST = "app.bsky.feed.defs#reasonRepost"
@@ -39,6 +42,17 @@ class BlueskySource(Source):
     platform = "bluesky"
     default_api_base = "https://public.api.bsky.app"
 
+    @classmethod
+    def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
+        """A `getAuthorFeed` page, or a `getPostThread` answer (its post)."""
+        document = json_document(body, url)
+        if isinstance(document, dict) and isinstance(document.get("thread"), dict):
+            return [post for post in [post_view_post(document["thread"].get("post"), account_id)] if post]
+        items = document.get("feed") if isinstance(document, dict) else None
+        if not isinstance(items, list):
+            raise FetchError(Outcome.MALFORMED, f"{url}: no 'feed' list in the answer")
+        return feed_posts(items, account_id)
+
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         actor = parse_target(account.target)
         endpoint = f"{self.base_url(account)}/xrpc/app.bsky.feed.getAuthorFeed?actor={quote(actor)}"
@@ -48,19 +62,23 @@ class BlueskySource(Source):
             if cursor:
                 url += f"&cursor={quote(cursor)}"
             try:
-                page, fetched = await get_json(self.client, url)
-            except FetchError as exc:
-                if http_status(exc) == 400:  # the AppView answers 400 for unknown or invalid actors
+                page, fetched = await get_json(self.client, url, trusted=True, robots=False)  # built from the base
+            except HttpError as exc:
+                if exc.status == 400:  # the AppView answers 400 for unknown or invalid actors
                     raise FetchError(Outcome.NOT_FOUND, f"no Bluesky account {actor!r} ({exc.detail})") from None
                 raise
             items = page.get("feed") if isinstance(page, dict) else None
             if not isinstance(items, list):
                 raise FetchError(Outcome.MALFORMED, f"{fetched.url}: no 'feed' list in the answer")
-            collected.add(feed_item_post(item, account.id) for item in items)
+            collected.add(feed_posts(items, account.id))
             cursor = page.get("cursor")
             if not items or not isinstance(cursor, str) or not cursor or collected.full:
                 break
         return collected.result()
+
+
+def feed_posts(items: list, account_id: str) -> list[Post]:
+    return [post for item in items if (post := feed_item_post(item, account_id))]
 
 
 def feed_item_post(item, account_id: str) -> Post | None:
@@ -87,13 +105,13 @@ def post_view_post(view, account_id: str, reason: dict | None = None) -> Post | 
             value = quoted.get("value") if isinstance(quoted.get("value"), dict) else {}
             text = with_quote(text, str(value.get("text") or ""))
             repost = RepostRef(handle="@" + str(quoted_author.get("handle") or quoted_author.get("did") or "unknown"),
-                               url=post_url(quoted.get("uri"), quoted_author), kind="quote")
+                               url=post_url(quoted.get("uri"), quoted_author), kind="quote", text=str(value.get("text") or ""))
             for embed in quoted.get("embeds") or []:
                 media += _embed_media(embed)
         platform_id, created = str(view["uri"]), parse_time(record.get("createdAt") or view.get("indexedAt"))
         if reason and reason.get("$type") == REPOST:
             repost = RepostRef(handle="@" + str(author.get("handle") or author.get("did") or "unknown"),
-                               url=url, kind="repost")
+                               url=url, kind="repost", text=text)
             platform_id = str(reason.get("uri") or f"{view['uri']}#repost")
             created = parse_time(reason.get("indexedAt")) or created
         labels = {str(label.get("val")) for label in view.get("labels") or [] if isinstance(label, dict)}

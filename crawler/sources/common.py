@@ -1,17 +1,17 @@
-"""Parsing helpers shared by every source: times, HTML to text, images, JSON bodies, paging, secrets.
+"""Parsing helpers shared by every source: times, HTML to text, images, JSON bodies, paging.
 
 One place for each: a source module only maps its platform's fields onto `Post`, `Media` and
 `RepostRef`, and calls these for the parts every platform has in common.
 """
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup
+from feedparser import datetimes as feedparser_datetimes
 
 from crawler.http import Fetched, HttpClient
 from crawler.result import FetchError, FetchResult
@@ -38,8 +38,9 @@ FEEDPARSER_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}
 
 def parse_time(value) -> datetime | None:
     """A time from an API or a feed as aware UTC: ISO 8601 / RFC 3339 (also `+0000` offsets),
-    RFC 822, `2020/1/10 14:33:00`, a written date (`Sunday, 21 February 2016`, `March 6, 2016`),
-    or epoch seconds. None when absent or unreadable."""
+    `2020/1/10 14:33:00`, then feedparser's readers (RFC 822 with its variants: `ET`/`PT` zones,
+    `13 Feb, 2012`, long month names; asctime, W3C-DTF, Perforce, Greek, Hungarian, Korean), a
+    written date (`March 6, 2016`), or epoch seconds. None when absent, unreadable or out of range."""
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -50,32 +51,50 @@ def parse_time(value) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    parsed = _iso(text) or _rfc822(text) or _slashed(text) or _written(text)
+    parsed = _iso(text) or _slashed(text) or _feedparser_date(text) or _written(text)
     if parsed is None:
         return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    try:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None  # a year-9999 time with an offset that crosses into year 10000
 
 
 def _iso(text: str) -> datetime | None:
     candidate = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     # Python reads at most 6 fractional digits; Bluesky and Go servers send up to 9.
     candidate = re.sub(r"(\.\d{6})\d+", r"\1", candidate)
+    if not _ISO_SHAPE.match(candidate):
+        return None  # fromisoformat also reads "20240101" and "2013-01-27-01" (as an offset)
     try:
         return datetime.fromisoformat(candidate)
     except ValueError:
         return None
 
 
-_RFC822_SHAPE = re.compile(r"^(?:[A-Za-z]{3,9},?\s*)?\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}\s+\d{1,2}:\d{2}")
+_ISO_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}.*)?$")
+_RFC822_SHAPE = re.compile(r"^(?:[A-Za-z]{3,9},?\s*)?\d{1,2}\s+[A-Za-z]{3,9}\.?,?\s+\d{2,4}\s+\d{1,2}:\d")
+_COMPACT_ISO = re.compile(r"^-?\d{2}(?:-?\d{2,3}){0,2}$")  # 031231, 03-12-31, -0312, 03335
 
 
-def _rfc822(text: str) -> datetime | None:
-    if not _RFC822_SHAPE.match(text):
-        return None  # email.utils guesses at anything, e.g. reads "1:46 PM" as 01:46
-    try:
-        return email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
+def _feedparser_readers(text: str):
+    """feedparser's date readers, in its own order, except its loose ISO 8601 reader, which reads
+    `10000-01-01` as 1 November 2010 and `2013-xx-27` as 1 November 2013: it only gets the
+    compact two-digit-year forms that nothing else reads."""
+    readers = [r for r in feedparser_datetimes._date_handlers if r is not feedparser_datetimes._parse_date_iso8601]
+    return readers + [feedparser_datetimes._parse_date_iso8601] if _COMPACT_ISO.match(text) else readers
+
+
+def _feedparser_date(text: str) -> datetime | None:
+    text = re.sub(r",(?=[^\s,])", ", ", text)  # "Fri,24 Nov 2023"
+    for reader in _feedparser_readers(text):
+        try:
+            parsed = reader(text)
+            if parsed and len(parsed) == 9:
+                return datetime(*parsed[:6], tzinfo=timezone.utc)
+        except (KeyError, OverflowError, ValueError, AttributeError, TypeError, IndexError):
+            continue
+    return None
 
 
 def _slashed(text: str) -> datetime | None:
@@ -97,7 +116,10 @@ _WRITTEN = re.compile(r"\b(?:(\d{1,2})\.?\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})|([A-Z
 
 
 def _written(text: str) -> datetime | None:
-    """A date written out in English on a web page (the day only; times there lack a zone)."""
+    """A date written out in English on a web page (the day only; times there lack a zone). An
+    RFC 822 date that feedparser could not read is broken (`1:2:3:4`, `+zz:00`), not guessed at."""
+    if _RFC822_SHAPE.match(text):
+        return None
     match = _WRITTEN.search(text)
     if not match:
         return None
@@ -138,7 +160,10 @@ def absolute(base: str | None, href) -> str | None:
     if not isinstance(href, str) or not href.strip():
         return None
     href = href.strip()
-    return urljoin(base, href) if base else href
+    try:
+        return urljoin(base, href) if base else href
+    except ValueError:  # "http://[broken": one bad URL never costs the post it is in
+        return None
 
 
 def _img_src(img) -> str | None:
@@ -233,16 +258,32 @@ class Collector:
     def result(self) -> FetchResult:
         return FetchResult(self.posts[:self.limit])
 
+    def newest(self) -> FetchResult:
+        """The newest `limit` posts, for documents that may list oldest first (feeds)."""
+        return FetchResult(newest_first(self.posts)[:self.limit])
+
+
+def newest_first(posts: list) -> list:
+    """Posts by date, newest first, so that a limit keeps the latest of an oldest-first feed;
+    undated posts keep their order after the dated ones."""
+    return sorted(posts, key=lambda post: (post.created_at is None,
+                                           -post.created_at.timestamp() if post.created_at else 0))
+
 
 # -- JSON API bodies and paging ------------------------------------------------------------------
 
 def json_body(fetched: Fetched, what: str = "JSON"):
-    """The decoded JSON of a response; `malformed` naming the (redacted) URL when it is not JSON."""
+    """The decoded JSON of a response; `malformed` naming the URL (redacted, as every FetchError) when it is not."""
+    return json_document(fetched.content, fetched.url, what)
+
+
+def json_document(body: bytes, url: str, what: str = "JSON"):
+    """The decoded JSON of a body; `malformed` naming the URL (redacted, as every FetchError) when it is not."""
     try:
-        return json.loads(fetched.content.decode("utf-8-sig"))
+        return json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FetchError(Outcome.MALFORMED, f"{redact(fetched.url)}: not {what} ({exc.__class__.__name__}: "
-                                            f"{str(exc)[:80]})") from None
+        raise FetchError(Outcome.MALFORMED, f"{url}: not {what} ({exc.__class__.__name__}: "
+                                            f"{str(exc)[:80]})", url) from None
 
 
 def link_header(value: str | None) -> dict[str, str]:
@@ -264,31 +305,8 @@ def with_query(url: str, **params) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe=",:(){}/@")))
 
 
-# -- secrets -------------------------------------------------------------------------------------
-
-_SECRET_PARAMS = re.compile(r"\b((?:access_token|client_secret|appsecret_proof|token|key)=)[^&\s\"']+", re.IGNORECASE)
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """`text` with token query parameters and the given secret values replaced by `***`."""
-    text = _SECRET_PARAMS.sub(r"\1***", text or "")
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-async def get_json(client: HttpClient, url: str, *, headers: dict | None = None, secret: str | None = None,
-                   what: str = "JSON"):
-    """GET an API URL (never conditional: pages change) and decode it; FetchErrors come out redacted."""
-    try:
-        fetched = await client.get(url, conditional=False, headers=headers)
-    except FetchError as exc:
-        raise FetchError(exc.outcome, redact(exc.detail, secret)) from None
+async def get_json(client: HttpClient, url: str, *, headers: dict | None = None, trusted: bool = False,
+                   robots: bool = True, what: str = "JSON"):
+    """GET an API URL (never conditional: pages change) and decode it; `trusted` and `robots` as for the client."""
+    fetched = await client.get(url, conditional=False, headers=headers, trusted=trusted, robots=robots)
     return json_body(fetched, what), fetched
-
-
-def http_status(exc: FetchError) -> int | None:
-    """The HTTP status the shared client named in a FetchError's detail, when there is one."""
-    match = re.search(r"\bHTTP (\d{3})\b", exc.detail)
-    return int(match.group(1)) if match else None

@@ -11,11 +11,12 @@ another post (`parent_id`) is a repost of that post's page; a link share (`statu
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import parse_qs, quote, urlsplit
 
 from crawler.result import FetchError, FetchResult
 from records.model import Account, Media, Outcome, Post, RepostRef
-from crawler.sources.common import MAX_PAGES, Collector, is_noise_image, parse_time, unique_media
+from crawler.sources.common import MAX_PAGES, Collector, is_noise_image, json_document, parse_time, unique_media
 from crawler.sources.graph import PAGE_SIZE, GraphSource, next_page
 
 FIELDS = ("id,message,story,created_time,updated_time,permalink_url,full_picture,status_type,parent_id,"
@@ -40,6 +41,13 @@ def parse_target(target: str) -> str:
 class FacebookSource(GraphSource):
     platform = "facebook"
     token_env = "SCHOOLAUDIT_FACEBOOK_TOKEN"
+
+    @classmethod
+    def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
+        """A `/{page}/posts` page (`data` list), or one Post node."""
+        document = cls.graph_document(json_document(body, url, "Graph API JSON"), url)
+        items = document.get("data") if isinstance(document.get("data"), list) else [document]
+        return [post for item in items if (post := page_post(item, account_id))]
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         self.check_ready()
@@ -113,7 +121,8 @@ def _shared(item: dict, attachments: list[dict]) -> RepostRef | None:
                 url = attachment.get("unshimmed_url") or _unshim(attachment.get("url"))
                 host = urlsplit(url or "").netloc
                 if host:
-                    return RepostRef(handle=re.sub(r"^www\.", "", host), url=url, kind="repost")
+                    return RepostRef(handle=re.sub(r"^www\.", "", host), url=url, kind="repost",
+                                     text=str(attachment.get("description") or attachment.get("title") or "") or None)
     return None
 
 

@@ -6,16 +6,21 @@ feedparser 6.0 does not read, is parsed here from its JSON. Images come from med
 media:thumbnail, image enclosures and `<img>` in the HTML, resolved against the feed's URL; the
 alt text of a media:content is its nested media:description. An RSS `<source>` element marks an
 item taken from another channel: a repost. Paged feeds (`link rel="next"`, JSON Feed `next_url`)
-are followed until `limit` posts.
+are followed until `limit` posts, on the feed's own host only (Blogger names page 2 on
+www.blogger.com once a feed passes 25 posts); a next page that fails keeps the posts already read.
+Relative links resolve against the Content-Location header when there is one, and the charset of
+the Content-Type header reaches feedparser. An item is kept whenever it has any of an id, a link,
+a title or a description (RSS 2.0 needs only one of the last two).
 """
 from __future__ import annotations
 
-import calendar
 import codecs
+import hashlib
 import html as htmllib
-import json
+import logging
 import re
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import feedparser
@@ -23,14 +28,15 @@ import feedparser
 from crawler.http import Fetched, HttpClient
 from crawler.result import FetchError, FetchResult
 from records.model import Account, Media, Outcome, Post, RepostRef
-from crawler.sources.base import Source
-from crawler.sources.common import (FEEDPARSER_OPTIONS, 
-    MAX_PAGES, Collector, absolute, html_images, html_to_text, is_noise_image, parse_time, unique_media,
+from crawler.sources.base import Source, document_base, response_headers
+from crawler.sources.common import (
+    FEEDPARSER_OPTIONS, MAX_PAGES, Collector, absolute, html_images, html_to_text, is_noise_image, json_document,
+    parse_time, unique_media,
 )
 
+log = logging.getLogger(__name__)
+
 FEED_TYPES = ("rss", "atom", "jsonfeed")
-FEED_MIME_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
-                   "application/json", "application/rdf+xml", "application/xml", "text/xml")
 
 __all__ = ["FeedSource", "parse_feed", "parse_feed_page", "html_images", "looks_like_feed"]
 
@@ -41,57 +47,83 @@ _HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContent
 class FeedSource(Source):
     platform = "rss"
 
+    @classmethod
+    def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
+        return parse_feed_page(body, url, account_id, headers)[0]
+
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
-        fetched = await self.client.get(account.target)
+        # The target is a feed: an HTML answer there is a login wall or an error page.
+        fetched = await self.client.get(account.target, trusted=True, expect="feed")
         if fetched.not_modified:
             return FetchResult([], not_modified=True)
         platform = account.platform if account.platform in FEED_TYPES else None
-        return await read_feed(self.client, fetched, account.id, limit, platform)
+        return (await read_feed(self.client, fetched, account.id, limit, platform)).with_validators(fetched)
 
 
 async def read_feed(client: HttpClient, fetched: Fetched, account_id: str, limit: int,
                     platform: str | None = None) -> FetchResult:
     """The posts of a fetched feed and of its next pages, until `limit`; `platform` relabels them."""
     collected = Collector(limit)
-    for _ in range(MAX_PAGES):
-        posts, next_url = parse_feed_page(fetched.content, fetched.url, account_id, fetched.content_type)
+    feed_host = urlsplit(fetched.url).netloc
+    for number in range(MAX_PAGES):
+        try:
+            posts, next_url = parse_feed_page(fetched.content, fetched.url, account_id, fetched.headers)
+        except FetchError as exc:
+            if number == 0:
+                raise
+            log.info("%s: next page %s not readable (%s); keeping the %d posts read", account_id, fetched.url,
+                     exc.detail, len(collected.posts))
+            break
         for post in posts:
             post.platform = platform or post.platform
         collected.add(posts)
-        if collected.full or not next_url or next_url == fetched.url:
+        if collected.full or not next_url or next_url == fetched.url or urlsplit(next_url).netloc != feed_host:
             break
-        fetched = await client.get(next_url, conditional=False)
-    return collected.result()
+        try:
+            fetched = await client.get(next_url, conditional=False)  # a URL the feed named: untrusted
+        except FetchError as exc:
+            log.info("%s: next page %s failed (%s); keeping the %d posts read", account_id, next_url, exc.detail,
+                     len(collected.posts))
+            break
+    return collected.newest()
 
 
-def parse_feed(body: bytes, url: str, account_id: str, content_type: str = "") -> list[Post]:
+def parse_feed(body: bytes, url: str, account_id: str, headers: Mapping[str, str] | None = None) -> list[Post]:
     """Posts of an RSS, Atom or JSON Feed document; raise `malformed` when it is none of them."""
-    return parse_feed_page(body, url, account_id, content_type)[0]
+    return parse_feed_page(body, url, account_id, headers)[0]
 
 
-def parse_feed_page(body: bytes, url: str, account_id: str, content_type: str = "") -> tuple[list[Post], str | None]:
+def parse_feed_page(body: bytes, url: str, account_id: str,
+                    headers: Mapping[str, str] | None = None) -> tuple[list[Post], str | None]:
     """Posts of one feed document and the URL of its next page (RFC 5005 / JSON Feed), if any."""
+    headers = response_headers(headers)
+    content_type = headers.get("content-type", "")
+    base = document_base(url, headers)
     if _looks_like_json(body, content_type):
-        return _parse_json_feed(body, url, account_id)
+        return _parse_json_feed(body, base, account_id)
     alts, body = _media_alts(body)
-    parsed = feedparser.parse(body, response_headers={"content-location": url, "content-type": content_type or "application/xml"},
+    parsed = feedparser.parse(body, response_headers={"content-location": base,
+                                                      "content-type": content_type or "application/xml"},
                               **FEEDPARSER_OPTIONS)
     platform = "atom" if str(parsed.get("version", "")).startswith("atom") else "rss"
-    site_host = urlsplit(parsed.feed.get("link") or url).netloc
+    site_host = urlsplit(parsed.feed.get("link") or base).netloc
     posts = []
     for entry in parsed.entries:
         try:
-            post = _entry_post(entry, url, account_id, platform, alts, site_host)
-        except (KeyError, TypeError, ValueError, AttributeError):
+            post = _entry_post(entry, base, account_id, platform, alts, site_host)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             post = None  # one unreadable item never stops the others
         if post:
             posts.append(post)
-    broken = parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _HARMLESS_BOZO)
+    exception = parsed.get("bozo_exception")
+    # An HTML entity such as `&nbsp;` is undefined in XML, yet every reader knows it: no damage.
+    broken = parsed.get("bozo") and not isinstance(exception, _HARMLESS_BOZO) \
+        and "undefined entity" not in str(exception)
     if not posts and (broken or not parsed.get("version")):
         # Like feedparser, carry on past damage while items can be read; fail only when none can.
         reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed document found"
         raise FetchError(Outcome.MALFORMED, f"{url}: {reason}")
-    next_url = next((absolute(url, link.get("href")) for link in parsed.feed.get("links", [])
+    next_url = next((absolute(base, link.get("href")) for link in parsed.feed.get("links", [])
                      if link.get("rel") == "next"), None)
     return posts, next_url
 
@@ -155,10 +187,11 @@ def _declared_encoding(body: bytes) -> str:
 
 def _entry_post(entry, feed_url: str, account_id: str, platform: str, alts: dict, site_host: str) -> Post | None:
     link = _permalink(entry, feed_url, site_host)
-    platform_id = entry.get("id") or link or entry.get("title")
+    html = _entry_html(entry)
+    platform_id = entry.get("id") or link or entry.get("title") or (
+        "description:" + hashlib.sha256(html.encode("utf-8", "replace")).hexdigest()[:24] if html.strip() else None)
     if not platform_id:
         return None
-    html = _entry_html(entry)
     source = entry.get("source") or {}
     repost = RepostRef(handle=source.get("title") or source.get("href"), url=source.get("href")) if (
         source.get("href") or source.get("title")) else None
@@ -176,15 +209,26 @@ def _entry_post(entry, feed_url: str, account_id: str, platform: str, alts: dict
 
 
 def _permalink(entry, feed_url: str, site_host: str) -> str | None:
-    """The entry's page: `feedburner:origLink` when proxied, else rel=alternate; a link-blog entry
-    whose alternate leaves the site but has a rel=related page on the site uses that page."""
-    link = absolute(feed_url, entry.get("feedburner_origlink") or entry.get("link"))
+    """The entry's page: `feedburner:origLink` when proxied, else rel=alternate (of any type: a
+    PDF is still what a reviewer opens; feedparser takes an id such as `tag:…` as the link when no
+    HTML one is there); a link-blog entry whose alternate leaves the site but has a rel=related
+    page on the site uses that page."""
+    link = absolute(feed_url, entry.get("feedburner_origlink") or _alternate(entry))
     if link and site_host and urlsplit(link).netloc != site_host:
         for candidate in entry.get("links", []):
             href = absolute(feed_url, candidate.get("href"))
             if candidate.get("rel") == "related" and href and urlsplit(href).netloc == site_host:
                 return href
     return _unwrap_redirect(link)
+
+
+def _alternate(entry) -> str | None:
+    links = [link for link in entry.get("links", []) if link.get("rel", "alternate") == "alternate" and link.get("href")]
+    html = [link for link in links if str(link.get("type", "text/html")) in ("text/html", "application/xhtml+xml")]
+    if html or links:
+        return (html or links)[0]["href"]
+    link = entry.get("link")
+    return link if isinstance(link, str) and re.match(r"^(https?:|/|\.|[^:]*$)", link) else None
 
 
 def _unwrap_redirect(link: str | None) -> str | None:
@@ -200,14 +244,12 @@ def _unwrap_redirect(link: str | None) -> str | None:
 
 
 def _entry_time(entry) -> datetime | None:
-    """published, else updated; the raw string first (feedparser misreads `2020/1/10 14:33:00`)."""
+    """published, else updated, else created, read from the raw string by `parse_time` (feedparser's
+    own reading takes `2020/1/10 14:33:00` for 1 November and `10000-01-01` for 2010)."""
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
-        parsed = parse_time(raw) if raw else None
+        parsed = parse_time(entry.get(key))
         if parsed:
             return parsed
-        if entry.get(f"{key}_parsed"):
-            return datetime.fromtimestamp(calendar.timegm(entry[f"{key}_parsed"]), tz=timezone.utc)
     return None
 
 
@@ -253,10 +295,7 @@ def _entry_media(entry, html: str, feed_url: str, alts: dict) -> list[Media]:
 # -- JSON Feed -----------------------------------------------------------------------------------
 
 def _parse_json_feed(body: bytes, url: str, account_id: str) -> tuple[list[Post], str | None]:
-    try:
-        document = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FetchError(Outcome.MALFORMED, f"{url}: invalid JSON Feed ({exc})") from exc
+    document = json_document(body, url, "JSON Feed")
     items = document.get("items") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise FetchError(Outcome.MALFORMED, f"{url}: JSON document has no 'items' list")

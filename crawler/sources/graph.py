@@ -14,12 +14,13 @@ from typing import ClassVar
 from crawler.result import FetchError
 from records.model import Outcome
 from crawler.sources.base import Source
-from crawler.sources.common import get_json, redact, with_query
+from crawler.sources.common import get_json, with_query
 
 GRAPH_API_BASE = "https://graph.facebook.com/v19.0"
 PAGE_SIZE = 100
 
 _AUTH_CODES = {102, 190, 463, 467}
+_TEMPORARY_CODES = {1, 2}  # API Unknown, API Service
 _RATE_CODES = {4, 17, 32, 341, 613, 80001, 80002, 80004}
 _PERMISSION_CODES = {3, 10, 200, 210, 220, 230, 298, 299}
 
@@ -28,24 +29,31 @@ class GraphSource(Source):
     default_api_base: ClassVar[str | None] = GRAPH_API_BASE
 
     async def graph_get(self, url: str) -> dict:
-        """GET a Graph API URL with the token as a header; the error JSON becomes a FetchError."""
-        token = self.token() or ""
+        """GET a Graph API URL built from the configured base (trusted), with the token as a header;
+        the error JSON becomes a FetchError."""
         url = with_query(url, access_token=None, suppress_http_code=1)
-        document, fetched = await get_json(self.client, url, headers={"Authorization": f"Bearer {token}"},
-                                           secret=token, what="Graph API JSON")
+        document, fetched = await get_json(self.client, url, headers={"Authorization": f"Bearer {self.token()}"},
+                                           trusted=True, robots=False, what="Graph API JSON")
+        return self.graph_document(document, fetched.url)
+
+    @staticmethod
+    def graph_document(document, url: str) -> dict:
+        """A Graph API answer from `url` as a dict; its error object becomes a FetchError."""
         if not isinstance(document, dict):
-            raise FetchError(Outcome.MALFORMED, f"{redact(fetched.url, token)}: expected a JSON object")
+            raise FetchError(Outcome.MALFORMED, f"{url}: expected a JSON object", url)
         if isinstance(document.get("error"), dict):
-            raise graph_error(document["error"], redact(fetched.url, token), token)
+            raise graph_error(document["error"], url)
         return document
 
 
-def graph_error(error: dict, where: str, token: str = "") -> FetchError:
+def graph_error(error: dict, where: str) -> FetchError:
     """The outcome of a Graph API error object (`{"message", "type", "code", "error_subcode"}`)."""
     code, subcode = error.get("code"), error.get("error_subcode")
-    message = redact(f"{error.get('type', 'GraphError')} code {code}"
-                     + (f"/{subcode}" if subcode else "") + f": {error.get('message', '')}", token)
-    if code in _AUTH_CODES or error.get("type") == "OAuthException" and code in (None, 1):
+    message = (f"{error.get('type', 'GraphError')} code {code}"
+               + (f"/{subcode}" if subcode else "") + f": {error.get('message', '')}")
+    if code in _TEMPORARY_CODES:  # "An unknown error occurred": Meta's side, not the token
+        return FetchError(Outcome.ERROR, f"{where}: a temporary Graph API error, tried again next run ({message})")
+    if code in _AUTH_CODES or error.get("type") == "OAuthException" and code is None:
         return FetchError(Outcome.AUTH_MISSING, f"{where}: the token was refused ({message})")
     if code in _RATE_CODES:
         return FetchError(Outcome.RATE_LIMITED, f"{where}: {message}")

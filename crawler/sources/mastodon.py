@@ -13,13 +13,15 @@ warning (`spoiler_text`) becomes the post title; `sensitive` and `edited_at` are
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
 from crawler.result import FetchError, FetchResult
 from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
 from crawler.sources.common import (
-    MAX_PAGES, Collector, get_json, html_to_text, link_header, parse_time, unique_media, with_query, with_quote,
+    MAX_PAGES, Collector, get_json, html_to_text, json_document, link_header, parse_time, unique_media, with_query,
+    with_quote,
 )
 
 PAGE_SIZE = 40  # the API's maximum
@@ -43,12 +45,19 @@ def parse_target(target: str) -> tuple[str, str]:
 class MastodonSource(Source):
     platform = "mastodon"
 
+    @classmethod
+    def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
+        """A page of statuses (or one status) from the instance at `url`."""
+        document = json_document(body, url)
+        return statuses_posts(document if isinstance(document, list) else [document], account_id, urlsplit(url).netloc)
+
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         username, instance = parse_target(account.target)
         base = (account.api_base or self.api_base or f"https://{instance}").rstrip("/")
         acct = username if urlsplit(base).netloc == instance else f"{username}@{instance}"
         try:
-            found, _ = await get_json(self.client, f"{base}/api/v1/accounts/lookup?acct={quote(acct)}")
+            found, _ = await get_json(self.client, f"{base}/api/v1/accounts/lookup?acct={quote(acct)}",
+                                      trusted=True, robots=False)
         except FetchError as exc:
             if exc.outcome == Outcome.NOT_FOUND:
                 raise FetchError(Outcome.NOT_FOUND, f"no Mastodon account @{username}@{instance} ({exc.detail})") from None
@@ -57,16 +66,21 @@ class MastodonSource(Source):
             raise FetchError(Outcome.MALFORMED, f"{base}/api/v1/accounts/lookup: no account id in the answer")
         url = f"{base}/api/v1/accounts/{quote(str(found['id']))}/statuses?limit={min(PAGE_SIZE, max(1, limit))}"
         collected = Collector(limit)
-        for _ in range(MAX_PAGES):
-            page, fetched = await get_json(self.client, url)
+        for number in range(MAX_PAGES):
+            # The first page is built from the configured base; the next ones are named by the server's Link header.
+            page, fetched = await get_json(self.client, url, trusted=number == 0, robots=False)
             if not isinstance(page, list):
                 raise FetchError(Outcome.MALFORMED, f"{fetched.url}: expected a list of statuses")
-            collected.add(status_post(status, account.id, instance) for status in page)
+            collected.add(statuses_posts(page, account.id, instance))
             next_url = link_header(fetched.headers.get("link")).get("next")
             if not page or not next_url or collected.full:
                 break
             url = with_query(next_url, limit=min(PAGE_SIZE, collected.wanted))
         return collected.result()
+
+
+def statuses_posts(statuses: list, account_id: str, instance: str) -> list[Post]:
+    return [post for status in statuses if (post := status_post(status, account_id, instance))]
 
 
 def status_post(status, account_id: str, instance: str = "") -> Post | None:
@@ -79,13 +93,14 @@ def status_post(status, account_id: str, instance: str = "") -> Post | None:
         repost = None
         if shown is not status:
             repost = RepostRef(handle=account_handle(shown.get("account"), instance),
-                               url=shown.get("url") or shown.get("uri"), kind="repost")
+                               url=shown.get("url") or shown.get("uri"), kind="repost", text=text)
         quoted = _quoted_status(shown)
         if quoted:
-            text = with_quote(text, html_to_text(quoted.get("content") or ""))
+            quoted_text = html_to_text(quoted.get("content") or "")
+            text = with_quote(text, quoted_text)
             if repost is None:
                 repost = RepostRef(handle=account_handle(quoted.get("account"), instance),
-                                   url=quoted.get("url") or quoted.get("uri"), kind="quote")
+                                   url=quoted.get("url") or quoted.get("uri"), kind="quote", text=quoted_text)
         media = _media(shown)
         if quoted:
             media += _media(quoted)

@@ -7,9 +7,13 @@ TARGET is the page (usually the home or news page). In order, the source uses
 3. the first feed the page names in `<link rel="alternate" type="application/rss+xml">`
    (Atom and JSON Feed too; comment feeds skipped);
 4. else the news items of the HTML: `<article>` elements, or blocks classed post / entry /
-   news / article, each with its heading, link, `<time>`, text and images. A page with no such
-   items is one post: the page itself.
+   news / article, each with its heading, link, `<time>`, text and images, when they hold at
+   least half of the page's main text (a news listing). Otherwise (an article page whose sidebar
+   has a teaser `<article>` or a small block classed `news`) the page is one post: its main text,
+   without navigation, header, footer, sidebars, share bars and comment forms.
 WordPress gives the featured image with its `alt_text` besides the images in the content.
+A page is decoded as a browser decodes it (`sniff.html_text`: BOM, header charset, `<meta
+charset>`), and relative links resolve against `<base href>`, else Content-Location, else its URL.
 """
 from __future__ import annotations
 
@@ -19,14 +23,18 @@ import re
 
 from bs4 import BeautifulSoup
 
+from collections.abc import Mapping
+
+from crawler import sniff
 from crawler.http import Fetched
 from crawler.result import FetchError, FetchResult
 from records.model import Account, Media, Outcome, Post
-from crawler.sources.base import Source
+from crawler.sources.base import Source, document_base, response_headers
 from crawler.sources.common import (
-    MAX_PAGES, Collector, absolute, get_json, html_images, html_to_text, link_header, parse_time, unique_media, with_query,
+    MAX_PAGES, Collector, absolute, get_json, html_images, html_to_text, json_document, link_header, newest_first,
+    parse_time, unique_media, with_query,
 )
-from crawler.sources.feed import looks_like_feed, read_feed
+from crawler.sources.feed import looks_like_feed, parse_feed, read_feed
 
 log = logging.getLogger(__name__)
 
@@ -38,39 +46,74 @@ ITEM_CLASSES = {"post", "hentry", "h-entry", "entry", "article", "news", "news-i
                 "blog-post", "post-item", "story", "fspostelement", "fslistitem", "ui-article"}
 
 
+#: class / id words of page furniture: never a post's text.
+BOILERPLATE = re.compile(
+    r"(?:^|[-_\s])(?:nav|navbar|navigation|menu|menubar|footer|sidebar|side-bar|breadcrumbs?|cookies?|consent|share|"
+    r"sharing|social|socials|related|widgets?|ads?|advert\w*|banner|newsletter|subscribe|pagination|pager|skip|"
+    r"masthead|toolbar|comments?|comment-form|respond|disqus|popup|modal|search|login|tags|tagcloud|author-bio)"
+    r"(?:$|[-_\s])", re.IGNORECASE)
+FURNITURE_TAGS = ("nav", "footer", "aside", "form", "header", "menu", "button", "select", "iframe", "svg")
+FURNITURE_ROLES = {"navigation", "contentinfo", "banner", "complementary", "search", "menu", "menubar", "dialog"}
+LISTING_SHARE = 0.5  # items holding at least this share of the main text make the page a listing
+STORY_CHARS = 1500  # an item this long is a whole story, not a teaser
+
+
 class WebsiteSource(Source):
     platform = "website"
 
+    @classmethod
+    def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
+        """A feed, a WordPress REST answer (a list of posts, or one) or an HTML page."""
+        headers = response_headers(headers)
+        content_type = headers.get("content-type", "")
+        kind = sniff.kind(body, content_type)
+        if kind == "json" and not looks_like_feed(body, "application/json"):
+            document = json_document(body, url, "WordPress REST JSON")
+            return [post for item in (document if isinstance(document, list) else [document])
+                    if (post := wp_post(item, account_id))]
+        if looks_like_feed(body, content_type) and kind != "html":
+            return parse_feed(body, url, account_id, headers)
+        return page_posts(sniff.html_text(body, content_type), document_base(url, headers), account_id)
+
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
-        page = await self.client.get(account.target)
+        page = await self.client.get(account.target, trusted=True)
         if page.not_modified:
             return FetchResult([], not_modified=True)
         if looks_like_feed(page.content, page.content_type) and "html" not in page.content_type:
-            return await read_feed(self.client, page, account.id, limit, "website")
-        html = page.text()
-        api_root = self.base_url(account) or wordpress_api_root(page, html)
+            return (await read_feed(self.client, page, account.id, limit, "website")).with_validators(page)
+        html = sniff.html_text(page.content, page.headers.get("content-type", ""))
+        configured = self.base_url(account)
+        api_root = configured or wordpress_api_root(page, html)
+        # After a failure, another way answers: its window is not the one earlier runs stored, so no removals.
+        complete = True
         if api_root:
             try:
-                return await self._wordpress(api_root, account, limit)
+                return (await self._wordpress(api_root, account, limit, trusted=bool(configured))).with_validators(page)
             except FetchError as exc:
                 log.info("%s: WordPress API not usable (%s); trying feeds", account.id, exc)
+                complete = False
         for feed_url in discover_feeds(html, page.url):
             try:
-                fetched = await self.client.get(feed_url)
+                fetched = await self.client.get(feed_url)  # named by the page: untrusted
                 if fetched.not_modified:
                     return FetchResult([], not_modified=True)
-                return await read_feed(self.client, fetched, account.id, limit, "website")
+                result = await read_feed(self.client, fetched, account.id, limit, "website")
+                result.complete_window = result.complete_window and complete
+                return result.with_validators(page, fetched)
             except FetchError as exc:
                 log.info("%s: feed %s not usable (%s)", account.id, feed_url, exc)
-        return FetchResult(page_posts(html, page.url, account.id)[:limit])
+                complete = False
+        posts = newest_first(page_posts(html, document_base(page.url, page.headers), account.id))
+        return FetchResult(posts[:limit], complete_window=complete).with_validators(page)
 
-    async def _wordpress(self, root: str, account: Account, limit: int) -> FetchResult:
+    async def _wordpress(self, root: str, account: Account, limit: int, trusted: bool) -> FetchResult:
+        """The posts of the REST API at `root` (`trusted` when the configuration named it)."""
         endpoint = wordpress_endpoint(root, "wp/v2/posts")
         size = min(WP_PAGE_SIZE, max(1, limit))
         collected = Collector(limit)
         for number in range(1, MAX_PAGES + 1):
             items, fetched = await get_json(self.client, with_query(endpoint, _embed="1", per_page=size, page=number),
-                                            what="WordPress REST JSON")
+                                            trusted=trusted, what="WordPress REST JSON")
             if not isinstance(items, list):
                 raise FetchError(Outcome.MALFORMED, f"{fetched.url}: expected a list of WordPress posts")
             collected.add(wp_post(item, account.id) for item in items)
@@ -151,11 +194,34 @@ def discover_feeds(html: str, page_url: str) -> list[str]:
 
 
 def page_posts(html: str, page_url: str, account_id: str) -> list[Post]:
-    """The news items of an HTML page; the page itself as one post when it has none."""
+    """The news items of an HTML page, when they make up its main text; else the page as one post."""
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
     base = absolute(page_url, (soup.find("base") or {}).get("href")) or page_url
+    title = html_to_text(str(soup.title.string or "")) if soup.title and soup.title.string else ""
+    _drop_furniture(soup)
+    main = main_content(soup)
+    main_text = html_to_text(str(main))
+    posts = _listing(soup, base, account_id)
+    if posts and _is_listing(posts, main_text):
+        return posts
+    if not main_text and not title:
+        raise FetchError(Outcome.MALFORMED, f"{page_url}: no feed, WordPress API, news items or text on the page")
+    return [Post(account_id=account_id, platform="website", platform_id=page_url, url=page_url, created_at=None,
+                 title=title, text=main_text, media=html_images(str(main), base))]
+
+
+def _is_listing(posts: list[Post], main_text: str) -> bool:
+    """Items make a news listing when they hold most of the main text, or when two or more are
+    whole stories (a blog's home page, with link posts between them); teasers and a lone small
+    block classed `news` are neither."""
+    sizes = [len(post.title) + len(post.text) for post in posts]
+    return sum(sizes) >= LISTING_SHARE * len(main_text) or sum(size >= STORY_CHARS for size in sizes) >= 2
+
+
+def _listing(soup, base: str, account_id: str) -> list[Post]:
+    """Posts of the page's `<article>` elements, else of its outermost blocks classed as items."""
     items = soup.find_all("article") or [
         tag for tag in soup.find_all(True, class_=True)
         if {c.lower() for c in tag.get("class", [])} & ITEM_CLASSES
@@ -168,15 +234,51 @@ def page_posts(html: str, page_url: str, account_id: str) -> list[Post]:
         if post and post.platform_id not in seen:
             seen.add(post.platform_id)
             posts.append(post)
-    if posts:
-        return posts
-    body = soup.find("main") or soup.body or soup
-    title = html_to_text(str(soup.title.string or "")) if soup.title and soup.title.string else ""
-    text = html_to_text(str(body))
-    if not text and not title:
-        raise FetchError(Outcome.MALFORMED, f"{page_url}: no feed, WordPress API, news items or text on the page")
-    return [Post(account_id=account_id, platform="website", platform_id=page_url, url=page_url, created_at=None,
-                 title=title, text=text, media=html_images(str(body), base))]
+    return posts
+
+
+def _drop_furniture(soup) -> None:
+    """Remove navigation, header, footer, sidebars, share bars and forms, unless one holds the page's
+    `<main>` or `<article>` (some themes wrap everything in a `<header>` or a `has-sidebar` div)."""
+    doomed = []
+    for tag in soup.find_all(True):
+        if tag.name in ("html", "body", "main", "article"):
+            continue
+        words = " ".join(tag.get("class") or []) + " " + str(tag.get("id") or "")
+        if tag.name in FURNITURE_TAGS or str(tag.get("role", "")).lower() in FURNITURE_ROLES \
+                or BOILERPLATE.search(words) or str(tag.get("aria-hidden", "")).lower() == "true":
+            inside_item = tag.name in ("header", "footer") and tag.find_parent(["article", "main"])
+            if not inside_item and not tag.find(["main", "article"]):
+                doomed.append(tag)
+    for tag in doomed:
+        if not tag.decomposed:
+            tag.decompose()
+
+
+def main_content(soup):
+    """The element that holds the page's main text: `<main>` (or role=main), the longest
+    `<article>`, else the element whose paragraphs hold the most text (as Readability scores)."""
+    marked = soup.find("main") or soup.find(attrs={"role": "main"})
+    if marked and len(marked.get_text(" ", strip=True)) > 200:
+        return marked
+    articles = soup.find_all("article")
+    if articles:
+        longest = max(articles, key=lambda tag: len(tag.get_text(" ", strip=True)))
+        if len(longest.get_text(" ", strip=True)) > 500:
+            return longest
+    scores: dict[int, tuple[float, object]] = {}
+    for paragraph in soup.find_all(["p", "pre", "td", "blockquote", "li"]):
+        length = len(paragraph.get_text(" ", strip=True))
+        if length < 25:
+            continue
+        for depth, parent in enumerate(list(paragraph.parents)[:3]):
+            if parent.name in (None, "[document]", "html"):
+                break
+            score, _ = scores.get(id(parent), (0.0, parent))
+            scores[id(parent)] = (score + length / (depth + 1), parent)
+    if not scores:
+        return marked or soup.body or soup
+    return max(scores.values(), key=lambda pair: pair[0])[1]
 
 
 def _item_post(item, base: str, account_id: str) -> Post | None:

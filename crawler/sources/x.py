@@ -13,13 +13,18 @@ t.co links are expanded and `note_tweet` gives the full text of long posts.
 from __future__ import annotations
 
 import html
+import json
 import re
+from collections.abc import Mapping
+from dataclasses import replace
 from urllib.parse import quote
 
-from crawler.result import FetchError, FetchResult
+from crawler.result import FetchError, FetchResult, HttpError
 from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source
-from crawler.sources.common import MAX_PAGES, Collector, get_json, parse_time, redact, unique_media, user_name, with_quote
+from crawler.sources.common import (
+    MAX_PAGES, Collector, get_json, json_document, parse_time, unique_media, user_name, with_quote,
+)
 
 PAGE_SIZE = 100
 TWEET_FIELDS = ("created_at,author_id,attachments,referenced_tweets,entities,possibly_sensitive,note_tweet,"
@@ -36,6 +41,18 @@ class XSource(Source):
     platform = "x"
     token_env = "SCHOOLAUDIT_X_BEARER_TOKEN"
     default_api_base = "https://api.x.com/2"
+
+    @classmethod
+    def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
+        """One API v2 answer, or several as JSON lines (one answer a line, as twarc saves pages)."""
+        try:
+            documents = [json_document(body, url, "X API JSON")]
+        except FetchError:
+            try:
+                documents = [json.loads(line) for line in body.decode("utf-8-sig").splitlines() if line.strip()]
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                raise FetchError(Outcome.MALFORMED, f"{url}: not X API JSON", url) from None
+        return [post for document in documents for post in parse_tweets(document, account_id)]
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         self.check_ready()
@@ -64,16 +81,16 @@ class XSource(Source):
         return collected.result()
 
     async def _get(self, url: str) -> dict:
-        secret = self.token() or ""
+        """GET a URL built from the configured API base (trusted), with the token as a header."""
         try:
-            document, fetched = await get_json(self.client, url, headers={"Authorization": f"Bearer {secret}"},
-                                               secret=secret, what="X API JSON")
-        except FetchError as exc:
-            if exc.outcome == Outcome.LOGIN_WALL:  # 401 with a bearer token: the token was refused
-                raise FetchError(Outcome.AUTH_MISSING, f"{exc.detail} (check {self.token_env})") from None
+            document, fetched = await get_json(self.client, url, headers={"Authorization": f"Bearer {self.token()}"},
+                                               trusted=True, robots=False, what="X API JSON")
+        except HttpError as exc:
+            if exc.status == 401:  # with a bearer token: the token was refused
+                raise FetchError(Outcome.AUTH_MISSING, f"{exc.detail} (check {self.token_env})", exc.url) from None
             raise
         if not isinstance(document, dict):
-            raise FetchError(Outcome.MALFORMED, f"{redact(fetched.url)}: expected a JSON object")
+            raise FetchError(Outcome.MALFORMED, f"{fetched.url}: expected a JSON object", fetched.url)
         return document
 
 
@@ -83,7 +100,7 @@ def _api_error(document: dict, where: str) -> FetchError | None:
     if not errors:
         return None
     first = errors[0]
-    detail = f"{redact(where)}: {first.get('title') or 'error'}: {first.get('detail') or first.get('message') or ''}".strip()
+    detail = f"{where}: {first.get('title') or 'error'}: {first.get('detail') or first.get('message') or ''}".strip()
     kind = str(first.get("type") or "") + " " + str(first.get("title") or "")
     if "not-found" in kind or "Not Found" in kind:
         return FetchError(Outcome.NOT_FOUND, detail)
@@ -130,6 +147,7 @@ def tweet_post(tweet, account_id: str, username: str | None, users: dict, refere
                 text, images = tweet_text(original), _media(original, media)
             elif match:
                 text = text[match.end():].strip()  # the reader sees the retweeted text, not "RT @user:"
+            repost = replace(repost, text=text)
         elif "quoted" in refs:
             quoted = referenced.get(refs["quoted"])
             handle = users.get(quoted.get("author_id")) if quoted else None
@@ -137,6 +155,7 @@ def tweet_post(tweet, account_id: str, username: str | None, users: dict, refere
                                url=status_url(handle, refs["quoted"]), kind="quote")
             if quoted:
                 text = with_quote(_without_link(text, status_url(handle, refs["quoted"])), tweet_text(quoted))
+                repost = replace(repost, text=tweet_text(quoted))
                 images += _media(quoted, media)
         return Post(
             account_id=account_id,

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from records.model import AccountCheck
 from schoolaudit.app import load_app
-from schoolaudit.config import check_registry, config_dir
+from schoolaudit.config import check_registry, config_dir, read_toml
 from schoolaudit.reporting import local_time
 
 HELP = "check the account registry, list accounts, or show each account's last check"
@@ -47,6 +47,7 @@ def _import(args) -> int:
 
 def _check(args) -> int:
     path = config_dir(args.config) / "accounts.toml"
+    read_toml(path)  # a file that cannot be read at all is a configuration error (exit 2)
     registry, problems = check_registry(path)
     for problem in problems:
         print(problem)

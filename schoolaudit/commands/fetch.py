@@ -35,7 +35,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     settings = load_settings(config_dir(args.config))
-    limit = args.limit if args.limit is not None else settings.posts_per_account
+    limit = args.limit if args.limit is not None else settings.crawl.posts_per_account
     account = Account(id="fetch", name=args.target, kind="school", platform=args.platform,
                       target=args.target, api_base=args.api_base)
     try:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import logging
 
+from schoolaudit.commands.web import start_in_thread
 from schoolaudit.scheduler import Scheduler
 
-HELP = "run the schedule (nightly audit, weekly digest, per-account intervals) until stopped with SIGTERM or Ctrl-C"
+HELP = ("run the schedule (nightly audit, weekly digest, per-account intervals), and the review app when "
+        "[web] serve = true, until stopped with SIGTERM or Ctrl-C")
 EXAMPLE = "schoolaudit --config /etc/schoolaudit serve"
 
 
@@ -19,6 +21,9 @@ def run(args) -> int:
     scheduler = Scheduler(args.config)
     print(f"schoolaudit serve: {', '.join(scheduler.schedule.jobs) or 'no jobs'} on the schedule "
           f"({scheduler.schedule.timezone.key}); stop with SIGTERM or Ctrl-C", flush=True)
+    web = start_in_thread(args.config)
     code = scheduler.serve()
+    if web is not None:
+        web.should_exit = True
     print("schoolaudit serve: stopped", flush=True)
     return code
