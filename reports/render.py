@@ -13,17 +13,29 @@ from markupsafe import Markup, escape
 
 from records.model import CATEGORY_LABELS, OUTCOME_LABELS, SEVERITY_RANK
 
+# A web address with nothing a browser would strip or reinterpret (spaces, control characters).
+_WEB_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
 def place_label(location: str | None) -> str:
-    """Where in a post a finding is, in words: `alt:0` is "the description of image 1"."""
+    """Where in a post a finding is, in words: `alt:0` is "the description of image 1",
+    `image_text:0` "the text in image 1"."""
     kind, _, index = (location or "text").partition(":")
     number = int(index) + 1 if index.isdigit() else None
     if kind == "alt" and number:
         return f"the description of image {number}"
     if kind == "image" and number:
         return f"image {number}"
+    if kind == "image_text" and number:
+        return f"the text in image {number}"
     return {"text": "the post text", "title": "the title", "repost": "the repost"}.get(kind, kind)
+
+
+def web_link(url: str | None) -> str | None:
+    """`url` when it is an http(s) address, else None. A post's address comes from the platform or
+    the feed, so `javascript:` or `data:` may be there: only a web address is rendered as a link."""
+    url = (url or "").strip()
+    return url if _WEB_URL.fullmatch(url) else None
 
 
 def highlight(text: str, evidences) -> Markup:
@@ -46,6 +58,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["highlight"] = highlight
+    env.filters["web_link"] = web_link
     env.globals.update(category_label=lambda c: CATEGORY_LABELS.get(c, c), place_label=place_label,
                        outcome_label=lambda o: OUTCOME_LABELS.get(o, o or "never checked"))
     return env

@@ -6,6 +6,7 @@ import json
 from records.model import CATEGORY_LABELS, FindingRecord
 from schoolaudit.app import load_app
 from schoolaudit.review import ACTIONS, FindingFilter, ReviewError, default_reviewer, list_findings, parse_since, review
+from schoolaudit.terminal import say
 
 HELP = "list findings (with filters), or dismiss, confirm or resolve one with a note"
 EXAMPLE = 'schoolaudit findings dismiss 12 --note "parents gave written consent"'
@@ -38,12 +39,12 @@ def run(args) -> int:
         if args.id is None:
             raise ReviewError(f"`findings {args.action}` needs the finding's number, e.g. findings {args.action} 12")
         finding = review(app.store, args.id, args.action, args.note, args.by or default_reviewer())
-        print(f"Finding #{finding.id} ({CATEGORY_LABELS.get(finding.category, finding.category)}, "
-              f"{finding.account_id}) is now {finding.status}, by {finding.reviewed_by}"
+        say(f"Finding #{finding.id} ({CATEGORY_LABELS.get(finding.category, finding.category)}, "
+            f"{finding.account_id}) is now {finding.status}, by {finding.reviewed_by}"
               + (f": {finding.note}" if finding.note else "."))
         return 0
     except ReviewError as exc:
-        print(f"schoolaudit: {exc}")
+        say(f"schoolaudit: {exc}")
         return 2
     finally:
         app.close()
@@ -56,13 +57,13 @@ def _print(rows: list[FindingRecord], as_json: bool) -> None:
         print(json.dumps([{k: getattr(r, k) for k in keys} for r in rows], indent=2, ensure_ascii=False))
         return
     if not rows:
-        print("No findings match.")
+        say("No findings match.")
         return
     for r in rows:
         evidence = " ".join((r.evidence or "").split())
         evidence = evidence if len(evidence) <= 50 else evidence[:49] + "…"
-        print(f"#{r.id:<5} {r.severity:<6} {r.status:<9} {r.account_id:<24} "
-              f"{CATEGORY_LABELS.get(r.category, r.category):<30} {(r.first_seen or '')[:10]}  “{evidence}”")
+        say(f"#{r.id:<5} {r.severity:<6} {r.status:<9} {r.account_id:<24} "
+            f"{CATEGORY_LABELS.get(r.category, r.category):<30} {(r.first_seen or '')[:10]}  “{evidence}”")
         if r.post_url:
-            print(f"       {r.post_url}")
-    print(f"{len(rows)} finding(s). Record a decision: schoolaudit findings dismiss|confirm|resolve ID --note TEXT")
+            say(f"       {r.post_url}")
+    say(f"{len(rows)} finding(s). Record a decision: schoolaudit findings dismiss|confirm|resolve ID --note TEXT")
