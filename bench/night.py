@@ -170,7 +170,7 @@ def night(code: Path, config: Path, outbox: Path) -> dict:
     main_cpu, workers_cpu = sampler.split()
     result = json.loads(out.strip().splitlines()[-1])
     main_mb, worker_mb = sampler.peaks()
-    result.update(wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu, peak_mb=sampler.peak_rss / 2**20, pss_mb=sampler.peak_pss / 2**20,
+    result.update(load=os.getloadavg()[0], wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu, peak_mb=sampler.peak_rss / 2**20, pss_mb=sampler.peak_pss / 2**20,
                   main_mb=main_mb, worker_mb=worker_mb)
     return result
 
@@ -181,6 +181,8 @@ def report(label: str, result: dict, cores: int, images: int, bare_ms: float) ->
     print(f"  {label}: {result['wall']:7.1f} s wall, {cpu:7.1f} s CPU (crawling process {result['main_cpu']:.1f} s, "
           f"workers {result['workers_cpu']:.1f} s); CPU bound {bound:.1f} s (CPU / {cores} cores): "
           f"{result['wall'] / bound:.2f}x the bound")
+    print(f"      the run had {cpu / result['wall']:.2f} of the {cores} cores on average; load average "
+          f"{result['load']:.1f} at its end (other work on the machine: the bound assumes idle cores)")
     print(f"      peak memory of the process tree: {result['peak_mb']:.0f} MB resident, {result['pss_mb']:.0f} MB "
           f"proportional (shared pages counted once; aim < 500 MB); crawling process {result['main_mb']:.0f} MB, "
           f"largest worker {result['worker_mb']:.0f} MB")

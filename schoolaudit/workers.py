@@ -7,8 +7,8 @@ loading the auditors once), while the crawling process only fetches, parses and 
 `2 × processes` accounts are audited at once (`turn()`); an account waiting for its turn holds
 nothing in memory but its id, because its posts are read from the store when the turn comes.
 
-Each worker analyses its images itself, one at a time (the image analyser's own process pool is for
-auditing in the crawling process). A worker whose parent died (a killed run) exits by itself.
+Each worker analyses its images itself, one at a time (the image analyser's own process pool,
+`[workers] processes` of the image rules, is for auditing in the crawling process). A worker whose parent died (a killed run) exits by itself.
 `InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
 for starting workers to pay (`POOL_MIN_ACCOUNTS`).
 """
@@ -22,7 +22,6 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
 from multiprocessing import get_context
 from typing import AsyncIterator
 
@@ -125,12 +124,20 @@ def _start_worker(policy: Policy, parent: int) -> None:
     global _WORKER
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _LIBC.tune()
+    analyse_images_here(policy)
     _WORKER = InProcessAuditing(policy)
-    for auditor in _WORKER.auditors:
-        settings = getattr(auditor, "settings", None)
-        if settings is not None and hasattr(settings, "workers"):
-            auditor.settings = replace(settings, workers=1)  # this process is the image worker: no pool within
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
+
+
+def analyse_images_here(policy: Policy) -> None:
+    """Make every image analysis built from `policy` (this process's copy) run in this process: a worker
+    is already one of the processes, and a pool of its own per worker would multiply the models' memory."""
+    from auditors.image_auditors import RULES_FILE, load_image_rules  # the crawling process never needs them
+
+    rules, _ = load_image_rules(policy)  # the very table the image auditors will read, when the policy has one
+    rules["workers"] = {**rules.get("workers", {}), "processes": 1}
+    if load_image_rules(policy)[0] is not rules:  # the bundled example's file, read afresh each time
+        policy.rule_files[RULES_FILE.removesuffix(".toml")] = rules
 
 
 def _exit_with(parent: int) -> None:

@@ -153,3 +153,21 @@ def test_a_stopped_run_stops_its_workers_and_keeps_every_account_it_finished(tmp
 def _checked(database) -> int:
     with sqlite3.connect(database, timeout=5) as conn:
         return conn.execute("SELECT count(DISTINCT account_id) FROM account_checks").fetchone()[0]
+
+
+def test_a_worker_analyses_images_itself_whichever_file_its_image_rules_come_from(tmp_path):
+    from auditors.image_analysis import ImageSettings
+    from auditors.image_auditors import load_image_rules
+    from schoolaudit.workers import analyse_images_here
+
+    with FaultServer() as server:
+        config = write_config(tmp_path, {"club": server.url + "/feed.xml"})
+    policy = load_app(config).policy
+    own_file = policy.rule_files.pop("student_photo_image", None)
+    for rules_file in (own_file, None):  # the board's rules/student_photo_image.toml, then the bundled example's
+        if rules_file is not None:
+            policy.rule_files["student_photo_image"] = rules_file
+        analyse_images_here(policy)
+        assert ImageSettings.from_rules(load_image_rules(policy)[0]).processes == 1
+        policy.rule_files.pop("student_photo_image")
+    assert own_file is not None, "the example configuration has its own image rules"
