@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import threading
 import time
@@ -123,7 +122,6 @@ _WORKER: InProcessAuditing | None = None
 def _start_worker(policy: Policy, parent: int) -> None:
     global _WORKER
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _LIBC.tune()
     analyse_images_here(policy)
     _WORKER = InProcessAuditing(policy)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
@@ -150,36 +148,4 @@ def _exit_with(parent: int) -> None:
 def _audit_in_worker(account: Account, posts: list[Post]) -> tuple[list[list[Finding]], dict, dict]:
     """(findings per post, auditors off here, CPU seconds per auditor for these posts)."""
     _WORKER.cpu = {}
-    findings = _WORKER.audit_posts(account, posts)
-    _LIBC.give_back()
-    return findings, _WORKER.disabled, _WORKER.cpu
-
-
-class _Allocator:
-    """glibc's allocator, tuned so that a worker's memory stays near what its models need.
-
-    A decoded photo is a few MB, allocated and freed for every image; glibc's default raises its mmap
-    threshold to the size of such blocks and then keeps them in the heap, which grows by tens of MB.
-    Blocks from 4 MB up are mapped and unmapped instead (no measurable CPU cost, unlike a lower
-    threshold), and the heap's free top is returned after each account. Elsewhere than glibc: nothing.
-    """
-
-    M_MMAP_THRESHOLD = -3
-
-    def __init__(self):
-        try:
-            self._libc = ctypes.CDLL("libc.so.6")
-            self._libc.mallopt, self._libc.malloc_trim  # noqa: B018  (both exist: glibc)
-        except (OSError, AttributeError):
-            self._libc = None
-
-    def tune(self) -> None:
-        if self._libc is not None:
-            self._libc.mallopt(self.M_MMAP_THRESHOLD, 4 << 20)
-
-    def give_back(self) -> None:
-        if self._libc is not None:
-            self._libc.malloc_trim(0)
-
-
-_LIBC = _Allocator()
+    return _WORKER.audit_posts(account, posts), _WORKER.disabled, _WORKER.cpu
