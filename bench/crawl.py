@@ -210,8 +210,8 @@ def stage_lines(summary, cpu: float, workers_cpu: float, accounts: int, regex_ms
     per = 1000 / accounts
     return [f"              CPU per account: {(cpu + workers_cpu) * per:.1f} ms ({cpu * per:.1f} ms in the crawling "
             f"process, aim <= 10; {workers_cpu * per:.1f} ms in audit workers)",
-            f"                HTTP, parse, store and worker start-up {crawl * per:.1f} ms; text rules {rules * per:.1f} ms (single-pass "
-            f"regex over the same posts: {regex_ms / accounts:.2f} ms); text model {model * per:.1f} ms"]
+            f"                HTTP, parse, store and worker start-up {crawl * per:.1f} ms; text rules {rules * per:.1f} ms "
+            f"(single-pass regex over the same posts: {regex_ms / accounts:.2f} ms); text model {model * per:.1f} ms"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,9 @@ sys.path.insert(0, str(REPO))
 
 from crawl import serve, write_config  # noqa: E402  (bench/crawl.py, beside this script)
 
-SHARED_IMAGES = REPO.parent.parent / "shared" / "images"
+#: ../shared/images beside the clone (or beside the folder of worktrees)
+SHARED_IMAGES = next((d for d in (REPO.parent / "shared" / "images", REPO.parent.parent / "shared" / "images")
+                      if d.is_dir()), REPO.parent / "shared" / "images")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 NIGHT = """
