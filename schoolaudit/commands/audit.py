@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from schoolaudit.app import load_app
+from schoolaudit.demo import demo_server_gone
 from schoolaudit.pipeline import Pipeline
 from schoolaudit.reporting import ReportBuilder
 from schoolaudit.summary import format_summary
@@ -25,7 +27,12 @@ def run(args) -> int:
         account = app.registry.get(args.account)
     except KeyError as exc:
         print(f"schoolaudit: {exc.args[0]}")
+        app.close()
         return 2
+    if gone := demo_server_gone(app.settings.config_dir):
+        print(f"schoolaudit: {gone}", file=sys.stderr)
+        app.close()
+        return 1
     try:
         summary = Pipeline(app.settings, app.policy, app.store).run([account], kind="audit", show_progress=not args.json)
         builder = ReportBuilder(app.settings, app.registry, app.store)

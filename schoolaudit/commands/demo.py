@@ -28,7 +28,7 @@ def run(args) -> int:
     with DemoSite(port=PREFERRED_PORT) as site:
         print(f"Serving the demo board at {site.url} (local only)")
         config = write_demo_config(out, site.url)
-        app = load_app(config)
+        app = load_app(config, announce=False)
         try:
             summary = Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, kind="demo")
             report = ReportBuilder(app.settings, app.registry, app.store).write_board_report(out)
@@ -38,8 +38,9 @@ def run(args) -> int:
     print(format_summary(summary))
     print(f"Report: {report}")
     print(f"Database: {app.settings.database}")
+    print(f"Configuration: {config}; keep using it with --config, e.g. `schoolaudit findings --config {config}`")
     print(f"Review app: sign in as {DEMO_USER} with password {password}"
-          + ("" if args.web else f" after `schoolaudit --config {config} web` (or run the demo with --web)"))
+          + ("" if args.web else f" after `schoolaudit web --config {config}` (or run the demo with --web)"))
     if args.web:
         from schoolaudit.commands import web
 

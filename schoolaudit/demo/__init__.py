@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import shutil
+import socket
+from urllib.parse import urlsplit
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
@@ -19,6 +21,8 @@ DEMO_DIR = Path(__file__).resolve().parent
 SITE_DIR = DEMO_DIR / "site"
 # A fixed port keeps image URLs, and so the stored posts, the same from one demo run to the next.
 PREFERRED_PORT = 8737
+# Written into the demo's configuration folder: the address of the server that only runs during `schoolaudit demo`.
+SITE_MARKER = "demo-site.url"
 
 
 class _DemoHandler(SimpleHTTPRequestHandler):
@@ -69,7 +73,28 @@ def write_demo_config(out_dir: Path, base_url: str) -> Path:
     shutil.copytree(DEFAULT_CONFIG_DIR, config, ignore=shutil.ignore_patterns("accounts.toml", "settings.toml"))
     (config / "accounts.toml").write_text((DEMO_DIR / "accounts.toml").read_text().replace("{base}", base_url))
     settings = (DEFAULT_CONFIG_DIR / "settings.toml").read_text()
-    settings = settings.replace('"../schoolaudit-data/', '"../').replace(
-        "allow_private_addresses = false", "allow_private_addresses = true")
+    settings = with_storage(settings, "..").replace("allow_private_addresses = false", "allow_private_addresses = true")
     (config / "settings.toml").write_text(settings)
+    (config / SITE_MARKER).write_text(base_url + "\n")
     return config
+
+
+def demo_server_gone(config: Path) -> str | None:
+    """Why crawling `config` cannot work, when it is a demo folder whose server has stopped; else None."""
+    marker = Path(config) / SITE_MARKER
+    if not marker.is_file():
+        return None
+    address = urlsplit(marker.read_text().strip())
+    try:
+        socket.create_connection((address.hostname, address.port), timeout=1).close()
+        return None
+    except OSError:
+        return (f"{config} is the demo board's configuration; the demo board's server runs only during "
+                f"`schoolaudit demo` (run it again, or audit your own accounts with --config DIR)")
+
+
+def with_storage(settings: str, folder: str) -> str:
+    """settings.toml text with its [storage] paths set to `folder` (relative to the configuration folder)."""
+    paths = {"database": "schoolaudit.db", "media_dir": "media", "reports_dir": "reports"}
+    lines = "".join(f'{key} = "{folder}/{name}"\n' for key, name in paths.items())
+    return settings.replace("[storage]\n", f"[storage]\n{lines}", 1)
