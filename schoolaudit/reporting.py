@@ -34,6 +34,32 @@ def local_time(value: str | datetime | None, zone: ZoneInfo, with_zone: bool = T
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z" if with_zone else "%Y-%m-%d %H:%M")
 
 
+def iso_time(value: str | datetime | None, zone: ZoneInfo) -> str | None:
+    """A stored UTC time as ISO 8601 in the board's timezone, with its offset: the one time format of every
+    JSON document (README: JSON output)."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(zone).isoformat(timespec="seconds")
+
+
+def finding_json(finding: FindingRecord, registry: Registry, zone: ZoneInfo) -> dict:
+    """A finding in the JSON vocabulary shared by `findings --json`, `audit --json`, `/findings.json` and
+    `export`: the audit contract's names (`where`, `post_created_at`), `account` and `school` as the web app's."""
+    try:
+        school = registry.get(finding.account_id).school
+    except KeyError:  # no longer registered: its findings are still on record
+        school = None
+    return {"id": finding.id, "account": finding.account_id, "school": school, "category": finding.category,
+            "severity": finding.severity, "status": FindingStatus(finding.status).value,
+            "evidence": finding.evidence, "explanation": finding.explanation, "clause": finding.clause,
+            "where": finding.location, "post_url": finding.post_url,
+            "post_created_at": iso_time(finding.post_created_at, zone),
+            "post_removed_at": iso_time(finding.post_removed_at, zone),
+            "first_seen": iso_time(finding.first_seen, zone), "note": finding.note,
+            "reviewed_by": finding.reviewed_by, "reviewed_at": iso_time(finding.reviewed_at, zone)}
+
+
 class ReportBuilder:
     def __init__(self, settings: Settings, registry: Registry, store: Store):
         self.settings, self.registry, self.store = settings, registry, store

@@ -8,7 +8,7 @@ from pathlib import Path
 from schoolaudit.app import load_app
 from schoolaudit.demo import demo_server_gone
 from schoolaudit.pipeline import Pipeline
-from schoolaudit.reporting import ReportBuilder
+from schoolaudit.reporting import ReportBuilder, finding_json
 from schoolaudit.summary import format_summary
 
 HELP = "crawl one registered account now, audit its posts and write its HTML report"
@@ -48,13 +48,15 @@ def run(args) -> int:
         app.close()
 
 
+AUDIT_FINDING_KEYS = ("id", "category", "severity", "evidence", "explanation", "clause", "where", "status",
+                      "post_url", "post_created_at")  # the README's contract: exactly these
+
+
 def findings_document(builder: ReportBuilder, account_id: str, result, report: Path) -> dict:
     findings = []
     for post in builder.post_views(account_id):
-        for f in post["findings"]:
-            findings.append({"id": f.id, "category": f.category, "severity": f.severity,
-                             "evidence": f.evidence, "explanation": f.explanation, "clause": f.clause,
-                             "where": f.location, "status": f.status.value, "post_url": post["url"],
-                             "post_created_at": post["created_at"]})
+        for finding in post["findings"]:
+            document = finding_json(finding, builder.registry, builder.zone)
+            findings.append({key: document[key] for key in AUDIT_FINDING_KEYS})
     return {"account": account_id, "outcome": result.outcome, "detail": result.detail,
             "report": str(report), "findings": findings}
