@@ -40,7 +40,7 @@ def run(args) -> int:
     print(f"Database: {app.settings.database}")
     print(f"Configuration: {config}; keep using it with --config, e.g. `schoolaudit findings --config {config}`")
     print(f"Review app: sign in as {DEMO_USER} with password {password}"
-          + ("" if args.web else f" after `schoolaudit web --config {config}` (or run the demo with --web)"))
+          + ("" if args.web else f" after `schoolaudit --config {config} web` (or run the demo with --web)"))
     if args.web:
         from schoolaudit.commands import web
 
