@@ -162,7 +162,7 @@ def test_import_refuses_control_characters_and_bad_ids_and_keeps_the_file_readab
     assert f"{sheet}:2: account 'del-club': name must be without control characters" in out
     assert f"{sheet}:3: account 'nl-club': name must be without control characters" in out  # a quoted cell spans lines 3-4
     assert f"{sheet}:5: account '../../x': id must be an id of ASCII letters" in out
-    assert "added 1 account(s)" in out
+    assert "added 1 account to" in out
     assert main(["--config", str(folder), "check"]) == 0
 
 
