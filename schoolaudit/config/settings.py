@@ -139,6 +139,8 @@ class DigestSection:
     alert_categories: tuple[str, ...] = setting(("explicit", "hostile"), strings(_category),
                                                 "categories e-mailed right after the nightly run")
     max_posts: int = setting(30, whole(minimum=0), "posts shown in full in one digest")
+    account_contacts: bool = setting(True, flag(), "each account's contacts (accounts.toml) receive its alerts and "
+                                                   "digests (scope account:ID), unless recipients.toml names them")
 
 
 @dataclass(frozen=True)
