@@ -87,7 +87,7 @@ def findings_table(rows: list[FindingRecord], zone, terminal_width: int) -> str:
               CATEGORY_LABELS.get(r.category, r.category), (local_time(r.first_seen, zone, with_zone=False) or "")[:10]]
              for r in rows]
     widths = [max(len(line[column]) for line in [list(COLUMNS), *table]) for column in range(len(COLUMNS) - 1)]
-    room = max(20, min(EVIDENCE_WIDTH, terminal_width - sum(widths) - 2 * len(widths)))
+    room = max(10, min(EVIDENCE_WIDTH, terminal_width - sum(widths) - 2 * len(widths)))
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(COLUMNS, widths)) + "  " + COLUMNS[-1]]
     for record, cells in zip(rows, table):
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(cells, widths)) + "  "
