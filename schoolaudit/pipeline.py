@@ -118,7 +118,8 @@ class Pipeline:
                                  max_per_post=self.settings.crawl.max_images_per_post)
             with _progress(show_progress) as progress:
                 task = progress.add_task("Crawling accounts", total=len(accounts))
-                jobs = [self._fetch(client, account, limit, media) for account in accounts]
+                # Tasks made here start in registry order (as_completed would start bare coroutines in set order).
+                jobs = [asyncio.ensure_future(self._fetch(client, account, limit, media)) for account in accounts]
                 for job in asyncio.as_completed(jobs):
                     account, result = await job
                     summary.results.append(self._process(account, result, summary.run_id))

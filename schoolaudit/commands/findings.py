@@ -136,7 +136,7 @@ def finding_details(builder: ReportBuilder, finding: FindingRecord, history) -> 
              f"  Post:      {post['url'] or '-'}",
              f"  Posted:    {post['created_at'] or 'unknown'}"
              + (f"; removed from the account {post['removed_at']}" if post["removed_at"] else ""),
-             f"  First seen {builder.local_time(finding.first_seen)}"]
+             f"  Flagged:   {builder.local_time(finding.first_seen)} (first seen)"]
     if post["title"]:
         lines.append(f"  Title:     {post['title']}")
     if post["text"]:
