@@ -145,6 +145,8 @@ def test_findings_json_holds_only_the_persons_scope(app):
     assert mine and {f["account"] for f in mine} <= BIRCHWOOD_ACCOUNTS
     assert {f["school"] for f in mine} == {"birchwood-ps"}
     assert set(mine[0]) >= {"id", "account", "school", "category", "severity", "status", "evidence", "post_url"}
+    # the times of every JSON document: ISO 8601 in the board's timezone, with its offset (README: JSON output)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-0[45]:00", f["first_seen"]) for f in mine)
     assert len(mine) == len([f for f in admin if f["school"] == "birchwood-ps"])
 
 
