@@ -27,6 +27,7 @@ Category keys around the rules: `exceptions` (sentence patterns that cancel ever
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from re import _constants as sre_c, _parser as sre_parse
 from functools import lru_cache
@@ -41,7 +42,9 @@ MAX_EVIDENCE = 220
 DEFAULT_NEAR = 30
 
 # A sentence ends at . ! ? … or a line break, unless the dot closes an abbreviation or a number.
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”»)]*(?=\s|$)|\n+|\s[•|·]\s")
+# Possessive, and only from the first mark of a run: a long run of marks not followed by a space
+# ("((((" or "....x") costs one pass, not one pass per mark.
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”»)]*+(?=\s|$)|\n+|\s[•|·]\s")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:mr|mrs|ms|mme|mlle|dr|st|ste|sr|jr|no|vs|etc|ave|rd|blvd|cres|hwy|approx|dept|gr|ex|e\.g|i\.e"
     r"|a\.m|p\.m|[a-z])\.$)", re.IGNORECASE)
@@ -51,6 +54,8 @@ _LEET = {
     "s": "s$5", "t": "t7+", "u": "uv",
 }
 _MASK = "*#%_"
+#: Most repeats after a letter ("fuuuck") or masks after the last one that an obfuscated word takes.
+MAX_REPEATS = 16
 _SUFFIX = r"(?:s|es|ed|er|ers|ing|in|in'|y|ies)?"
 
 
@@ -118,9 +123,17 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(result)
 
 
+@lru_cache(maxsize=8192)
+def _sentence_starts(text: str) -> tuple[int, ...]:
+    return tuple(begin for begin, _ in sentence_spans(text))
+
+
 def sentence_at(text: str, position: int) -> tuple[int, int]:
-    for begin, end in sentence_spans(text):
-        if begin <= position < end:
+    """The sentence holding `position` (found by bisection: a post may have thousands of sentences)."""
+    index = bisect_right(_sentence_starts(text), position) - 1
+    if index >= 0:
+        begin, end = sentence_spans(text)[index]
+        if position < end:
             return begin, end
     return position, position + 1
 
@@ -151,15 +164,32 @@ def restored_case(text: str) -> str:
     return text
 
 
+def _leet_set(char: str) -> str:
+    return _LEET.get(char, char)
+
+
 def _leet_classes(word: str) -> list[str]:
-    """One regex atom per letter of `word`, tolerant of leetspeak, masking (after the first letter) and repeats."""
+    """One regex atom per letter (a doubled letter is one atom) of `word`, tolerant of leetspeak,
+    masking (after the first letter) and repeats.
+
+    Each masked or written letter is exactly one character, followed by a possessive tail of up to
+    MAX_REPEATS repeats ("fuuuck") that leaves alone what the next letter accepts; the last letter's
+    tail also takes masks ("f****", "f***k"). No atom can give characters back to another, and none
+    reads more than MAX_REPEATS + 1 characters, so trying a match costs a bounded number of steps,
+    not a search over every way to share a run of "*" or "(" or "1!1!" between letters."""
+    letters = [(char, len(run)) for char, run in ((m.group(1), m.group()) for m in re.finditer(r"(.)\1*", word.lower()))]
     atoms = []
-    for index, char in enumerate(word.lower()):
+    for index, (char, count) in enumerate(letters):
         if char == " ":
             atoms.append(r"[\s_.-]*")
             continue
-        variants = _LEET.get(char, char) + (_MASK if index else "")
-        atoms.append("[" + re.escape(variants) + "]+")
+        variants = _leet_set(char)
+        following = _leet_set(letters[index + 1][0]) if index + 1 < len(letters) else ""
+        last = index + 1 == len(letters)
+        one = variants + (_MASK if index else "")
+        tail = "".join(c for c in variants if c not in following) + (_MASK if last else "")
+        atoms.append("[" + re.escape(one) + "]"
+                     + (f"{{{count}}}" if count > 1 else "") + (f"[{re.escape(tail)}]{{0,{MAX_REPEATS}}}+" if tail else ""))
     return atoms
 
 
@@ -301,7 +331,7 @@ def match_prefixes(pattern: str) -> frozenset[str] | None:
 def forget_texts() -> None:
     """Drop the per-text caches (shared by the auditors of one post). The speed benchmark calls it
     between rounds, so that repeating a corpus measures new texts, as a crawl sees them."""
-    for cached in (sentence_spans, lowered, trigrams, restored_case):
+    for cached in (sentence_spans, _sentence_starts, lowered, trigrams, restored_case):
         cached.cache_clear()
 
 
@@ -326,6 +356,22 @@ def compile_any(patterns: Iterable[str], label: str, key_path: tuple = ()) -> re
 _CAPITALISED = re.compile(r"(?<![\w@#])([A-ZÀ-Ý][a-zà-ÿ]+(?:[-'’][A-ZÀ-Ýa-zà-ÿ]+)?)(?:['’]s)?(?![\w@])")
 
 
+def _word_before(text: str, position: int) -> str:
+    """The word before `position`, trailing dots dropped ("Dr." -> "Dr"); read backwards from
+    `position`, so that looking at every capitalised pair of a long text stays linear."""
+    end = position
+    while end and text[end - 1].isspace():
+        end -= 1
+    while end and text[end - 1] == ".":
+        end -= 1
+    while end and text[end - 1].isspace():
+        end -= 1
+    begin = end
+    while begin and not text[begin - 1].isspace():
+        begin -= 1
+    return text[begin:end]
+
+
 class FullNames:
     """Finds a person named by first and last name ("Jordan Ellis"), not a staff member named with a
     title ("Ms. Rivera", "Coach Dave Miller"), and not part of a longer proper noun ("Long Point DSB",
@@ -345,9 +391,9 @@ class FullNames:
                 continue
             if first.group(1).lower() in self.not_names or last.group(1).lower() in self.not_names:
                 continue
-            before = text[:first.start()].rstrip().rstrip(".").split()
-            if before and (before[-1].lower() in self.titles or before[-1][:1].isupper() and before[-1][-1:].isalpha()
-                           and before[-1].lower() not in self.not_names):
+            before = _word_before(text, first.start())
+            if before and (before.lower() in self.titles or before[:1].isupper() and before[-1:].isalpha()
+                           and before.lower() not in self.not_names):
                 continue  # a title, or the tail of a longer proper noun
             after = text[last.end():last.end() + 12]
             if re.match(r" (?:[A-Z]{2,}\b|[A-Z][a-z]+ (?:[A-Z]|of\b))", after) or re.match(r" [A-Z]{2,}\b", after):
@@ -507,26 +553,22 @@ class RuleAuditor:
         whole = "\n".join(text for _, text in texts)
         if self.post_exceptions and self.post_exceptions.search(whole):
             return []
-        findings, seen = [], set()
+        findings, seen, post_verdicts = [], set(), {}
         for where, text in texts:
             kind = "alt" if where.startswith("alt") else "text"  # a repost's text reads as text
             low = lowered(text)
             folded = low if low is not None else text.lower()
             grams = trigrams(folded)
+            cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
             for rule in self.rules:
                 if rule.read not in ("all", kind):
                     continue
                 if rule.gate is not None and grams.isdisjoint(rule.gate) \
                         and not (rule.short and rule.short_re.search(folded)):
                     continue  # no match can start anywhere in this text
-                cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
-                scan = rule.fast_terms.finditer(low) if rule.fast_terms and low is not None else rule.terms.finditer(cased)
-                for match in scan:
-                    sentence = sentence_at(text, match.start())
-                    if (where, sentence) in seen:
-                        continue
-                    if not self._applies(rule, cased, sentence, match, whole, text):
-                        continue
+                found = self._first_finding(rule, where, text, cased, low, whole, seen, post_verdicts)
+                if found:
+                    sentence, match = found
                     seen.add((where, sentence))
                     extra = {"severity": rule.severity} if rule.severity else {}
                     explanation = rule.explanation.format(term=text[match.start():match.end()].strip())
@@ -534,35 +576,58 @@ class RuleAuditor:
                         self.category, evidence_span(text, sentence, match.span()),
                         repost_explanation(post, explanation) if where == "repost" else explanation, self.name,
                         where=where, **extra))
-                    break  # one finding per rule and text: the first sentence that breaks it
         return findings
 
-    def _applies(self, rule: Rule, text: str, sentence: tuple[int, int], match: re.Match, whole: str, original: str) -> bool:
-        """Whether the rule's context allows `match`; `text` is `original` in restored case (for the
-        patterns), the checks read the original, whose case they judge themselves."""
-        said = text[sentence[0]:sentence[1]]
-        around = text[max(sentence[0], match.start() - rule.near):min(sentence[1], match.end() + rule.near)]
+    def _first_finding(self, rule: Rule, where: str, text: str, cased: str, low: str | None, whole: str,
+                       seen: set, post_verdicts: dict) -> tuple[tuple[int, int], re.Match] | None:
+        """(sentence, match) of `rule` on the first sentence of `text` that breaks it and has no
+        finding yet (`seen`: (where, sentence) pairs), or None. `cased` is `text` in restored case
+        (same offsets), which the patterns read; the checks read the original, whose case they judge.
+        What a sentence or the post says is judged once per rule, not once per match in it, so that
+        a long sentence with many matches costs its length once."""
+        sentence_verdicts = {}
+        scan = rule.fast_terms.finditer(low) if rule.fast_terms and low is not None else rule.terms.finditer(cased)
+        for match in scan:
+            sentence = sentence_at(text, match.start())
+            if (where, sentence) in seen:
+                continue
+            if sentence not in sentence_verdicts:
+                if id(rule) not in post_verdicts:
+                    post_verdicts[id(rule)] = self._post_allows(rule, whole)
+                sentence_verdicts[sentence] = post_verdicts[id(rule)] and self._sentence_allows(
+                    rule, cased[sentence[0]:sentence[1]], text[sentence[0]:sentence[1]])
+            if sentence_verdicts[sentence] and self._near_allows(rule, cased, sentence, match):
+                return sentence, match
+        return None
+
+    def _post_allows(self, rule: Rule, whole: str) -> bool:
+        if rule.unless_post and rule.unless_post.search(whole):
+            return False
+        if rule.requires_post and not rule.requires_post.search(whole):
+            return False
+        return rule.check_scope != "post" or self._checks_allow(rule, whole)
+
+    def _sentence_allows(self, rule: Rule, said: str, original: str) -> bool:
         if rule.unless and rule.unless.search(said):
             return False
         if self.exceptions and self.exceptions.search(said):
             return False
+        if rule.requires and not rule.requires.search(said):
+            return False
+        return rule.check_scope == "post" or self._checks_allow(rule, original)
+
+    def _checks_allow(self, rule: Rule, checked: str) -> bool:
+        if rule.requires_check and not getattr(self, f"check_{rule.requires_check}")(checked):
+            return False
+        return not (rule.unless_check and getattr(self, f"check_{rule.unless_check}")(checked))
+
+    @staticmethod
+    def _near_allows(rule: Rule, text: str, sentence: tuple[int, int], match: re.Match) -> bool:
+        around = text[max(sentence[0], match.start() - rule.near):min(sentence[1], match.end() + rule.near)]
         if rule.unless_near and rule.unless_near.search(around):
             return False
         if rule.unless_before and rule.unless_before.search(text, max(sentence[0], match.start() - rule.near), match.start()):
             return False
         if rule.unless_after and rule.unless_after.match(text, match.end(), min(sentence[1], match.end() + rule.near)):
             return False
-        if rule.requires and not rule.requires.search(said):
-            return False
-        if rule.requires_near and not rule.requires_near.search(around):
-            return False
-        if rule.unless_post and rule.unless_post.search(whole):
-            return False
-        if rule.requires_post and not rule.requires_post.search(whole):
-            return False
-        checked = whole if rule.check_scope == "post" else original[sentence[0]:sentence[1]]
-        if rule.requires_check and not getattr(self, f"check_{rule.requires_check}")(checked):
-            return False
-        if rule.unless_check and getattr(self, f"check_{rule.unless_check}")(checked):
-            return False
-        return True
+        return not (rule.requires_near and not rule.requires_near.search(around))

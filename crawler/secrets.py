@@ -16,9 +16,9 @@ import os
 import re
 from urllib.parse import quote, quote_plus
 
-#: Environment variables whose values are secrets (tokens and the SMTP password).
+#: Environment variables whose values are secrets (tokens, the SMTP password, the review app's OIDC client secret).
 SECRET_ENVS = ("SCHOOLAUDIT_X_BEARER_TOKEN", "SCHOOLAUDIT_FACEBOOK_TOKEN", "SCHOOLAUDIT_INSTAGRAM_TOKEN",
-               "SCHOOLAUDIT_SMTP_PASSWORD")
+               "SCHOOLAUDIT_SMTP_PASSWORD", "SCHOOLAUDIT_OIDC_CLIENT_SECRET")
 #: The SMTP login: not secret itself, but part of the AUTH exchange that carries the password.
 SMTP_USER_ENV, SMTP_PASSWORD_ENV = "SCHOOLAUDIT_SMTP_USER", "SCHOOLAUDIT_SMTP_PASSWORD"
 

@@ -92,10 +92,6 @@ class PostsPart:
             params.append(account_id)
         return [post_from_row(row) for row in self.db.query(sql + " ORDER BY created_at", params)]
 
-    def posts_for(self, account_id: str) -> list[Post]:
-        return [post_from_row(r) for r in self.db.query(
-            "SELECT * FROM posts WHERE account_id = ? ORDER BY created_at DESC", [account_id])]
-
     def count_posts(self, account_id: str) -> int:
         return self.db.execute("SELECT count(*) FROM posts WHERE account_id = ?", [account_id]).fetchone()[0]
 

@@ -13,6 +13,8 @@ from markupsafe import Markup, escape
 
 from records.model import CATEGORY_LABELS, OUTCOME_LABELS, SEVERITY_RANK
 
+# A web address with nothing a browser would strip or reinterpret (spaces, control characters).
+_WEB_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
 def place_label(location: str | None) -> str:
@@ -24,6 +26,13 @@ def place_label(location: str | None) -> str:
     if kind == "image" and number:
         return f"image {number}"
     return {"text": "the post text", "title": "the title", "repost": "the repost"}.get(kind, kind)
+
+
+def web_link(url: str | None) -> str | None:
+    """`url` when it is an http(s) address, else None. A post's address comes from the platform or
+    the feed, so `javascript:` or `data:` may be there: only a web address is rendered as a link."""
+    url = (url or "").strip()
+    return url if _WEB_URL.fullmatch(url) else None
 
 
 def highlight(text: str, evidences) -> Markup:
@@ -46,6 +55,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["highlight"] = highlight
+    env.filters["web_link"] = web_link
     env.globals.update(category_label=lambda c: CATEGORY_LABELS.get(c, c), place_label=place_label,
                        outcome_label=lambda o: OUTCOME_LABELS.get(o, o or "never checked"))
     return env

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-
 from zoneinfo import ZoneInfo
 
 from records.people import AUDIT_COLUMNS, audit_entries
@@ -24,6 +23,8 @@ FINDING_COLUMNS = ("id", "post_key", "account_id", "category", "severity", "stat
 REVIEW_COLUMNS = ("id", "finding_id", "action", "status_before", "status", "reason", "note", "reviewed_by",
                   "reviewed_at")
 VERSION_COLUMNS = ("post_key", "version", "seen_at", "title", "text", "media", "repost_of")
+#: A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) in a post).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # The vocabulary of every JSON document (README: JSON output): a stored name, and its name there.
@@ -63,8 +64,14 @@ def _relative_path(item: dict, media_dir: Path) -> dict:
     return item
 
 
+def inert_cell(value):
+    """`value`, with a `'` in front when it is text a spreadsheet would run as a formula."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def write_csv(data: dict[str, list[dict]], out_dir: Path) -> list[Path]:
-    """One CSV file per table in `out_dir` (UTF-8 with a byte-order mark, so spreadsheets read accents)."""
+    """One CSV file per table in `out_dir` (UTF-8 with a byte-order mark, so spreadsheets read accents).
+    Text that a spreadsheet would take for a formula gets a leading `'` (`inert_cell`); JSON keeps it as is."""
     out_dir.mkdir(parents=True, exist_ok=True)
     columns = {"posts": POST_COLUMNS, "post_versions": VERSION_COLUMNS, "findings": FINDING_COLUMNS,
                "reviews": REVIEW_COLUMNS, "audit_log": AUDIT_COLUMNS}
@@ -74,7 +81,7 @@ def write_csv(data: dict[str, list[dict]], out_dir: Path) -> list[Path]:
         with path.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns[name])
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({key: inert_cell(value) for key, value in row.items()} for row in rows)
         paths.append(path)
     return paths
 

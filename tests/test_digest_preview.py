@@ -17,7 +17,7 @@ def test_preview_writes_html_text_and_screenshots(demo_config, tmp_path, capsys)
     args = ["--config", str(demo_config), "preview-digest", "--out", str(out)]
     assert main(args + ["--no-screenshots"]) == 0
     html = (out / "digest-weekly.html").read_text()
-    assert "cid:" not in html and "images/thumb-" in html and list((out / "images").glob("*.jpg"))
+    assert 'src="cid:' not in html and "images/thumb-" in html and list((out / "images").glob("*.jpg"))
     assert "Weekly social-media audit" in (out / "digest-weekly.txt").read_text()
     assert main(args[:2] + ["preview-digest", "--out", str(out), "--recipient", "nobody@example.org"]) == 2
     if not find_chromium():

@@ -6,6 +6,7 @@ import json
 
 from schoolaudit.app import load_app
 from schoolaudit.cli import main
+from schoolaudit.export import write_csv
 from schoolaudit.pipeline import Pipeline
 from schoolaudit.review import review
 
@@ -40,3 +41,15 @@ def test_export_json_and_csv_carry_posts_findings_and_reviews(demo_config, tmp_p
     future = json.loads(capsys.readouterr().out)
     assert future["posts"] == [] and future["findings"] == []
     assert main(["--config", str(demo_config), "export", "--since", "yesterday"]) == 2
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_made_inert(tmp_path):
+    texts = ["=HYPERLINK(\"http://x.example\",\"click\")", "+1-555", "-2+3", "@SUM(A1)", "\tindent", "\rreturn",
+             "plain =1+1", ""]
+    rows = [{"post_key": f"a:{i}", "version": -i, "seen_at": None, "title": text, "text": text, "media": "[]",
+             "repost_of": None} for i, text in enumerate(texts)]
+    (path,) = write_csv({"post_versions": rows}, tmp_path)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert [r["text"] for r in written] == ["'" + t for t in texts[:6]] + ["plain =1+1", ""]
+    assert [r["version"] for r in written] == [str(-i) for i in range(len(texts))]  # numbers are not text

@@ -1,7 +1,10 @@
 """`schoolaudit scan-image`: one JSON object per image, errors on stderr, non-zero exit at the end."""
 from __future__ import annotations
 
+import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from PIL import Image
@@ -65,3 +68,32 @@ def test_cache_file_is_used(tmp_path, capsys):
     assert cache.exists()
     assert main(["scan-image", str(ASTRONAUT), "--cache", str(cache), "--workers", "1"]) == 0
     assert _lines(capsys.readouterr().out) == first
+
+
+def test_hundreds_of_long_paths_on_the_command_line(tmp_path):
+    # onnxruntime crashes on import in a process whose command line is over ~32 KiB (exit 139)
+    folder = tmp_path / ("d" * 120)
+    folder.mkdir()
+    image = folder / "blank.png"
+    Image.new("RGB", (64, 64), (250, 250, 250)).save(image)
+    paths = [str(image)] * 400  # one image, analysed once: the length of the command line is the point
+    done = subprocess.run([sys.executable, "-m", "schoolaudit.cli", "scan-image", *paths, "--workers", "1"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert [o["path"] for o in _lines(done.stdout)] == paths
+
+
+def test_paths_read_from_stdin_and_from_a_file(tmp_path, capsys, monkeypatch):
+    listed = tmp_path / "paths.txt"
+    listed.write_text(f"{ASTRONAUT}\n\n")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{ASTRONAUT}\n"))
+    assert main(["scan-image", "-", "--from", str(listed), "--workers", "1"]) == 0
+    assert [o["path"] for o in _lines(capsys.readouterr().out)] == [str(ASTRONAUT)] * 2
+
+
+def test_unreadable_path_list_is_one_line(tmp_path, capsys):
+    assert main(["scan-image", "--from", str(tmp_path / "missing.txt")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "missing.txt" in err[0]
+    assert main(["scan-image"]) == 2
+    assert "no image paths given" in capsys.readouterr().err

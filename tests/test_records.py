@@ -172,7 +172,7 @@ def test_edit_time_is_stored_with_each_version(store):
     store.save_posts(ACCOUNT, [edited])
     versions = store.post_versions(post.key)
     assert [v.edited_at for v in versions] == [None, edited.edited_at.isoformat()]
-    assert store.posts_for("club")[0].edited_at == edited.edited_at
+    assert store.post_records([post.key])[0].edited_at == edited.edited_at.isoformat()
 
 
 def test_a_feed_listing_only_its_oldest_item_removes_nothing_newer(store):

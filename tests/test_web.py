@@ -370,3 +370,21 @@ def test_digests_link_each_finding_to_its_page_behind_sign_in(app, board):
     assert f"review: https://review.example.org/findings/{digest.finding_ids[0]}" in digest.text
     response = TestClient(app).get(f"/findings/{digest.finding_ids[0]}", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+
+def test_a_javascript_post_address_is_never_a_link_on_the_finding_page(board, app):
+    admin = session(app, "admin@b.org")
+    finding = findings_of(admin)[0]
+    loaded = load_app(board)
+    with sqlite3.connect(loaded.settings.database) as db:
+        (key, url) = db.execute("SELECT p.key, p.url FROM posts p JOIN findings f ON f.post_key = p.key WHERE f.id = ?",
+                                [finding["id"]]).fetchone()
+        db.execute("UPDATE posts SET url = 'javascript:alert(1)' WHERE key = ?", [key])
+    try:
+        page = admin.get(f"/findings/{finding['id']}").text
+        assert 'href="javascript:' not in page and "not a web address, not linked" in page
+    finally:
+        with sqlite3.connect(loaded.settings.database) as db:
+            db.execute("UPDATE posts SET url = ? WHERE key = ?", [url, key])
+        loaded.close()

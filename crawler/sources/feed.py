@@ -37,8 +37,6 @@ from crawler.sources.common import (
 log = logging.getLogger(__name__)
 
 FEED_TYPES = ("rss", "atom", "jsonfeed")
-FEED_MIME_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
-                   "application/json", "application/rdf+xml", "application/xml", "text/xml")
 
 __all__ = ["FeedSource", "parse_feed", "parse_feed_page", "html_images", "looks_like_feed"]
 

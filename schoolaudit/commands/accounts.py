@@ -8,6 +8,7 @@ from records.model import AccountCheck
 from schoolaudit.app import load_app
 from schoolaudit.config import check_registry, config_dir, read_toml
 from schoolaudit.reporting import local_time
+from schoolaudit.terminal import say
 
 HELP = "check the account registry, list accounts, or show each account's last check"
 EXAMPLE = "schoolaudit accounts check"
@@ -42,13 +43,13 @@ def _import(args) -> int:
     try:
         result = import_csv(Path(args.file), path, write=not args.dry_run)
     except UnreadableFile as exc:
-        print(f"schoolaudit: {exc}")
+        say(f"schoolaudit: {exc}")
         return 2
     for problem in [*result.warnings, *result.problems]:
-        print(problem)
+        say(problem)
     verb = "would add" if args.dry_run else "added"
     schools = f" and {plural(len(result.schools), 'school')} ({', '.join(result.schools)})" if result.schools else ""
-    print(f"{verb} {plural(len(result.added), 'account')}{schools} to {path}"
+    say(f"{verb} {plural(len(result.added), 'account')}{schools} to {path}"
           + (f": {', '.join(result.added)}" if result.added else "")
           + (f"; {len(result.problems)} problem(s), those rows were left out" if result.problems else ""))
     return 1 if result.problems else 0
@@ -59,11 +60,11 @@ def _check(args) -> int:
     read_toml(path)  # a file that cannot be read at all is a configuration error (exit 2)
     registry, problems = check_registry(path)
     for problem in problems:
-        print(problem)
+        say(problem)
     if problems:
-        print(f"{len(problems)} problem(s) in {path}")
+        say(f"{len(problems)} problem(s) in {path}")
         return 1
-    print(f"{path}: {len(registry.accounts)} accounts in {len(registry.schools)} schools, no problems")
+    say(f"{path}: {len(registry.accounts)} accounts in {len(registry.schools)} schools, no problems")
     return 0
 
 
@@ -72,7 +73,7 @@ def _list(args) -> int:
     app.close()
     for a in app.registry.accounts:
         school = app.registry.schools.get(a.school or "", "board")
-        print(f"{a.id:<28} {a.kind:<8} {a.platform:<10} {school:<32} {a.target}")
+        say(f"{a.id:<28} {a.kind:<8} {a.platform:<10} {school:<32} {a.target}")
     return 0
 
 
@@ -84,7 +85,7 @@ def _status(args) -> int:
         rows = [check for check in app.store.latest_checks() if check.id in registered]
     finally:
         app.close()
-    print(status_table(rows, app.settings.timezone))
+    say(status_table(rows, app.settings.timezone))
     return 0
 
 

@@ -10,6 +10,7 @@ from schoolaudit.demo import demo_server_gone
 from schoolaudit.pipeline import Pipeline
 from schoolaudit.reporting import ReportBuilder, finding_json
 from schoolaudit.summary import format_summary
+from schoolaudit.terminal import say
 
 HELP = "crawl one registered account now, audit its posts and write its HTML report"
 EXAMPLE = "schoolaudit audit birchwood-ps-news --json"
@@ -26,7 +27,7 @@ def run(args) -> int:
     try:
         account = app.registry.get(args.account)
     except KeyError as exc:
-        print(f"schoolaudit: {exc.args[0]}")
+        say(f"schoolaudit: {exc.args[0]}")
         app.close()
         return 2
     if gone := demo_server_gone(app.settings.config_dir):
@@ -41,8 +42,8 @@ def run(args) -> int:
         if args.json:
             print(json.dumps(findings_document(builder, account.id, result, report), indent=2, ensure_ascii=False))
         else:
-            print(format_summary(summary))
-            print(f"Report: {report}")
+            say(format_summary(summary))
+            say(f"Report: {report}")
         return 0 if result.outcome == "ok" else 1
     finally:
         app.close()

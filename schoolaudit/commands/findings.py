@@ -5,11 +5,12 @@ import json
 import shutil
 import sys
 
+from records.findings import UnknownFinding
 from records.model import CATEGORY_LABELS, FindingRecord
 from schoolaudit.app import App, load_app
-from records.findings import UnknownFinding
 from schoolaudit.reporting import ReportBuilder, finding_json, iso_time, local_time
 from schoolaudit.review import ACTIONS, FindingFilter, ReviewError, default_reviewer, list_findings, parse_since, review
+from schoolaudit.terminal import printable, say
 
 HELP = "list findings (with filters), show one in full, or dismiss, confirm or resolve some with a note"
 EXAMPLE = "schoolaudit findings dismiss '#12' '#13' --note \"parents gave written consent\""
@@ -54,7 +55,7 @@ def run(args) -> int:
             return _show(app, args.ids, args.json)
         return _decide(app, args)
     except ReviewError as exc:
-        print(f"schoolaudit: {exc}")
+        say(f"schoolaudit: {exc}")
         return 2
     finally:
         app.close()
@@ -70,9 +71,9 @@ def _list(app: App, args) -> int:
     if args.json:
         print(json.dumps([finding_json(r, app.registry, builder.zone) for r in rows], indent=2, ensure_ascii=False))
     elif not rows:
-        print("No findings match.")
+        say("No findings match.")
     else:
-        print(findings_table(rows, builder.zone, terminal_width()))
+        say(findings_table(rows, builder.zone, terminal_width()))
     return 0
 
 
@@ -91,7 +92,7 @@ def findings_table(rows: list[FindingRecord], zone, terminal_width: int) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(COLUMNS, widths)) + "  " + COLUMNS[-1]]
     for record, cells in zip(rows, table):
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(cells, widths)) + "  "
-                     + shorten(record.evidence, room))
+                     + shorten(printable(record.evidence or ""), room))  # escapes first: the cut counts them
         if record.post_url:
             lines.append(" " * (widths[0] + 2) + record.post_url)
     lines.append(f"{len(rows)} finding(s). Full detail: schoolaudit findings show ID. "
@@ -119,7 +120,7 @@ def _show(app: App, ids: list[int], as_json: bool) -> int:
                                     "at": iso_time(h.reviewed_at, builder.zone)} for h in history]
             print(json.dumps(document, indent=2, ensure_ascii=False))
             continue
-        print(finding_details(builder, finding, history))
+        say(finding_details(builder, finding, history))
     return 0
 
 
@@ -157,10 +158,10 @@ def _decide(app: App, args) -> int:
         try:
             finding = review(app.store, number, args.action, args.note, args.by or default_reviewer())
         except ReviewError as exc:
-            print(f"schoolaudit: {exc}")
+            say(f"schoolaudit: {exc}")
             unknown += 1
             continue
-        print(f"Finding #{finding.id} ({CATEGORY_LABELS.get(finding.category, finding.category)}, "
-              f"{finding.account_id}) is now {finding.status}, by {finding.reviewed_by}"
-              + (f": {finding.note}" if finding.note else "."))
+        say(f"Finding #{finding.id} ({CATEGORY_LABELS.get(finding.category, finding.category)}, "
+            f"{finding.account_id}) is now {finding.status}, by {finding.reviewed_by}"
+            + (f": {finding.note}" if finding.note else "."))
     return 2 if unknown else 0

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from schoolaudit.app import load_app
 from schoolaudit.lock import current_holder
 from schoolaudit.reporting import local_time
+from schoolaudit.terminal import say
 
 HELP = "list the runs (nightly, weekly, audits): when, how long, accounts ok/failed, new posts and findings"
 EXAMPLE = "schoolaudit runs --limit 10"
@@ -33,26 +34,26 @@ def run(args) -> int:
             return 0
         zone = ZoneInfo(app.settings.timezone)
         local = lambda iso: local_time(iso, zone, with_zone=False) or "-"  # noqa: E731
-        print(f"{'run':>5}  {'kind':<22} {'started':<16}  {'took':>6}  {'status':<11} {'accounts ok/failed':>18}  "
+        say(f"{'run':>5}  {'kind':<22} {'started':<16}  {'took':>6}  {'status':<11} {'accounts ok/failed':>18}  "
               f"{'posts new/changed':>17}  {'new findings':>12}")
         for r in rows:
             took = "-"
             if r.finished_at:
                 seconds = (datetime.fromisoformat(r.finished_at) - datetime.fromisoformat(r.started_at)).total_seconds()
                 took = f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
-            print(f"{r.id:>5}  {r.kind:<22} {local(r.started_at):<16}  {took:>6}  {r.status:<11} "
+            say(f"{r.id:>5}  {r.kind:<22} {local(r.started_at):<16}  {took:>6}  {r.status:<11} "
                   f"{r.accounts_ok:>8} / {r.accounts_failed:<7}  {r.posts_new:>8} / {r.posts_changed:<6}  "
                   f"{r.findings_new:>12}" + (f"  {r.detail}" if r.detail else ""))
         if not rows:
-            print("No runs yet. `schoolaudit run nightly` runs the nightly job now.")
+            say("No runs yet. `schoolaudit run nightly` runs the nightly job now.")
         holder = current_holder(app.store)
         if holder:
-            print(f"Running now: {holder.purpose} (pid {holder.holder_pid} on {holder.host}, since "
+            say(f"Running now: {holder.purpose} (pid {holder.holder_pid} on {holder.host}, since "
                   f"{local(holder.started_at)})")
         for s in state:
-            print(f"Schedule: {s.job:<22} last ran for {local(s.last_fire_time)}  ({s.last_status})")
+            say(f"Schedule: {s.job:<22} last ran for {local(s.last_fire_time)}  ({s.last_status})")
         for d in undelivered:
-            print(f"Not delivered yet: {d.subject} to {d.recipient} after {d.attempts} attempt(s): {d.last_error or 'pending'}")
+            say(f"Not delivered yet: {d.subject} to {d.recipient} after {d.attempts} attempt(s): {d.last_error or 'pending'}")
         return 0
     finally:
         app.close()

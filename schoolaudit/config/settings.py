@@ -162,12 +162,30 @@ def _web_address(value: str) -> str | None:
     return None if value == "" else _url(value)
 
 
+# Entra's tenant id is a GUID: a domain name or `common` gives a discovery document whose issuer is a
+# template or another id, and the issuer check would then prove nothing about the board's tenant.
+TENANT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+OIDC = Table({
+    "provider": choice("entra", "google", "generic"),
+    "client_id": text(lambda v: None if v.strip() else "the application id the provider gave"),
+    "tenant": text(lambda v: None if TENANT_ID.match(v) else
+                   "the board's Entra tenant id (a GUID such as 00000000-0000-0000-0000-000000000000), never \"common\""),
+    "domain": text(lambda v: None if re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", v) else
+                   "the board's Google Workspace domain, such as \"example.org\""),
+    # plain http only for a provider on this machine (tests)
+    "issuer": text(lambda v: None if re.match(r"^(https://[^\s/]+|http://127\.0\.0\.1[:/])", v) else
+                   "an https:// address"),
+}, required=("provider", "client_id"))
+
+
 @dataclass(frozen=True)
 class WebSection:
     base_url: str = setting("", text(_web_address), "the address people open the review app at (\"\": no links)")
     host: str = setting("127.0.0.1", text(control_characters), "address the review app listens on")
     port: int = setting(8080, whole(minimum=1, maximum=65535), "port of the review app")
     serve: bool = setting(False, flag(), "serve also runs the review app")
+    password_sign_in: bool = setting(True, flag(), "false: sign in only with the board's account ([web.oidc])")
+    oidc: dict = setting({}, OIDC, "sign-in with the board's Microsoft Entra or Google Workspace (OpenID Connect)")
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from starlette.routing import Mount
 
 from records import people
 from records.store import Store
-from schoolaudit.config import Registry, Settings, config_dir, load_registry, load_settings
+from schoolaudit.config import ConfigError, Registry, Settings, config_dir, load_registry, load_settings
 from schoolaudit.reporting import ReportBuilder
+from schoolaudit.web.oidc import OidcOptions
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_HOURS = 12
@@ -30,11 +31,13 @@ class WebOptions:
     host: str
     port: int
     serve: bool
+    password_sign_in: bool
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WebOptions":
         web = settings.web
-        return cls(base_url=web.base_url.rstrip("/"), host=web.host, port=web.port, serve=web.serve)
+        return cls(base_url=web.base_url.rstrip("/"), host=web.host, port=web.port, serve=web.serve,
+                   password_sign_in=web.password_sign_in)
 
     @property
     def secure_cookies(self) -> bool:
@@ -49,6 +52,14 @@ class WebContext:
         self.settings: Settings = load_settings(directory)
         self.registry: Registry = load_registry(directory)
         self.options = WebOptions.from_settings(self.settings)
+        oidc_options = OidcOptions.from_settings(self.settings)
+        if oidc_options is None and not self.options.password_sign_in:
+            raise ConfigError(f"{directory / 'settings.toml'}: [web] password_sign_in = false needs [web.oidc] "
+                              "(else nobody can sign in)")
+        self.oidc = None
+        if oidc_options:
+            from schoolaudit.web.oidc_client import OidcSignIn
+            self.oidc = OidcSignIn(oidc_options)
         self.zone = ZoneInfo(self.settings.timezone)
         self._local = threading.local()
         # sqlite3 connections belong to the thread that opened them

@@ -24,11 +24,12 @@ from records.findings import NothingToUndo
 from records.model import CATEGORIES, SEVERITIES, Action, FindingStatus, utcnow
 from records.people import User
 from records.queue import QueueFilter
-from reports.render import CATEGORY_LABELS, highlight, place_label
+from reports.render import CATEGORY_LABELS, highlight, place_label, web_link
 from schoolaudit.reporting import iso_time, local_time
 from schoolaudit.review import ReviewError, parse_since
 from schoolaudit.web import csrf, passwords
 from schoolaudit.web.app import WebContext
+from schoolaudit.web.oidc import SignInRefused
 from schoolaudit.web.views import plain_outcome, version_views
 
 #: decision -> the status it sets, as the pages name them
@@ -36,7 +37,7 @@ DECISIONS = {action.value: action.status.value for action in Action}
 STATUSES = tuple(status.value for status in FindingStatus)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
-TEMPLATES.env.filters["highlight"] = highlight
+TEMPLATES.env.filters.update(highlight=highlight, web_link=web_link)
 TEMPLATES.env.globals.update(category_label=lambda c: CATEGORY_LABELS.get(c, c), place_label=place_label,
                              CATEGORY_LABELS=CATEGORY_LABELS,
                              CATEGORIES=CATEGORIES, SEVERITIES=SEVERITIES[::-1], STATUSES=STATUSES)
@@ -114,33 +115,86 @@ def form_action(handler):
 
 # -- signing in ----------------------------------------------------------------------------------
 
+def login_form(request: Request, status: int = 200, **view) -> HTMLResponse:
+    ctx = context(request)
+    return render(request, "login.html", status=status, password_sign_in=ctx.options.password_sign_in,
+                  sso_label=ctx.oidc.options.button_label if ctx.oidc else None, **view)
+
+
 async def login_page(request: Request):
-    return render(request, "login.html", user=signed_in(request), next=safe_next(request.query_params.get("next")),
-                  error=None, email="")
+    return login_form(request, user=signed_in(request), next=safe_next(request.query_params.get("next")),
+                      error=None, email="")
 
 
 async def login(request: Request):
     ctx, form = context(request), await request.form()
     email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
     target = safe_next(form.get("next"))
+    if not ctx.options.password_sign_in:
+        return forbidden(request, None, "This app signs people in through the board's account only.")
     since = (utcnow() - SIGNIN_WINDOW).isoformat()
     by_email, by_client = people.failed_signins_since(ctx.store, email, client(request), since)
     if by_email >= SIGNIN_FAILURES_PER_EMAIL or by_client >= SIGNIN_FAILURES_PER_CLIENT:
         people.log_event(ctx.store, email, "sign_in_refused", "too many failed attempts", client=client(request))
-        return render(request, "login.html", status=429, user=None, next=target, email=email,
-                      error=f"Too many failed attempts. Wait {SIGNIN_WINDOW.seconds // 60} minutes and try again.")
+        return login_form(request, status=429, user=None, next=target, email=email,
+                          error=f"Too many failed attempts. Wait {SIGNIN_WINDOW.seconds // 60} minutes and try again.")
     stored = people.password_hash(ctx.store, email)
     ok = passwords.verify(stored, password)
     people.record_signin_attempt(ctx.store, email, client(request), ok)
     people.log_event(ctx.store, email, "sign_in" if ok else "sign_in_failed", client=client(request))
     if not ok:
-        return render(request, "login.html", status=401, user=None, next=target, email=email,
-                      error="That e-mail and password do not match.")
+        return login_form(request, status=401, user=None, next=target, email=email,
+                          error="That e-mail and password do not match.")
     if passwords.needs_rehash(stored):
         people.set_password_hash(ctx.store, email, passwords.hash_password(password))
+    return start_session(request, people.user_by_email(ctx.store, email), target)
+
+
+def start_session(request: Request, user: User, target: str) -> RedirectResponse:
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in person
-    request.session["uid"] = people.user_by_email(ctx.store, email).id
+    request.session["uid"] = user.id
     return RedirectResponse(target, status_code=303)
+
+
+async def sso_start(request: Request):
+    """Off to the board's sign-in page (a link, not a form: CSP's form-action would stop the redirect)."""
+    ctx = context(request)
+    if ctx.oidc is None:
+        return not_found(request, None)
+    request.session["sso_next"] = safe_next(request.query_params.get("next"))
+    redirect_uri = (ctx.options.base_url + "/auth/callback") if ctx.options.base_url \
+        else str(request.url_for("sso_callback"))
+    try:
+        return await ctx.oidc.start(request, redirect_uri)
+    except SignInRefused as refused:
+        return sso_refused(request, refused)
+
+
+async def sso_callback(request: Request):
+    """The provider sends the person back here: a checked ID token naming a user of this app signs them in."""
+    ctx = context(request)
+    if ctx.oidc is None:
+        return not_found(request, None)
+    via = f"via {ctx.oidc.options.provider}"
+    try:
+        email = await ctx.oidc.finish(request)
+        user = people.user_by_email(ctx.store, email)
+        if user is None:
+            raise SignInRefused(f"{email} is not a user of this review app: ask the board's administrator to add "
+                                "you (schoolaudit users add or users invite)", email)
+    except SignInRefused as refused:
+        return sso_refused(request, refused)
+    people.log_event(ctx.store, user.email, "sign_in", via, client=client(request))
+    return start_session(request, user, safe_next(request.session.get("sso_next")))
+
+
+def sso_refused(request: Request, refused: SignInRefused) -> HTMLResponse:
+    ctx = context(request)
+    people.log_event(ctx.store, refused.email or "unknown", "sign_in_failed",
+                     f"via {ctx.oidc.options.provider}: {refused}", client=client(request))
+    request.session.clear()
+    return render(request, "signin_refused.html", status=403, user=None, why=str(refused),
+                  label=ctx.oidc.options.button_label)
 
 
 @form_action
@@ -406,6 +460,8 @@ def routes() -> list[Route]:
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/auth/start", sso_start, methods=["GET"]),
+        Route("/auth/callback", sso_callback, methods=["GET"], name="sso_callback"),
         Route("/findings", findings_page),
         Route("/findings.json", findings_json),
         Route("/findings/bulk", bulk_decision, methods=["POST"]),
