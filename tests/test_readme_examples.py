@@ -2,8 +2,8 @@
 
 Each `$ schoolaudit ...` line of a ```console block is run (in order, in one empty folder that stands
 for the user's home, /home/it in the README) and its output (stderr, then stdout) must be the lines
-below it. What changes from run to run is replaced on both sides: the folder, the demo's password,
-dates and times. The ```csv accounts.csv block is written as Excel in a French locale saves it.
+below it. What changes from run to run is replaced on both sides: the folder, the demo's password
+and port, dates and times. The ```csv accounts.csv block is written as Excel in a French locale saves it.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from conftest import REPO
 README = (REPO / "README.md").read_text(encoding="utf-8")
 HOME = "/home/it"
 VARYING = [(re.compile(r"(with password )\S+"), r"\1…"),
+           (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:8737"),  # another port when 8737 is taken
            (re.compile(r"\d{4}-\d\d-\d\d(?:[ T]\d\d:\d\d(?::\d\d)?(?: ?[A-Z]{3,4}|[+-]\d\d:\d\d)?)?"), "DATE")]
 
 
