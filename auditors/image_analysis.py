@@ -25,7 +25,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Sequence
 
-from auditors import explicit_image, faces as faces_module
+from auditors import explicit_image, faces as faces_module, image_text
 from auditors.faces import Face
 from records.image_cache import ImageCache
 
@@ -47,12 +47,16 @@ class ImageSettings:
     face_score: float = 0.8  # RetinaFace score at or above which a box is a face
     nms: float = 0.4
     max_side: int = faces_module.DEFAULT_MAX_SIDE  # detection runs at most at this longer side
+    fine_side: int = faces_module.DEFAULT_FINE_SIDE  # large photos are looked at this longer side; 0 = as others
+    fine_score: float = 0.6  # score threshold at fine_side
+    turned: bool = True  # turned passes (90/180/270 degrees) on images where no face was found
     face_model: str = "int8"  # "int8" (default, faster) or "fp32" (the original RetinaFace weights)
     max_pixels: int = DEFAULT_MAX_PIXELS
     identifiable_px: int = 24  # a face box this big (longer side, original pixels) can be recognised
     explicit_threshold: float = 0.5  # open_nsfw score at or above which an image is flagged
     explicit_high: float = 0.8  # at or above: the policy's severity; between: "possibly explicit", medium
     explicit: bool = True  # score explicitness at all
+    text: bool = True  # read the text in images that look like they hold some (OCR)
     workers: int = 0  # processes; 0 = os.cpu_count()
 
     @classmethod
@@ -63,12 +67,16 @@ class ImageSettings:
             face_score=float(detector.get("face_score", default.face_score)),
             nms=float(detector.get("nms", default.nms)),
             max_side=int(detector.get("max_side", default.max_side)),
+            fine_side=int(detector.get("fine_side", default.fine_side)),
+            fine_score=float(detector.get("fine_score", default.fine_score)),
+            turned=bool(detector.get("turned", default.turned)),
             face_model=str(detector.get("model", default.face_model)),
             max_pixels=int(detector.get("max_pixels", default.max_pixels)),
             identifiable_px=int(detector.get("identifiable_px", default.identifiable_px)),
             explicit_threshold=float(explicit.get("threshold", default.explicit_threshold)),
             explicit_high=float(explicit.get("high", default.explicit_high)),
             explicit=bool(explicit.get("enabled", default.explicit)),
+            text=bool(rules.get("text", {}).get("enabled", default.text)),
             workers=int(rules.get("workers", {}).get("processes", default.workers)),
         )
 
@@ -76,8 +84,15 @@ class ImageSettings:
     def params(self) -> str:
         """Digest of everything that changes an analysis: the cache key beside the sha256."""
         raw = json.dumps([*faces_module.model_identity(self.face_model), self.face_score, self.nms,
-                          self.max_side, self.max_pixels, explicit_image.MODEL_NAME if self.explicit else None])
+                          self.max_side, self.fine_side, self.fine_score, self.turned,
+                          self.max_pixels, explicit_image.MODEL_NAME if self.explicit else None,
+                          image_text.MODEL_NAME if self.text else None])
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+    @property
+    def decode_side(self) -> int:
+        """The longer side an image is decoded at: enough for every detection pass."""
+        return max(self.max_side, self.fine_side)
 
     @property
     def processes(self) -> int:
@@ -91,6 +106,7 @@ class ImageAnalysis:
     height: int = 0
     faces: list[Face] = field(default_factory=list)
     explicit: float | None = None
+    text: str = ""  # the text read in the image, in reading order, one line per line
     error: str | None = None
     cached: bool = False
 
@@ -116,7 +132,7 @@ class ImageAnalysis:
     def from_dict(cls, data: dict, cached: bool = False) -> "ImageAnalysis":
         return cls(data.get("sha256"), int(data.get("width", 0)), int(data.get("height", 0)),
                    [Face.from_dict(f) for f in data.get("faces", [])], data.get("explicit"),
-                   data.get("error"), cached)
+                   str(data.get("text") or ""), data.get("error"), cached)
 
 
 def check_available(explicit: bool = True, face_model: str = "int8") -> None:
@@ -173,27 +189,67 @@ _MODELS: dict = {}
 
 
 def _models(settings: ImageSettings):
+    """(face detector, explicit scorer or None, text reader or None) for `settings`."""
     key = settings.params
     if key not in _MODELS:
         _MODELS.clear()
         detector = faces_module.FaceDetector(settings.face_score, settings.nms, settings.max_side, threads=1,
-                                             precision=settings.face_model)
+                                             precision=settings.face_model, fine_side=settings.fine_side,
+                                             fine_score=settings.fine_score, turned=settings.turned)
         scorer = explicit_image.ExplicitScorer(threads=1) if settings.explicit else None
-        _MODELS[key] = (detector, scorer)
+        reader = _text_reader() if settings.text else None
+        _MODELS[key] = (detector, scorer, reader)
     return _MODELS[key]
 
 
-def analyse_bytes(data: bytes, settings: ImageSettings, sha256: str | None = None) -> ImageAnalysis:
-    """Analyse one image's bytes in this process (models loaded on first use)."""
-    sha256 = sha256 or hashlib.sha256(data).hexdigest()
+def _text_reader() -> image_text.TextReader | None:
     try:
-        image, (width, height) = open_image(data, settings.max_pixels, settings.max_side)
+        return image_text.TextReader(threads=1)
+    except image_text.ModelMissing as exc:
+        log.warning("text in images not read: %s", exc)
+        return None
+
+
+class _Stopwatch:
+    """Milliseconds per stage, kept only when the bench asks for them."""
+
+    def __init__(self, timings: dict[str, float] | None):
+        self.timings, self.stage, self.start = timings, None, 0.0
+
+    def __call__(self, stage: str) -> "_Stopwatch":
+        self.stage = stage
+        return self
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *_):
+        if self.timings is not None:
+            self.timings[self.stage] = (time.perf_counter() - self.start) * 1000
+
+
+def analyse_bytes(data: bytes, settings: ImageSettings, sha256: str | None = None,
+                  timings: dict[str, float] | None = None) -> ImageAnalysis:
+    """Analyse one image's bytes in this process (models loaded on first use). With `timings`,
+    the milliseconds of each stage (decode, faces, explicit, text) are put there: for the bench."""
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
+    stopwatch = _Stopwatch(timings)
+    try:
+        with stopwatch("decode"):
+            image, (width, height) = open_image(data, settings.max_pixels, settings.decode_side)
     except ImageRejected as exc:
         return ImageAnalysis(sha256, error=str(exc))
-    detector, scorer = _models(settings)
-    found = detector.detect(image, (width, height))
-    score = scorer.score(image) if scorer else None
-    return ImageAnalysis(sha256, width, height, found, None if score is None else round(score, 4))
+    detector, scorer, reader = _models(settings)
+    with stopwatch("faces"):
+        found = detector.detect(image, (width, height))
+    score = text = None
+    if scorer:
+        with stopwatch("explicit"):
+            score = scorer.score(image)
+    if reader:
+        with stopwatch("text"):
+            text = reader.read(image)
+    return ImageAnalysis(sha256, width, height, found, None if score is None else round(score, 4), text or "")
 
 
 def _job(path: str, sha256: str | None, settings: ImageSettings) -> dict:
@@ -286,24 +342,3 @@ def _file_sha256(path: str) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def timed_analyse(data: bytes, settings: ImageSettings) -> tuple[ImageAnalysis, dict[str, float]]:
-    """Analyse in this process and return milliseconds per stage (decode, faces, explicit): for the bench."""
-    timings = {}
-    start = time.perf_counter()
-    try:
-        image, size = open_image(data, settings.max_pixels, settings.max_side)
-    except ImageRejected as exc:
-        return ImageAnalysis(None, error=str(exc)), timings
-    timings["decode"] = (time.perf_counter() - start) * 1000
-    detector, scorer = _models(settings)
-    start = time.perf_counter()
-    found = detector.detect(image, size)
-    timings["faces"] = (time.perf_counter() - start) * 1000
-    score = None
-    if scorer:
-        start = time.perf_counter()
-        score = scorer.score(image)
-        timings["explicit"] = (time.perf_counter() - start) * 1000
-    return ImageAnalysis(hashlib.sha256(data).hexdigest(), size[0], size[1], found, score), timings

@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import replace
 from pathlib import Path
 
-from auditors import explicit_image, faces
+from auditors import explicit_image, faces, image_text
 from auditors.base import AuditContext, Disabled, Policy
 from auditors.image_analysis import ImageAnalyser, ImageAnalysis, ImageSettings
 from records.image_cache import ImageCache
@@ -76,6 +76,45 @@ def shared_analyser(settings: ImageSettings, cache_path: Path | None) -> ImageAn
     return _ANALYSERS[key]
 
 
+def image_settings(policy: Policy, rules: dict) -> ImageSettings:
+    """The analysis settings from the image rules, with the models this machine lacks and the
+    categories the policy leaves off turned off (no score nobody reads)."""
+    settings = ImageSettings.from_rules(rules)
+    if settings.explicit and not policy.enabled("explicit"):
+        settings = replace(settings, explicit=False)
+    for field, module, what in (("explicit", explicit_image, "explicit-image scores off"),
+                                ("text", image_text, "text in images not read")):
+        if getattr(settings, field):
+            try:
+                module.check_available()
+            except module.ModelMissing as exc:
+                log.warning("%s: %s", what, exc)
+                settings = replace(settings, **{field: False})
+    return settings
+
+
+#: id(policy) -> (policy, the image machinery reading its posts' images, or None when it cannot run);
+#: the policy is kept so that its id is never reused by another one
+_TEXT_READERS: dict[int, tuple[Policy, "_ImageAuditorBase | None"]] = {}
+
+
+def image_texts(post: Post, policy: Policy) -> list[tuple[str, str]]:
+    """("image_text:N", text) for each downloaded image of the post that holds text, read with
+    the same settings and cache as the image auditors (each image is read once)."""
+    if not any(m.path for m in post.media):
+        return []
+    if id(policy) not in _TEXT_READERS:
+        try:
+            _TEXT_READERS[id(policy)] = (policy, _ImageAuditorBase(policy))
+        except Disabled as reason:
+            log.warning("text in images not read: %s", reason)
+            _TEXT_READERS[id(policy)] = (policy, None)
+    reader = _TEXT_READERS[id(policy)][1]
+    if reader is None or not reader.settings.text:
+        return []
+    return [(f"image_text:{index}", analysis.text) for index, _, analysis in reader._analyses(post) if analysis.text]
+
+
 class _ImageAuditorBase:
     name = "image"
     categories: tuple[str, ...] = ()
@@ -90,16 +129,7 @@ class _ImageAuditorBase:
         if rules is None:
             rules, directory = load_image_rules(policy)
         self.rules = rules
-        settings = ImageSettings.from_rules(rules)
-        if settings.explicit and not policy.enabled("explicit"):
-            settings = replace(settings, explicit=False)  # no score nobody reads
-        if settings.explicit:
-            try:
-                explicit_image.check_available()
-            except explicit_image.ModelMissing as exc:
-                log.warning("explicit-image scores off: %s", exc)
-                settings = replace(settings, explicit=False)
-        self.settings = settings
+        self.settings = image_settings(policy, rules)
         self.cache_path = Path(cache_path) if cache_path else configured_cache_path(rules, directory)
         self.analyser = analyser  # else chosen on first use, when the media folder is known
 

@@ -4,7 +4,8 @@ The words live in config/rules/<category>.toml; this module holds the method tha
 auditor shares:
 
 * `post_texts` - the texts an auditor reads: the account's own title and body as `where="text"`,
-  the reposted or quoted post's text as `where="repost"`, each image's alt text as `where="alt:N"`.
+  the reposted or quoted post's text as `where="repost"`, each image's alt text as `where="alt:N"`,
+  the text read in each image as `where="image_text:N"`.
 * `sentence_spans` - sentence (clause) boundaries, so that context words only count when they
   stand in the same sentence as the term they qualify.
 * `spaced_words` - literal words spelled with a space or dot between the letters ("F U C K").
@@ -83,15 +84,20 @@ def repost_explanation(post: Post, explanation: str) -> str:
     return f"In {what} (by {ref.handle}), not its own words: {explanation[:1].lower()}{explanation[1:]}"
 
 
-def post_texts(post: Post, read: str = "all") -> list[tuple[str, str]]:
+def post_texts(post: Post, read: str = "all", policy=None) -> list[tuple[str, str]]:
     """(where, text) pairs: the account's own title and body as "text", the reposted or quoted post's
-    text as "repost" (audited like the account's own), each alt text as "alt:N"."""
+    text as "repost" (audited like the account's own), each alt text as "alt:N"; with a `policy`,
+    also the text read in each downloaded image as "image_text:N" (read like "text")."""
     texts = []
     if read in ("all", "text"):
         own, quoted = own_text(post), reposted_text(post)
         texts += [(where, text) for where, text in (("text", own), ("repost", quoted)) if text.strip()]
     if read in ("all", "alt"):
         texts.extend((f"alt:{index}", media.alt) for index, media in enumerate(post.media) if media.alt.strip())
+    if read in ("all", "text") and policy is not None:
+        from auditors.image_auditors import image_texts  # the image models load only for posts with images
+
+        texts.extend(image_texts(post, policy))
     return texts
 
 
@@ -547,7 +553,7 @@ class RuleAuditor:
                                      ("rules", index))
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
-        texts = post_texts(post)
+        texts = post_texts(post, policy=self.policy)
         if not texts:
             return []
         whole = "\n".join(text for _, text in texts)

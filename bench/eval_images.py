@@ -1,15 +1,23 @@
 """Score the image auditors against a labelled photo set (default: ../shared/images/labels.csv).
 
-    .venv/bin/python bench/eval_images.py [IMAGES_DIR] [--threshold 0.8] [--face-model int8|fp32] [--json]
+    nice .venv/bin/python bench/eval_images.py [IMAGES_DIR] [--threshold 0.8] [--face-model int8|fp32]
+        [--no-scenes] [--no-flyers] [--json]
 
 Reports, on the rows that are not marked EDGE in the notes column:
 - image recall: share of images with >= 1 face (by eye) where the detector found >= 1 face;
 - no-face precision: share of images with 0 faces where it found none;
 - face-count error (mean |found - counted|) on images with 1..30 faces (larger counts are rough);
+- false faces on the animal photos (pets, horses, birds), at the auditors' score and at the
+  thumbnails' lower one;
 - explicit: the highest open_nsfw score on the (all safe) photos, and how many reach the threshold.
 EDGE rows (drawn, CGI and painted faces) are listed apart: every detector "sees" faces there.
+Then, unless told not to:
+- full-size photos (bench/synthetic_scenes.py: reference faces of 24..128 px pasted on 12 MP
+  photos): recall by face size, boxes that are no face, and ms per image, for the detector as it
+  was (one pass at 1280 px, no text) and as it is (finer and turned passes, text);
+- flyers drawn with Pillow (tests/flyers.py): OCR character accuracy (1 - edit distance / length).
 Timing is milliseconds per image on one core (process pinned to one CPU, one onnxruntime thread),
-image bytes already read: decode, faces, explicit and total, median and 90th percentile.
+image bytes already read: decode, faces, explicit, text and total, median and 90th percentile.
 """
 from __future__ import annotations
 
@@ -19,13 +27,121 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from auditors.image_analysis import ImageSettings, timed_analyse  # noqa: E402
+from auditors.image_analysis import ImageSettings, analyse_bytes  # noqa: E402
+from bench.synthetic_scenes import FACE_SIZES, make_scenes, matched  # noqa: E402
+from schoolaudit.thumbnails import BLUR_FACE_SCORE  # noqa: E402
+from tests.flyers import draw_flyer  # noqa: E402
+
+#: reference photos of animals (no person's face): false faces here are pets taken for people
+ANIMAL_FILES = ("cat_chelsea.jpg", "dog_bicycle.jpg", "dogs_beach.jpg", "horses_field.jpg", "giraffe_zebra.jpg",
+                "eagle.jpg", "person_back_dog_horse.jpg")
+#: the detector as it was before the finer and turned passes and the text reading
+BEFORE = {"fine_side": 0, "turned": False, "text": False}
+FONTS = Path("/usr/share/fonts/truetype")
+FLYERS = (
+    (["Wine & cheese night", "Tickets $20 at the door", "Friday 7 pm, school gym"], None, (250, 240, 200), (30, 30, 90)),
+    (["Vote Maria Lopez", "for school council", "Election day: March 3"], "dejavu/DejaVuSans-Bold.ttf",
+     (20, 60, 120), (255, 255, 255)),
+    (["Spring raffle", "Win a basket of local wines", "Tickets 2 for $5"], "dejavu/DejaVuSerif.ttf",
+     (255, 255, 255), (120, 0, 0)),
+    (["Pizza Palace", "20% off for families", "Show code MAPLE20"], "liberation/LiberationSans-Bold.ttf",
+     (255, 210, 0), (0, 0, 0)),
+    (["Bake sale", "All proceeds to the library", "Thursday after school"], "dejavu/DejaVuSansCondensed.ttf",
+     (230, 245, 230), (20, 90, 20)),
+)
+
+
+def timed(data: bytes, settings: ImageSettings):
+    """(analysis, {stage: ms}) in this process."""
+    timings: dict[str, float] = {}
+    analysis = analyse_bytes(data, settings, timings=timings)
+    return analysis, timings
+
+
+def stage_summary(timings: dict[str, list[float]]) -> dict:
+    return {stage: {"median": round(statistics.median(v), 1), "p90": round(percentile(v, 0.9), 1)}
+            for stage, v in timings.items() if v}
+
+
+def collect(samples: list[dict[str, float]]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {"decode": [], "faces": [], "explicit": [], "text": [], "total": []}
+    for ms in samples:
+        for stage, value in ms.items():
+            out[stage].append(value)
+        out["total"].append(sum(ms.values()))
+    return out
+
+
+def edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+    return row[-1]
+
+
+def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int = 2) -> dict:
+    """Recall by face size, false boxes and ms per image on 12 MP scenes, before and now. The two
+    run in turns on each scene, `rounds` times, and the fastest round counts: a shared machine's
+    load then weighs on both alike."""
+    from auditors.faces import FaceDetector
+
+    scenes = make_scenes(folder, work, FaceDetector())
+    variants = {"before": replace(settings, **BEFORE), "now": settings}
+    for variant in variants.values():
+        timed(scenes[0].path.read_bytes(), variant)  # warm up: models and shapes
+    results: dict[str, list] = {name: [] for name in variants}
+    for scene in scenes:
+        data = scene.path.read_bytes()
+        for name, variant in variants.items():
+            runs = [timed(data, variant) for _ in range(rounds)]
+            results[name].append((scene, runs[0][0], min((ms for _, ms in runs), key=lambda ms: sum(ms.values()))))
+    figures = {}
+    for name, found in results.items():
+        hits = {size: [0, 0] for size in FACE_SIZES}
+        false = 0
+        for scene, analysis, _ in found:
+            boxes = [f.box for f in analysis.faces]
+            for truth in scene.faces:
+                size = min(FACE_SIZES, key=lambda s: abs(s - max(truth[2], truth[3])))
+                hits[size][1] += 1
+                hits[size][0] += matched(truth, boxes)
+            false += sum(1 for box in boxes if not any(matched(t, [box]) for t in scene.faces))
+        figures[name] = {"recall_by_face_px": {size: f"{hit}/{total}" for size, (hit, total) in hits.items()},
+                         "false_boxes": false, "ms_per_12mp_image": stage_summary(collect([ms for *_, ms in found]))}
+    figures["images"] = len(scenes)
+    figures["time_ratio"] = round(figures["now"]["ms_per_12mp_image"]["total"]["median"]
+                                  / figures["before"]["ms_per_12mp_image"]["total"]["median"], 2)
+    return figures
+
+
+def flyer_figures(settings: ImageSettings, work: Path) -> dict:
+    """OCR character accuracy and ms per flyer."""
+    work.mkdir(parents=True, exist_ok=True)
+    errors = length = 0
+    samples, misread = [], []
+    for index, (lines, font, background, ink) in enumerate(FLYERS):
+        font_path = str(FONTS / font) if font else None
+        if font_path and not Path(font_path).is_file():
+            continue
+        path = draw_flyer(work / f"flyer{index}.jpg", lines, background=background, ink=ink, font=font_path)
+        analysis, ms = timed(path.read_bytes(), settings)
+        samples.append(ms)
+        truth = "\n".join(lines)
+        errors += edit_distance(analysis.text, truth)
+        length += len(truth)
+        if analysis.text != truth:
+            misread.append(analysis.text.replace("\n", " / "))
+    return {"flyers": len(samples), "char_accuracy": round(1 - errors / max(1, length), 3), "misread": misread,
+            "ms_per_flyer": stage_summary(collect(samples))}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -41,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-side", type=int, default=None, help="detection resolution (longer side; default 1280)")
     parser.add_argument("--face-model", choices=("int8", "fp32"), default=None,
                         help="face model precision (default: int8, the quantised model)")
+    parser.add_argument("--no-scenes", action="store_true", help="skip the 12 MP synthetic photos (slow)")
+    parser.add_argument("--no-flyers", action="store_true", help="skip the OCR flyers")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
     folder = Path(args.images)
@@ -60,20 +178,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.face_model is not None:
         settings = replace(settings, face_model=args.face_model)
     rows = list(csv.DictReader(labels.open(encoding="utf-8")))
-    # warm up: load the models and let onnxruntime settle its shapes once
-    timed_analyse((folder / rows[0]["file"]).read_bytes(), settings)
+    before = replace(settings, **BEFORE)
+    for variant in (settings, before):  # warm up: load the models and let onnxruntime settle its shapes once
+        timed((folder / rows[0]["file"]).read_bytes(), variant)
 
-    results, timings = [], {"decode": [], "faces": [], "explicit": [], "total": []}
-    for row in rows:
+    results, samples, samples_before = [], [], []
+    for row in rows:  # the code as it is and as it was, in turns: a shared machine's load weighs on both alike
         data = (folder / row["file"]).read_bytes()
-        analysis, ms = timed_analyse(data, settings)
+        analysis, ms = timed(data, settings)
         if analysis.error:
             print(f"eval_images: {row['file']}: {analysis.error}", file=sys.stderr)
             continue
-        for stage, value in ms.items():
-            timings[stage].append(value)
-        timings["total"].append(sum(ms.values()))
+        samples.append(ms)
+        samples_before.append(timed(data, before)[1])
         results.append((row, analysis))
+    timings, timings_before = collect(samples), collect(samples_before)
+    animals = [(r, a) for r, a in results if r["file"] in ANIMAL_FILES]
+    low = replace(settings, face_score=BLUR_FACE_SCORE, text=False, explicit=False)
+    animals_low = {r["file"]: len(timed((folder / r["file"]).read_bytes(), low)[0].faces) for r, _ in animals}
 
     main_rows = [(r, a) for r, a in results if not r["notes"].startswith("EDGE")]
     edge_rows = [(r, a) for r, a in results if r["notes"].startswith("EDGE")]
@@ -103,9 +225,18 @@ def main(argv: list[str] | None = None) -> int:
         "edge": {r["file"]: len(a.faces) for r, a in edge_rows},
         "explicit_max": [round(explicit_scores[0][0], 3), explicit_scores[0][1]] if explicit_scores else None,
         "explicit_flagged": [f for s, f in explicit_scores if s >= settings.explicit_threshold],
-        "ms_per_image_one_core": {stage: {"median": round(statistics.median(v), 1), "p90": round(percentile(v, 0.9), 1)}
-                                  for stage, v in timings.items() if v},
+        "animal_images": len(animals),
+        "animal_false_faces": {r["file"]: len(a.faces) for r, a in animals if a.faces},
+        f"animal_false_faces_at_{BLUR_FACE_SCORE}": {f: n for f, n in animals_low.items() if n},
+        "ms_per_image_one_core": stage_summary(timings),
+        "ms_per_image_one_core_before": stage_summary(timings_before),
+        "text_read": {r["file"]: a.text.replace("\n", " / ")[:60] for r, a in results if a.text},
     }
+    with tempfile.TemporaryDirectory() as work:
+        if not args.no_scenes:
+            figures["full_size_photos"] = scene_figures(folder, settings, Path(work) / "scenes")
+        if not args.no_flyers and settings.text:
+            figures["flyers"] = flyer_figures(settings, Path(work) / "flyers")
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
@@ -122,9 +253,31 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{name}: {n} faces" for name, n in figures["edge"].items()))
     print(f"explicit: highest score {figures['explicit_max'][0]} ({figures['explicit_max'][1]}), "
           f"{len(figures['explicit_flagged'])} images >= {settings.explicit_threshold}")
-    print("ms per image, one core (median / p90): " + ", ".join(
-        f"{stage} {v['median']} / {v['p90']}" for stage, v in figures["ms_per_image_one_core"].items()))
+    print(f"animal photos:               {len(figures['animal_false_faces'])}/{len(animals)} with a false face "
+          f"{figures['animal_false_faces'] or ''}; at score {BLUR_FACE_SCORE}: "
+          f"{figures[f'animal_false_faces_at_{BLUR_FACE_SCORE}'] or 'none'}")
+    print(f"text read in {len(figures['text_read'])} photos: {figures['text_read']}")
+    print("ms per image, one core (median / p90): " + timing_line(figures["ms_per_image_one_core"]))
+    print("  before (one pass, no text):          " + timing_line(figures["ms_per_image_one_core_before"]))
+    scenes = figures.get("full_size_photos")
+    if scenes:
+        print(f"full-size photos ({scenes['images']} synthetic 4032x3024 scenes), recall by face size:")
+        for name in ("before", "now"):
+            found = scenes[name]
+            print(f"  {name:6} " + ", ".join(f"{px} px {hit}" for px, hit in found["recall_by_face_px"].items())
+                  + f"; {found['false_boxes']} boxes on no face")
+            print("         ms per 12 MP image: " + timing_line(found["ms_per_12mp_image"]))
+        print(f"  time now / before: {scenes['time_ratio']}x")
+    flyers = figures.get("flyers")
+    if flyers:
+        print(f"flyers: OCR character accuracy {flyers['char_accuracy']} on {flyers['flyers']} flyers"
+              + (f"; misread: {flyers['misread']}" if flyers["misread"] else ""))
+        print("  ms per flyer: " + timing_line(flyers["ms_per_flyer"]))
     return 0
+
+
+def timing_line(summary: dict) -> str:
+    return ", ".join(f"{stage} {v['median']} / {v['p90']}" for stage, v in summary.items())
 
 
 if __name__ == "__main__":

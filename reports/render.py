@@ -18,13 +18,16 @@ _WEB_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
 def place_label(location: str | None) -> str:
-    """Where in a post a finding is, in words: `alt:0` is "the description of image 1"."""
+    """Where in a post a finding is, in words: `alt:0` is "the description of image 1",
+    `image_text:0` "the text in image 1"."""
     kind, _, index = (location or "text").partition(":")
     number = int(index) + 1 if index.isdigit() else None
     if kind == "alt" and number:
         return f"the description of image {number}"
     if kind == "image" and number:
         return f"image {number}"
+    if kind == "image_text" and number:
+        return f"the text in image {number}"
     return {"text": "the post text", "title": "the title", "repost": "the repost"}.get(kind, kind)
 
 

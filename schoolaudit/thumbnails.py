@@ -40,7 +40,7 @@ def _detect(data: bytes) -> list | None:
         from auditors.image_analysis import ImageSettings, analyse_bytes
 
         # a lower score than the auditors' 0.8: blurring a non-face costs nothing, missing a face does
-        analysis = analyse_bytes(data, ImageSettings(explicit=False, face_score=BLUR_FACE_SCORE))
+        analysis = analyse_bytes(data, ImageSettings(explicit=False, text=False, face_score=BLUR_FACE_SCORE))
     except Exception as exc:  # missing runtime or model: the caller blurs everything
         log.warning("thumbnail: face detection unavailable (%s); blurring the whole image", exc)
         return None

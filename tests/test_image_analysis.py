@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,35 @@ def test_process_pool_keeps_order(tmp_path):
     assert [len(r.faces) for r in results] == [0, 1, 0]
     assert all(r.error is None and 0.0 <= r.explicit <= 1.0 for r in results)
     assert results[1].explicit < 0.5  # a portrait is not explicit
+
+
+def _phone_photo(face_px: int) -> tuple[bytes, tuple[float, float]]:
+    """A 4032x3024 JPEG (a 12 MP phone photo) holding the astronaut with a face of `face_px`,
+    and where that face's top-left corner is."""
+    astronaut = Image.open(ASTRONAUT).convert("RGB")
+    (face,) = FaceDetector().detect(astronaut)
+    factor = face_px / face.size
+    canvas = _gradient(4032, 3024)
+    canvas.paste(astronaut.resize((round(512 * factor),) * 2, Image.Resampling.LANCZOS), (2900, 1900))
+    return _jpeg(canvas, quality=90), (2900 + face.x * factor, 1900 + face.y * factor)
+
+
+@pytest.mark.parametrize("face_px", [48, 56])
+def test_small_faces_in_a_phone_photo_are_found_by_the_finer_pass(face_px):
+    data, (x, y) = _phone_photo(face_px)
+    faces_only = ImageSettings(explicit=False, text=False, turned=False)
+    assert analyse_bytes(data, replace(faces_only, fine_side=0)).faces == []  # pass 1 alone misses it
+    (found,) = analyse_bytes(data, faces_only).faces
+    assert abs(found.x - x) < face_px / 4 and abs(found.y - y) < face_px / 4
+    assert 0.6 * face_px <= found.size <= 1.4 * face_px
+
+
+def test_an_upside_down_face_is_found_by_the_turned_passes():
+    head = Image.open(ASTRONAUT).convert("RGB").crop((150, 30, 300, 200)).resize((60, 68))
+    canvas = Image.new("RGB", (640, 480), (200, 200, 200))
+    canvas.paste(head.transpose(Image.Transpose.ROTATE_180), (250, 150))
+    data = _jpeg(canvas, quality=92)
+    upright_only = ImageSettings(explicit=False, text=False, turned=False)
+    assert analyse_bytes(data, upright_only).faces == []
+    (found,) = analyse_bytes(data, replace(upright_only, turned=True)).faces
+    assert 250 <= found.x + found.w / 2 <= 310 and 150 <= found.y + found.h / 2 <= 218  # on the head

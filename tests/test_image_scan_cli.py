@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from flyers import draw_flyer
 from schoolaudit.cli import main
 
 ASTRONAUT = Path(__file__).resolve().parent / "fixtures" / "images" / "astronaut.jpg"
@@ -23,21 +24,23 @@ def test_output_schema_errors_and_exit_status(tmp_path, capsys):
     Image.new("RGB", (300, 200), (250, 250, 250)).save(blank)
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"this is not an image")
-    status = main(["scan-image", str(ASTRONAUT), str(broken), str(blank), "--workers", "2"])
+    flyer = draw_flyer(tmp_path / "flyer.jpg", ["Wine & cheese night", "Tickets $20 at the door"])
+    status = main(["scan-image", str(ASTRONAUT), str(broken), str(blank), str(flyer), "--workers", "2"])
     captured = capsys.readouterr()
     assert status == 1
     objects = _lines(captured.out)
-    assert [o["path"] for o in objects] == [str(ASTRONAUT), str(blank)]
+    assert [o["path"] for o in objects] == [str(ASTRONAUT), str(blank), str(flyer)]
     for obj in objects:
-        assert set(obj) == {"path", "faces", "explicit", "labels"}
+        assert set(obj) == {"path", "faces", "explicit", "labels", "text"}
         assert 0.0 <= obj["explicit"] <= 1.0
         for face in obj["faces"]:
             assert set(face) == {"box", "score"}
             assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
             assert 0.0 < face["score"] <= 1.0
-    astronaut, empty = objects
+    astronaut, empty, poster = objects
     assert len(astronaut["faces"]) == 1 and astronaut["labels"] == ["student_photo"]
-    assert empty["faces"] == [] and empty["labels"] == []
+    assert empty["faces"] == [] and empty["labels"] == [] and empty["text"] == ""
+    assert poster["text"] == "Wine & cheese night\nTickets $20 at the door" and poster["faces"] == []
     errors = [line for line in captured.err.splitlines() if str(broken) in line]
     assert len(errors) == 1 and "not a readable image" in errors[0]
 

@@ -62,8 +62,8 @@ def test_reports_show_script_addresses_as_text(hostile_links, tmp_path):
 
 def test_digest_html_and_text_show_script_addresses_as_text_under_a_csp(hostile_links):
     builder = DigestBuilder(hostile_links.settings, hostile_links.registry, hostile_links.store)
-    digest = builder.weekly(Recipient("board@example.org", "Board", "board", KINDS), 0, builder.next_range("weekly")[1],
-                            builder.previous_range("weekly"))
+    digest = builder.weekly(Recipient("board@example.org", "Board", "board", KINDS), builder.next_range("weekly"),
+                            hostile_links.store.last_digest("weekly"))
     _shown_not_linked(digest.html)
     assert CSP in digest.html
     assert "Original post (not a web address, not linked): javascript:alert(document.domain)" in digest.text

@@ -5,7 +5,8 @@ onnxruntime crashes (signal 11) on import in a process whose command line is ove
 a longer command line is handed to a child process that reads the paths on its stdin.
 
 One JSON object per image on stdout, in the order given:
-    {"path": ..., "faces": [{"box": [x, y, w, h], "score": ...}, ...], "explicit": <0..1>, "labels": [...]}
+    {"path": ..., "faces": [{"box": [x, y, w, h], "score": ...}, ...], "explicit": <0..1>, "labels": [...],
+     "text": "the text read in the image, lines in reading order joined by newlines (\"\" when none)"}
 `labels` holds "student_photo" when the image would be flagged on a school account (any face),
 and "explicit" when its explicit-image score reaches the threshold. A file that cannot be read
 is named on stderr in one line; the others go on, and the exit status is 1 at the end.
@@ -146,6 +147,7 @@ def _analyse(args, given: list[str]) -> int:
                     "faces": [face.to_dict() for face in analysis.faces],
                     "explicit": analysis.explicit,
                     "labels": analysis.labels(settings),
+                    "text": analysis.text,
                 }), flush=True)
     finally:
         analyser.close()
