@@ -7,6 +7,7 @@ import sys
 
 from records.findings import UnknownFinding
 from records.model import CATEGORY_LABELS, FindingRecord
+from reports.render import place_label
 from schoolaudit.app import App, load_app
 from schoolaudit.reporting import ReportBuilder, finding_json, iso_time, local_time
 from schoolaudit.review import ACTIONS, FindingFilter, ReviewError, default_reviewer, list_findings, parse_since, review
@@ -131,7 +132,7 @@ def finding_details(builder: ReportBuilder, finding: FindingRecord, history) -> 
     lines = [f"Finding #{finding.id}: {label} ({finding.severity}), {finding.status}",
              f"  Account:   {finding.account_id} ({post['account_name']})",
              f"  Evidence:  {' '.join(finding.evidence.split())}",
-             f"  Where:     {finding.location}",
+             f"  Where:     in {place_label(finding.location)}",
              f"  Why:       {finding.explanation}",
              f"  Procedure: {finding.clause}",
              f"  Post:      {post['url'] or '-'}",
