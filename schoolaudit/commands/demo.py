@@ -27,7 +27,7 @@ def run(args) -> int:
     out = args.out.resolve()
     with DemoSite(port=PREFERRED_PORT) as site:
         print(f"Serving the demo board at {site.url} (local only)")
-        config = write_demo_config(out, site.url)
+        config = write_demo_config(out, site.url, one_at_a_time=True)
         app = load_app(config, announce=False)
         try:
             summary = Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, kind="demo")
