@@ -2,19 +2,24 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import logging
 import os
 import sys
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
+from pathlib import Path
 
 from crawler import secrets
-from records.store import StoreBusy
+from records.errors import StoreBusy
 from schoolaudit.commands import COMMANDS, plugin_commands
 from schoolaudit.config import ConfigError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: only the command it names is imported (with what it needs); the others
+    are listed with their one-line help, read from their source, so `--help` starts at once."""
     parser = argparse.ArgumentParser(
         prog="schoolaudit",
         description="Audit the public posts of a school board's official accounts against its social-media procedure.",
@@ -24,8 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"schoolaudit {_version()}")
     add_global_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = _chosen_command(sys.argv[1:] if argv is None else argv)
     for name, module_name in COMMANDS.items():
-        _add_command(subparsers, name, import_module(module_name))
+        if name == chosen:
+            _add_command(subparsers, name, import_module(module_name))
+        else:
+            subparsers.add_parser(name, help=_summary(module_name))
     for name, module_name in plugin_commands().items():
         try:
             _add_command(subparsers, name, import_module(module_name))
@@ -33,6 +42,26 @@ def build_parser() -> argparse.ArgumentParser:
             print(f"schoolaudit: command {name!r} is off: its plugin {module_name} failed to load "
                   f"({type(exc).__name__}: {exc})", file=sys.stderr)
     return parser
+
+
+def _chosen_command(argv: list[str]) -> str | None:
+    """The command `argv` names: its first word that is neither a global option nor an option's value."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _summary(module_name: str) -> str:
+    """A command module's HELP line, read from its source without importing it."""
+    tree = ast.parse(Path(find_spec(module_name).origin).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "HELP" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return ""
 
 
 def _version() -> str:
@@ -72,7 +101,7 @@ def _nested_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentPa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     secrets.install_log_redaction()  # no token or password in any log line, whatever prints it
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
