@@ -51,7 +51,7 @@ def expectations(text: str) -> list[tuple[int, str, object]]:
     found = _EXPECT.search(text)
     if not found:
         return []
-    expect = found.group(1)
+    expect = re.sub(r"entries\[(\d+)\]\.(\w+)", r"entries[\1]['\2']", found.group(1))  # entries[0].link
     clauses = [(int(i), key, value) for i, key, value in _CLAUSE.findall(expect)]
     clauses += [(int(i), "content", value) for i, value in _CONTENT.findall(expect)]
     result = []
