@@ -50,7 +50,7 @@ ITEM_CLASSES = {"post", "hentry", "h-entry", "entry", "article", "news", "news-i
 #: class / id words of page furniture: never a post's text.
 BOILERPLATE = re.compile(
     r"(?:^|[-_\s])(?:nav|navbar|navigation|menu|menubar|footer|sidebar|side-bar|breadcrumbs?|cookies?|consent|share|"
-    r"sharing|social|socials|related|widgets?|ads?|advert\w*|banner|newsletter|subscribe|pagination|pager|skip|"
+    r"sharing|social|socials|related|ads?|advert\w*|banner|newsletter|subscribe|pagination|pager|skip|"
     r"masthead|toolbar|comments?|comment-form|respond|disqus|popup|modal|search|login|tags|tagcloud|author-bio)"
     r"(?:$|[-_\s])", re.IGNORECASE)
 #: a class that qualifies a block (`no-share`, `with-sidebar`, `has-ads`) says what it lacks or sits beside.
@@ -63,6 +63,10 @@ STORY_CHARS = 1500  # an item this long is a whole story, not a teaser
 # a fifth of that block, or is a paragraph of this much text with few links.
 SIBLING_SHARE = 0.2
 SIBLING_PARAGRAPH = 80
+SCORED_CANDIDATES = 10  # the best-scoring blocks whose link density is weighed (a menu scores high on text alone)
+#: blocks that start a new line: a `<div>` with none of them inside holds text as a paragraph does.
+TEXT_BLOCKS = ("p", "div", "ul", "ol", "li", "table", "section", "article", "blockquote", "pre", "h1", "h2", "h3",
+               "h4", "h5", "h6", "dl", "form", "figure", "header", "footer", "aside", "nav")
 
 
 class WebsiteSource(Source):
@@ -278,7 +282,7 @@ def main_content(soup):
         if len(longest.get_text(" ", strip=True)) > 500:
             return longest
     scores: dict[int, tuple[float, object]] = {}
-    for paragraph in soup.find_all(["p", "pre", "td", "blockquote", "li"]):
+    for paragraph in _paragraphs(soup):
         length = len(paragraph.get_text(" ", strip=True))
         if length < 25:
             continue
@@ -289,8 +293,23 @@ def main_content(soup):
             scores[id(parent)] = (score + length / (depth + 1), parent)
     if not scores:
         return marked or soup.body or soup
-    best_score, best = max(scores.values(), key=lambda pair: pair[0])
+    leading = sorted(scores.values(), key=lambda pair: pair[0], reverse=True)[:SCORED_CANDIDATES]
+    best_score, best = max(((score * (1 - _link_density(tag)), tag) for score, tag in leading), key=lambda pair: pair[0])
     return _with_siblings(soup, best, {key: score for key, (score, _) in scores.items()}, best_score)
+
+
+def _paragraphs(soup) -> list:
+    """Paragraph-like blocks: `<p>`, `<pre>`, cells, quotes, list items, and a `<div>` that holds its
+    text directly (Readability reads such a div as a paragraph)."""
+    return [tag for tag in soup.find_all(["p", "pre", "td", "blockquote", "li", "div"])
+            if tag.name != "div" or not tag.find(TEXT_BLOCKS)]
+
+
+def _link_density(tag) -> float:
+    """The share of a block's text that is link text."""
+    text = len(tag.get_text(" ", strip=True))
+    linked = sum(len(a.get_text(" ", strip=True)) for a in tag.find_all("a"))
+    return min(1.0, linked / text) if text else 1.0
 
 
 def _with_siblings(soup, root, scores: dict[int, float], root_score: float):
@@ -313,10 +332,9 @@ def _is_story_paragraph(tag) -> bool:
     if tag.name != "p":
         return False
     text = tag.get_text(" ", strip=True)
-    linked = sum(len(a.get_text(" ", strip=True)) for a in tag.find_all("a"))
     if len(text) > SIBLING_PARAGRAPH:
-        return linked < 0.25 * len(text)
-    return bool(text) and not linked and bool(re.search(r"\.(\s|$)", text))
+        return _link_density(tag) < 0.25
+    return bool(text) and not tag.find("a") and bool(re.search(r"\.(\s|$)", text))
 
 
 def _item_post(item, base: str, account_id: str) -> Post | None:
