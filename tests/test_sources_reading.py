@@ -76,6 +76,35 @@ def test_an_article_page_keeps_its_main_text_not_a_stray_news_block_or_teasers()
     assert "Bake sale" not in posts[0].text
 
 
+def website_text(body: str) -> str:
+    posts = source_class("website").parse(f"<html><head><title>Tree day</title></head><body>{body}</body></html>".encode(),
+                                          "acc", "https://school.example/news/trees")
+    assert len(posts) == 1
+    return posts[0].text
+
+
+def test_main_text_in_a_block_whose_class_names_furniture_it_wraps_or_lacks_is_kept():
+    story = "".join(f"<p>{WORDS}</p>" for _ in range(4))
+    text = website_text(f"<div class='sidebar-and-content-body'><div class='entry-content no-share'>{story}</div>"
+                        f"<aside>Links to other schools</aside></div><footer>Copyright Springfield School Board</footer>")
+    assert text.count("planted forty trees") == 4 and "other schools" not in text and "Copyright" not in text
+
+
+def test_a_menu_of_long_links_does_not_outscore_a_story_written_in_divs():
+    menu = "".join(f"<li><a href='/p{n}'>Parent information evening for grade {n} families</a></li>" for n in range(12))
+    story = "".join(f"<div class='para'>{WORDS}</div>" for _ in range(3))
+    text = website_text(f"<ul class='pages'>{menu}</ul><div class='text'>{story}</div>")
+    assert text.count("planted forty trees") == 3 and "Parent information evening" not in text
+
+
+def test_the_story_keeps_paragraphs_beside_its_best_block():
+    story = "".join(f"<p>{WORDS}</p>" for _ in range(4))
+    text = website_text(f"<div class='page'><p>The whole school joined the planting on the river path.</p>"
+                        f"<div class='body'>{story}</div><p>Thanks to the parks department for the trees.</p>"
+                        f"<div class='links'><a href='/a'>Older news</a></div></div>")
+    assert "joined the planting" in text and "Thanks to the parks department" in text and "Older news" not in text
+
+
 def test_a_news_listing_is_still_its_items():
     items = "".join(f"<article><h2><a href='/n/{n}'>Story {n}</a></h2><time datetime='2025-03-0{n}'></time>"
                     f"<p>{WORDS}</p></article>" for n in range(1, 4))

@@ -313,12 +313,14 @@ def _link_density(tag) -> float:
 
 
 def _with_siblings(soup, root, scores: dict[int, float], root_score: float):
-    """`root`, or a copy of it beside its siblings that score close to it or are story paragraphs."""
+    """`root`, or a copy of it beside its siblings that score close to it (weighed by link density,
+    as the root was) or are story paragraphs."""
     if root.parent is None:
         return root
     threshold = max(10.0, root_score * SIBLING_SHARE)
     kept = [sibling for sibling in root.parent.find_all(True, recursive=False)
-            if sibling is root or scores.get(id(sibling), 0.0) >= threshold or _is_story_paragraph(sibling)]
+            if sibling is root or _is_story_paragraph(sibling)
+            or scores.get(id(sibling), 0.0) * (1 - _link_density(sibling)) >= threshold]
     if len(kept) == 1:
         return root
     joined = soup.new_tag("div")
