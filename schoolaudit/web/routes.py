@@ -153,6 +153,7 @@ async def login(request: Request):
 def start_session(request: Request, user: User, target: str) -> RedirectResponse:
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in person
     request.session["uid"] = user.id
+    csrf.token(request)  # made now, with the session cookie of the sign-in: every later page shows the same one
     return RedirectResponse(target, status_code=303)
 
 
