@@ -149,11 +149,12 @@ def server_stats(base: str) -> dict:
 def write_config(root: Path, base: str, accounts: int, concurrency: int, **crawl_settings) -> Path:
     """A configuration folder for a board of `accounts` feed accounts on `base`; [crawl] as given."""
     from schoolaudit.config import DEFAULT_CONFIG_DIR
+    from schoolaudit.demo import with_storage
 
     config = root / "config"
     shutil.copytree(DEFAULT_CONFIG_DIR, config, ignore=shutil.ignore_patterns("accounts.toml", "recipients.toml"))
     settings = (config / "settings.toml").read_text()
-    settings = settings.replace('"../schoolaudit-data/', '"../data/')
+    settings = with_storage(settings, "../data")
     crawl = {"concurrency": concurrency, "per_host_concurrency": concurrency, "per_host_delay_seconds": 0,
              "retries": 0, "timeout_seconds": 30, **crawl_settings}
     for key, value in crawl.items():

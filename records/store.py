@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from records.errors import StoreBusy
 from records.findings import FindingsPart
 from records.mailing import MailingPart
 from records.posts import PostsPart
@@ -24,10 +25,6 @@ from records.schema import MIGRATIONS
 
 #: How long a writer waits for another's transaction to end before it gives up with StoreBusy.
 BUSY_TIMEOUT_MS = 60_000
-
-
-class StoreBusy(Exception):
-    """Another process held the database's write lock for longer than we wait; str() says so in one line."""
 
 
 class Store(PostsPart, FindingsPart, RunsPart, MailingPart):

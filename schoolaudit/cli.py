@@ -2,29 +2,39 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import logging
+import os
 import sys
 from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
+from pathlib import Path
 
 from crawler import secrets
-from records.store import StoreBusy
+from records.errors import StoreBusy
 from schoolaudit.commands import COMMANDS, plugin_commands
 from schoolaudit.config import ConfigError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: only the command it names is imported (with what it needs); the others
+    are listed with their one-line help, read from their source, so `--help` starts at once."""
     parser = argparse.ArgumentParser(
         prog="schoolaudit",
         description="Audit the public posts of a school board's official accounts against its social-media procedure.",
         epilog="Example: schoolaudit demo --out /tmp/demo",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", metavar="DIR",
-                        help="configuration folder (default: $SCHOOLAUDIT_CONFIG, ./config, or the bundled example)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("--version", action="version", version=f"schoolaudit {_version()}")
+    add_global_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = _chosen_command(sys.argv[1:] if argv is None else argv)
     for name, module_name in COMMANDS.items():
-        _add_command(subparsers, name, import_module(module_name))
+        if name == chosen:
+            _add_command(subparsers, name, import_module(module_name))
+        else:
+            subparsers.add_parser(name, help=_summary(module_name))
     for name, module_name in plugin_commands().items():
         try:
             _add_command(subparsers, name, import_module(module_name))
@@ -34,16 +44,64 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _chosen_command(argv: list[str]) -> str | None:
+    """The command `argv` names: its first word that is neither a global option nor an option's value."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _summary(module_name: str) -> str:
+    """A command module's HELP line, read from its source without importing it."""
+    tree = ast.parse(Path(find_spec(module_name).origin).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "HELP" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return ""
+
+
+def _version() -> str:
+    try:
+        return version("schoolaudit")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+CONFIG_HELP = ("configuration folder (default: $SCHOOLAUDIT_CONFIG, else ./config when it has a settings.toml, "
+               "else the bundled example, whose data goes to the platform data folder; "
+               "every command says on stderr which folder and database it uses)")
+
+
+def add_global_options(parser: argparse.ArgumentParser, after_command: bool = False) -> None:
+    """--config and --verbose, accepted before the command and after it (`findings --config DIR`).
+    After the command their default is SUPPRESS, so that one given before is not overwritten."""
+    extra = {"default": argparse.SUPPRESS} if after_command else {}
+    parser.add_argument("--config", metavar="DIR", help=CONFIG_HELP, **extra)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr", **extra)
+
+
 def _add_command(subparsers, name: str, module) -> None:
     sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP,
                                 epilog=f"Example: {module.EXAMPLE}",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     module.add_arguments(sub)
+    for parser in (sub, *_nested_parsers(sub)):
+        add_global_options(parser, after_command=True)
     sub.set_defaults(run=module.run)
 
 
+def _nested_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of a command's own sub-commands (`accounts import`), which need the options too."""
+    return [nested for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for nested in dict.fromkeys(action.choices.values())]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     secrets.install_log_redaction()  # no token or password in any log line, whatever prints it
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -52,13 +110,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.run(args) or 0
+        code = args.run(args) or 0
+        sys.stdout.flush()  # inside the try: a closed pipe is noticed here, not at interpreter exit
+        return code
     except ConfigError as exc:
         print(f"schoolaudit: configuration error: {exc}", file=sys.stderr)
         return 2
     except StoreBusy as exc:
         print(f"schoolaudit: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `schoolaudit findings | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0
     except KeyboardInterrupt:
         print("schoolaudit: interrupted; the database is consistent and the next run picks up.", file=sys.stderr)
         return 130

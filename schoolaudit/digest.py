@@ -19,6 +19,7 @@ from records.store import Store
 from reports.render import environment, highlight
 from schoolaudit import config
 from schoolaudit.config import Recipient, Registry, Settings
+from schoolaudit.config.recipients import with_account_contacts
 from schoolaudit.config.settings import DIGEST_KINDS
 from schoolaudit.reporting import ReportBuilder
 
@@ -41,8 +42,10 @@ class DigestOptions:
 
 
 def load_recipients(settings: Settings, registry: Registry) -> list[Recipient]:
-    """The `[[recipients]]` of recipients.toml in the configuration folder (none when it is absent)."""
-    return config.load_recipients(settings.config_dir, registry)
+    """The `[[recipients]]` of recipients.toml in the configuration folder (none when it is absent), and
+    each account's contacts for that account unless `digest.account_contacts = false`."""
+    recipients = config.load_recipients(settings.config_dir, registry)
+    return with_account_contacts(recipients, registry) if settings.digest.account_contacts else recipients
 
 
 def accounts_in_scope(registry: Registry, scope: str) -> list[str]:

@@ -130,6 +130,7 @@ class Pipeline:
                     summary.results.append(await self._account(client, account, limit, media, audit, summary.run_id))
                     progress.advance(task)
 
+                # gather makes the tasks in registry order, so accounts start in that order (deterministic numbers)
                 await asyncio.gather(*(one(account) for account in accounts))
 
     async def _account(self, client: HttpClient, account: Account, limit: asyncio.Semaphore, media: MediaFetcher,

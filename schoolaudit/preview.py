@@ -9,7 +9,9 @@ from pathlib import Path
 
 from schoolaudit.digest import Digest
 
-WIDTHS = {"desktop": (1280, 2400), "phone": (390, 4200)}
+WIDTHS = {"desktop": 1280, "phone": 390}
+FIRST_HEIGHT, MAX_HEIGHT = 4000, 64000  # CSS pixels: a window this tall first, doubled while the page fills it
+MARGIN = 24  # pixels of background kept below the page's last content
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -37,12 +39,38 @@ def write_preview(digest: Digest, out_dir: Path) -> tuple[Path, Path]:
     return page, text
 
 
-def screenshot(chromium: str, page: Path, png: Path, width: int, height: int, timeout: float = 60) -> Path:
-    """A PNG of `page` at `width` x `height` CSS pixels, in a throw-away profile, with no network use."""
+def screenshot(chromium: str, page: Path, png: Path, width: int, timeout: float = 60) -> Path:
+    """A PNG of the whole of `page` at `width` CSS pixels, however tall: Chromium's --screenshot captures
+    only its window, so the window is made taller until the page ends above its bottom, then the empty
+    rest is cut off."""
+    height = FIRST_HEIGHT
+    while True:
+        _capture(chromium, page, png, width, height, timeout)
+        if _crop_to_content(png) or height >= MAX_HEIGHT:
+            return png
+        height *= 2
+
+
+def _capture(chromium: str, page: Path, png: Path, width: int, height: int, timeout: float) -> None:
+    """A PNG of `page` in a `width` x `height` window, in a throw-away profile, with no network use."""
     with tempfile.TemporaryDirectory(prefix="schoolaudit-chromium-") as profile:
         command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
                    "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={width},{height}",
                    f"--screenshot={png}", page.resolve().as_uri()]
         subprocess.run(command, check=True, capture_output=True, timeout=timeout)
-    return png
+
+
+def _crop_to_content(png: Path) -> bool:
+    """Cut the rows of page background below the last content; False when the content reaches the bottom."""
+    from PIL import Image, ImageChops
+
+    with Image.open(png) as image:
+        image = image.convert("RGB")
+    background = image.getpixel((image.width - 1, image.height - 1))
+    box = ImageChops.difference(image, Image.new("RGB", image.size, background)).getbbox()
+    bottom = box[3] if box else 0
+    if bottom >= image.height - MARGIN:
+        return False
+    image.crop((0, 0, image.width, bottom + MARGIN)).save(png)
+    return True

@@ -178,7 +178,7 @@ class Scheduler:
     def __init__(self, config: str | Path | None, clock: Callable[[], datetime] = utcnow,
                  stop: threading.Event | None = None, transport=None):
         self.config, self.clock, self.stop, self.transport = config, clock, stop or threading.Event(), transport
-        app = load_app(config)
+        app = load_app(config, announce=False)
         try:
             self.schedule = load_schedule(app.settings, [a.id for a in app.registry.accounts])
             load_recipients(app.settings, app.registry)  # configuration errors now, not at 02:30
@@ -214,7 +214,7 @@ class Scheduler:
         try:
             reports = []
             now = self.clock()
-            app = load_app(self.config)
+            app = load_app(self.config, announce=False)
             try:
                 for job, fire in self.due(app, now):
                     if self.stop.is_set():
@@ -255,7 +255,7 @@ class Scheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         def on_signal(signum, frame):
-            log.warning("signal %s: finishing the current account, then stopping", signum)
+            log.info("signal %s: finishing the current account, then stopping", signum)
             self.stop.set()
 
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -267,7 +267,7 @@ class Scheduler:
             self.tick()  # catch up: a job missed while serve was down runs once now
             scheduler.start()
             for job in scheduler.get_jobs():
-                log.warning("scheduled %s: next run %s", job.id, job.next_run_time)
+                log.info("scheduled %s: next run %s", job.id, job.next_run_time)
             while not self.stop.wait(poll_seconds):
                 pass
         finally:

@@ -17,6 +17,14 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """The platform data folder (used when settings.toml names no storage paths), per test, never ~/.local."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("SCHOOLAUDIT_DATA", str(path))
+    return path
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.is_dir():

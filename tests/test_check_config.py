@@ -97,7 +97,7 @@ def test_a_misspelt_table_and_a_rule_key_from_the_issue(folder, capsys):
     ('alert_categories = ["explicit", "hostile"]', 'alert_categories = ["explicit", "hostil"]',
      "digest.alert_categories: 'hostil' must be a category"),
 ])
-def test_a_bad_setting_is_one_line_and_no_work_starts(folder, capsys, old, new, message):
+def test_a_bad_setting_is_one_line_and_no_work_starts(folder, data_dir, capsys, old, new, message):
     line = _edit(folder / "settings.toml", old, new)
     status, out = _check(folder, capsys)
     assert status == 1 and any(p.startswith(f"{folder / 'settings.toml'}:{line}: {message}") for p in out), out
@@ -105,7 +105,7 @@ def test_a_bad_setting_is_one_line_and_no_work_starts(folder, capsys, old, new, 
     assert main(["--config", str(folder), "run", "nightly", "--dry-run", str(folder / "out")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
-    assert not (folder.parent / "schoolaudit-data").exists()  # no database was even created
+    assert not data_dir.exists()  # no database was even created
 
 
 def test_load_app_raises_one_error_listing_every_problem_of_every_file(folder):
@@ -162,7 +162,7 @@ def test_import_refuses_control_characters_and_bad_ids_and_keeps_the_file_readab
     assert f"{sheet}:2: account 'del-club': name must be without control characters" in out
     assert f"{sheet}:3: account 'nl-club': name must be without control characters" in out  # a quoted cell spans lines 3-4
     assert f"{sheet}:5: account '../../x': id must be an id of ASCII letters" in out
-    assert "added 1 account(s)" in out
+    assert "added 1 account to" in out
     assert main(["--config", str(folder), "check"]) == 0
 
 

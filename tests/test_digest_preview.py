@@ -6,7 +6,7 @@ import pytest
 from schoolaudit.app import load_app
 from schoolaudit.cli import main
 from schoolaudit.pipeline import Pipeline
-from schoolaudit.preview import find_chromium
+from schoolaudit.preview import MARGIN, find_chromium
 
 
 def test_preview_writes_html_text_and_screenshots(demo_config, tmp_path, capsys):
@@ -26,3 +26,17 @@ def test_preview_writes_html_text_and_screenshots(demo_config, tmp_path, capsys)
     for name, width in (("desktop", 1280), ("phone", 390)):
         png = (out / f"digest-weekly-{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == width
+        # the whole page, not a fixed height: as tall as the page, give or take the margin kept below it
+        page_height = _page_height(out / "digest-weekly.html", width)
+        assert page_height > 2400 and abs(int.from_bytes(png[20:24], "big") - page_height) <= MARGIN
+
+
+def _page_height(page, width: int) -> int:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        tab = browser.new_page(viewport={"width": width, "height": 800})
+        tab.goto(page.resolve().as_uri())
+        height = tab.evaluate("document.documentElement.scrollHeight")
+        browser.close()
+    return height

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from importlib import import_module
 
@@ -48,3 +50,16 @@ def test_every_setting_is_documented(key):
 def test_every_account_key_is_documented(key):
     section = README.split("### accounts.toml", 1)[1].split("\n### ", 1)[0]
     assert f"`{key}`" in section
+
+
+def test_help_lists_every_command_without_importing_the_heavy_libraries():
+    # `schoolaudit --help` is the first thing a person types: it reads each command's HELP from the
+    # source and imports none of the libraries a run needs.
+    probe = ("import sys, contextlib, io\nfrom schoolaudit.cli import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):\n    main(['--help'])\n"
+             "heavy = [m for m in ('sqlite_utils', 'httpx', 'numpy', 'onnxruntime', 'argon2', 'apscheduler', "
+             "'auditors.text', 'starlette') if m in sys.modules]\nprint(heavy)\nprint(out.getvalue())")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    heavy, _, shown = result.stdout.partition("\n")
+    assert heavy == "[]"
+    assert all(f"    {command}" in shown for command in COMMANDS)

@@ -16,7 +16,8 @@ import pytest
 from records.findings import FindingQuery
 from records.model import (Account, DeliveryStatus, DigestRange, Finding, FindingStatus, OutgoingMessage, Post,
                            utcnow)
-from records.store import Store, StoreBusy
+from records.errors import StoreBusy
+from records.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -27,12 +27,12 @@ def _findings(capsys, config, *extra) -> list[dict]:
 
 def test_filters_select_by_school_account_category_and_status(audited, demo_config, capsys):
     everything = _findings(capsys, demo_config)
-    assert {f["account_id"] for f in everything} >= {"birchwood-ps-news", "cedar-heights-news"}
+    assert {f["account"] for f in everything} >= {"birchwood-ps-news", "cedar-heights-news"}
     cedar = _findings(capsys, demo_config, "--school", "cedar-heights-ss")
-    assert cedar and {f["account_id"] for f in cedar} <= {a.id for a in audited.registry.accounts
+    assert cedar and {f["account"] for f in cedar} <= {a.id for a in audited.registry.accounts
                                                           if a.school == "cedar-heights-ss"}
     one = _findings(capsys, demo_config, "--account", "birchwood-ps-news", "--category", "substances")
-    assert one and all(f["account_id"] == "birchwood-ps-news" and f["category"] == "substances" for f in one)
+    assert one and all(f["account"] == "birchwood-ps-news" and f["category"] == "substances" for f in one)
     assert _findings(capsys, demo_config, "--status", "dismissed") == []
     assert _findings(capsys, demo_config, "--since", "2999-01-01") == []
     assert main(["--config", str(demo_config), "findings", "--category", "nonsense"]) == 2

@@ -133,6 +133,9 @@ def test_sigterm_stops_serve_cleanly_and_marks_the_run_interrupted(demo_config):
                     serve.kill()
     assert serve.returncode == 0, output
     assert "stopped" in output
+    assert f"schoolaudit: configuration {demo_config}, database " in output.splitlines()[0]
+    # normal events (a job scheduled, the signal received) are INFO; WARNING is kept for what needs a look
+    assert "INFO schoolaudit.scheduler: signal 15" in output and "WARNING" not in output, output
     run = next(app.store.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
     assert run["status"] == "interrupted" and run["finished_at"] and f"stopped after {total - 1} of {total} accounts" in run["detail"]
     assert app.store.db.execute("SELECT count(*) FROM locks").fetchone()[0] == 0

@@ -145,6 +145,8 @@ def test_findings_json_holds_only_the_persons_scope(app):
     assert mine and {f["account"] for f in mine} <= BIRCHWOOD_ACCOUNTS
     assert {f["school"] for f in mine} == {"birchwood-ps"}
     assert set(mine[0]) >= {"id", "account", "school", "category", "severity", "status", "evidence", "post_url"}
+    # the times of every JSON document: ISO 8601 in the board's timezone, with its offset (README: JSON output)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-0[45]:00", f["first_seen"]) for f in mine)
     assert len(mine) == len([f for f in admin if f["school"] == "birchwood-ps"])
 
 
@@ -386,3 +388,18 @@ def test_a_javascript_post_address_is_never_a_link_on_the_finding_page(board, ap
         with sqlite3.connect(loaded.settings.database) as db:
             db.execute("UPDATE posts SET url = ? WHERE key = ?", [url, key])
         loaded.close()
+
+
+def test_the_csrf_token_of_any_page_works_with_the_cookie_set_at_sign_in(board, app):
+    # A client that keeps only the sign-in's cookie (a script) must be able to use a page's token.
+    browser = TestClient(app, client=("10.1.1.9", 5000))
+    response = browser.post("/login", data={"email": "admin@b.org", "password": PASSWORD}, follow_redirects=False)
+    cookie = response.cookies["schoolaudit_session"]
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', browser.get("/").text).group(1)
+    fresh = TestClient(app, client=("10.1.1.9", 5000), cookies={"schoolaudit_session": cookie})
+    finding = findings_of(fresh)[0]
+    answer = fresh.post(f"/findings/{finding['id']}/decision", follow_redirects=False,
+                        data={"action": "confirm", "reason": "", "note": "", "csrf_token": token})
+    assert answer.status_code == 303
+    fresh.post(f"/findings/{finding['id']}/decision", follow_redirects=False,
+               data={"action": "reopen", "reason": "", "note": "", "csrf_token": token})

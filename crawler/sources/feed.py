@@ -10,7 +10,9 @@ are followed until `limit` posts, on the feed's own host only (Blogger names pag
 www.blogger.com once a feed passes 25 posts); a next page that fails keeps the posts already read.
 Relative links resolve against the Content-Location header when there is one, and the charset of
 the Content-Type header reaches feedparser. An item is kept whenever it has any of an id, a link,
-a title or a description (RSS 2.0 needs only one of the last two).
+a title, a description or a date (RSS 2.0 needs only one of title and description; feedparser keeps
+an item that gives only a date, and so does a reader's list). HTML that a publisher wrapped in CDATA
+twice (`<![CDATA[<p>…</p>]]&gt;` once the feed's own CDATA is read) is read as the HTML inside.
 """
 from __future__ import annotations
 
@@ -166,8 +168,7 @@ def _media_alts(body: bytes) -> tuple[dict[str, str], bytes]:
         if url and description:
             raw_url = (url.group(1) or url.group(2) or b"").decode(encoding, "replace")
             text = description.group(1).decode(encoding, "replace")
-            text = text.replace("<![CDATA[", "").replace("]]>", "")
-            alts[htmllib.unescape(raw_url).strip()] = html_to_text(htmllib.unescape(text))
+            alts[htmllib.unescape(raw_url).strip()] = _html_text(htmllib.unescape(_unwrap_cdata(text)))
         inner = inner.replace(b"<media:description", b"<media:x-alt").replace(b"</media:description", b"</media:x-alt")
         return b"<media:content" + attributes + b">" + inner + b"</media:content>"
 
@@ -188,8 +189,8 @@ def _declared_encoding(body: bytes) -> str:
 def _entry_post(entry, feed_url: str, account_id: str, platform: str, alts: dict, site_host: str) -> Post | None:
     link = _permalink(entry, feed_url, site_host)
     html = _entry_html(entry)
-    platform_id = entry.get("id") or link or entry.get("title") or (
-        "description:" + hashlib.sha256(html.encode("utf-8", "replace")).hexdigest()[:24] if html.strip() else None)
+    created_at = _entry_time(entry)
+    platform_id = entry.get("id") or link or entry.get("title") or _content_id(html, created_at)
     if not platform_id:
         return None
     source = entry.get("source") or {}
@@ -200,12 +201,30 @@ def _entry_post(entry, feed_url: str, account_id: str, platform: str, alts: dict
         platform=platform,
         platform_id=str(platform_id),
         url=link,
-        created_at=_entry_time(entry),
-        title=html_to_text(entry.get("title", "")),
-        text=html_to_text(html),
+        created_at=created_at,
+        title=_html_text(entry.get("title", "")),
+        text=_html_text(html),
         media=_entry_media(entry, html, feed_url, alts),
         repost_of=repost,
     )
+
+
+def _content_id(html: str, created_at: datetime | None) -> str | None:
+    """An id for an item with neither id, link nor title: its description, else its date."""
+    if html.strip():
+        return "description:" + hashlib.sha256(html.encode("utf-8", "replace")).hexdigest()[:24]
+    return "date:" + created_at.isoformat() if created_at else None
+
+
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\](?:>|&gt;)", re.DOTALL)
+
+
+def _unwrap_cdata(html: str) -> str:
+    return _CDATA.sub(r"\1", html) if "<![CDATA[" in html else html
+
+
+def _html_text(html) -> str:
+    return html_to_text(_unwrap_cdata(html) if isinstance(html, str) else html)
 
 
 def _permalink(entry, feed_url: str, site_host: str) -> str | None:

@@ -17,6 +17,7 @@ charset>`), and relative links resolve against `<base href>`, else Content-Locat
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import re
@@ -49,13 +50,23 @@ ITEM_CLASSES = {"post", "hentry", "h-entry", "entry", "article", "news", "news-i
 #: class / id words of page furniture: never a post's text.
 BOILERPLATE = re.compile(
     r"(?:^|[-_\s])(?:nav|navbar|navigation|menu|menubar|footer|sidebar|side-bar|breadcrumbs?|cookies?|consent|share|"
-    r"sharing|social|socials|related|widgets?|ads?|advert\w*|banner|newsletter|subscribe|pagination|pager|skip|"
+    r"sharing|social|socials|related|ads?|advert\w*|banner|newsletter|subscribe|pagination|pager|skip|"
     r"masthead|toolbar|comments?|comment-form|respond|disqus|popup|modal|search|login|tags|tagcloud|author-bio)"
     r"(?:$|[-_\s])", re.IGNORECASE)
+#: a class that qualifies a block (`no-share`, `with-sidebar`, `has-ads`) says what it lacks or sits beside.
+QUALIFIED = re.compile(r"(?:^|[-_\s])(?:no|has|with|without)[-_][\w-]*", re.IGNORECASE)
 FURNITURE_TAGS = ("nav", "footer", "aside", "form", "header", "menu", "button", "select", "iframe", "svg")
 FURNITURE_ROLES = {"navigation", "contentinfo", "banner", "complementary", "search", "menu", "menubar", "dialog"}
 LISTING_SHARE = 0.5  # items holding at least this share of the main text make the page a listing
 STORY_CHARS = 1500  # an item this long is a whole story, not a teaser
+# Readability's sibling rule: a sibling of the best-scoring block belongs to the story when it scores
+# a fifth of that block, or is a paragraph of this much text with few links.
+SIBLING_SHARE = 0.2
+SIBLING_PARAGRAPH = 80
+SCORED_CANDIDATES = 10  # the best-scoring blocks whose link density is weighed (a menu scores high on text alone)
+#: blocks that start a new line: a `<div>` with none of them inside holds text as a paragraph does.
+TEXT_BLOCKS = ("p", "div", "ul", "ol", "li", "table", "section", "article", "blockquote", "pre", "h1", "h2", "h3",
+               "h4", "h5", "h6", "dl", "form", "figure", "header", "footer", "aside", "nav")
 
 
 class WebsiteSource(Source):
@@ -239,16 +250,19 @@ def _listing(soup, base: str, account_id: str) -> list[Post]:
 
 def _drop_furniture(soup) -> None:
     """Remove navigation, header, footer, sidebars, share bars and forms, unless one holds the page's
-    `<main>` or `<article>` (some themes wrap everything in a `<header>` or a `has-sidebar` div)."""
+    `<main>` or `<article>` or half of its text: then it wraps the page (themes wrap everything in a
+    `<header>`, a `sidebar-and-content` div or an ASP.NET `<form>`)."""
+    page_chars = len((soup.body or soup).get_text(" ", strip=True))
     doomed = []
     for tag in soup.find_all(True):
         if tag.name in ("html", "body", "main", "article"):
             continue
-        words = " ".join(tag.get("class") or []) + " " + str(tag.get("id") or "")
+        words = QUALIFIED.sub(" ", " ".join(tag.get("class") or []) + " " + str(tag.get("id") or ""))
         if tag.name in FURNITURE_TAGS or str(tag.get("role", "")).lower() in FURNITURE_ROLES \
                 or BOILERPLATE.search(words) or str(tag.get("aria-hidden", "")).lower() == "true":
             inside_item = tag.name in ("header", "footer") and tag.find_parent(["article", "main"])
-            if not inside_item and not tag.find(["main", "article"]):
+            wrapper = tag.find(["main", "article"]) or len(tag.get_text(" ", strip=True)) * 2 >= page_chars
+            if not inside_item and not wrapper:
                 doomed.append(tag)
     for tag in doomed:
         if not tag.decomposed:
@@ -257,7 +271,8 @@ def _drop_furniture(soup) -> None:
 
 def main_content(soup):
     """The element that holds the page's main text: `<main>` (or role=main), the longest
-    `<article>`, else the element whose paragraphs hold the most text (as Readability scores)."""
+    `<article>`, else the element whose paragraphs hold the most text with those of its siblings
+    that belong to the same story (as Readability scores and joins them)."""
     marked = soup.find("main") or soup.find(attrs={"role": "main"})
     if marked and len(marked.get_text(" ", strip=True)) > 200:
         return marked
@@ -267,7 +282,7 @@ def main_content(soup):
         if len(longest.get_text(" ", strip=True)) > 500:
             return longest
     scores: dict[int, tuple[float, object]] = {}
-    for paragraph in soup.find_all(["p", "pre", "td", "blockquote", "li"]):
+    for paragraph in _paragraphs(soup):
         length = len(paragraph.get_text(" ", strip=True))
         if length < 25:
             continue
@@ -278,7 +293,50 @@ def main_content(soup):
             scores[id(parent)] = (score + length / (depth + 1), parent)
     if not scores:
         return marked or soup.body or soup
-    return max(scores.values(), key=lambda pair: pair[0])[1]
+    leading = sorted(scores.values(), key=lambda pair: pair[0], reverse=True)[:SCORED_CANDIDATES]
+    best_score, best = max(((score * (1 - _link_density(tag)), tag) for score, tag in leading), key=lambda pair: pair[0])
+    return _with_siblings(soup, best, {key: score for key, (score, _) in scores.items()}, best_score)
+
+
+def _paragraphs(soup) -> list:
+    """Paragraph-like blocks: `<p>`, `<pre>`, cells, quotes, list items, and a `<div>` that holds its
+    text directly (Readability reads such a div as a paragraph)."""
+    return [tag for tag in soup.find_all(["p", "pre", "td", "blockquote", "li", "div"])
+            if tag.name != "div" or not tag.find(TEXT_BLOCKS)]
+
+
+def _link_density(tag) -> float:
+    """The share of a block's text that is link text."""
+    text = len(tag.get_text(" ", strip=True))
+    linked = sum(len(a.get_text(" ", strip=True)) for a in tag.find_all("a"))
+    return min(1.0, linked / text) if text else 1.0
+
+
+def _with_siblings(soup, root, scores: dict[int, float], root_score: float):
+    """`root`, or a copy of it beside its siblings that score close to it (weighed by link density,
+    as the root was) or are story paragraphs."""
+    if root.parent is None:
+        return root
+    threshold = max(10.0, root_score * SIBLING_SHARE)
+    kept = [sibling for sibling in root.parent.find_all(True, recursive=False)
+            if sibling is root or _is_story_paragraph(sibling)
+            or scores.get(id(sibling), 0.0) * (1 - _link_density(sibling)) >= threshold]
+    if len(kept) == 1:
+        return root
+    joined = soup.new_tag("div")
+    for sibling in kept:
+        joined.append(copy.copy(sibling))
+    return joined
+
+
+def _is_story_paragraph(tag) -> bool:
+    """A `<p>` of long text with few links, or of a short link-free sentence."""
+    if tag.name != "p":
+        return False
+    text = tag.get_text(" ", strip=True)
+    if len(text) > SIBLING_PARAGRAPH:
+        return _link_density(tag) < 0.25
+    return bool(text) and not tag.find("a") and bool(re.search(r"\.(\s|$)", text))
 
 
 def _item_post(item, base: str, account_id: str) -> Post | None:

@@ -23,7 +23,9 @@ def add_arguments(parser) -> None:
                        epilog="Example: schoolaudit accounts status")
     importer = actions.add_parser("import", help="append the good rows of a CSV file to accounts.toml; report bad rows by line",
                                   epilog="Example: schoolaudit accounts import accounts.csv")
-    importer.add_argument("file", metavar="FILE.csv", help="columns: id,name,kind,school,platform,url,handle,contacts")
+    importer.add_argument("file", metavar="FILE.csv",
+                          help="columns: id,name,kind,school,school_name,platform,url,handle,contacts (others are "
+                               "ignored); UTF-8, UTF-16 or Windows-1252; separated by , or ; or tabs, as Excel saves")
     importer.add_argument("--dry-run", action="store_true", help="check the rows, change nothing")
 
 
@@ -34,14 +36,21 @@ def run(args) -> int:
 def _import(args) -> int:
     from pathlib import Path
 
-    from schoolaudit.importer import import_csv
+    from schoolaudit.importer import UnreadableFile, import_csv
+    from schoolaudit.summary import plural
 
     path = config_dir(args.config) / "accounts.toml"
-    result = import_csv(Path(args.file), path, write=not args.dry_run)
-    for problem in result.problems:
+    try:
+        result = import_csv(Path(args.file), path, write=not args.dry_run)
+    except UnreadableFile as exc:
+        say(f"schoolaudit: {exc}")
+        return 2
+    for problem in [*result.warnings, *result.problems]:
         say(problem)
     verb = "would add" if args.dry_run else "added"
-    say(f"{verb} {len(result.added)} account(s) to {path}" + (f": {', '.join(result.added)}" if result.added else "")
+    schools = f" and {plural(len(result.schools), 'school')} ({', '.join(result.schools)})" if result.schools else ""
+    say(f"{verb} {plural(len(result.added), 'account')}{schools} to {path}"
+          + (f": {', '.join(result.added)}" if result.added else "")
           + (f"; {len(result.problems)} problem(s), those rows were left out" if result.problems else ""))
     return 1 if result.problems else 0
 

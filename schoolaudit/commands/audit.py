@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from schoolaudit.app import load_app
+from schoolaudit.demo import demo_server_gone
 from schoolaudit.pipeline import Pipeline
-from schoolaudit.reporting import ReportBuilder
+from schoolaudit.reporting import ReportBuilder, finding_json
 from schoolaudit.summary import format_summary
 from schoolaudit.terminal import say
 
@@ -26,7 +28,12 @@ def run(args) -> int:
         account = app.registry.get(args.account)
     except KeyError as exc:
         say(f"schoolaudit: {exc.args[0]}")
+        app.close()
         return 2
+    if gone := demo_server_gone(app.settings.config_dir):
+        print(f"schoolaudit: {gone}", file=sys.stderr)
+        app.close()
+        return 1
     try:
         summary = Pipeline(app.settings, app.policy, app.store).run([account], kind="audit", show_progress=not args.json)
         builder = ReportBuilder(app.settings, app.registry, app.store)
@@ -42,13 +49,15 @@ def run(args) -> int:
         app.close()
 
 
+AUDIT_FINDING_KEYS = ("id", "category", "severity", "evidence", "explanation", "clause", "where", "status",
+                      "post_url", "post_created_at")  # the README's contract: exactly these
+
+
 def findings_document(builder: ReportBuilder, account_id: str, result, report: Path) -> dict:
     findings = []
     for post in builder.post_views(account_id):
-        for f in post["findings"]:
-            findings.append({"id": f.id, "category": f.category, "severity": f.severity,
-                             "evidence": f.evidence, "explanation": f.explanation, "clause": f.clause,
-                             "where": f.location, "status": f.status.value, "post_url": post["url"],
-                             "post_created_at": post["created_at"]})
+        for finding in post["findings"]:
+            document = finding_json(finding, builder.registry, builder.zone)
+            findings.append({key: document[key] for key in AUDIT_FINDING_KEYS})
     return {"account": account_id, "outcome": result.outcome, "detail": result.detail,
             "report": str(report), "findings": findings}

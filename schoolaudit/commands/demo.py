@@ -27,8 +27,8 @@ def run(args) -> int:
     out = args.out.resolve()
     with DemoSite(port=PREFERRED_PORT) as site:
         print(f"Serving the demo board at {site.url} (local only)")
-        config = write_demo_config(out, site.url)
-        app = load_app(config)
+        config = write_demo_config(out, site.url, one_at_a_time=True)
+        app = load_app(config, announce=False)
         try:
             summary = Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, kind="demo")
             report = ReportBuilder(app.settings, app.registry, app.store).write_board_report(out)
@@ -38,6 +38,7 @@ def run(args) -> int:
     print(format_summary(summary))
     print(f"Report: {report}")
     print(f"Database: {app.settings.database}")
+    print(f"Configuration: {config}; keep using it with --config, e.g. `schoolaudit findings --config {config}`")
     print(f"Review app: sign in as {DEMO_USER} with password {password}"
           + ("" if args.web else f" after `schoolaudit --config {config} web` (or run the demo with --web)"))
     if args.web:

@@ -4,9 +4,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from zoneinfo import ZoneInfo
+
 from records.model import utcnow
 from schoolaudit.app import load_app
 from schoolaudit.export import collect, to_json, write_csv
+from schoolaudit.reporting import iso_time
 from schoolaudit.review import ReviewError, parse_since
 
 HELP = "export posts, their versions, findings and review decisions since a date, as CSV files or JSON"
@@ -28,13 +31,15 @@ def run(args) -> int:
         except ReviewError as exc:
             print(f"schoolaudit: {exc}")
             return 2
-        data = collect(app.store, since)
+        zone = ZoneInfo(app.settings.timezone)
+        data = collect(app.store, since, app.settings.media_dir, zone)
         counts = ", ".join(f"{len(rows)} {name.replace('_', ' ')}" for name, rows in data.items())
         if args.format == "csv":
             paths = write_csv(data, args.out or Path("export"))
             print(f"Exported {counts} to {paths[0].parent}/ ({', '.join(p.name for p in paths)})")
             return 0
-        document = to_json(data, {"board": app.settings.board_name, "since": since, "exported_at": utcnow().isoformat()})
+        document = to_json(data, {"board": app.settings.board_name, "since": iso_time(since, zone),
+                                  "exported_at": iso_time(utcnow(), zone)})
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(document + "\n", encoding="utf-8")

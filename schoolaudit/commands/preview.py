@@ -44,9 +44,9 @@ def run(args) -> int:
         if not chromium:
             print("No screenshots: Chromium is not installed (apt install chromium).")
             return 0
-        for name, (width, height) in WIDTHS.items():
-            print(f"Screenshot ({name}, {width}px wide): "
-                  f"{screenshot(chromium, page, args.out / f'digest-{digest.kind}-{name}.png', width, height)}")
+        for name, width in WIDTHS.items():
+            print(f"Screenshot ({name}, {width}px wide, the whole page): "
+                  f"{screenshot(chromium, page, args.out / f'digest-{digest.kind}-{name}.png', width)}")
         return 0
     finally:
         app.close()

@@ -7,21 +7,32 @@ raise one `ConfigError` listing them before any work starts.
 """
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 
 from schoolaudit.config.files import ConfigError, ConfigFile, Problem
-from schoolaudit.config.folder import CONFIG_ENV, DEFAULT_CONFIG_DIR, Folder, check_folder, config_dir, load_folder
-from schoolaudit.config.policy import check_policy, load_policy
-from schoolaudit.config.recipients import Recipient, check_recipients, load_recipients
-from schoolaudit.config.registry import Registry, _account, check_registry, load_registry
-from schoolaudit.config.settings import Settings, check_settings, defaults, load_settings
 
-__all__ = [
-    "CONFIG_ENV", "DEFAULT_CONFIG_DIR", "ConfigError", "ConfigFile", "Folder", "Problem", "Recipient", "Registry",
-    "Settings", "_account", "check_folder", "check_policy", "check_recipients", "check_registry", "check_settings",
-    "config_dir", "defaults", "load_folder", "load_policy", "load_recipients", "load_registry", "load_settings",
-    "read_toml",
-]
+# The rest is imported when first asked for (PEP 562): the policy part imports every auditor, and
+# a command that only needs ConfigError (or `--help`) should not pay for that.
+_LAZY = {
+    "schoolaudit.config.folder": ("CONFIG_ENV", "DEFAULT_CONFIG_DIR", "Folder", "check_folder", "config_dir",
+                                  "load_folder"),
+    "schoolaudit.config.policy": ("check_policy", "load_policy"),
+    "schoolaudit.config.recipients": ("Recipient", "check_recipients", "load_recipients"),
+    "schoolaudit.config.registry": ("Registry", "_account", "check_registry", "load_registry"),
+    "schoolaudit.config.settings": ("Settings", "check_settings", "defaults", "load_settings"),
+}
+_HOME = {name: module for module, names in _LAZY.items() for name in names}
+
+__all__ = ["ConfigError", "ConfigFile", "Problem", "read_toml", *_HOME]
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value
 
 
 def read_toml(path: Path) -> dict:

@@ -64,3 +64,12 @@ def load_recipients(directory: Path, registry: Registry) -> list[Recipient]:
     recipients, file = check_recipients(directory, registry)
     file.raise_problems()
     return recipients
+
+
+def with_account_contacts(recipients: list[Recipient], registry: Registry) -> list[Recipient]:
+    """`recipients` and, for each account, the people who answer for it (its `contacts`) with scope
+    account:ID; someone recipients.toml names already gets what the board chose for them there."""
+    named = {r.email.lower() for r in recipients}
+    contacts = [Recipient(contact, "", f"account:{account.id}") for account in registry.accounts
+                for contact in account.contacts if contact.lower() not in named]
+    return [*recipients, *contacts]

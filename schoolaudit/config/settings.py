@@ -19,6 +19,7 @@ from crawler.http import ClientSettings
 from crawler.media import MAX_IMAGES_PER_POST
 from records.model import CATEGORIES
 from schoolaudit.config.files import ConfigFile
+from schoolaudit.config.datadir import default_data_dir
 from schoolaudit.config.schema import Table, Value, choice, control_characters, flag, number, strings, text, whole
 
 INTERVAL = re.compile(r"^(?:every\s+)?(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?)$", re.IGNORECASE)
@@ -85,9 +86,10 @@ class BoardSection:
 
 @dataclass(frozen=True)
 class StorageSection:
-    database: Path = setting(Path("schoolaudit-data/schoolaudit.db"), text(), "the SQLite file")
-    media_dir: Path = setting(Path("schoolaudit-data/media"), text(), "where downloaded images are kept, by sha256")
-    reports_dir: Path = setting(Path("schoolaudit-data/reports"), text(), "where reports are written")
+    # Defaults are in the platform's data folder (schoolaudit/config/datadir.py), given paths relative to settings.toml.
+    database: Path = setting(Path("schoolaudit.db"), text(), "the SQLite file")
+    media_dir: Path = setting(Path("media"), text(), "where downloaded images are kept, by sha256")
+    reports_dir: Path = setting(Path("reports"), text(), "where reports are written")
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ class DigestSection:
     alert_categories: tuple[str, ...] = setting(("explicit", "hostile"), strings(_category),
                                                 "categories e-mailed right after the nightly run")
     max_posts: int = setting(30, whole(minimum=0), "posts shown in full in one digest")
+    account_contacts: bool = setting(True, flag(), "each account's contacts (accounts.toml) receive its alerts and "
+                                                   "digests (scope account:ID), unless recipients.toml names them")
 
 
 @dataclass(frozen=True)
@@ -272,8 +276,9 @@ def build(directory: Path, data: dict) -> Settings:
     for name, section in _sections():
         table, hints, values = data.get(name, {}), get_type_hints(section), {}
         for f in fields(section):
-            value = table.get(_key(f), getattr(section(), f.name))
-            values[f.name] = _convert(value, hints[f.name], directory)
+            given = _key(f) in table
+            value = table[_key(f)] if given else getattr(section(), f.name)
+            values[f.name] = _convert(value, hints[f.name], directory if given else default_data_dir())
         built[name] = section(**values)
     return Settings(config_dir=directory, **built)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import shutil
+import socket
+from urllib.parse import urlsplit
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
@@ -19,6 +21,8 @@ DEMO_DIR = Path(__file__).resolve().parent
 SITE_DIR = DEMO_DIR / "site"
 # A fixed port keeps image URLs, and so the stored posts, the same from one demo run to the next.
 PREFERRED_PORT = 8737
+# Written into the demo's configuration folder: the address of the server that only runs during `schoolaudit demo`.
+SITE_MARKER = "demo-site.url"
 
 
 class _DemoHandler(SimpleHTTPRequestHandler):
@@ -61,15 +65,40 @@ class DemoSite(LoopbackServer):
         self._server.base_url = self.url  # read by the handler to fill in {base}
 
 
-def write_demo_config(out_dir: Path, base_url: str) -> Path:
-    """A configuration folder in `out_dir/config` for the demo board served at `base_url`."""
+def write_demo_config(out_dir: Path, base_url: str, one_at_a_time: bool = False) -> Path:
+    """A configuration folder in `out_dir/config` for the demo board served at `base_url`. `one_at_a_time`:
+    accounts are crawled one after the other, so findings get the same numbers every run (`schoolaudit
+    demo`, whose output the README shows)."""
     config = Path(out_dir) / "config"
     if config.exists():
         shutil.rmtree(config)
     shutil.copytree(DEFAULT_CONFIG_DIR, config, ignore=shutil.ignore_patterns("accounts.toml", "settings.toml"))
     (config / "accounts.toml").write_text((DEMO_DIR / "accounts.toml").read_text().replace("{base}", base_url))
     settings = (DEFAULT_CONFIG_DIR / "settings.toml").read_text()
-    settings = settings.replace('"../schoolaudit-data/', '"../').replace(
-        "allow_private_addresses = false", "allow_private_addresses = true")
+    settings = with_storage(settings, "..").replace("allow_private_addresses = false", "allow_private_addresses = true")
+    if one_at_a_time:
+        settings = settings.replace("[crawl]\n", "[crawl]\nconcurrency = 1\n", 1)
     (config / "settings.toml").write_text(settings)
+    (config / SITE_MARKER).write_text(base_url + "\n")
     return config
+
+
+def demo_server_gone(config: Path) -> str | None:
+    """Why crawling `config` cannot work, when it is a demo folder whose server has stopped; else None."""
+    marker = Path(config) / SITE_MARKER
+    if not marker.is_file():
+        return None
+    address = urlsplit(marker.read_text().strip())
+    try:
+        socket.create_connection((address.hostname, address.port), timeout=1).close()
+        return None
+    except OSError:
+        return (f"{config} is the demo board's configuration; the demo board's server runs only during "
+                f"`schoolaudit demo` (run it again, or audit your own accounts with --config DIR)")
+
+
+def with_storage(settings: str, folder: str) -> str:
+    """settings.toml text with its [storage] paths set to `folder` (relative to the configuration folder)."""
+    paths = {"database": "schoolaudit.db", "media_dir": "media", "reports_dir": "reports"}
+    lines = "".join(f'{key} = "{folder}/{name}"\n' for key, name in paths.items())
+    return settings.replace("[storage]\n", f"[storage]\n{lines}", 1)

@@ -25,7 +25,7 @@ from records.model import CATEGORIES, SEVERITIES, Action, FindingStatus, utcnow
 from records.people import User
 from records.queue import QueueFilter
 from reports.render import CATEGORY_LABELS, highlight, place_label, web_link
-from schoolaudit.reporting import local_time
+from schoolaudit.reporting import iso_time, local_time
 from schoolaudit.review import ReviewError, parse_since
 from schoolaudit.web import csrf, passwords
 from schoolaudit.web.app import WebContext
@@ -153,6 +153,7 @@ async def login(request: Request):
 def start_session(request: Request, user: User, target: str) -> RedirectResponse:
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in person
     request.session["uid"] = user.id
+    csrf.token(request)  # made now, with the session cookie of the sign-in: every later page shows the same one
     return RedirectResponse(target, status_code=303)
 
 
@@ -219,17 +220,19 @@ def queue_filter(request: Request, user: User) -> QueueFilter:
                        since=since, assigned_to=user.email if args.get("assigned") == "me" else None)
 
 
-def finding_document(row: dict) -> dict:
+def finding_document(row: dict, zone) -> dict:
+    """The JSON vocabulary of `findings --json` (schoolaudit.reporting.finding_json): times with their offset."""
     return {"id": row["id"], "account": row["account_id"], "school": row["school"], "category": row["category"],
             "severity": row["severity"], "status": row["status"], "evidence": row["evidence"],
-            "post_url": row["post_url"], "first_seen": row["first_seen"], "reviewed_by": row["reviewed_by"],
-            "assigned_to": row["assigned_to"]}
+            "post_url": row["post_url"], "first_seen": iso_time(row["first_seen"], zone),
+            "reviewed_by": row["reviewed_by"], "assigned_to": row["assigned_to"]}
 
 
 @sign_in_required
 async def findings_json(request: Request, user: User):
-    rows = queue.queue(context(request).store, user.scope, queue_filter(request, user), limit=None)
-    return JSONResponse({"findings": [finding_document(r) for r in rows]})
+    ctx = context(request)
+    rows = queue.queue(ctx.store, user.scope, queue_filter(request, user), limit=None)
+    return JSONResponse({"findings": [finding_document(r, ctx.zone) for r in rows]})
 
 
 @sign_in_required
