@@ -1,7 +1,7 @@
 """The nightly job on a board of N accounts served on 127.0.0.1: wall time, CPU per stage, peak memory.
 
     nice -n 10 .venv/bin/python bench/night.py [--accounts 500] [--posts 20] [--image-every 3] [--workers N]
-                                               [--compare /work/main]
+                                               [--compare ../old-checkout]
 
 A local server (its own process) serves one RSS feed per account (`--posts` items, ETag, 304 when
 unchanged); every `--image-every`-th post carries an image of its own (a photo of ../shared/images, or
@@ -17,7 +17,7 @@ and under 500 MB for 2,000 accounts; the second night under 30 s). Beside the im
 stands the bare-model time: the distinct images times the time one image takes in the models
 (decode, faces, explicit score, text in images), measured here in this process on a dozen photos.
 
-`--compare DIR` runs the same board with the code of another checkout first (e.g. /work/main), so the
+`--compare DIR` runs the same board with the code of another checkout first (e.g. a clone of main in ../old-checkout), so the
 before and after are measured on the same loaded machine and printed as a ratio.
 """
 from __future__ import annotations
