@@ -302,6 +302,15 @@ def _decide(ctx: WebContext, user: User, ids: list[int], action: str, reason: st
     return done
 
 
+def _refusal(request: Request, user: User, ctx, finding_id: int, verb: str):
+    """The answer when `user` may not act on the finding: 404 outside their scope, 403 for a role that only reads."""
+    if queue.finding(ctx.store, user.scope, finding_id) is None:
+        return not_found(request, user)
+    if not user.can_decide:
+        return forbidden(request, user, f"Your role lets you read findings, not {verb}.")
+    return None
+
+
 def _decision_fields(form) -> tuple[str, str, str]:
     return (str(form.get("action", "")), str(form.get("reason", ""))[:200].strip(),
             str(form.get("note", ""))[:2000].strip())
@@ -311,10 +320,9 @@ def _decision_fields(form) -> tuple[str, str, str]:
 async def decision(request: Request, user: User, form):
     ctx = context(request)
     finding_id = request.path_params["id"]
-    if queue.finding(ctx.store, user.scope, finding_id) is None:
-        return not_found(request, user)
-    if not user.can_decide:
-        return forbidden(request, user, "Your role lets you read findings, not decide on them.")
+    refused = _refusal(request, user, ctx, finding_id, "decide on them")
+    if refused:
+        return refused
     action, reason, note = _decision_fields(form)
     if action not in DECISIONS:
         return forbidden(request, user, f"Unknown decision {action!r}.")
@@ -353,10 +361,9 @@ async def undo(request: Request, user: User, form):
 async def assign(request: Request, user: User, form):
     ctx = context(request)
     finding_id = request.path_params["id"]
-    if queue.finding(ctx.store, user.scope, finding_id) is None:
-        return not_found(request, user)
-    if not user.can_decide:
-        return forbidden(request, user, "Your role lets you read findings, not assign them.")
+    refused = _refusal(request, user, ctx, finding_id, "assign them")
+    if refused:
+        return refused
     assignee = str(form.get("assignee", "")).strip().lower() or None
     if assignee and people.user_by_email(ctx.store, assignee) is None:
         return forbidden(request, user, f"{assignee} is not a user of this app.")
@@ -371,10 +378,9 @@ async def assign(request: Request, user: User, form):
 async def escalate(request: Request, user: User, form):
     ctx = context(request)
     finding_id = request.path_params["id"]
-    if queue.finding(ctx.store, user.scope, finding_id) is None:
-        return not_found(request, user)
-    if not user.can_decide:
-        return forbidden(request, user, "Your role lets you read findings, not escalate them.")
+    refused = _refusal(request, user, ctx, finding_id, "escalate them")
+    if refused:
+        return refused
     note = str(form.get("note", ""))[:2000].strip()
     with ctx.store.transaction():
         queue.escalate(ctx.store, user.scope, finding_id, note, by=user.email)
