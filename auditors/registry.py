@@ -6,7 +6,9 @@ An auditor that fails on one post is recorded and skipped; the others still run.
 
 An auditor with `supplements = True` (the statistical text model) fills gaps: it runs after all the
 others and is called as `audit(post, context, found=...)` with the categories they found on the
-post; it skips those, and any finding it still makes in one of them is dropped.
+post; it skips those, and any finding it still makes in one of them is dropped. Before that, one
+that has a `review(post, context, findings)` method gets the others' findings and returns those that
+stand: the text model vetoes a category resting on one look-alike word, or lowers its severity.
 
 Other packages add auditors through the entry-point group `schoolaudit.auditors` (value =
 `module:Class`). They run after the built-in ones and before the supplements, or just before the
@@ -127,10 +129,24 @@ def audit_post(post: Post, context: AuditContext, auditors: list[Auditor],
         else:
             _collect(auditor, post, context, findings, cpu=cpu)
     if later:
+        for auditor in later:
+            if hasattr(auditor, "review"):
+                _reviewed(auditor, post, context, findings)
         found = frozenset(category for category, _, _ in findings)
         for auditor in later:
             _collect(auditor, post, context, findings, found, cpu)
     return list(findings.values())
+
+
+def _reviewed(auditor: Auditor, post: Post, context: AuditContext, findings: dict) -> None:
+    """Let a supplement with `review` veto or lower the others' findings; if it fails, they stay as they were."""
+    try:
+        kept = auditor.review(post, context, list(findings.values()))
+    except Exception:  # one auditor's bug must not lose the others' findings
+        log.exception("auditor %s failed to review post %s", auditor.name, post.key)
+        return
+    findings.clear()
+    findings.update(((f.category, f.where, f.evidence), f) for f in kept)
 
 
 def _collect(auditor: Auditor, post: Post, context: AuditContext, findings: dict, found: frozenset | None = None,

@@ -22,10 +22,13 @@ statistical guess is less certain than a rule.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
+import hashlib
 import json
 import math
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -37,6 +40,7 @@ from auditors.text import own_text, post_texts, repost_explanation, reposted_tex
 from records.model import Finding, Post
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "text-lr.json.gz"
+EMBEDDING_PATH = Path(__file__).resolve().parent / "models" / "minilm-static.npz"
 RULES_FILE = "text_model"
 #: The categories the model knows; `endorsement_repost` is mechanical and stays with its auditor.
 CATEGORIES = ("student_photo", "endorsement_commercial", "endorsement_political", "religion_promotion",
@@ -70,12 +74,97 @@ def _floats(encoded: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(encoded), dtype="<f4").astype(np.float64)
 
 
+def _is_punctuation(char: str) -> bool:
+    """BERT's punctuation: every ASCII non-alphanumeric symbol, and Unicode's P* categories."""
+    code = ord(char)
+    return 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126 \
+        or unicodedata.category(char).startswith("P")
+
+
+def _is_cjk(code: int) -> bool:
+    return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2A6DF \
+        or 0x2A700 <= code <= 0x2CEAF or 0xF900 <= code <= 0xFAFF or 0x2F800 <= code <= 0x2FA1F
+
+
+def basic_words(chunk: str) -> list[str]:
+    """BERT-uncased's basic tokenizer on one whitespace-free chunk of text: control characters
+    dropped, CJK characters apart, lower case, accents stripped, punctuation (and, unlike BERT,
+    emoji and other symbols) split off: the words that WordPiece then cuts."""
+    words, current = [], []
+    for char in unicodedata.normalize("NFD", chunk.lower()):
+        code, kind = ord(char), unicodedata.category(char)
+        if code in (0, 0xFFFD) or kind in ("Cc", "Cf", "Mn"):
+            continue
+        if _is_cjk(code) or _is_punctuation(char) or kind == "So":  # an emoji stands apart, unlike in BERT
+            if current:
+                words.append("".join(current))
+                current = []
+            words.append(char)
+        else:
+            current.append(char)
+    if current:
+        words.append("".join(current))
+    return words
+
+
+class StaticEmbedding:
+    """Static sentence embeddings distilled from all-MiniLM-L6-v2 (auditors/models/minilm-static.npz,
+    built by distill_static_embeddings.py, see NOTICE): one vector per WordPiece token; a text's
+    vector is the mean of its known tokens' vectors, L2-normalised."""
+
+    MAX_WORD = 100  # BERT's longest word; a longer one is unknown
+
+    def __init__(self, path: Path = EMBEDDING_PATH):
+        with np.load(path, allow_pickle=False) as data:
+            self.vectors = data["vectors"].astype(np.float32)
+            vocab = data["vocab"].tobytes().decode("utf-8").split("\n")
+        if len(vocab) != len(self.vectors):
+            raise ValueError(f"{path}: {len(vocab)} tokens for {len(self.vectors)} vectors")
+        self.index = {token: i for i, token in enumerate(vocab)}
+        self.dims = self.vectors.shape[1]
+        self._chunk_ids = lru_cache(maxsize=_WORD_CACHE)(self._chunk_ids_of)
+
+    def _chunk_ids_of(self, chunk: str) -> tuple[int, ...]:
+        return tuple(i for word in basic_words(chunk) for i in self._pieces(word))
+
+    def _pieces(self, word: str) -> tuple[int, ...]:
+        """WordPiece: the longest known prefix, then `##` pieces; a word that cannot be cut is unknown (no ids)."""
+        if len(word) > self.MAX_WORD:
+            return ()
+        ids, start, index = [], 0, self.index
+        while start < len(word):
+            end = len(word)
+            while end > start:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in index:
+                    ids.append(index[piece])
+                    break
+                end -= 1
+            else:
+                return ()
+            start = end
+        return tuple(ids)
+
+    def token_ids(self, text: str) -> list[int]:
+        """The WordPiece ids of the text's known words (an unknown word is left out, not `[UNK]`)."""
+        return [i for chunk in text.split() for i in self._chunk_ids(chunk)]
+
+    def vector(self, text: str) -> np.ndarray:
+        """The text's unit-length vector (zeros when no token is known)."""
+        ids = self.token_ids(text)
+        if not ids:
+            return np.zeros(self.dims, dtype=np.float64)
+        mean = self.vectors[ids].mean(axis=0, dtype=np.float64)
+        norm = math.sqrt(float(mean @ mean))
+        return mean / norm if norm else mean
+
+
 class TextModel:
     """The exported model: vocabularies, idf, and per-category coefficients and intercepts."""
 
     def __init__(self, path: Path = MODEL_PATH):
         data = json.loads(gzip.decompress(Path(path).read_bytes()).decode("utf-8"))
-        if data.get("format") not in (1, 2):
+        if data.get("format") != 3:
             raise ValueError(f"{path}: unknown model format {data.get('format')!r}")
         self.categories: tuple[str, ...] = tuple(data["categories"])
         word, char = data["vectorizers"]
@@ -89,6 +178,10 @@ class TextModel:
         self.word_idf, self.char_idf = _floats(word["idf"]), _floats(char["idf"])
         n_cat = len(self.categories)
         coef = _floats(data["coef"]).reshape(len(self.word_index) + len(self.char_index), n_cat)
+        self.embedding = _checked_embedding(Path(path).parent, data["embedding"])
+        # the trainer folded the embedding features' shift and scale into these coefficients and the intercepts
+        self.embedding_weighted = np.frombuffer(base64.b64decode(data["embedding"]["coef"]), dtype="<f8").reshape(
+            self.embedding.dims, n_cat)
         self.intercept = np.array(data["intercept"], dtype=np.float64)
         # Platt scaling fitted on out-of-fold decisions (format 2): probability = sigmoid(a * decision + b)
         scale = np.array(data.get("calibration") or [[1.0, 0.0]] * n_cat, dtype=np.float64)
@@ -131,8 +224,9 @@ class TextModel:
         n_word = len(ids)
         ids = np.concatenate([np.array(ids, dtype=np.intp), *map(self._char_ids, low.split())])
         n = len(ids)
+        meaning = self.embedding.vector(doc) @ self.embedding_weighted + self.intercept
         if not n:
-            return self.intercept.copy()
+            return meaning
         # word ids come first, char ids (offset by the word vocabulary) after: one sort counts both
         ids.sort()
         bounds = np.empty(n + 1, dtype=bool)
@@ -147,7 +241,7 @@ class TextModel:
         char_norm = math.sqrt(squares[split:].sum()) if split < len(unique) else 1.0
         tf[:split] /= word_norm
         tf[split:] /= char_norm
-        return tf @ self.weighted[unique] + self.intercept
+        return tf @ self.weighted[unique] + meaning
 
     def calibrated(self, decision: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from decision values: on posts the model was not trained on, about
@@ -157,6 +251,14 @@ class TextModel:
     def probabilities(self, doc: str) -> dict[str, float]:
         """{category: probability} for one document."""
         return dict(zip(self.categories, self.calibrated(self.decision(doc)).tolist()))
+
+
+def _checked_embedding(folder: Path, spec: dict) -> StaticEmbedding:
+    """The embedding file the model was trained with: another one would give other features."""
+    path = folder / spec["file"]
+    if hashlib.sha256(path.read_bytes()).hexdigest() != spec["sha256"]:
+        raise ValueError(f"{path}: not the embedding file the model was trained with (SHA-256 differs)")
+    return StaticEmbedding(path)
 
 
 @lru_cache(maxsize=4)
@@ -174,15 +276,57 @@ def model_settings(policy) -> dict:
     label = f"rules/{RULES_FILE}.toml"
     threshold = rules.get("threshold", 0.5)
     per_category = rules.get("thresholds", {})
+    vetoes = rules.get("vetoes", {})
     categories = rules.get("categories", list(CATEGORIES))
-    unknown = set(categories) - set(CATEGORIES) | set(per_category) - set(CATEGORIES)
+    unknown = set(categories) - set(CATEGORIES) | set(per_category) - set(CATEGORIES) | set(vetoes) - set(CATEGORIES)
     if unknown:
         raise RulesError(f"{label}: unknown categories {', '.join(sorted(unknown))} (known: {', '.join(CATEGORIES)})")
     for value in [threshold, *per_category.values()]:
         if not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
             raise RulesError(f"{label}: a threshold must be a number in (0, 1], not {value!r}")
-    return {"enabled": bool(rules.get("enabled", True)),
-            "thresholds": {c: float(per_category.get(c, threshold)) for c in CATEGORIES if c in categories}}
+    thresholds = {c: float(per_category.get(c, threshold)) for c in CATEGORIES if c in categories}
+    for category, value in vetoes.items():
+        if not isinstance(value, (int, float)) or not 0.0 <= value < thresholds.get(category, 1.0):
+            raise RulesError(f"{label}: [vetoes] {category} must be a number from 0 up to below its threshold, not {value!r}")
+    return {"enabled": bool(rules.get("enabled", True)), "thresholds": thresholds,
+            "vetoes": {c: float(v) for c, v in vetoes.items() if c in thresholds}}
+
+
+def single_weak_signal(findings: list[Finding]) -> bool:
+    """One finding of a category, from words the model also reads (text, title, reposted text or alt
+    text): one look-alike word can make it, and it is all the rules have."""
+    return len(findings) == 1 and (findings[0].where in ("text", "title", "repost") or findings[0].where.startswith("alt:"))
+
+
+def combine(findings: list[Finding], probabilities: dict[str, float], thresholds: dict[str, float],
+            vetoes: dict[str, float]) -> list[Finding]:
+    """The other auditors' findings after the model's word on each category it scores. Where a
+    category rests on a single weak signal, the model vetoes it (probability under the category's
+    veto: the word is a look-alike), or, under its threshold (nothing confirms it), a `high` finding
+    becomes `medium`; a finding the model confirms, or one of several, stays as it is."""
+    by_category: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_category.setdefault(finding.category, []).append(finding)
+    kept = []
+    for finding in findings:
+        category = finding.category
+        if category in thresholds and single_weak_signal(by_category[category]):
+            probability = probabilities[category]
+            if probability < vetoes.get(category, 0.0):
+                continue
+            if probability < thresholds[category] and finding.severity == "high":
+                finding = dataclasses.replace(finding, severity="medium")
+        kept.append(finding)
+    return kept
+
+
+def model_flags(probabilities: dict[str, float], thresholds: dict[str, float], found: frozenset[str],
+                has_alt: bool) -> list[tuple[str, float]]:
+    """(category, probability) the model flags on its own: at or above threshold, not found by another
+    auditor; student_photo only with an alt text to read (the image auditor judges the pixels)."""
+    return [(category, probabilities[category]) for category, threshold in thresholds.items()
+            if category not in found and probabilities[category] >= threshold
+            and (has_alt or category != "student_photo")]
 
 
 class TextModelAuditor:
@@ -197,37 +341,46 @@ class TextModelAuditor:
         if not settings["enabled"]:
             raise Disabled(f"switched off in rules/{RULES_FILE}.toml")
         self.thresholds = {c: t for c, t in settings["thresholds"].items() if policy.enabled(c)}
+        self.vetoes = settings["vetoes"]
         if not self.thresholds:
             raise Disabled(f"no category left to score (rules/{RULES_FILE}.toml `categories` and policy.toml)")
         try:
             self.model = load_model()
         except (OSError, ValueError, KeyError) as exc:
-            raise Disabled(f"cannot read {MODEL_PATH.name}: {exc}") from None
+            raise Disabled(f"cannot read {MODEL_PATH.name} or its embedding: {exc}") from None
         self._position = {c: i for i, c in enumerate(self.model.categories)}
+        self._last: tuple[Post | None, dict[str, float]] = (None, {})
+
+    def probabilities(self, post: Post) -> dict[str, float]:
+        """{category: calibrated probability} for the post, computed once per post object."""
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last[0] is not post:
+            last = self._last = (post, dict(zip(self.model.categories,
+                                                self.model.calibrated(self.model.decision(post_document(post))).tolist())))
+        return last[1]
+
+    def review(self, post: Post, context: AuditContext, findings: list[Finding]) -> list[Finding]:
+        """The other auditors' findings, with those resting on one look-alike word vetoed or lowered (`combine`)."""
+        if not post_texts(post) or not any(f.category in self.thresholds for f in findings):
+            return findings
+        return combine(findings, self.probabilities(post), self.thresholds, self.vetoes)
 
     def audit(self, post: Post, context: AuditContext, found: frozenset[str] = frozenset()) -> list[Finding]:
         if not post_texts(post):
             return []
-        probabilities = self.model.calibrated(self.model.decision(post_document(post)))
-        flagged = []
-        for category, threshold in self.thresholds.items():
-            if category in found or not context.policy.enabled(category):
-                continue
-            probability = float(probabilities[self._position[category]])
-            if probability >= threshold:
-                flagged.append((category, probability))
+        thresholds = {c: t for c, t in self.thresholds.items() if context.policy.enabled(c)}
+        flagged = model_flags(self.probabilities(post), thresholds, found, has_alt=any(m.alt.strip() for m in post.media))
         if not flagged:
             return []
         candidates = self._candidates(post)
         findings = []
         for category, probability in flagged:
             pool = [c for c in candidates if c[0].startswith("alt")] if category == "student_photo" else candidates
-            if not pool:
-                continue  # student_photo: no alt text to quote (the image auditor judges the pixels)
             column = self._position[category]
             where, evidence, _ = max(pool, key=lambda c: c[2][column])
             kind = "alt text" if where.startswith("alt") else "sentence"
-            explanation = f"Reads like {WHAT[category]} (statistical model, {probability:.2f}); the quoted {kind} weighs most."
+            explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "
+                           f"{probability:.2f}); the quoted {kind} weighs most.")
             findings.append(context.finding(
                 category, evidence, repost_explanation(post, explanation) if where == "repost" else explanation,
                 self.name, where=where, severity=LOWER[context.policy[category].severity]))

@@ -6,14 +6,21 @@ is numpy. Its exactness against scikit-learn is checked by auditors/models/train
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from auditors.base import AuditContext
 from auditors.registry import AUDITORS, audit_post, load_auditors
-from auditors.text_model import CATEGORIES, MODEL_PATH, TextModel, TextModelAuditor, document, load_model
+from auditors.text_model import (CATEGORIES, EMBEDDING_PATH, MODEL_PATH, TextModel, TextModelAuditor, combine, document, load_model,
+                                 model_flags)
+from records.model import Finding
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR, load_policy
 from schoolaudit.corpus import record_to_post
@@ -42,7 +49,7 @@ def test_model_file_loads_with_the_expected_categories_and_is_small():
     assert model.categories == CATEGORIES
     assert "endorsement_repost" not in model.categories
     assert len(model.word_index) > 1000 and len(model.char_index) > 1000
-    assert MODEL_PATH.stat().st_size < 2_000_000
+    assert MODEL_PATH.stat().st_size < 4_000_000 and EMBEDDING_PATH.stat().st_size < 16_000_000
     assert load_model() is model  # read once per process
 
 
@@ -137,3 +144,140 @@ def test_the_model_runs_last_even_when_listed_first(policy):
     post, account = record_to_post(RECORDS["hostile-01"])
     findings = audit_post(post, AuditContext(policy, account), reordered)
     assert [f.auditor for f in findings if f.category == "hostile"] == ["hostile"]
+
+
+# --- the static sentence embedding, the training-time features, calibration, and rules + model ---------
+
+
+def test_basic_words_follow_bert_uncased():
+    from auditors.text_model import basic_words
+
+    assert basic_words("Don't") == ["don", "'", "t"]
+    assert basic_words("Café!") == ["cafe", "!"]
+    assert basic_words("alert📌") == ["alert", "📌"]  # an emoji stands apart (BERT would lose the whole word)
+    assert basic_words("a\u200bb") == ["ab"]  # a format character is dropped
+
+
+def test_wordpiece_cuts_unknown_words_into_known_pieces():
+    embedding = load_model().embedding
+    vocab = {i: t for t, i in embedding.index.items()}
+    assert [vocab[i] for i in embedding.token_ids("unaffable")] == ["una", "##ffa", "##ble"]
+    assert [vocab[i] for i in embedding.token_ids("Snowflakes")] == ["snow", "##fl", "##akes"]
+    assert embedding.token_ids("📌") == []  # unknown: left out of the mean, not [UNK]
+    assert float(np.linalg.norm(embedding.vector("Root beer floats"))) == pytest.approx(1.0)
+    assert not embedding.vector("📌").any()
+
+
+def test_the_runtime_transform_gives_the_training_time_decisions():
+    """The trainer stored scikit-learn's decision values for a few documents: the numpy transform
+    (TF-IDF and the static embedding) must reproduce them."""
+    data = json.loads(gzip.decompress(MODEL_PATH.read_bytes()))
+    assert len(data["probes"]) >= 3
+    model = load_model()
+    for probe in data["probes"]:
+        assert model.decision(probe["document"]) == pytest.approx(np.array(probe["decision"]), abs=1e-5), probe["document"]
+
+
+def test_the_embedding_carries_meaning_past_the_word_lists():
+    embedding = load_model().embedding
+    same = embedding.vector("Vote for our candidate on election day") @ embedding.vector("Support this party at the polls")
+    other = embedding.vector("Vote for our candidate on election day") @ embedding.vector("Bake sale in the gym at noon")
+    assert same > other + 0.1
+
+
+def test_calibration_measured_by_cross_validation_holds():
+    """The trainer kept, per probability band, the out-of-fold mean probability and the observed rate:
+    a probability means what it says on posts the model was not trained on."""
+    data = json.loads(gzip.decompress(MODEL_PATH.read_bytes()))
+    bands = [b for b in data["calibration_check"] if b["posts"] >= 30]
+    assert len(bands) >= 3
+    for band in bands:
+        assert abs(band["mean_probability"] - band["observed_rate"]) < 0.1, band
+
+
+def test_a_changed_embedding_file_is_refused(tmp_path):
+    import shutil
+
+    shutil.copy(MODEL_PATH, tmp_path / MODEL_PATH.name)
+    changed = bytearray(EMBEDDING_PATH.read_bytes())
+    changed[len(changed) // 2] ^= 0xFF
+    (tmp_path / EMBEDDING_PATH.name).write_bytes(bytes(changed))
+    with pytest.raises(ValueError, match="not the embedding file"):
+        TextModel(tmp_path / MODEL_PATH.name)
+
+
+def test_the_model_loads_and_scores_with_the_network_cut_off():
+    script = ("import socket\n"
+              "def refuse(*a, **k): raise OSError('network used')\n"
+              "socket.socket = refuse; socket.create_connection = refuse; socket.getaddrinfo = refuse\n"
+              "from auditors.text_model import load_model, document\n"
+              "p = load_model().probabilities(document('Vote for Sam on Thursday', []))\n"
+              "print(round(p['endorsement_political'], 3))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                            cwd=Path(__file__).parent.parent, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert 0.0 < float(result.stdout) <= 1.0
+
+
+def _finding(category: str, where: str = "text", severity: str = "high", evidence: str = "the sentence") -> Finding:
+    return Finding(category, severity, evidence, "A rule's reason.", "clause", "rule", where=where)
+
+
+def test_combine_vetoes_a_single_weak_hit_the_model_calls_a_look_alike():
+    thresholds, vetoes = {"hostile": 0.6}, {"hostile": 0.05}
+    assert combine([_finding("hostile")], {"hostile": 0.01}, thresholds, vetoes) == []
+
+
+def test_combine_lowers_an_unconfirmed_single_hit_and_keeps_a_confirmed_one():
+    thresholds, vetoes = {"hostile": 0.6}, {"hostile": 0.05}
+    lowered = combine([_finding("hostile")], {"hostile": 0.3}, thresholds, vetoes)
+    assert [f.severity for f in lowered] == ["medium"]
+    confirmed = combine([_finding("hostile")], {"hostile": 0.9}, thresholds, vetoes)
+    assert [f.severity for f in confirmed] == ["high"]
+
+
+def test_combine_leaves_several_hits_images_and_unscored_categories_alone():
+    thresholds, vetoes = {"hostile": 0.6}, {"hostile": 0.05}
+    two = [_finding("hostile", evidence="one"), _finding("hostile", evidence="two")]
+    assert combine(two, {"hostile": 0.01}, thresholds, vetoes) == two
+    image = [_finding("hostile", where="image:0")]
+    assert combine(image, {"hostile": 0.01}, thresholds, vetoes) == image
+    repost = [_finding("endorsement_repost")]
+    assert combine(repost, {"hostile": 0.01}, thresholds, vetoes) == repost
+
+
+def test_model_flags_skip_found_categories_and_photo_without_alt():
+    probabilities = {"hostile": 0.9, "student_photo": 0.95, "privacy": 0.2}
+    thresholds = {"hostile": 0.6, "student_photo": 0.5, "privacy": 0.5}
+    assert model_flags(probabilities, thresholds, frozenset(), has_alt=False) == [("hostile", 0.9)]
+    assert model_flags(probabilities, thresholds, frozenset({"hostile"}), has_alt=True) == [("student_photo", 0.95)]
+
+
+def test_vetoes_are_checked_against_thresholds(policy):
+    from auditors.base import RulesError
+
+    with pytest.raises(RulesError, match="vetoes"):
+        TextModelAuditor(_with_model_rules(policy, threshold=0.5, vetoes={"hostile": 0.5}))
+    with pytest.raises(RulesError, match="unknown categories"):
+        TextModelAuditor(_with_model_rules(policy, vetoes={"endorsement_repost": 0.1}))
+
+
+def test_the_registry_applies_the_model_review(policy):
+    """A rule hit the model calls a look-alike is gone from the post's findings; the same hit with the
+    veto switched off stays, one severity step lower (a single weak signal is not `high`)."""
+    text = "Winter concert tonight: the grade 2 choir sings Dance of the Snowflakes!"
+    post, account = record_to_post(_record(text))
+    context = AuditContext(policy, account)
+    strict = _with_model_rules(policy, threshold=0.9, vetoes={"hostile": 0.89})
+    ready, _ = load_auditors(strict)
+    model = next(a for a in ready if a.name == "text_model")
+    probability = model.probabilities(post)["hostile"]
+    assert probability < 0.5
+    fake_rule = type("Rule", (), {"name": "hostile", "categories": ("hostile",),
+                                  "audit": lambda self, p, c: [c.finding("hostile", "Snowflakes", "Name-calling.", "hostile")]})()
+    assert [f for f in audit_post(post, context, [fake_rule, model]) if f.category == "hostile"] == []
+    lenient = _with_model_rules(policy, threshold=0.9)
+    model = next(a for a in load_auditors(lenient)[0] if a.name == "text_model")
+    kept = [f for f in audit_post(post, context, [fake_rule, model]) if f.category == "hostile"]
+    assert [f.severity for f in kept] == ["medium"]  # policy: high

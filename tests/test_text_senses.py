@@ -40,6 +40,8 @@ def severities(engine, text: str) -> dict[str, str]:
     "Non-alcoholic beer and juice boxes at the family BBQ.",
     "Bière sans alcool et jus pour tous au pique-nique.",
     "Our compost pile hit 62°C today 🔥 Hot composting kills weed seeds and pathogens.",
+    "New wine-and-gold rugby jerseys are in! Go Bengals!",
+    "Grade 4 immersion cracked le code secret today in our escape-box puzzle.",
 ])
 def test_a_look_alike_word_used_innocently_is_not_flagged_by_the_rules(engine, text):
     assert rule_labels(engine, text) == []

@@ -1,31 +1,39 @@
 """Rebuild `text-lr.json.gz`, the text model of auditors/text_model.py (offline tool, not used at run time).
 
-    python auditors/models/train_text_model.py [--check DEV.jsonl ...]   # default check: ../shared/corpus/dev_posts.jsonl
+    python auditors/models/train_text_model.py [--check DEV.jsonl ...] [--tune]
 
-Needs scikit-learn (1.9) and numpy in the Python that runs it; scikit-learn is not a schoolaudit
-dependency, so use a scratch venv (`python -m venv /tmp/ml && /tmp/ml/bin/pip install scikit-learn==1.9.1`).
+Needs scikit-learn (1.9) and numpy in the Python that runs it, and the project itself (`pip install
+-e .`); scikit-learn is not a schoolaudit dependency, so use a scratch venv (`python -m venv /tmp/ml &&
+/tmp/ml/bin/pip install scikit-learn==1.9.1 -e .`). The static embeddings it reads,
+minilm-static.npz, are built by distill_static_embeddings.py beside this file.
 
 Training data: ONLY the project's own labelled posts, tests/fixtures/text/*.jsonl,
-bench/data/heldout_posts.jsonl and bench/data/train_*_posts.jsonl (all written here, the data sets
-blind to the rules). Never ../shared/corpus/dev_posts.jsonl nor
-bench/data/heldout2_posts.jsonl: those are the measurements (the development corpus, and the
-blind held-out set); the script refuses them as training input.
+bench/data/heldout_posts.jsonl, bench/data/heldout3_posts.jsonl (spent as a blind set) and
+bench/data/train_*_posts.jsonl (all written here, the data sets blind to the rules). Never
+../shared/corpus/dev_posts.jsonl nor bench/data/heldout2_posts.jsonl: those are measurements; the
+script refuses them as training input.
 
 The model, per category of CATEGORIES (not endorsement_repost, which is mechanical):
-* document = text (then the reposted text, `repost_of.text`) + " || " + " | ".join(image_alt);
+* document = text (then the reposted text) + " || " + " | ".join(image_alt) (auditors.text_model.post_document);
 * features = TF-IDF of word 1-2-grams (min_df 1) and of char_wb 3-5-grams (min_df 2), both
-  lower-cased, sublinear tf, each L2-normalised, concatenated;
-* LogisticRegression(C=8, class_weight="balanced", max_iter=2000) (lbfgs; deterministic);
+  lower-cased, sublinear tf, each L2-normalised, then the document's static sentence embedding
+  (unit length) times EMBEDDING_WEIGHT, concatenated;
+* LogisticRegression(C=8, class_weight="balanced", max_iter=3000) (lbfgs; deterministic);
+* cross-validation: 5 folds, stratified and grouped so that near-duplicate posts (cosine >= 0.8 of
+  their character n-grams) stay in one fold; the vectorizers see all documents (no labels);
 * calibration: Platt scaling, a one-feature logistic regression fitted on the out-of-fold decisions
-  of a 5-fold cross-validation (stratified, seed 0), on the posts where the rules did not find the
-  category (the only posts on which the model speaks), so that a probability means what it says on
-  posts the model has not seen; exported as (a, b) per category: p = sigmoid(a * decision + b).
-  This needs the project's own dependencies too: `pip install -e .` in the scratch venv.
+  of the posts where the rules did not find the category (where the model speaks on its own), so a
+  probability means what it says on posts the model has not seen; exported as (a, b) per category.
 
-Export: gzip'd JSON (sorted keys, gzip mtime 0), with each vectorizer's terms in index order (one
-per line), its idf, its analyzer settings, and per feature the coefficients of every category
-(float32, little-endian, base64), plus the intercepts. No feature is pruned: each term counts in
-the L2 norm, so dropping one would move every probability. The same inputs give the same bytes.
+`--tune` prints, from the same out-of-fold probabilities and the rules' findings, the combined
+figures of rules + model (auditors.text_model.combine, the code the registry runs) for the
+thresholds and vetoes of config/rules/text_model.toml, and per category the threshold and veto
+that would do best there: the cross-validated figures of the issue's target.
+
+Export: gzip'd JSON (sorted keys, gzip mtime 0), with each vectorizer's terms in index order, idf,
+analyzer settings, per feature the coefficients of every category (float32, little-endian, base64),
+the intercepts, the embedding file's SHA-256, and `probes`: a few documents with the decision
+values scikit-learn gave them, which tests/test_text_model.py checks the runtime reproduces.
 
 Self-test: after export, auditors/text_model.py (numpy only) reads the file back and must give
 sklearn's probabilities to 1e-5 on every post of the check files (read for that check only).
@@ -35,6 +43,7 @@ from __future__ import annotations
 import argparse
 import base64
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -51,13 +60,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the runtime's do
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 TARGET = HERE / "text-lr.json.gz"
-TRAINING = (sorted((REPO / "tests" / "fixtures" / "text").glob("*.jsonl")) + [REPO / "bench" / "data" / "heldout_posts.jsonl"]
+TRAINING = (sorted((REPO / "tests" / "fixtures" / "text").glob("*.jsonl"))
+            + [REPO / "bench" / "data" / "heldout_posts.jsonl", REPO / "bench" / "data" / "heldout3_posts.jsonl"]
             + sorted((REPO / "bench" / "data").glob("train_*_posts.jsonl")))
-FORBIDDEN = ("dev_posts.jsonl", "heldout2_posts.jsonl", "heldout3_posts.jsonl")  # measurements, never training data
+FORBIDDEN = ("dev_posts.jsonl", "heldout2_posts.jsonl")  # measurements, never training data
 DEFAULT_CHECK = REPO.parent / "shared" / "corpus" / "dev_posts.jsonl"
 CATEGORIES = ("student_photo", "endorsement_commercial", "endorsement_political", "religion_promotion",
               "substances", "explicit", "hostile", "privacy")
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+#: The embedding's weight beside the TF-IDF halves, per category (0: TF-IDF alone). Mean out-of-fold
+#: average precision over the categories: weight 0 -> 0.922, 0.3 -> 0.930, 0.5 -> 0.930, 1 -> 0.915
+#: (standardised; unstandardised 1.5 -> 0.918, 3 -> 0.889).
+EMBEDDING_WEIGHTS = dict.fromkeys(CATEGORIES, 0.5)
+STANDARDIZE = True
+C = 8.0
+FOLDS = 5
+NEAR_DUPLICATE = 0.8
+PROBES = ("Vote for Sam Porter on Thursday, the only candidate who cares!",
+          "Spring concert on May 3. Honestly some of you parents are clueless and it shows.",
+          "Root beer floats at the family picnic || Students at a picnic table",
+          "")
 
 
 def load(path: Path) -> list[dict]:
@@ -76,8 +98,8 @@ def _floats(values) -> str:
     return base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode("ascii")
 
 
-def rule_categories(records: list[dict]) -> list[frozenset[str]]:
-    """The categories the other auditors (the rules) find on each record, as the registry runs them."""
+def rule_findings(records: list[dict]) -> list[list]:
+    """The findings of the other auditors (the rules) on each record, as the registry runs them."""
     from auditors.base import AuditContext
     from auditors.registry import audit_post
     from schoolaudit.commands.classify import load as load_auditors
@@ -88,37 +110,121 @@ def rule_categories(records: list[dict]) -> list[frozenset[str]]:
     found = []
     for record in records:
         post, account = record_to_post(record)
-        found.append(frozenset(f.category for f in audit_post(post, AuditContext(policy, account), others)))
+        found.append(audit_post(post, AuditContext(policy, account), others))
     return found
 
 
-def train(records: list[dict]):
-    from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+def embeddings(docs: list[str]) -> np.ndarray:
+    from auditors.text_model import StaticEmbedding
 
-    docs = [doc(r) for r in records]
+    embedding = StaticEmbedding()
+    return np.stack([embedding.vector(d) for d in docs])
+
+
+def vectorizers():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     word = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True,
                            token_pattern=TOKEN_PATTERN)
     char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True, lowercase=True)
-    features = hstack([word.fit_transform(docs), char.fit_transform(docs)]).tocsr()
-    models, calibration, found = {}, {}, rule_categories(records)
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-    for category in CATEGORIES:
+    return word, char
+
+
+def sparse_features(word, char, docs: list[str]):
+    from scipy.sparse import hstack
+
+    return hstack([word.transform(docs), char.transform(docs)]).tocsr()
+
+
+def features(sparse, vectors: np.ndarray, shift: np.ndarray, scale: np.ndarray):
+    """The TF-IDF halves, then the embedding as (vector - shift) * scale."""
+    from scipy.sparse import csr_matrix, hstack
+
+    return hstack([sparse, csr_matrix((vectors - shift) * scale)]).tocsr()
+
+
+def embedding_scaling(vectors: np.ndarray, standardize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(shift, scale) of the embedding features before a category's weight: each dimension centred and
+    brought to unit variance, the whole about 1 in norm, like each TF-IDF half; or left as it is."""
+    if not standardize:
+        return np.zeros(vectors.shape[1]), np.ones(vectors.shape[1])
+    return vectors.mean(axis=0), 1.0 / (vectors.std(axis=0) + 1e-6) / np.sqrt(vectors.shape[1])
+
+
+def near_duplicate_groups(char_features) -> np.ndarray:
+    """A group number per post: posts linked by character-n-gram cosine >= NEAR_DUPLICATE share one."""
+    from scipy.sparse.csgraph import connected_components
+
+    similar = (char_features @ char_features.T) >= NEAR_DUPLICATE
+    return connected_components(similar, directed=False)[1]
+
+
+def classifier():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=0)
+
+
+def out_of_fold(matrix, labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each post's decision value from the model of the fold it was held out of."""
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+
+    folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=0)
+    return cross_val_predict(classifier(), matrix, labels, cv=folds, groups=groups, method="decision_function")
+
+
+def platt(decisions: np.ndarray, labels: np.ndarray) -> list[float]:
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression(C=1e4, max_iter=1000).fit(decisions[:, None], labels)
+    return [float(np.float32(fit.coef_[0][0])), float(np.float32(fit.intercept_[0]))]
+
+
+def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, standardize: bool = STANDARDIZE):
+    """The fitted vectorizers and models, the calibration, and the out-of-fold calibrated probabilities."""
+    docs = [doc(r) for r in records]
+    vectors = embeddings(docs)
+    word, char = vectorizers()
+    word.fit(docs)
+    char.fit(docs)
+    shift, scale = embedding_scaling(vectors, standardize)
+    scales = {c: weights[c] * scale for c in CATEGORIES}
+    sparse = sparse_features(word, char, docs)
+    groups = near_duplicate_groups(char.transform(docs))
+    found = rule_findings(records)
+    models, calibration = {}, {}
+    probabilities = np.zeros((len(records), len(CATEGORIES)))
+    gaps, truths = np.zeros_like(probabilities, dtype=bool), np.zeros_like(probabilities, dtype=bool)
+    for column, category in enumerate(CATEGORIES):
         labels = np.array([category in r["labels"] for r in records])
-        model = LogisticRegression(C=8, class_weight="balanced", max_iter=2000, random_state=0)
-        # Platt scaling on out-of-fold decisions: balanced class weights push probabilities up, and
-        # decisions on the training posts themselves are overconfident
-        held_out = cross_val_predict(model, features, labels, cv=folds, method="decision_function")
-        gap = np.array([category not in f for f in found])  # the model only speaks where the rules are silent
-        platt = LogisticRegression(C=1e4, max_iter=1000).fit(held_out[gap, None], labels[gap])
-        calibration[category] = [float(np.float32(platt.coef_[0][0])), float(np.float32(platt.intercept_[0]))]
-        models[category] = model.fit(features, labels)
-    return word, char, models, calibration
+        matrix = features(sparse, vectors, shift, scales[category])
+        held_out = out_of_fold(matrix, labels, groups)
+        gap = np.array([all(f.category != category for f in findings) for findings in found])
+        calibration[category] = a, b = platt(held_out[gap], labels[gap])
+        probabilities[:, column] = 1.0 / (1.0 + np.exp(-(a * held_out + b)))
+        gaps[:, column], truths[:, column] = gap, labels
+        models[category] = classifier().fit(matrix, labels)
+    check = reliability(probabilities[gaps], truths[gaps])
+    return (word, char, (shift, scales), models, calibration, check), probabilities, found, groups
 
 
-def export(word, char, models, calibration) -> bytes:
+def reliability(probabilities: np.ndarray, truths: np.ndarray) -> list[dict]:
+    """Per probability band, the posts in it, their mean out-of-fold probability and the observed rate."""
+    bands = []
+    for low, high in ((0.0, 0.1), (0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01)):
+        inside = (probabilities >= low) & (probabilities < high)
+        if inside.any():
+            bands.append({"band": [low, min(high, 1.0)], "posts": int(inside.sum()),
+                          "mean_probability": round(float(probabilities[inside].mean()), 4),
+                          "observed_rate": round(float(truths[inside].mean()), 4)})
+    return bands
+
+
+def export(model) -> bytes:
+    from auditors.text_model import EMBEDDING_PATH
+
+    word, char, (shift, scales), models, calibration, check = model
+
     def vectorizer(v) -> dict:
         terms = sorted(v.vocabulary_, key=v.vocabulary_.get)
         assert all("\n" not in t for t in terms) and [v.vocabulary_[t] for t in terms] == list(range(len(terms)))
@@ -126,11 +232,19 @@ def export(word, char, models, calibration) -> bytes:
                 "token_pattern": v.token_pattern, "sublinear_tf": v.sublinear_tf, "norm": v.norm,
                 "terms": "\n".join(terms), "idf": _floats(v.idf_)}
 
+    n_sparse = len(word.vocabulary_) + len(char.vocabulary_)
     coef = np.stack([models[c].coef_[0] for c in CATEGORIES], axis=1)  # features x categories
-    data = {"format": 2, "categories": list(CATEGORIES), "calibration": [calibration[c] for c in CATEGORIES],
+    # the embedding's shift and scale folded in: coef . ((v - shift) * scale) = (scale * coef) . v - shift . (scale * coef)
+    meaning = np.stack([scales[c] for c in CATEGORIES], axis=1) * coef[n_sparse:]
+    intercept = np.array([models[c].intercept_[0] for c in CATEGORIES]) - shift @ meaning
+    data = {"format": 3, "categories": list(CATEGORIES), "calibration": [calibration[c] for c in CATEGORIES],
             "document": 'text + " || " + " | ".join(image_alt)',
             "vectorizers": [vectorizer(word), vectorizer(char)],
-            "coef": _floats(coef), "intercept": [float(np.float32(models[c].intercept_[0])) for c in CATEGORIES],
+            "coef": _floats(coef[:n_sparse]), "intercept": [float(v) for v in intercept],
+            "embedding": {"file": EMBEDDING_PATH.name, "sha256": hashlib.sha256(EMBEDDING_PATH.read_bytes()).hexdigest(),
+                          "coef": base64.b64encode(meaning.astype("<f8").tobytes()).decode("ascii")},
+            "calibration_check": check,
+            "probes": [{"document": d, "decision": [float(v) for v in decisions(model, [d])[0]]} for d in PROBES],
             "training": [str(p.relative_to(REPO)) for p in TRAINING], "licence": "MIT (the schoolaudit project's own; see LICENSE)"}
     raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     out = io.BytesIO()
@@ -139,39 +253,98 @@ def export(word, char, models, calibration) -> bytes:
     return out.getvalue()
 
 
-def self_test(word, char, models, calibration, check: list[Path]) -> float:
-    """Largest |probability difference| between sklearn and auditors/text_model.py on the check posts."""
-    from scipy.sparse import hstack
+def decisions(model, docs: list[str]) -> np.ndarray:
+    """scikit-learn's decision values: documents x categories."""
+    word, char, (shift, scales), models = model[:4]
+    sparse, vectors = sparse_features(word, char, docs), embeddings(docs)
+    return np.stack([models[c].decision_function(features(sparse, vectors, shift, scales[c])) for c in CATEGORIES], axis=1)
 
+
+def self_test(model, check: list[Path]) -> float:
+    """Largest |probability difference| between sklearn and auditors/text_model.py on the check posts."""
     from auditors.text_model import TextModel
 
+    calibration = model[4]
     runtime = TextModel(TARGET)
+    a = np.array([calibration[c][0] for c in CATEGORIES])
+    b = np.array([calibration[c][1] for c in CATEGORIES])
     worst = 0.0
     for path in check:
-        records = load(path)
-        docs = [doc(r) for r in records]
-        features = hstack([word.transform(docs), char.transform(docs)]).tocsr()
-        expected = np.stack([1.0 / (1.0 + np.exp(-(calibration[c][0] * models[c].decision_function(features) + calibration[c][1])))
-                             for c in CATEGORIES], axis=1)
+        docs = [doc(r) for r in load(path)]
+        expected = 1.0 / (1.0 + np.exp(-(a * decisions(model, docs) + b)))
         got = np.array([[runtime.probabilities(d)[c] for c in CATEGORIES] for d in docs])
         worst = max(worst, float(np.abs(expected - got).max()))
     return worst
 
 
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+VETOES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3)
+#: What a point of clean posts flagged costs in macro-F1 when tuning (the target: <= 2% flagged).
+CLEAN_COST = 2.0
+
+
+def combined_labels(records: list[dict], probabilities: np.ndarray, found: list[list], thresholds: dict,
+                    vetoes: dict) -> list[set]:
+    """The categories rules + model report on each post (auditors.text_model's combine and model_flags)."""
+    from auditors.text_model import combine, model_flags
+
+    out = []
+    for record, findings, row in zip(records, found, probabilities):
+        p = dict(zip(CATEGORIES, row))
+        kept = frozenset(f.category for f in combine(findings, p, thresholds, vetoes))
+        added = model_flags(p, thresholds, kept, has_alt=any(a.strip() for a in record["image_alt"]))
+        out.append(set(kept) | {c for c, _ in added})
+    return out
+
+
+def tune(records: list[dict], probabilities: np.ndarray, found: list[list]) -> None:
+    """Cross-validated figures of rules + model as configured, then a coordinate search (two sweeps over
+    the categories) for the thresholds and vetoes that maximise macro-F1 - CLEAN_COST x clean share."""
+    from bench.eval_text import score, show
+    from auditors.text_model import model_settings
+    from schoolaudit.config import DEFAULT_CONFIG_DIR, load_policy
+
+    settings = model_settings(load_policy(DEFAULT_CONFIG_DIR))
+    gold = [set(r.get("labels", [])) for r in records]
+
+    def result(thresholds, vetoes):
+        return score(list(zip(gold, combined_labels(records, probabilities, found, thresholds, vetoes))))
+
+    show("cross-validated, rules + model as configured", result(settings["thresholds"], settings["vetoes"]))
+    show("rules alone", score([(g, {f.category for f in fs}) for g, fs in zip(gold, found)]))
+    thresholds, vetoes = dict(settings["thresholds"]), dict(settings["vetoes"])
+    for _ in range(2):
+        for category in CATEGORIES:
+            options = []
+            for threshold in THRESHOLDS:
+                for veto in (v for v in VETOES if v < threshold):
+                    r = result({**thresholds, category: threshold}, {**vetoes, category: veto})
+                    options.append((r["macro_f1"] - CLEAN_COST * r["clean_false_alarm"], threshold, veto))
+            _, thresholds[category], vetoes[category] = max(options)
+    show("cross-validated, rules + model with the thresholds and vetoes found", result(thresholds, vetoes))
+    print("\n[thresholds]\n" + "\n".join(f"{c} = {t}" for c, t in thresholds.items()))
+    print("\n[vetoes]\n" + "\n".join(f"{c} = {v}" for c, v in vetoes.items() if v))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", nargs="*", type=Path, help="posts to compare sklearn and runtime on (default: dev_posts)")
+    parser.add_argument("--tune", action="store_true", help="print cross-validated figures and per-category settings")
     args = parser.parse_args(argv)
     assert not any(p.name in FORBIDDEN for p in TRAINING)
     records = [r for path in TRAINING for r in load(path)]
-    word, char, models, calibration = train(records)
-    blob = export(word, char, models, calibration)
+    model, probabilities, found, groups = train(records)
+    blob = export(model)
     TARGET.write_bytes(blob)
-    print(f"{TARGET.name}: {len(blob):,} bytes; {len(records)} training posts; "
-          f"{len(word.vocabulary_):,} word + {len(char.vocabulary_):,} char features")
+    print(f"{TARGET.name}: {len(blob):,} bytes; {len(records)} training posts in {groups.max() + 1} near-duplicate "
+          f"groups; {len(model[0].vocabulary_):,} word + {len(model[1].vocabulary_):,} char features + embedding")
+    for band in model[5]:
+        print(f"calibration (out of fold, where the model speaks): {band}")
+    if args.tune:
+        tune(records, probabilities, found)
     check = args.check if args.check is not None else ([DEFAULT_CHECK] if DEFAULT_CHECK.exists() else [])
     check += [p for p in TRAINING]
-    worst = self_test(word, char, models, calibration, check)
+    worst = self_test(model, check)
     print(f"self-test on {len(check)} files: largest probability difference sklearn vs runtime {worst:.2e}")
     if worst > 1e-5:
         print("self-test FAILED", file=sys.stderr)
