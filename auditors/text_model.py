@@ -154,9 +154,9 @@ class StaticEmbedding:
         ids = self.token_ids(text)
         if not ids:
             return np.zeros(self.dims, dtype=np.float64)
-        mean = self.vectors[ids].mean(axis=0, dtype=np.float64)
-        norm = math.sqrt(float(mean @ mean))
-        return mean / norm if norm else mean
+        total = self.vectors[ids].sum(axis=0)  # the mean's direction
+        norm = math.sqrt(float(total @ total))
+        return (total / norm if norm else total).astype(np.float64)
 
 
 class TextModel:
@@ -361,7 +361,7 @@ class TextModelAuditor:
 
     def review(self, post: Post, context: AuditContext, findings: list[Finding]) -> list[Finding]:
         """The other auditors' findings, with those resting on one look-alike word vetoed or lowered (`combine`)."""
-        if not post_texts(post) or not any(f.category in self.thresholds for f in findings):
+        if not any(f.category in self.thresholds for f in findings) or not post_texts(post):
             return findings
         return combine(findings, self.probabilities(post), self.thresholds, self.vetoes)
 
@@ -373,11 +373,19 @@ class TextModelAuditor:
         if not flagged:
             return []
         candidates = self._candidates(post)
+        scored: dict[int, np.ndarray] = {}  # decision values of a candidate, computed when a choice needs them
+
+        def weight(index: int, column: int) -> float:
+            if index not in scored:
+                scored[index] = self.model.decision(candidates[index][2])
+            return scored[index][column]
+
         findings = []
         for category, probability in flagged:
-            pool = [c for c in candidates if c[0].startswith("alt")] if category == "student_photo" else candidates
+            pool = [i for i, c in enumerate(candidates) if category != "student_photo" or c[0].startswith("alt")]
             column = self._position[category]
-            where, evidence, _ = max(pool, key=lambda c: c[2][column])
+            best = pool[0] if len(pool) == 1 else max(pool, key=lambda i: weight(i, column))
+            where, evidence, _ = candidates[best]
             kind = "alt text" if where.startswith("alt") else "sentence"
             explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "
                            f"{probability:.2f}); the quoted {kind} weighs most.")
@@ -386,13 +394,13 @@ class TextModelAuditor:
                 self.name, where=where, severity=LOWER[context.policy[category].severity]))
         return findings
 
-    def _candidates(self, post: Post) -> list[tuple[str, str, np.ndarray]]:
-        """(where, sentence, decision values) for each sentence of the text and each alt text."""
+    @staticmethod
+    def _candidates(post: Post) -> list[tuple[str, str, str]]:
+        """(where, sentence, its document) for each sentence of the text and each alt text."""
         out = []
         for where, text in post_texts(post):
             if not where.startswith("alt"):
-                for begin, end in sentence_spans(text):
-                    out.append((where, text[begin:end], self.model.decision(document(text[begin:end], ()))))
+                out.extend((where, text[begin:end], document(text[begin:end], ())) for begin, end in sentence_spans(text))
             else:
-                out.append((where, text, self.model.decision(document("", (text,)))))
+                out.append((where, text, document("", (text,))))
         return out
