@@ -31,7 +31,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -57,6 +57,9 @@ WHAT = {
     "privacy": "a disclosure of personal information",
 }
 _WORD_CACHE = 1 << 16
+#: Where a quoted sentence splits into clauses, each judged apart: a long innocent tail must not outweigh
+#: the clause that broke a rule.
+_CLAUSE = re.compile(r"\s*[:;,–—]\s+|\s+-\s+")
 
 
 def document(text: str, alts: Iterable[str]) -> str:
@@ -299,11 +302,13 @@ def single_weak_signal(findings: list[Finding]) -> bool:
 
 
 def combine(findings: list[Finding], probabilities: dict[str, float], thresholds: dict[str, float],
-            vetoes: dict[str, float]) -> list[Finding]:
+            vetoes: dict[str, float], quoted: Callable[[Finding], float] | None = None) -> list[Finding]:
     """The other auditors' findings after the model's word on each category it scores. Where a
     category rests on a single weak signal, the model vetoes it (probability under the category's
     veto: the word is a look-alike), or, under its threshold (nothing confirms it), a `high` finding
-    becomes `medium`; a finding the model confirms, or one of several, stays as it is."""
+    becomes `medium`; a finding the model confirms, or one of several, stays as it is.
+    `quoted(finding)`, when given, is the model's probability for the quoted evidence alone; the
+    larger of it and the post's counts, so a violating sentence in a long innocent post stands."""
     by_category: dict[str, list[Finding]] = {}
     for finding in findings:
         by_category.setdefault(finding.category, []).append(finding)
@@ -312,6 +317,8 @@ def combine(findings: list[Finding], probabilities: dict[str, float], thresholds
         category = finding.category
         if category in thresholds and single_weak_signal(by_category[category]):
             probability = probabilities[category]
+            if quoted is not None and probability < thresholds[category]:
+                probability = max(probability, quoted(finding))
             if probability < vetoes.get(category, 0.0):
                 continue
             if probability < thresholds[category] and finding.severity == "high":
@@ -363,7 +370,16 @@ class TextModelAuditor:
         """The other auditors' findings, with those resting on one look-alike word vetoed or lowered (`combine`)."""
         if not any(f.category in self.thresholds for f in findings) or not post_texts(post):
             return findings
-        return combine(findings, self.probabilities(post), self.thresholds, self.vetoes)
+
+        def quoted(finding: Finding) -> float:
+            """The model's probability for the quoted evidence, or for its likeliest clause."""
+            alt = finding.where.startswith("alt:")
+            parts = [finding.evidence, *_CLAUSE.split(finding.evidence)]
+            column = self._position[finding.category]
+            return max(float(self.model.calibrated(self.model.decision(document("", (part,)) if alt else document(part, ())))[column])
+                       for part in dict.fromkeys(p for p in parts if p.strip()))
+
+        return combine(findings, self.probabilities(post), self.thresholds, self.vetoes, quoted)
 
     def audit(self, post: Post, context: AuditContext, found: frozenset[str] = frozenset()) -> list[Finding]:
         if not post_texts(post):

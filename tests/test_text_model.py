@@ -281,3 +281,17 @@ def test_the_registry_applies_the_model_review(policy):
     model = next(a for a in load_auditors(lenient)[0] if a.name == "text_model")
     kept = [f for f in audit_post(post, context, [fake_rule, model]) if f.category == "hostile"]
     assert [f.severity for f in kept] == ["medium"]  # policy: high
+
+
+def test_combine_keeps_a_hit_whose_quoted_sentence_the_model_believes():
+    """A violating sentence in a long innocent post: the post scores low, the quoted sentence high."""
+    thresholds, vetoes = {"hostile": 0.6}, {"hostile": 0.05}
+    kept = combine([_finding("hostile")], {"hostile": 0.01}, thresholds, vetoes, quoted=lambda f: 0.9)
+    assert [f.severity for f in kept] == ["high"]
+
+
+def test_a_clear_violation_in_a_long_innocent_post_is_not_vetoed():
+    engine = load(str(DEFAULT_CONFIG_DIR))
+    body = " ".join(["Students enjoyed the library reading week."] * 5)
+    post, account = record_to_post(_record("Vote for Jane Smith on election day. " + body))
+    assert "endorsement_political" in classify(post, account, *engine)["labels"]
