@@ -52,6 +52,33 @@ def demo_config(tmp_path, demo_site) -> Path:
     return write_demo_config(tmp_path / "run", demo_site.url)
 
 
+@pytest.fixture(scope="session")
+def _crawled_demo_template(tmp_path_factory):
+    """The demo board crawled once per session (its site served for the whole session, never edited);
+    tests get copies of the folder, so the crawl's cost is paid once."""
+    from schoolaudit.app import load_app
+    from schoolaudit.pipeline import Pipeline
+
+    root = tmp_path_factory.mktemp("crawled-demo")
+    shutil.copytree(SITE_DIR, root / "site")
+    with DemoSite(root / "site") as site:
+        config = write_demo_config(root / "run", site.url)
+        app = load_app(config)
+        try:
+            Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
+        finally:
+            app.close()
+        yield root / "run"
+
+
+@pytest.fixture
+def crawled_demo_config(tmp_path, _crawled_demo_template) -> Path:
+    """A configuration folder of the demo board after one nightly run (a private copy; the demo site
+    is still served, so a test may run again)."""
+    shutil.copytree(_crawled_demo_template, tmp_path / "run")
+    return tmp_path / "run" / "config"
+
+
 class _StallingHandler(BaseHTTPRequestHandler):
     """Answers every GET only after `server.stall_seconds`: an account that hangs."""
 
