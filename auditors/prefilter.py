@@ -78,14 +78,16 @@ def _class(items) -> str:
 
 
 def _starts_ascii_word(node) -> bool:
-    """True when the node can only start with (or, reversed, end in) an ASCII word character."""
+    """True when the node can only match an ASCII word character (with the case folds: "s" also
+    matches "ſ", which is not ASCII, so a \\b beside it cannot be kept)."""
     op, av = node
     if op is sre_c.LITERAL:
-        return chr(av) in _ASCII_WORD
-    if op is sre_c.IN:
-        return all(o is sre_c.LITERAL and chr(a) in _ASCII_WORD or o is sre_c.RANGE
-                   and all(chr(c) in _ASCII_WORD for c in range(a[0], a[1] + 1)) for o, a in av)
-    return False
+        codes = _folds(av)
+    elif op is sre_c.IN and all(o in (sre_c.LITERAL, sre_c.RANGE) for o, _ in av):
+        codes = {f for o, a in av for c in ((a,) if o is sre_c.LITERAL else range(a[0], a[1] + 1)) for f in _folds(c)}
+    else:
+        return False
+    return all(chr(c) in _ASCII_WORD for c in codes)
 
 
 def _sequence(items) -> str:

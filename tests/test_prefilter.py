@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ def _records() -> list[dict]:
                  "text": path.read_text(encoding="utf-8")} for path in demo]
     # The same posts without case, as privacy reads them in restored case.
     records += [dict(r, id=f"{r['id']}-{case}", text=getattr(r.get("text", ""), case)())
-                for r in records[::3] for case in ("upper", "lower")]
+                for r in records[::6] for case in ("upper", "lower")]
     return records
 
 
@@ -54,8 +53,9 @@ def test_prefiltered_rules_find_exactly_what_every_rule_finds(corpus):
     policy, auditors = load(str(DEFAULT_CONFIG_DIR))
     assert isinstance(shared_prefilter(policy).engine, HyperscanEngine)
     reference = _unfiltered(auditors)
-    assert _findings(auditors, policy, corpus) == _findings(reference, policy, corpus)
-    assert sum(bool(result["findings"]) for result in _findings(auditors, policy, corpus)) > 500
+    prefiltered = _findings(auditors, policy, corpus)
+    assert prefiltered == _findings(reference, policy, corpus)
+    assert sum(bool(result["findings"]) for result in prefiltered) > 500
 
 
 def test_without_hyperscan_the_gram_engine_finds_the_same(corpus):
@@ -101,27 +101,37 @@ def test_an_empty_match_or_an_unknown_construct_runs_the_rule_always():
     assert relaxed_patterns(r"(a)\1") is None
 
 
-def test_a_changed_rules_file_is_compiled_again_and_a_damaged_cache_is_replaced(tmp_path, monkeypatch):
-    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path / "cache"))
-    config = tmp_path / "config"
-    shutil.copytree(DEFAULT_CONFIG_DIR, config)
-    post = record_to_post({"id": "1", "platform": "website", "account": {"name": "x", "kind": "school"},
-                           "text": "Zorblax night at the gym: come one, come all!"})
+def _substances_auditor(terms: list[str]):
+    from auditors.base import CategoryPolicy, Policy
+    from auditors.substances import SubstancesAuditor
+    from records.model import CATEGORIES
 
-    def labels():
-        policy, auditors = load(str(config))
-        return classify(*post, policy, auditors)["labels"]
+    rules = {"rules": [{"id": "drink", "explanation": "Drinks ({term}).", "terms": terms}]}
+    categories = {c: CategoryPolicy(c, f"clause {c}", "medium") for c in CATEGORIES}
+    categories["substances"] = CategoryPolicy("substances", "No substances.", "high", rules=rules)
+    policy = Policy(categories)
+    return SubstancesAuditor(policy), policy
 
-    assert labels() == []
-    first = set((tmp_path / "cache").glob("prefilter-*.hsdb"))
-    rules = config / "rules" / "substances.toml"
-    rules.write_text(rules.read_text(encoding="utf-8").replace("'\\b(brewery|", "'\\b(zorblax|brewery|", 1),
-                     encoding="utf-8")
-    assert labels() == ["substances"]
-    second = set((tmp_path / "cache").glob("prefilter-*.hsdb")) - first
+
+def test_a_changed_rule_is_compiled_again_and_a_damaged_cache_is_replaced(tmp_path, monkeypatch):
+    from auditors.base import AuditContext
+    from records.model import Post
+
+    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path))
+    post = Post("a", "x", "1", None, None, "Zorblax night at the gym on Friday.")
+
+    def found(terms):
+        auditor, policy = _substances_auditor(terms)
+        return [f.evidence for f in auditor.audit(post, AuditContext(policy))]
+
+    assert found([r"\bbeer\b"]) == []
+    first = set(tmp_path.glob("prefilter-*.hsdb"))
+    assert found([r"\bbeer\b", r"\bzorblax\b"]) == ["Zorblax night at the gym on Friday."]
+    second = set(tmp_path.glob("prefilter-*.hsdb")) - first
     assert len(first) == 1 and len(second) == 1
+    assert found([r"\bbeer\b"]) == []  # the first database, read back from the cache
     second.pop().write_bytes(b"not a database\n")
-    assert labels() == ["substances"]
+    assert found([r"\bbeer\b", r"\bzorblax\b"]) == ["Zorblax night at the gym on Friday."]
 
 
 def test_an_unwritable_cache_folder_costs_only_time(tmp_path, monkeypatch):
