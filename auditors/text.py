@@ -19,11 +19,13 @@ auditor shares:
 Rule keys (each optional except `explanation` and one of `terms`/`words`):
 
     id, explanation, terms, words, spaced, unless, unless_near, unless_before, unless_after, near, requires, requires_near,
-    unless_post, requires_post, read ("text" | "alt" | "all"), severity, requires_check, unless_check,
+    unless_post, requires_post, about, read ("text" | "alt" | "all"), severity, requires_check, unless_check,
     check_scope ("sentence" | "post")
 
 Category keys around the rules: `exceptions` (sentence patterns that cancel every rule),
-`post_exceptions` (post patterns that cancel every rule), `near` (default window in characters).
+`post_exceptions` (post patterns that cancel every rule; a rule with `about` only when the framing
+they match names what the rule is about, or stands in the term's own sentence), `near` (default
+window in characters).
 """
 from __future__ import annotations
 
@@ -386,7 +388,7 @@ class Rule:
 
 #: A rule's context patterns (each a pattern or a list of them); schoolaudit.config checks rules files against these.
 CONTEXT_KEYS = ("unless", "unless_near", "unless_before", "unless_after", "requires", "requires_near", "unless_post",
-                "requires_post")
+                "requires_post", "about")
 
 
 def _as_list(value) -> list[str]:
@@ -513,14 +515,15 @@ class RuleAuditor:
         if not any(rules for _, _, rules in candidates):
             return []  # nothing can match: what would cancel a finding need not be read
         whole = "\n".join(text for _, text in texts)
-        if self.post_exceptions and self.post_exceptions.search(whole):
+        framings = [m.group() for m in self.post_exceptions.finditer(whole)] if self.post_exceptions else []
+        if framings and not any(rule.sources["about"] for rule in self.rules):
             return []
         findings, seen, post_verdicts = [], set(), {}
         for where, text, rules in candidates:
             low = lowered(text)
             cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
             for rule in rules:
-                found = self._first_finding(rule, where, text, cased, low, whole, seen, post_verdicts)
+                found = self._first_finding(rule, where, text, cased, low, (whole, framings), seen, post_verdicts)
                 if found:
                     sentence, match = found
                     seen.add((where, sentence))
@@ -532,10 +535,11 @@ class RuleAuditor:
                         where=where, **extra))
         return findings
 
-    def _first_finding(self, rule: Rule, where: str, text: str, cased: str, low: str | None, whole: str,
-                       seen: set, post_verdicts: dict) -> tuple[tuple[int, int], re.Match] | None:
+    def _first_finding(self, rule: Rule, where: str, text: str, cased: str, low: str | None,
+                       post: tuple[str, list[str]], seen: set, post_verdicts: dict) -> tuple[tuple[int, int], re.Match] | None:
         """(sentence, match) of `rule` on the first sentence of `text` that breaks it and has no
-        finding yet (`seen`: (where, sentence) pairs), or None. `cased` is `text` in restored case
+        finding yet (`seen`: (where, sentence) pairs), or None. `post` is the whole post's text and the
+        post exceptions it holds (`framings`). `cased` is `text` in restored case
         (same offsets), which the patterns read; the checks read the original, whose case they judge.
         What a sentence or the post says is judged once per rule, not once per match in it, so that
         a long sentence with many matches costs its length once."""
@@ -548,14 +552,16 @@ class RuleAuditor:
                 continue
             if sentence not in sentence_verdicts:
                 if id(rule) not in post_verdicts:
-                    post_verdicts[id(rule)] = self._post_allows(rule, whole)
+                    post_verdicts[id(rule)] = self._post_allows(rule, *post)
                 sentence_verdicts[sentence] = post_verdicts[id(rule)] and self._sentence_allows(
                     rule, cased[sentence[0]:sentence[1]], text[sentence[0]:sentence[1]])
             if sentence_verdicts[sentence] and self._near_allows(rule, cased, sentence, match):
                 return sentence, match
         return None
 
-    def _post_allows(self, rule: Rule, whole: str) -> bool:
+    def _post_allows(self, rule: Rule, whole: str, framings: list[str]) -> bool:
+        if self._framed(rule, framings):
+            return False
         unless_post, requires_post = rule.pattern("unless_post"), rule.pattern("requires_post")
         if unless_post and unless_post.search(whole):
             return False
@@ -563,7 +569,20 @@ class RuleAuditor:
             return False
         return rule.check_scope != "post" or self._checks_allow(rule, whole)
 
+    @staticmethod
+    def _framed(rule: Rule, framings: list[str]) -> bool:
+        """True when a post exception (prevention framing) cancels `rule` in the whole post: for a rule
+        with `about`, only a framing about the same thing ("vaping awareness" for vaping, not for a
+        beer garden); for one without, any framing."""
+        about = rule.pattern("about")
+        if about is None:
+            return bool(framings)
+        terms = rule.pattern("terms")
+        return any(about.search(framing) or terms.search(framing) for framing in framings)
+
     def _sentence_allows(self, rule: Rule, said: str, original: str) -> bool:
+        if self.post_exceptions and self.post_exceptions.search(said):
+            return False  # a framing in the term's own sentence is about it
         unless, requires = rule.pattern("unless"), rule.pattern("requires")
         if unless and unless.search(said):
             return False
