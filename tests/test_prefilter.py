@@ -142,3 +142,12 @@ def test_an_unwritable_cache_folder_costs_only_time(tmp_path, monkeypatch):
     index = rules.add((r"\bhello\b",))
     assert rules.candidates("Hello there") == {index}
     assert prefilter.read_cache("anything") is None
+
+
+def test_old_databases_are_pruned(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path))
+    for index in range(prefilter.KEPT_DATABASES + 3):
+        rules = Prefilter()
+        rules.add((rf"\bword{index}\b",))
+        assert rules.candidates(f"a word{index}.") == {0}
+    assert len(list(tmp_path.glob("prefilter-*.hsdb"))) == prefilter.KEPT_DATABASES
