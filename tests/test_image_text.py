@@ -52,8 +52,13 @@ def test_light_text_on_a_dark_poster_is_read_too(tmp_path):
 
 def test_only_images_that_look_like_text_reach_the_recogniser(reader, monkeypatch, tmp_path):
     recognised = []
-    recognise = reader.engine.text_rec
-    monkeypatch.setattr(reader.engine, "text_rec", lambda *args: recognised.append(1) or recognise(*args))
+    engine = reader.engine
+
+    def counting_engine(image, **steps):
+        recognised.extend([1] if steps.get("use_rec") else [])
+        return engine(image, **steps)
+
+    monkeypatch.setattr(reader, "engine", counting_engine)
     plain = Image.linear_gradient("L").resize((800, 600)).convert("RGB")
     assert not reader.looks_like_text(plain) and reader.read(plain) == "" and not recognised
     flyer = Image.open(draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES))
