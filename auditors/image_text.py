@@ -13,7 +13,9 @@ unsure of (`min_score`) are left out.
 from __future__ import annotations
 
 import logging
+import statistics
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -79,22 +81,116 @@ class TextReader:
         return "\n".join(reading_order(pieces))
 
 
+class _Piece(NamedTuple):
+    left: float
+    top: float
+    right: float
+    bottom: float
+    text: str
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    @property
+    def centre(self) -> float:
+        return (self.top + self.bottom) / 2
+
+
+#: a gap between columns is at least this many line heights wide (wider than any word space)
+GUTTER_HEIGHTS = 1.5
+
+
 def reading_order(pieces: list[tuple[np.ndarray, str]]) -> list[str]:
-    """Lines of text from (4x2 box, text) pieces: pieces whose vertical centres lie within half a
-    line height of each other form one line, read left to right; lines top to bottom."""
-    placed = sorted(((float(box[:, 1].mean()), float(np.ptp(box[:, 1])), float(box[:, 0].min()), text)
-                     for box, text in pieces))
-    lines: list[list[tuple[float, float, float, str]]] = []
-    for piece in placed:
-        centre, height = piece[0], piece[1]
-        if lines:
-            last = lines[-1]
-            line_centre = sum(p[0] for p in last) / len(last)
-            if abs(centre - line_centre) <= max(height, last[0][1]) / 2:
+    """Lines of text from (4x2 box, text) pieces, as people read them: columns (two or more lines
+    each side of a gutter) one after the other, left to right; headings and footers that span the
+    columns where they stand; within a column lines top to bottom, each read left to right."""
+    return _read([_Piece(float(box[:, 0].min()), float(box[:, 1].min()), float(box[:, 0].max()),
+                         float(box[:, 1].max()), text) for box, text in pieces])
+
+
+def _read(pieces: list[_Piece]) -> list[str]:
+    rows, out, start = _rows(pieces), [], 0
+    while start < len(rows):
+        end, gutter = _columns_from(rows, start)
+        if gutter is None:
+            out.append(_join(rows[start]))
+            start += 1
+            continue
+        segment = [p for row in rows[start:end] for p in row]
+        out += _read([p for p in segment if p.right <= gutter]) + _read([p for p in segment if p.left >= gutter])
+        start = end
+    return out
+
+
+def _columns_from(rows: list[list[_Piece]], start: int) -> tuple[int, float | None]:
+    """(end, gutter x) of the longest run of rows from `start` that stands in columns, else
+    (start, None). A run does not end on a row lying below where one of its columns has ended:
+    that row (a footer, say) is read after the columns."""
+    for end in range(len(rows), start + 1, -1):
+        segment = [p for row in rows[start:end - 1] for p in row]
+        gutter = _gutter(segment + rows[end - 1])
+        if gutter is not None and not _below_a_column(rows[end - 1], segment, gutter):
+            return end, gutter
+    return start, None
+
+
+def _below_a_column(row: list[_Piece], above: list[_Piece], gutter: float) -> bool:
+    """True when `row` lies on one side of the gutter, below all of the other side's text, and
+    further below its own side's text than that side's lines are apart (a footer, not a last line)."""
+    left, right = [p for p in above if p.right <= gutter], [p for p in above if p.left >= gutter]
+    on_left, on_right = any(p.right <= gutter for p in row), any(p.left >= gutter for p in row)
+    if on_left == on_right or not left or not right:
+        return False
+    own, other = (left, right) if on_left else (right, left)
+    top = min(p.top for p in row)
+    return top >= max(p.bottom for p in other) and \
+        top - max(p.bottom for p in own) > 1.5 * _widest_line_gap(own)
+
+
+def _widest_line_gap(pieces: list[_Piece]) -> float:
+    rows = _rows(pieces)
+    return max((min(p.top for p in b) - max(p.bottom for p in a) for a, b in zip(rows, rows[1:])), default=0.0)
+
+
+def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """Pieces whose vertical centres lie within half a line height of each other form one row;
+    rows top to bottom."""
+    rows: list[list[_Piece]] = []
+    for piece in sorted(pieces, key=lambda p: p.centre):
+        if rows:
+            last = rows[-1]
+            row_centre = sum(p.centre for p in last) / len(last)
+            if abs(piece.centre - row_centre) <= max(piece.height, last[0].height) / 2:
                 last.append(piece)
                 continue
-        lines.append([piece])
-    return [" ".join(p[3] for p in sorted(line, key=lambda p: p[2])) for line in lines]
+        rows.append([piece])
+    return rows
+
+
+def _gutter(pieces: list[_Piece]) -> float | None:
+    """The x in the middle of the widest empty vertical strip, at least `GUTTER_HEIGHTS` line
+    heights wide, with two or more rows of text on each side; None when there is none."""
+    best, best_width = None, GUTTER_HEIGHTS * _median_height(pieces)
+    ordered = sorted(pieces, key=lambda p: p.left)
+    reach = ordered[0].right if ordered else 0.0
+    for piece in ordered[1:]:
+        width = piece.left - reach
+        if width >= best_width:
+            middle = reach + width / 2
+            left = [p for p in pieces if p.right <= middle]
+            if len(_rows(left)) >= 2 and len(_rows([p for p in pieces if p.left >= middle])) >= 2:
+                best, best_width = middle, width
+        reach = max(reach, piece.right)
+    return best
+
+
+def _median_height(pieces: list[_Piece]) -> float:
+    return statistics.median(p.height for p in pieces) if pieces else 0.0
+
+
+def _join(row: list[_Piece]) -> str:
+    return " ".join(p.text for p in sorted(row, key=lambda p: p.left))
 
 
 def _bgr(image, max_side: int) -> np.ndarray:

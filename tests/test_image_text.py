@@ -1,6 +1,7 @@
 """Text in images: read on this machine, in reading order, audited like the post's own text."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import numpy as np
@@ -35,6 +36,26 @@ def test_reading_order_is_lines_top_to_bottom_and_left_to_right_within_a_line():
     pieces = [(_box(600, 102, 200, 40), "$20"), (_box(50, 300, 300, 40), "Friday"),
               (_box(40, 100, 400, 44), "Tickets"), (_box(60, 20, 500, 60), "Wine night")]
     assert reading_order(pieces) == ["Wine night", "Tickets $20", "Friday"]
+
+
+def test_columns_are_read_one_after_the_other_between_heading_and_footer():
+    heading, footer = (_box(200, 20, 600, 60), "Spring fair"), (_box(50, 420, 600, 40), "Everyone welcome")
+    left = [(_box(50, 120 + 60 * row, 300, 40), text) for row, text in enumerate(["When:", "Friday", "6 pm"])]
+    right = [(_box(550, 145 + 60 * row, 300, 40), text) for row, text in enumerate(["Where:", "School gym"])]
+    expected = ["Spring fair", "When:", "Friday", "6 pm", "Where:", "School gym", "Everyone welcome"]
+    assert reading_order([footer, *right, heading, *left]) == expected
+    aligned = [(_box(550, 120 + 60 * row, 300, 40), text) for row, text in enumerate(["Where:", "School gym"])]
+    assert reading_order([*aligned, footer, *left, heading]) == expected
+    left_footer = (_box(50, 420, 250, 40), "Everyone welcome")  # under the left column only: still after both
+    assert reading_order([*aligned, left_footer, *left, heading]) == expected
+
+
+def test_a_two_column_flyer_is_read_column_by_column_by_scan_image(tmp_path, capsys):
+    flyer = draw_flyer(tmp_path / "columns.jpg", ["Spring fair", "Everyone welcome"],
+                       columns=(["When:", "Friday May 3", "6 to 8 pm"], ["Where:", "School gym", "12 Maple Street"]))
+    assert main(["scan-image", str(flyer), "--workers", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == \
+        "Spring fair\nWhen:\nFriday May 3\n6 to 8 pm\nWhere:\nSchool gym\n12 Maple Street\nEveryone welcome"
 
 
 def test_a_flyer_is_read_line_by_line(tmp_path):
