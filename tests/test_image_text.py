@@ -1,7 +1,9 @@
 """Text in images: read on this machine, in reading order, audited like the post's own text."""
 from __future__ import annotations
 
+import email
 import json
+from email import policy as email_policy
 from datetime import datetime, timezone
 
 import numpy as np
@@ -14,7 +16,6 @@ from flyers import draw_flyer
 from records.findings import FindingQuery
 from schoolaudit.app import load_app
 from schoolaudit.cli import main
-from schoolaudit.pipeline import Pipeline
 
 from conftest import add_feed_account
 
@@ -107,22 +108,28 @@ def _flyer_feed(site_dir, image_name: str) -> str:
 
 
 def test_a_post_whose_only_violation_is_in_its_flyer_is_flagged_in_report_and_digest(
-        demo_config, demo_site, site_dir, tmp_path):
+        demo_config, demo_site, site_dir, tmp_path, capsys):
+    """Through the real paths: the local server serves the feed and the flyer, the nightly job
+    crawls and audits and writes its digest (.eml), `audit` renders the account's HTML report."""
     draw_flyer(site_dir / "images" / "flyer.jpg", FLYER_LINES)
+    registry = demo_config / "accounts.toml"  # the demo board's schools, and the art club as its only account
+    registry.write_text(registry.read_text().partition("[[accounts]]")[0])
     add_feed_account(demo_config, "birchwood-art", f"{demo_site.url}/{_flyer_feed(site_dir, 'flyer.jpg')}")
+    assert main(["--config", str(demo_config), "run", "nightly", "--dry-run", str(tmp_path / "eml")]) == 0
+    nightly = [message for message in (email.message_from_bytes(f.read_bytes(), policy=email_policy.default)
+                                       for f in sorted((tmp_path / "eml").glob("*.eml")))
+               if message["Subject"].startswith("[schoolaudit] 1 new finding")]  # the nightly digest
+    assert [m["To"] for m in nightly] == ["Communications office <communications@example.org>"]
+    assert 'Found: "Wine & cheese night" (in the text in image 1)' in nightly[0].get_body(("plain",)).get_content()
+    assert "Wine &amp; cheese night" in nightly[0].get_body(("html",)).get_content()
+    assert main(["--config", str(demo_config), "audit", "birchwood-art", "--out", str(tmp_path / "report")]) == 0
+    html = (tmp_path / "report" / "accounts" / "birchwood-art.html").read_text()
+    assert "the text in image 1" in html and "Wine &amp; cheese night" in html
     app = load_app(demo_config)
-    Pipeline(app.settings, app.policy, app.store).run([app.registry.get("birchwood-art")], show_progress=False)
     findings = app.store.findings(FindingQuery(account_ids=("birchwood-art",)))
-    from schoolaudit.reporting import ReportBuilder
-
-    html = ReportBuilder(app.settings, app.registry, app.store).write_account_report("birchwood-art", tmp_path).read_text()
     app.close()
     assert [(f.category, f.location, f.evidence) for f in findings] == \
         [("substances", "image_text:0", "Wine & cheese night")]
-    assert "the text in image 1" in html and "Wine &amp; cheese night" in html
-    out = tmp_path / "preview"
-    assert main(["--config", str(demo_config), "preview-digest", "--out", str(out), "--no-screenshots"]) == 0
-    assert 'Found: "Wine & cheese night" (in the text in image 1)' in (out / "digest-weekly.txt").read_text()
 
 
 def test_without_the_ocr_package_the_images_are_still_audited(monkeypatch):
