@@ -59,6 +59,14 @@ def test_a_two_column_flyer_is_read_column_by_column_by_scan_image(tmp_path, cap
         "Spring fair\nWhen:\nFriday May 3\n6 to 8 pm\nWhere:\nSchool gym\n12 Maple Street\nEveryone welcome"
 
 
+def test_turned_text_is_read_line_by_line():
+    # the detector's boxes on a flyer turned 20 degrees: each line's box overlaps the next one's height
+    boxes = [[[139, 51], [688, 256], [660, 331], [111, 126]], [[95, 185], [509, 339], [490, 389], [76, 235]],
+             [[45, 319], [487, 484], [467, 537], [25, 372]]]
+    pieces = [(np.array(box, dtype=np.float32), text) for box, text in zip(boxes, FLYER_LINES)]
+    assert reading_order(pieces[::-1]) == FLYER_LINES
+
+
 def test_a_flyer_is_read_line_by_line(tmp_path):
     flyer = draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES)
     analysis = analyse_bytes(flyer.read_bytes(), ONLY_TEXT)
