@@ -62,6 +62,8 @@ class TextReader:
             "Rec.model_path": str(recogniser),
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+        # rapidocr loads each model on its first use; load both now, so an image's time is its own
+        self.engine._load_det_model(), self.engine._load_rec_model()
         self.gate_side, self.read_side, self.min_score = gate_side, read_side, min_score
 
     def looks_like_text(self, image) -> bool:
