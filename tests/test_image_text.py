@@ -140,6 +140,16 @@ def test_a_post_whose_only_violation_is_in_its_flyer_is_flagged_in_report_and_di
         [("substances", "image_text:0", "Wine & cheese night")]
 
 
+def test_one_opencv_is_installed_and_it_is_the_headless_build():
+    """rapidocr's cv2 is opencv-python-headless (no libGL); a second OpenCV package would overwrite cv2/."""
+    from importlib import metadata
+
+    import cv2  # noqa: F401  (imports: no display libraries needed)
+
+    names = sorted({d.metadata["Name"].lower() for d in metadata.distributions() if d.metadata["Name"]})
+    assert [name for name in names if name.startswith("opencv")] == ["opencv-python-headless"]
+
+
 def test_without_the_ocr_package_the_images_are_still_audited(monkeypatch):
     from auditors import image_text
     from auditors.base import CategoryPolicy, Policy
