@@ -1,79 +1,206 @@
 """Text in images (posters, flyers, slides), read on the board's own CPU.
 
-The models are PP-OCRv4 text detection and recognition as ONNX files shipped inside the
-`rapidocr-onnxruntime` wheel (Apache-2.0; the models are PaddleOCR's, Apache-2.0), run on
-onnxruntime: nothing is downloaded. It brings the `opencv-python` build of cv2, the only cv2
-schoolaudit installs (nothing else here uses OpenCV).
+The models are PaddleOCR's PP-OCRv6 small text detection and recognition (Apache-2.0) as ONNX
+files shipped inside the `rapidocr` 3.10.0 wheel (Apache-2.0), run on onnxruntime. They are passed
+to it by path, so its model-download code is never reached. It depends on `opencv-python-headless`,
+the only cv2 schoolaudit installs (no libGL needed on a server; nothing else here uses OpenCV).
 
 Reading costs far more than finding faces, so `TextReader.read` first runs the text detector on a
 small copy of the image (`gate_side`); only an image where it finds text is read at `read_side`.
-Lines come back in reading order (top to bottom, and left to right within a line), joined by
-newlines; pieces the recogniser is unsure of (`min_score`) are left out.
+Lines come back in reading order (`reading_order`), joined by newlines; pieces the recogniser is
+unsure of (`min_score`) are left out.
 """
 from __future__ import annotations
 
 import logging
+import statistics
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "PP-OCRv4 det+rec (rapidocr-onnxruntime 1.4.4)"
+MODEL_NAME = "PP-OCRv6 small det+rec (rapidocr 3.10.0)"
+DETECTOR_FILE, RECOGNISER_FILE = "PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx"
 
 
 class ModelMissing(RuntimeError):
-    """The OCR package (rapidocr-onnxruntime and its bundled models) is not installed."""
+    """The OCR package (rapidocr and the models inside its wheel) is not installed."""
+
+
+def model_files() -> tuple[Path, Path]:
+    """(detector, recogniser) ONNX files inside the installed rapidocr wheel, or `ModelMissing`."""
+    try:
+        import rapidocr
+    except ImportError as exc:
+        raise ModelMissing(f"{exc.name or exc} is not installed; run `pip install -e .`") from exc
+    folder = Path(rapidocr.__file__).parent / "models"
+    files = folder / DETECTOR_FILE, folder / RECOGNISER_FILE
+    for file in files:
+        if not file.is_file():
+            raise ModelMissing(f"{file} is missing: the installed rapidocr is not 3.10.0; run `pip install -e .`")
+    return files
 
 
 def check_available() -> None:
-    try:
-        import rapidocr_onnxruntime  # noqa: F401  (present or not: the models ship inside it)
-    except ImportError as exc:
-        raise ModelMissing(f"{exc.name or exc} is not installed; run `pip install -e .`") from exc
+    model_files()
 
 
 class TextReader:
     """The text in a decoded Pillow image, or "" when it holds none."""
 
     def __init__(self, threads: int = 1, gate_side: int = 320, read_side: int = 1280, min_score: float = 0.6):
-        check_available()
-        from rapidocr_onnxruntime import RapidOCR
+        detector, recogniser = model_files()
+        from rapidocr import RapidOCR
 
         threads = max(1, int(threads))
-        self.engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, use_cls=False,
-                               det_limit_type="max", det_limit_side_len=read_side, print_verbose=False)
+        self.engine = RapidOCR(params={
+            "Global.log_level": "error",  # not a warning for each photo with no text
+            "Global.use_cls": False, "Global.text_score": min_score,
+            "Det.model_path": str(detector), "Det.limit_type": "max", "Det.limit_side_len": read_side,
+            "Rec.model_path": str(recogniser),
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+        # rapidocr loads each model on its first use; load both now, so an image's time is its own
+        self.engine._load_det_model(), self.engine._load_rec_model()
         self.gate_side, self.read_side, self.min_score = gate_side, read_side, min_score
 
     def looks_like_text(self, image) -> bool:
         """True when the text detector finds at least one line on a small copy of the image."""
-        boxes, _elapsed = self.engine.text_det(_bgr(image, self.gate_side))
-        return boxes is not None and len(boxes) > 0
+        found = self.engine(_bgr(image, self.gate_side), use_det=True, use_cls=False, use_rec=False)
+        return found.boxes is not None and len(found.boxes) > 0
 
     def read(self, image) -> str:
-        if not self.looks_like_text(image):
+        return self.read_all(image) if self.looks_like_text(image) else ""
+
+    def read_all(self, image) -> str:
+        """The text, read without the gate (bench/eval_images.py measures what the gate misses)."""
+        found = self.engine(_bgr(image, self.read_side), use_det=True, use_cls=False, use_rec=True)
+        if found.boxes is None or found.txts is None:
             return ""
-        found, _elapsed = self.engine(_bgr(image, self.read_side), use_cls=False)
-        pieces = [(np.asarray(box, dtype=np.float32), text.strip()) for box, text, score in (found or [])
+        pieces = [(np.asarray(box, dtype=np.float32), text.strip())
+                  for box, text, score in zip(found.boxes, found.txts, found.scores)
                   if float(score) >= self.min_score and text.strip()]
         return "\n".join(reading_order(pieces))
 
 
+class _Piece(NamedTuple):
+    left: float
+    top: float
+    right: float
+    bottom: float
+    text: str
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    @property
+    def centre(self) -> float:
+        return (self.top + self.bottom) / 2
+
+
+#: a gap between columns is at least this many line heights wide (wider than any word space)
+GUTTER_HEIGHTS = 1.5
+
+
 def reading_order(pieces: list[tuple[np.ndarray, str]]) -> list[str]:
-    """Lines of text from (4x2 box, text) pieces: pieces whose vertical centres lie within half a
-    line height of each other form one line, read left to right; lines top to bottom."""
-    placed = sorted(((float(box[:, 1].mean()), float(np.ptp(box[:, 1])), float(box[:, 0].min()), text)
-                     for box, text in pieces))
-    lines: list[list[tuple[float, float, float, str]]] = []
-    for piece in placed:
-        centre, height = piece[0], piece[1]
-        if lines:
-            last = lines[-1]
-            line_centre = sum(p[0] for p in last) / len(last)
-            if abs(centre - line_centre) <= max(height, last[0][1]) / 2:
+    """Lines of text from (4x2 box from the top-left corner clockwise, text) pieces, as people read
+    them: turned text first turned back (by the boxes' median slope); columns (two or more lines
+    each side of a gutter) one after the other, left to right; headings and footers that span the
+    columns where they stand; within a column lines top to bottom, each read left to right."""
+    if not pieces:
+        return []
+    slope = float(np.median([np.arctan2(box[1, 1] - box[0, 1], box[1, 0] - box[0, 0]) for box, _ in pieces]))
+    turn_back = np.array([[np.cos(slope), -np.sin(slope)], [np.sin(slope), np.cos(slope)]], dtype=np.float32)
+    upright = [(box @ turn_back, text) for box, text in pieces]
+    return _read([_Piece(float(box[:, 0].min()), float(box[:, 1].min()), float(box[:, 0].max()),
+                         float(box[:, 1].max()), text) for box, text in upright])
+
+
+def _read(pieces: list[_Piece]) -> list[str]:
+    rows, out, start = _rows(pieces), [], 0
+    while start < len(rows):
+        end, gutter = _columns_from(rows, start)
+        if gutter is None:
+            out.append(_join(rows[start]))
+            start += 1
+            continue
+        segment = [p for row in rows[start:end] for p in row]
+        out += _read([p for p in segment if p.right <= gutter]) + _read([p for p in segment if p.left >= gutter])
+        start = end
+    return out
+
+
+def _columns_from(rows: list[list[_Piece]], start: int) -> tuple[int, float | None]:
+    """(end, gutter x) of the longest run of rows from `start` that stands in columns, else
+    (start, None). A run does not end on a row lying below where one of its columns has ended:
+    that row (a footer, say) is read after the columns."""
+    for end in range(len(rows), start + 1, -1):
+        segment = [p for row in rows[start:end - 1] for p in row]
+        gutter = _gutter(segment + rows[end - 1])
+        if gutter is not None and not _below_a_column(rows[end - 1], segment, gutter):
+            return end, gutter
+    return start, None
+
+
+def _below_a_column(row: list[_Piece], above: list[_Piece], gutter: float) -> bool:
+    """True when `row` lies on one side of the gutter, below all of the other side's text, and
+    further below its own side's text than that side's lines are apart (a footer, not a last line)."""
+    left, right = [p for p in above if p.right <= gutter], [p for p in above if p.left >= gutter]
+    on_left, on_right = any(p.right <= gutter for p in row), any(p.left >= gutter for p in row)
+    if on_left == on_right or not left or not right:
+        return False
+    own, other = (left, right) if on_left else (right, left)
+    top = min(p.top for p in row)
+    return top >= max(p.bottom for p in other) and \
+        top - max(p.bottom for p in own) > 1.5 * _widest_line_gap(own)
+
+
+def _widest_line_gap(pieces: list[_Piece]) -> float:
+    rows = _rows(pieces)
+    return max((min(p.top for p in b) - max(p.bottom for p in a) for a, b in zip(rows, rows[1:])), default=0.0)
+
+
+def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """Pieces whose vertical centres lie within half a line height of each other form one row;
+    rows top to bottom."""
+    rows: list[list[_Piece]] = []
+    for piece in sorted(pieces, key=lambda p: p.centre):
+        if rows:
+            last = rows[-1]
+            row_centre = sum(p.centre for p in last) / len(last)
+            if abs(piece.centre - row_centre) <= max(piece.height, last[0].height) / 2:
                 last.append(piece)
                 continue
-        lines.append([piece])
-    return [" ".join(p[3] for p in sorted(line, key=lambda p: p[2])) for line in lines]
+        rows.append([piece])
+    return rows
+
+
+def _gutter(pieces: list[_Piece]) -> float | None:
+    """The x in the middle of the widest empty vertical strip, at least `GUTTER_HEIGHTS` line
+    heights wide, with two or more rows of text on each side; None when there is none."""
+    best, best_width = None, GUTTER_HEIGHTS * _median_height(pieces)
+    ordered = sorted(pieces, key=lambda p: p.left)
+    reach = ordered[0].right if ordered else 0.0
+    for piece in ordered[1:]:
+        width = piece.left - reach
+        if width >= best_width:
+            middle = reach + width / 2
+            left = [p for p in pieces if p.right <= middle]
+            if len(_rows(left)) >= 2 and len(_rows([p for p in pieces if p.left >= middle])) >= 2:
+                best, best_width = middle, width
+        reach = max(reach, piece.right)
+    return best
+
+
+def _median_height(pieces: list[_Piece]) -> float:
+    return statistics.median(p.height for p in pieces) if pieces else 0.0
+
+
+def _join(row: list[_Piece]) -> str:
+    return " ".join(p.text for p in sorted(row, key=lambda p: p.left))
 
 
 def _bgr(image, max_side: int) -> np.ndarray:

@@ -19,21 +19,26 @@ auditor shares:
 Rule keys (each optional except `explanation` and one of `terms`/`words`):
 
     id, explanation, terms, words, spaced, unless, unless_near, unless_before, unless_after, near, requires, requires_near,
-    unless_post, requires_post, read ("text" | "alt" | "all"), severity, requires_check, unless_check,
+    unless_post, requires_post, about, read ("text" | "alt" | "all"), severity, requires_check, unless_check,
     check_scope ("sentence" | "post")
 
 Category keys around the rules: `exceptions` (sentence patterns that cancel every rule),
-`post_exceptions` (post patterns that cancel every rule), `near` (default window in characters).
+`post_exceptions` (post patterns that cancel every rule; a rule with `about` only when the framing
+they match names what the rule is about, or stands in the term's own sentence), `near` (default
+window in characters).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import sys
 from bisect import bisect_right
 from dataclasses import dataclass
-from re import _constants as sre_c, _parser as sre_parse
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Iterable
 
+from auditors import prefilter
 from auditors.base import AuditContext, RulesError
 from records.model import Finding, Post
 
@@ -252,111 +257,12 @@ def lowered(text: str) -> str | None:
     return low if len(low) == len(text) else None
 
 
-# --- A sound prefilter: the character trigrams any match of a rule must start with -----------------
-
-_GATE_WIDTH = 5
-_UNKNOWN = None
-_MAX_PREFIXES = 4000
-
-
-def _node_prefixes(op, av, room: int):
-    """(open, closed) prefix sets of one regex node, at most `room` long; None when unknown.
-    Open strings may be continued by what follows the node; closed ones are final."""
-    if op is sre_c.LITERAL:
-        return {chr(av).lower()}, set()
-    if op in (sre_c.AT, sre_c.ASSERT, sre_c.ASSERT_NOT):
-        return {""}, set()
-    if op is sre_c.IN:
-        chars = set()
-        for item_op, item_av in av:
-            if item_op is sre_c.LITERAL:
-                chars.add(chr(item_av).lower())
-            elif item_op is sre_c.RANGE and item_av[1] - item_av[0] < 40:
-                chars.update(chr(c).lower() for c in range(item_av[0], item_av[1] + 1))
-            else:
-                return _UNKNOWN
-        return chars, set()
-    if op in (sre_c.SUBPATTERN, sre_c.ATOMIC_GROUP):
-        return _seq_prefixes(av[-1] if op is sre_c.SUBPATTERN else av, room)
-    if op is sre_c.BRANCH:
-        opened, closed = set(), set()
-        for branch in av[1]:
-            result = _seq_prefixes(branch, room)
-            if result is _UNKNOWN:
-                return _UNKNOWN
-            opened |= result[0]
-            closed |= result[1]
-        return opened, closed
-    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT):
-        low, high, body = av
-        result = _seq_prefixes(body, room)
-        if result is _UNKNOWN:
-            return _UNKNOWN
-        opened, closed = result
-        if high != 1:  # a second repetition may follow: stop there
-            opened, closed = set(), closed | opened
-        if low == 0:
-            opened = opened | {""}
-        return opened, closed
-    return _UNKNOWN
-
-
-def _seq_prefixes(items, room: int):
-    opened, closed = {""}, set()
-    for op, av in items:
-        following = set()
-        for prefix in opened:
-            result = _node_prefixes(op, av, room - len(prefix))
-            if result is _UNKNOWN:
-                closed.add(prefix)
-                continue
-            for tail in result[0]:
-                (closed if len(prefix + tail) >= room else following).add((prefix + tail)[:room])
-            closed.update((prefix + tail)[:room] for tail in result[1])
-        opened = following
-        if len(opened) + len(closed) > _MAX_PREFIXES:
-            return _UNKNOWN
-        if not opened:
-            break
-    return opened, closed
-
-
-def match_prefixes(pattern: str) -> frozenset[str] | None:
-    """Lower-case strings (up to 3 characters) one of which starts every match of `pattern`, or None
-    when that cannot be told. A rule whose prefixes are all absent from a text cannot match it."""
-    try:
-        result = _seq_prefixes(list(sre_parse.parse(pattern, re.IGNORECASE)), _GATE_WIDTH)
-    except Exception:  # an unusual construct: no gate, scan as usual
-        return None
-    if result is _UNKNOWN:
-        return None
-    prefixes = result[0] | result[1]
-    return None if "" in prefixes or len(prefixes) > _MAX_PREFIXES else frozenset(prefixes)
-
-
 def forget_texts() -> None:
     """Drop the per-text caches (shared by the auditors of one post). The speed benchmark calls it
     between rounds, so that repeating a corpus measures new texts, as a crawl sees them."""
-    for cached in (sentence_spans, _sentence_starts, lowered, trigrams, restored_case):
+    for cached in (sentence_spans, _sentence_starts, lowered, restored_case):
         cached.cache_clear()
-
-
-@lru_cache(maxsize=8192)
-def trigrams(low: str) -> frozenset[str]:
-    return frozenset(low[i:i + _GATE_WIDTH] for i in range(len(low) - _GATE_WIDTH + 1))
-
-
-def compile_any(patterns: Iterable[str], label: str, key_path: tuple = ()) -> re.Pattern | None:
-    """One case-insensitive regex matching any of `patterns`, or None when there are none."""
-    patterns = [p for p in patterns if p]
-    if not patterns:
-        return None
-    for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise RulesError(f"{label}: bad pattern {pattern!r}: {exc}", key_path) from None
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    prefilter.forget_texts()
 
 
 _CAPITALISED = re.compile(r"(?<![\w@#])([A-ZÀ-Ý][a-zà-ÿ]+(?:[-'’][A-ZÀ-Ýa-zà-ÿ]+)?)(?:['’]s)?(?![\w@])")
@@ -389,7 +295,7 @@ class FullNames:
 
     def __call__(self, text: str) -> bool:
         cased = restored_case(text)
-        if cased is not text:
+        if cased != text:  # by value: the cache hands back the first equal string it saw, not `text`
             return self._in_titled(cased)
         words = list(_CAPITALISED.finditer(text))
         for index, (first, last) in enumerate(zip(words, words[1:])):
@@ -449,23 +355,14 @@ class NamedChild:
         return False
 
 
-@dataclass
+@dataclass(eq=False)
 class Rule:
+    """One rule of a rules file. Its patterns are compiled at their first use: most rules never run
+    on a given post (the prefilter skips them), so a start-up compiles only what it reads."""
+
     id: str
     explanation: str
-    terms: re.Pattern
-    fast_terms: re.Pattern | None = None  # the same, lower-cased, for lower-cased text
-    gate: frozenset[str] | None = None  # trigrams one of which starts every match (None: always scan)
-    short: tuple[str, ...] = ()  # shorter match starts, looked up as substrings
-    short_re: re.Pattern | None = None  # the same as one pattern (one scan instead of one per prefix)
-    unless: re.Pattern | None = None
-    unless_near: re.Pattern | None = None
-    unless_before: re.Pattern | None = None
-    unless_after: re.Pattern | None = None
-    requires: re.Pattern | None = None
-    requires_near: re.Pattern | None = None
-    unless_post: re.Pattern | None = None
-    requires_post: re.Pattern | None = None
+    sources: dict[str, tuple[str, ...]]  # "terms" and each of CONTEXT_KEYS -> its patterns
     near: int = DEFAULT_NEAR
     read: str = "all"
     severity: str | None = None
@@ -473,45 +370,90 @@ class Rule:
     unless_check: str | None = None
     check_scope: str = "sentence"  # sentence | post: what `requires_check` / `unless_check` read
 
+    def __post_init__(self):
+        self._compiled: dict[str, re.Pattern | None] = {}
+
+    def pattern(self, key: str) -> re.Pattern | None:
+        """The compiled "terms" or context pattern `key` (None when the rule has none)."""
+        if key not in self._compiled:
+            self._compiled[key] = joined(self.sources.get(key, ()))
+        return self._compiled[key]
+
+    @cached_property
+    def fast_terms(self) -> re.Pattern | None:
+        """The terms lower-cased, for lower-cased text; None when a part of them is case-sensitive."""
+        fast = [_lowered_pattern(t) for t in self.sources["terms"]]
+        return None if None in fast else re.compile("|".join(f"(?:{t})" for t in fast))
+
 
 #: A rule's context patterns (each a pattern or a list of them); schoolaudit.config checks rules files against these.
 CONTEXT_KEYS = ("unless", "unless_near", "unless_before", "unless_after", "requires", "requires_near", "unless_post",
-                "requires_post")
+                "requires_post", "about")
 
 
 def _as_list(value) -> list[str]:
     return [value] if isinstance(value, str) else list(value or [])
 
 
+def joined(patterns: Iterable[str]) -> re.Pattern | None:
+    """One case-insensitive regex matching any of `patterns`, or None when there are none."""
+    patterns = [p for p in patterns if p]
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+
+
+def compile_any(patterns: Iterable[str], label: str, key_path: tuple = ()) -> re.Pattern | None:
+    """`joined(patterns)`, or a RulesError naming `label` for the first pattern that is not a regex."""
+    patterns = [p for p in patterns if p]
+    _validate(patterns, label, key_path)
+    return joined(patterns)
+
+
+def _validate(patterns: Iterable[str], label: str, key_path: tuple) -> None:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise RulesError(f"{label}: bad pattern {pattern!r}: {exc}", key_path) from None
+
+
+def _rule_sources(entry: dict) -> dict[str, tuple[str, ...]]:
+    words, spaced = _as_list(entry.get("words")), _as_list(entry.get("spaced"))
+    terms = _as_list(entry.get("terms")) + ([obfuscated_words(words)] if words else []) \
+        + ([spaced_words(spaced)] if spaced else [])
+    return {"terms": tuple(t for t in terms if t),
+            **{key: tuple(p for p in _as_list(entry.get(key)) if p) for key in CONTEXT_KEYS}}
+
+
+def _validate_rules(label: str, entries: list[dict], sources: list[dict]) -> None:
+    """Every pattern of the rules compiles, else a RulesError naming the rule. Rules already found
+    valid by this Python are remembered in the cache folder by their hash: checking means
+    compiling every pattern, the largest part of a start-up."""
+    marker = "rules-valid-" + hashlib.sha256(json.dumps([sys.version, label, sources]).encode()).hexdigest()[:32]
+    if prefilter.read_cache(marker) is not None:
+        return
+    for index, (entry, rule) in enumerate(zip(entries, sources)):
+        where = f"{label} [[rules]] {entry.get('id', f'rule {index + 1}')}"
+        for key, patterns in rule.items():
+            _validate(patterns, where, ("rules", index, key))
+    prefilter.write_cache(marker, b"")
+
+
 def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | None, re.Pattern | None]:
     """The rules of one category's TOML table, plus its category-wide sentence and post exceptions."""
     label = f"rules/{category}.toml"
     default_near = int(rules.get("near", DEFAULT_NEAR))
-    compiled = []
-    for index, entry in enumerate(rules.get("rules", [])):
-        rule_id = entry.get("id", f"rule {index + 1}")
-        where = f"{label} [[rules]] {rule_id}"
-        words = _as_list(entry.get("words"))
-        spaced = _as_list(entry.get("spaced"))
-        terms = _as_list(entry.get("terms")) + ([obfuscated_words(words)] if words else []) \
-            + ([spaced_words(spaced)] if spaced else [])
-        pattern = compile_any(terms, where, ("rules", index, "terms"))
-        if pattern is None or not entry.get("explanation"):
-            raise RulesError(f"{where}: needs `terms` or `words`, and an `explanation`", ("rules", index))
-        kwargs = {key: compile_any(_as_list(entry.get(key)), where, ("rules", index, key)) for key in CONTEXT_KEYS}
-        fast = [_lowered_pattern(t) for t in terms]
-        starts = [match_prefixes(t) for t in terms]
-        gate = None if None in starts else frozenset().union(*starts)
-        compiled.append(Rule(
-            gate=frozenset(p for p in gate if len(p) == _GATE_WIDTH) if gate is not None else None,
-            short=tuple(p for p in gate if len(p) < _GATE_WIDTH) if gate is not None else (),
-            short_re=re.compile("|".join(re.escape(p) for p in sorted(gate, key=len) if len(p) < _GATE_WIDTH))
-            if gate is not None and any(len(p) < _GATE_WIDTH for p in gate) else None,
-            id=rule_id, explanation=entry["explanation"], terms=pattern,
-            fast_terms=re.compile("|".join(f"(?:{t})" for t in fast)) if None not in fast else None, near=int(entry.get("near", default_near)),
-            read=entry.get("read", "all"), severity=entry.get("severity"),
-            requires_check=entry.get("requires_check"), unless_check=entry.get("unless_check"),
-            check_scope=entry.get("check_scope", "sentence"), **kwargs))
+    entries = rules.get("rules", [])
+    sources = [_rule_sources(entry) for entry in entries]
+    for index, (entry, rule) in enumerate(zip(entries, sources)):
+        if not rule["terms"] or not entry.get("explanation"):
+            raise RulesError(f"{label} [[rules]] {entry.get('id', f'rule {index + 1}')}: needs `terms` or `words`, "
+                             f"and an `explanation`", ("rules", index))
+    _validate_rules(label, entries, sources)
+    compiled = [Rule(id=entry.get("id", f"rule {index + 1}"), explanation=entry["explanation"], sources=rule,
+                     near=int(entry.get("near", default_near)), read=entry.get("read", "all"),
+                     severity=entry.get("severity"), requires_check=entry.get("requires_check"),
+                     unless_check=entry.get("unless_check"), check_scope=entry.get("check_scope", "sentence"))
+                for index, (entry, rule) in enumerate(zip(entries, sources))]
     return (compiled, compile_any(_as_list(rules.get("exceptions")), label, ("exceptions",)),
             compile_any(_as_list(rules.get("post_exceptions")), label, ("post_exceptions",)))
 
@@ -523,6 +465,8 @@ class RuleAuditor:
     `check_<name>(sentence) -> bool` for what a word list cannot say; a rule names one with
     `requires_check = "<name>"` or `unless_check = "<name>"`. Every auditor has `full_name` and
     `named_child`, built from the `not_names`, `titles` and `named_child` lists of config/rules/privacy.toml.
+    The rules of every such auditor of a policy share one prefilter (auditors.prefilter): a text is
+    read once to learn which rules can match it, and only those run.
     """
 
     name = "text"
@@ -551,28 +495,35 @@ class RuleAuditor:
                 if not hasattr(self, f"check_{check}"):
                     raise RulesError(f"rules/{self.category}.toml [[rules]] {rule.id}: unknown check {check!r}",
                                      ("rules", index))
+        self.prefilter: prefilter.Prefilter | None = prefilter.shared_prefilter(policy)  # None: every rule runs
+        self.prefilter_ids = [self.prefilter.add(rule.sources["terms"]) for rule in self.rules]
+
+    def _rules_for(self, text: str, kind: str) -> list[Rule]:
+        """The rules that read this kind of text and, by the prefilter, can match it."""
+        possible = self.prefilter.candidates(text) if self.prefilter else None
+        if possible is None:
+            return [rule for rule in self.rules if rule.read in ("all", kind)]
+        return [rule for rule, index in zip(self.rules, self.prefilter_ids)
+                if index in possible and rule.read in ("all", kind)]
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
         texts = post_texts(post, policy=self.policy)
         if not texts:
             return []
+        candidates = [(where, text, self._rules_for(text, "alt" if where.startswith("alt") else "text"))
+                      for where, text in texts]  # a repost's text reads as text
+        if not any(rules for _, _, rules in candidates):
+            return []  # nothing can match: what would cancel a finding need not be read
         whole = "\n".join(text for _, text in texts)
-        if self.post_exceptions and self.post_exceptions.search(whole):
+        framings = [m.group() for m in self.post_exceptions.finditer(whole)] if self.post_exceptions else []
+        if framings and not any(rule.sources["about"] for rule in self.rules):
             return []
         findings, seen, post_verdicts = [], set(), {}
-        for where, text in texts:
-            kind = "alt" if where.startswith("alt") else "text"  # a repost's text reads as text
+        for where, text, rules in candidates:
             low = lowered(text)
-            folded = low if low is not None else text.lower()
-            grams = trigrams(folded)
             cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
-            for rule in self.rules:
-                if rule.read not in ("all", kind):
-                    continue
-                if rule.gate is not None and grams.isdisjoint(rule.gate) \
-                        and not (rule.short and rule.short_re.search(folded)):
-                    continue  # no match can start anywhere in this text
-                found = self._first_finding(rule, where, text, cased, low, whole, seen, post_verdicts)
+            for rule in rules:
+                found = self._first_finding(rule, where, text, cased, low, (whole, framings), seen, post_verdicts)
                 if found:
                     sentence, match = found
                     seen.add((where, sentence))
@@ -584,41 +535,60 @@ class RuleAuditor:
                         where=where, **extra))
         return findings
 
-    def _first_finding(self, rule: Rule, where: str, text: str, cased: str, low: str | None, whole: str,
-                       seen: set, post_verdicts: dict) -> tuple[tuple[int, int], re.Match] | None:
+    def _first_finding(self, rule: Rule, where: str, text: str, cased: str, low: str | None,
+                       post: tuple[str, list[str]], seen: set, post_verdicts: dict) -> tuple[tuple[int, int], re.Match] | None:
         """(sentence, match) of `rule` on the first sentence of `text` that breaks it and has no
-        finding yet (`seen`: (where, sentence) pairs), or None. `cased` is `text` in restored case
+        finding yet (`seen`: (where, sentence) pairs), or None. `post` is the whole post's text and the
+        post exceptions it holds (`framings`). `cased` is `text` in restored case
         (same offsets), which the patterns read; the checks read the original, whose case they judge.
         What a sentence or the post says is judged once per rule, not once per match in it, so that
         a long sentence with many matches costs its length once."""
         sentence_verdicts = {}
-        scan = rule.fast_terms.finditer(low) if rule.fast_terms and low is not None else rule.terms.finditer(cased)
+        fast = rule.fast_terms if low is not None else None
+        scan = fast.finditer(low) if fast else rule.pattern("terms").finditer(cased)
         for match in scan:
             sentence = sentence_at(text, match.start())
             if (where, sentence) in seen:
                 continue
             if sentence not in sentence_verdicts:
                 if id(rule) not in post_verdicts:
-                    post_verdicts[id(rule)] = self._post_allows(rule, whole)
+                    post_verdicts[id(rule)] = self._post_allows(rule, *post)
                 sentence_verdicts[sentence] = post_verdicts[id(rule)] and self._sentence_allows(
                     rule, cased[sentence[0]:sentence[1]], text[sentence[0]:sentence[1]])
             if sentence_verdicts[sentence] and self._near_allows(rule, cased, sentence, match):
                 return sentence, match
         return None
 
-    def _post_allows(self, rule: Rule, whole: str) -> bool:
-        if rule.unless_post and rule.unless_post.search(whole):
+    def _post_allows(self, rule: Rule, whole: str, framings: list[str]) -> bool:
+        if self._framed(rule, framings):
             return False
-        if rule.requires_post and not rule.requires_post.search(whole):
+        unless_post, requires_post = rule.pattern("unless_post"), rule.pattern("requires_post")
+        if unless_post and unless_post.search(whole):
+            return False
+        if requires_post and not requires_post.search(whole):
             return False
         return rule.check_scope != "post" or self._checks_allow(rule, whole)
 
+    @staticmethod
+    def _framed(rule: Rule, framings: list[str]) -> bool:
+        """True when a post exception (prevention framing) cancels `rule` in the whole post: for a rule
+        with `about`, only a framing about the same thing ("vaping awareness" for vaping, not for a
+        beer garden); for one without, any framing."""
+        about = rule.pattern("about")
+        if about is None:
+            return bool(framings)
+        terms = rule.pattern("terms")
+        return any(about.search(framing) or terms.search(framing) for framing in framings)
+
     def _sentence_allows(self, rule: Rule, said: str, original: str) -> bool:
-        if rule.unless and rule.unless.search(said):
+        if self.post_exceptions and self.post_exceptions.search(said):
+            return False  # a framing in the term's own sentence is about it
+        unless, requires = rule.pattern("unless"), rule.pattern("requires")
+        if unless and unless.search(said):
             return False
         if self.exceptions and self.exceptions.search(said):
             return False
-        if rule.requires and not rule.requires.search(said):
+        if requires and not requires.search(said):
             return False
         return rule.check_scope == "post" or self._checks_allow(rule, original)
 
@@ -629,11 +599,14 @@ class RuleAuditor:
 
     @staticmethod
     def _near_allows(rule: Rule, text: str, sentence: tuple[int, int], match: re.Match) -> bool:
-        around = text[max(sentence[0], match.start() - rule.near):min(sentence[1], match.end() + rule.near)]
-        if rule.unless_near and rule.unless_near.search(around):
+        start, end = max(sentence[0], match.start() - rule.near), min(sentence[1], match.end() + rule.near)
+        around = text[start:end]
+        unless_near, requires_near = rule.pattern("unless_near"), rule.pattern("requires_near")
+        unless_before, unless_after = rule.pattern("unless_before"), rule.pattern("unless_after")
+        if unless_near and unless_near.search(around):
             return False
-        if rule.unless_before and rule.unless_before.search(text, max(sentence[0], match.start() - rule.near), match.start()):
+        if unless_before and unless_before.search(text, start, match.start()):
             return False
-        if rule.unless_after and rule.unless_after.match(text, match.end(), min(sentence[1], match.end() + rule.near)):
+        if unless_after and unless_after.match(text, match.end(), end):
             return False
-        return not (rule.requires_near and not rule.requires_near.search(around))
+        return not (requires_near and not requires_near.search(around))

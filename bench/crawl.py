@@ -192,7 +192,7 @@ def single_pass_regex_ms(policy, texts: list[str]) -> float:
     post once costs, against which the text rules' CPU is measured."""
     from auditors.text import compile_rules
 
-    terms = [rule.terms.pattern for category in policy.categories.values() if category.rules.get("rules")
+    terms = [rule.pattern("terms").pattern for category in policy.categories.values() if category.rules.get("rules")
              for rule in compile_rules(category.name, category.rules)[0]]
     combined = re.compile("|".join(f"(?:{t})" for t in terms), re.IGNORECASE)
     started = time.process_time()

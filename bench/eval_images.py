@@ -1,7 +1,7 @@
 """Score the image auditors against a labelled photo set (default: ../shared/images/labels.csv).
 
     nice .venv/bin/python bench/eval_images.py [IMAGES_DIR] [--threshold 0.8] [--face-model int8|fp32]
-        [--no-scenes] [--no-flyers] [--json]
+        [--no-scenes] [--no-flyers | --text-only] [--json]
 
 Reports, on the rows that are not marked EDGE in the notes column:
 - image recall: share of images with >= 1 face (by eye) where the detector found >= 1 face;
@@ -15,7 +15,12 @@ Then, unless told not to:
 - full-size photos (bench/synthetic_scenes.py: reference faces of 24..128 px pasted on 12 MP
   photos): recall by face size, boxes that are no face, and ms per image, for the detector as it
   was (one pass at 1280 px, no text) and as it is (finer and turned passes, text);
-- flyers drawn with Pillow (tests/flyers.py): OCR character accuracy (1 - edit distance / length).
+- text in images: ms of the text step per photo where the gate (text detector on a 320 px copy)
+  closes and where it opens, per flyer; what the gate misses (photos and flyers where reading
+  without it finds text); OCR character accuracy (1 - edit distance / length, reading order
+  included) on flyers drawn with Pillow (tests/flyers.py: plain, small type, turned 7 and -20
+  degrees, on a photo, two columns), a real poster (../shared/images) and two scanned pages
+  (bench/data/ocr, tesseract-ocr/test, Apache-2.0).
 Timing is milliseconds per image on one core (process pinned to one CPU, one onnxruntime thread),
 image bytes already read: decode, faces, explicit, text and total, median and 90th percentile.
 """
@@ -28,6 +33,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,6 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from auditors.image_analysis import ImageSettings, analyse_bytes  # noqa: E402
+from auditors.image_text import MODEL_NAME  # noqa: E402
 from bench.synthetic_scenes import FACE_SIZES, make_scenes, matched  # noqa: E402
 from schoolaudit.thumbnails import BLUR_FACE_SCORE  # noqa: E402
 from tests.flyers import draw_flyer  # noqa: E402
@@ -56,6 +63,32 @@ FLYERS = (
     (["Bake sale", "All proceeds to the library", "Thursday after school"], "dejavu/DejaVuSansCondensed.ttf",
      (230, 245, 230), (20, 90, 20)),
 )
+#: how each flyer is drawn again (tests/flyers.draw_flyer arguments); "photo" puts it on a reference photo
+FLYER_VARIANTS = {"plain": {}, "small type": {"points": (30, 22)}, "turned 7": {"angle": 7},
+                  "turned -20": {"angle": -20}, "on a photo": {"photo": True}}
+PHOTO_BACKGROUNDS = ("lake_landscape.jpg", "brick_wall.jpg", "mountains_valley.jpg", "car_trunk_groceries.jpg")
+#: two-column flyers: heading, (left column, right column), footer; read heading, left, right, footer
+COLUMN_FLYERS = (
+    ("Spring fair", (["When:", "Friday May 3", "6 to 8 pm"], ["Where:", "School gym", "12 Maple Street"]),
+     "Everyone welcome"),
+    ("Book fair", (["Open:", "Monday to Friday", "8 am to 4 pm", "in the library"], ["Prices:", "Books from $2"]),
+     "Cash or card"),
+)
+#: real images that hold text, with their text in reading order: ../shared/images (read by eye) and
+#: bench/data/ocr (tesseract-ocr/test, Apache-2.0, with tesseract's ground truth)
+SHARED_TEXT = {"poster_health_text.jpg": """Reduce your risk of coronavirus infection:
+Clean hands with soap and water
+or alcohol-based hand rub
+Cover nose and mouth when coughing and
+sneezing with tissue or flexed elbow
+Avoid close contact with anyone with
+cold or flu-like symptoms
+Thoroughly cook meat and eggs
+No unprotected contact with live wild
+or farm animals
+World Health
+Organization"""}
+SCANNED_PAGES = REPO / "bench" / "data" / "ocr"
 
 
 def timed(data: bytes, settings: ImageSettings):
@@ -123,25 +156,90 @@ def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int
     return figures
 
 
-def flyer_figures(settings: ImageSettings, work: Path) -> dict:
-    """OCR character accuracy and ms per flyer."""
+def drawn_flyers(folder: Path, work: Path) -> list[tuple[str, Path, str]]:
+    """(kind, file, text) for every flyer of FLYERS in every FLYER_VARIANTS way, and COLUMN_FLYERS."""
     work.mkdir(parents=True, exist_ok=True)
-    errors = length = 0
-    samples, misread = [], []
+    backgrounds = [folder / name for name in PHOTO_BACKGROUNDS if (folder / name).is_file()]
+    flyers = []
     for index, (lines, font, background, ink) in enumerate(FLYERS):
-        font_path = str(FONTS / font) if font else None
-        if font_path and not Path(font_path).is_file():
-            continue
-        path = draw_flyer(work / f"flyer{index}.jpg", lines, background=background, ink=ink, font=font_path)
-        analysis, ms = timed(path.read_bytes(), settings)
-        samples.append(ms)
-        truth = "\n".join(lines)
-        errors += edit_distance(analysis.text, truth)
-        length += len(truth)
-        if analysis.text != truth:
-            misread.append(analysis.text.replace("\n", " / "))
-    return {"flyers": len(samples), "char_accuracy": round(1 - errors / max(1, length), 3), "misread": misread,
-            "ms_per_flyer": stage_summary(collect(samples))}
+        font_path = str(FONTS / font) if font and (FONTS / font).is_file() else None
+        for kind, how in FLYER_VARIANTS.items():
+            how = dict(how)
+            if how.pop("photo", False):
+                if not backgrounds:
+                    continue
+                how.update(photo=backgrounds[index % len(backgrounds)], background=(255, 255, 255), ink=(20, 20, 20))
+            else:
+                how.update(background=background, ink=ink)
+            path = draw_flyer(work / f"flyer{index}-{kind.replace(' ', '')}.jpg", lines, font=font_path, **how)
+            flyers.append((kind, path, "\n".join(lines)))
+    for index, (heading, columns, footer) in enumerate(COLUMN_FLYERS):
+        path = draw_flyer(work / f"columns{index}.jpg", [heading, footer], columns=columns)
+        flyers.append(("two columns", path, "\n".join([heading, *columns[0], *columns[1], footer])))
+    return flyers
+
+
+def real_text_images(folder: Path) -> list[tuple[str, Path, str]]:
+    """(kind, file, text) for the real images whose text is known."""
+    found = [("real poster", folder / name, text) for name, text in SHARED_TEXT.items() if (folder / name).is_file()]
+    for truth in sorted(SCANNED_PAGES.glob("*.txt")):
+        lines = [line.strip() for line in truth.read_text(encoding="utf-8").splitlines()]
+        found.append(("scanned page", truth.with_suffix(".tif"), "\n".join(line for line in lines if line)))
+    return found
+
+
+def text_figures(folder: Path, photos: list[str], settings: ImageSettings, work: Path) -> dict:
+    """The text step alone, one core: ms per image where the gate (text detector on a 320 px copy)
+    finds no text and where it does; what the gate misses (images where reading without it finds
+    text); and character accuracy (1 - edit distance / length) by kind of flyer."""
+    from auditors.image_analysis import open_image
+    from auditors.image_text import TextReader
+
+    reader = TextReader(threads=1)
+
+    def decoded(path: Path):
+        return open_image(path.read_bytes(), settings.max_pixels, settings.decode_side)[0]
+
+    reader.read(decoded(folder / photos[0]))  # warm up
+    closed, opened, missed = [], [], []
+    for name in photos:  # reference photos: text is incidental (signs, shirts, watermarks) or absent
+        image = decoded(folder / name)
+        start = time.perf_counter()
+        reader.read(image)
+        ms = (time.perf_counter() - start) * 1000
+        if reader.looks_like_text(image):
+            opened.append(ms)
+        else:
+            closed.append(ms)
+            missed += [name] if reader.read_all(image) else []
+    errors, lengths, flyer_ms, misread = {}, {}, [], []
+    gate_missed_flyers = []
+    for kind, path, truth in drawn_flyers(folder, work) + real_text_images(folder):
+        image = decoded(path)
+        start = time.perf_counter()
+        text = reader.read(image)
+        flyer_ms.append((time.perf_counter() - start) * 1000)
+        if not reader.looks_like_text(image):
+            gate_missed_flyers.append(path.name)
+        errors[kind] = errors.get(kind, 0) + edit_distance(text, truth)
+        lengths[kind] = lengths.get(kind, 0) + len(truth)
+        if text != truth:
+            misread.append(f"{path.name}: " + text.replace("\n", " / "))
+    return {
+        "model": MODEL_NAME,
+        "ms_photo_gate_closed": median_p90(closed), "photos_gate_closed": len(closed),
+        "ms_photo_gate_open": median_p90(opened), "photos_gate_open": len(opened),
+        "photos_with_text_the_gate_missed": missed,
+        "ms_per_flyer": median_p90(flyer_ms), "flyers": len(flyer_ms),
+        "flyers_the_gate_missed": gate_missed_flyers,
+        "char_accuracy": round(1 - sum(errors.values()) / max(1, sum(lengths.values())), 3),
+        "char_accuracy_by_kind": {kind: round(1 - errors[kind] / max(1, lengths[kind]), 3) for kind in errors},
+        "misread": misread,
+    }
+
+
+def median_p90(values: list[float]) -> str:
+    return f"{statistics.median(values):.0f} / {percentile(values, 0.9):.0f}" if values else "-"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -158,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--face-model", choices=("int8", "fp32"), default=None,
                         help="face model precision (default: int8, the quantised model)")
     parser.add_argument("--no-scenes", action="store_true", help="skip the 12 MP synthetic photos (slow)")
-    parser.add_argument("--no-flyers", action="store_true", help="skip the OCR flyers")
+    parser.add_argument("--no-flyers", action="store_true", help="skip the text figures (OCR)")
+    parser.add_argument("--text-only", action="store_true", help="only the text figures (OCR)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
     folder = Path(args.images)
@@ -178,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.face_model is not None:
         settings = replace(settings, face_model=args.face_model)
     rows = list(csv.DictReader(labels.open(encoding="utf-8")))
+    if args.text_only:
+        with tempfile.TemporaryDirectory() as work:
+            figures = {"text": text_figures(folder, [r["file"] for r in rows], settings, Path(work))}
+        print(json.dumps(figures, indent=2) if args.json else "\n".join(text_lines(figures["text"])))
+        return 0
     before = replace(settings, **BEFORE)
     for variant in (settings, before):  # warm up: load the models and let onnxruntime settle its shapes once
         timed((folder / rows[0]["file"]).read_bytes(), variant)
@@ -236,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_scenes:
             figures["full_size_photos"] = scene_figures(folder, settings, Path(work) / "scenes")
         if not args.no_flyers and settings.text:
-            figures["flyers"] = flyer_figures(settings, Path(work) / "flyers")
+            figures["text"] = text_figures(folder, [r["file"] for r, _ in results], settings, Path(work) / "flyers")
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
@@ -268,12 +372,23 @@ def main(argv: list[str] | None = None) -> int:
                   + f"; {found['false_boxes']} boxes on no face")
             print("         ms per 12 MP image: " + timing_line(found["ms_per_12mp_image"]))
         print(f"  time now / before: {scenes['time_ratio']}x")
-    flyers = figures.get("flyers")
-    if flyers:
-        print(f"flyers: OCR character accuracy {flyers['char_accuracy']} on {flyers['flyers']} flyers"
-              + (f"; misread: {flyers['misread']}" if flyers["misread"] else ""))
-        print("  ms per flyer: " + timing_line(flyers["ms_per_flyer"]))
+    for line in text_lines(figures.get("text")):
+        print(line)
     return 0
+
+
+def text_lines(text: dict | None) -> list[str]:
+    if not text:
+        return []
+    return [f"text in images ({text['model']}), the text step alone, ms per image, one core (median / p90):",
+            f"  photos the gate closes on:    {text['ms_photo_gate_closed']}  ({text['photos_gate_closed']} photos; "
+            f"text there the gate missed: {', '.join(text['photos_with_text_the_gate_missed']) or 'none'})",
+            f"  photos the gate opens on:     {text['ms_photo_gate_open']}  ({text['photos_gate_open']} photos)",
+            f"  flyers and pages with text:   {text['ms_per_flyer']}  ({text['flyers']}; "
+            f"gate missed: {', '.join(text['flyers_the_gate_missed']) or 'none'})",
+            f"  OCR character accuracy {text['char_accuracy']}: "
+            + ", ".join(f"{kind} {value}" for kind, value in text["char_accuracy_by_kind"].items()),
+            *(f"    misread {line}" for line in text["misread"])]
 
 
 def timing_line(summary: dict) -> str:

@@ -52,6 +52,33 @@ def demo_config(tmp_path, demo_site) -> Path:
     return write_demo_config(tmp_path / "run", demo_site.url)
 
 
+@pytest.fixture(scope="session")
+def _crawled_demo_template(tmp_path_factory):
+    """The demo board crawled once per session (its site served for the whole session, never edited);
+    tests get copies of the folder, so the crawl's cost is paid once."""
+    from schoolaudit.app import load_app
+    from schoolaudit.pipeline import Pipeline
+
+    root = tmp_path_factory.mktemp("crawled-demo")
+    shutil.copytree(SITE_DIR, root / "site")
+    with DemoSite(root / "site") as site:
+        config = write_demo_config(root / "run", site.url)
+        app = load_app(config)
+        try:
+            Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
+        finally:
+            app.close()
+        yield root / "run"
+
+
+@pytest.fixture
+def crawled_demo_config(tmp_path, _crawled_demo_template) -> Path:
+    """A configuration folder of the demo board after one nightly run (a private copy; the demo site
+    is still served, so a test may run again)."""
+    shutil.copytree(_crawled_demo_template, tmp_path / "run")
+    return tmp_path / "run" / "config"
+
+
 class _StallingHandler(BaseHTTPRequestHandler):
     """Answers every GET only after `server.stall_seconds`: an account that hangs."""
 
@@ -96,28 +123,27 @@ url = "{url}"
 WEB_PASSWORD = "a long test password"
 
 
-def build_web_board(out: Path) -> Path:
-    """The demo board after one run in `out`, with a Birchwood post whose text is a stranger's HTML,
-    an admin (admin@b.org) and a Birchwood viewer (view@b.org); returns its configuration folder."""
+def build_web_board(out: Path, crawled_demo: Path) -> Path:
+    """A copy in `out` of the crawled demo board `crawled_demo` (the session's `_crawled_demo_template`), with
+    a Birchwood post whose text is a stranger's HTML, an admin (admin@b.org) and a Birchwood viewer
+    (view@b.org); returns its configuration folder."""
     from records import people
     from records.model import Finding, Post
     from schoolaudit.app import load_app
-    from schoolaudit.pipeline import Pipeline
     from schoolaudit.web.passwords import hash_password
 
-    with DemoSite() as site:
-        config = write_demo_config(out, site.url)
-        app = load_app(config)
-        try:
-            Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, kind="demo", show_progress=False)
-            post = Post(account_id="birchwood-council", platform="rss", platform_id="x1", url="https://example.org/x1",
-                        created_at=datetime(2026, 1, 5, tzinfo=timezone.utc),
-                        text='Gala <script>alert("pwned")</script> with a <b>wine</b> bar')
-            app.store.save_posts(app.registry.get("birchwood-council"), [post], complete_window=False)
-            app.store.save_findings(post, [Finding("substances", "high", '<script>alert("pwned")</script>',
-                                                   "Alcohol.", "Do not post alcohol.", "test")], run_id=1)
-            people.add_user(app.store, "admin@b.org", "admin", "board", hash_password(WEB_PASSWORD))
-            people.add_user(app.store, "view@b.org", "viewer", "school:birchwood-ps", hash_password(WEB_PASSWORD))
-        finally:
-            app.close()
+    shutil.copytree(crawled_demo, out / "run")
+    config = out / "run" / "config"
+    app = load_app(config)
+    try:
+        post = Post(account_id="birchwood-council", platform="rss", platform_id="x1", url="https://example.org/x1",
+                    created_at=datetime(2026, 1, 5, tzinfo=timezone.utc),
+                    text='Gala <script>alert("pwned")</script> with a <b>wine</b> bar')
+        app.store.save_posts(app.registry.get("birchwood-council"), [post], complete_window=False)
+        app.store.save_findings(post, [Finding("substances", "high", '<script>alert("pwned")</script>',
+                                               "Alcohol.", "Do not post alcohol.", "test")], run_id=1)
+        people.add_user(app.store, "admin@b.org", "admin", "board", hash_password(WEB_PASSWORD))
+        people.add_user(app.store, "view@b.org", "viewer", "school:birchwood-ps", hash_password(WEB_PASSWORD))
+    finally:
+        app.close()
     return config

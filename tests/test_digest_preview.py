@@ -3,16 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from schoolaudit.app import load_app
 from schoolaudit.cli import main
-from schoolaudit.pipeline import Pipeline
 from schoolaudit.preview import MARGIN, find_chromium
 
 
-def test_preview_writes_html_text_and_screenshots(demo_config, tmp_path, capsys):
-    app = load_app(demo_config)
-    Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
-    app.close()
+def test_preview_writes_html_text_and_screenshots(crawled_demo_config, tmp_path, capsys):
+    demo_config = crawled_demo_config
     out = tmp_path / "preview"
     args = ["--config", str(demo_config), "preview-digest", "--out", str(out)]
     assert main(args + ["--no-screenshots"]) == 0

@@ -7,13 +7,12 @@ import json
 from schoolaudit.app import load_app
 from schoolaudit.cli import main
 from schoolaudit.export import write_csv
-from schoolaudit.pipeline import Pipeline
 from schoolaudit.review import review
 
 
-def test_export_json_and_csv_carry_posts_findings_and_reviews(demo_config, tmp_path, capsys):
+def test_export_json_and_csv_carry_posts_findings_and_reviews(crawled_demo_config, tmp_path, capsys):
+    demo_config = crawled_demo_config
     app = load_app(demo_config)
-    Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
     finding_id = next(app.store.db.query("SELECT id FROM findings ORDER BY id"))["id"]
     review(app.store, finding_id, "dismiss", "consent on file, «ok»", by="j.smith")
     posts = app.store.db.execute("SELECT count(*) FROM posts").fetchone()[0]

@@ -1,6 +1,9 @@
 """Text in images: read on this machine, in reading order, audited like the post's own text."""
 from __future__ import annotations
 
+import email
+import json
+from email import policy as email_policy
 from datetime import datetime, timezone
 
 import numpy as np
@@ -13,7 +16,6 @@ from flyers import draw_flyer
 from records.findings import FindingQuery
 from schoolaudit.app import load_app
 from schoolaudit.cli import main
-from schoolaudit.pipeline import Pipeline
 
 from conftest import add_feed_account
 
@@ -37,6 +39,34 @@ def test_reading_order_is_lines_top_to_bottom_and_left_to_right_within_a_line():
     assert reading_order(pieces) == ["Wine night", "Tickets $20", "Friday"]
 
 
+def test_columns_are_read_one_after_the_other_between_heading_and_footer():
+    heading, footer = (_box(200, 20, 600, 60), "Spring fair"), (_box(50, 420, 600, 40), "Everyone welcome")
+    left = [(_box(50, 120 + 60 * row, 300, 40), text) for row, text in enumerate(["When:", "Friday", "6 pm"])]
+    right = [(_box(550, 145 + 60 * row, 300, 40), text) for row, text in enumerate(["Where:", "School gym"])]
+    expected = ["Spring fair", "When:", "Friday", "6 pm", "Where:", "School gym", "Everyone welcome"]
+    assert reading_order([footer, *right, heading, *left]) == expected
+    aligned = [(_box(550, 120 + 60 * row, 300, 40), text) for row, text in enumerate(["Where:", "School gym"])]
+    assert reading_order([*aligned, footer, *left, heading]) == expected
+    left_footer = (_box(50, 420, 250, 40), "Everyone welcome")  # under the left column only: still after both
+    assert reading_order([*aligned, left_footer, *left, heading]) == expected
+
+
+def test_a_two_column_flyer_is_read_column_by_column_by_scan_image(tmp_path, capsys):
+    flyer = draw_flyer(tmp_path / "columns.jpg", ["Spring fair", "Everyone welcome"],
+                       columns=(["When:", "Friday May 3", "6 to 8 pm"], ["Where:", "School gym", "12 Maple Street"]))
+    assert main(["scan-image", str(flyer), "--workers", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == \
+        "Spring fair\nWhen:\nFriday May 3\n6 to 8 pm\nWhere:\nSchool gym\n12 Maple Street\nEveryone welcome"
+
+
+def test_turned_text_is_read_line_by_line():
+    # the detector's boxes on a flyer turned 20 degrees: each line's box overlaps the next one's height
+    boxes = [[[139, 51], [688, 256], [660, 331], [111, 126]], [[95, 185], [509, 339], [490, 389], [76, 235]],
+             [[45, 319], [487, 484], [467, 537], [25, 372]]]
+    pieces = [(np.array(box, dtype=np.float32), text) for box, text in zip(boxes, FLYER_LINES)]
+    assert reading_order(pieces[::-1]) == FLYER_LINES
+
+
 def test_a_flyer_is_read_line_by_line(tmp_path):
     flyer = draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES)
     analysis = analyse_bytes(flyer.read_bytes(), ONLY_TEXT)
@@ -52,8 +82,13 @@ def test_light_text_on_a_dark_poster_is_read_too(tmp_path):
 
 def test_only_images_that_look_like_text_reach_the_recogniser(reader, monkeypatch, tmp_path):
     recognised = []
-    recognise = reader.engine.text_rec
-    monkeypatch.setattr(reader.engine, "text_rec", lambda *args: recognised.append(1) or recognise(*args))
+    engine = reader.engine
+
+    def counting_engine(image, **steps):
+        recognised.extend([1] if steps.get("use_rec") else [])
+        return engine(image, **steps)
+
+    monkeypatch.setattr(reader, "engine", counting_engine)
     plain = Image.linear_gradient("L").resize((800, 600)).convert("RGB")
     assert not reader.looks_like_text(plain) and reader.read(plain) == "" and not recognised
     flyer = Image.open(draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES))
@@ -81,22 +116,38 @@ def _flyer_feed(site_dir, image_name: str) -> str:
 
 
 def test_a_post_whose_only_violation_is_in_its_flyer_is_flagged_in_report_and_digest(
-        demo_config, demo_site, site_dir, tmp_path):
+        demo_config, demo_site, site_dir, tmp_path, capsys):
+    """Through the real paths: the local server serves the feed and the flyer, the nightly job
+    crawls and audits and writes its digest (.eml), `audit` renders the account's HTML report."""
     draw_flyer(site_dir / "images" / "flyer.jpg", FLYER_LINES)
+    registry = demo_config / "accounts.toml"  # the demo board's schools, and the art club as its only account
+    registry.write_text(registry.read_text().partition("[[accounts]]")[0])
     add_feed_account(demo_config, "birchwood-art", f"{demo_site.url}/{_flyer_feed(site_dir, 'flyer.jpg')}")
+    assert main(["--config", str(demo_config), "run", "nightly", "--dry-run", str(tmp_path / "eml")]) == 0
+    nightly = [message for message in (email.message_from_bytes(f.read_bytes(), policy=email_policy.default)
+                                       for f in sorted((tmp_path / "eml").glob("*.eml")))
+               if message["Subject"].startswith("[schoolaudit] 1 new finding")]  # the nightly digest
+    assert [m["To"] for m in nightly] == ["Communications office <communications@example.org>"]
+    assert 'Found: "Wine & cheese night" (in the text in image 1)' in nightly[0].get_body(("plain",)).get_content()
+    assert "Wine &amp; cheese night" in nightly[0].get_body(("html",)).get_content()
+    assert main(["--config", str(demo_config), "audit", "birchwood-art", "--out", str(tmp_path / "report")]) == 0
+    html = (tmp_path / "report" / "accounts" / "birchwood-art.html").read_text()
+    assert "the text in image 1" in html and "Wine &amp; cheese night" in html
     app = load_app(demo_config)
-    Pipeline(app.settings, app.policy, app.store).run([app.registry.get("birchwood-art")], show_progress=False)
     findings = app.store.findings(FindingQuery(account_ids=("birchwood-art",)))
-    from schoolaudit.reporting import ReportBuilder
-
-    html = ReportBuilder(app.settings, app.registry, app.store).write_account_report("birchwood-art", tmp_path).read_text()
     app.close()
     assert [(f.category, f.location, f.evidence) for f in findings] == \
         [("substances", "image_text:0", "Wine & cheese night")]
-    assert "the text in image 1" in html and "Wine &amp; cheese night" in html
-    out = tmp_path / "preview"
-    assert main(["--config", str(demo_config), "preview-digest", "--out", str(out), "--no-screenshots"]) == 0
-    assert 'Found: "Wine & cheese night" (in the text in image 1)' in (out / "digest-weekly.txt").read_text()
+
+
+def test_one_opencv_is_installed_and_it_is_the_headless_build():
+    """rapidocr's cv2 is opencv-python-headless (no libGL); a second OpenCV package would overwrite cv2/."""
+    from importlib import metadata
+
+    import cv2  # noqa: F401  (imports: no display libraries needed)
+
+    names = sorted({d.metadata["Name"].lower() for d in metadata.distributions() if d.metadata["Name"]})
+    assert [name for name in names if name.startswith("opencv")] == ["opencv-python-headless"]
 
 
 def test_without_the_ocr_package_the_images_are_still_audited(monkeypatch):

@@ -10,7 +10,6 @@ import pytest
 from schoolaudit.app import load_app
 from schoolaudit.cli import main
 from schoolaudit.digest import accounts_in_scope
-from schoolaudit.pipeline import Pipeline
 from schoolaudit.scheduler import run_job
 
 from smtpserver import SmtpServer, parts, use_server
@@ -25,10 +24,10 @@ def smtp():
 
 
 @pytest.fixture
-def crawled(demo_config, smtp):
-    use_server(demo_config, smtp.port)
-    app = load_app(demo_config)
-    Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
+def crawled(crawled_demo_config, smtp):
+    """The demo board after its first nightly run, sending through `smtp`."""
+    use_server(crawled_demo_config, smtp.port)
+    app = load_app(crawled_demo_config)
     yield app
     app.close()
 
@@ -84,9 +83,9 @@ def test_a_failed_send_is_retried_recorded_and_sent_by_the_next_run(crawled, smt
     assert all(r["status"] == "sent" for r in crawled.store.db.query("SELECT status FROM deliveries"))
 
 
-def test_dry_run_writes_eml_files_and_records_nothing(crawled, smtp, tmp_path, demo_config, capsys):
+def test_dry_run_writes_eml_files_and_records_nothing(crawled, smtp, tmp_path, crawled_demo_config, capsys):
     out = tmp_path / "eml"
-    assert main(["--config", str(demo_config), "run", "weekly", "--dry-run", str(out)]) == 0
+    assert main(["--config", str(crawled_demo_config), "run", "weekly", "--dry-run", str(out)]) == 0
     files = sorted(out.glob("*.eml"))
     assert len(files) == 4 and "Subject: [schoolaudit] Week:" in files[0].read_text()
     assert smtp.inbox.messages == []
@@ -99,14 +98,14 @@ def _digests(inbox, address: str) -> list:
     return [m for m in inbox.to(address) if "ALERT" not in m["Subject"]]
 
 
-def test_an_empty_digest_says_so_or_is_not_sent(crawled, smtp, demo_config):
+def test_an_empty_digest_says_so_or_is_not_sent(crawled, smtp, crawled_demo_config):
     run_job(crawled, "nightly")
     (first,) = _digests(smtp.inbox, BOARD)
     assert "Nothing new" not in parts(first)[0]
     run_job(crawled, "nightly")
     assert "Nothing new since the last digest." in parts(_digests(smtp.inbox, BOARD)[-1])[0]
-    use_server(demo_config, smtp.port, send_empty="false")
-    app = load_app(demo_config)
+    use_server(crawled_demo_config, smtp.port, send_empty="false")
+    app = load_app(crawled_demo_config)
     count = len(smtp.inbox.messages)
     run_job(app, "nightly")
     app.close()

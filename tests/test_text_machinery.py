@@ -93,27 +93,21 @@ def test_every_rules_file_compiles_with_english_and_french_terms():
         assert re.search(r"[éèàç]", source), f"{auditor.category}: no French terms"
 
 
-def test_trigram_gate_never_changes_findings():
-    """The prefilter only skips rules that cannot match: findings are the same with every gate off."""
-    import json
-    from schoolaudit.commands.classify import classify, load
-    from schoolaudit.config import DEFAULT_CONFIG_DIR
-    from schoolaudit.corpus import record_to_post
-    fixtures = Path(__file__).parent / "fixtures" / "text"
-    records = [json.loads(line) for path in sorted(fixtures.glob("*.jsonl"))
-               for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    policy, auditors = load(str(DEFAULT_CONFIG_DIR))
-    gated = [classify(*record_to_post(r), policy, auditors) for r in records]
-    for auditor in auditors:
-        for rule in getattr(auditor, "rules", []) if isinstance(auditor, RuleAuditor) else []:
-            rule.gate, rule.short = None, ()
-    assert [classify(*record_to_post(r), policy, auditors) for r in records] == gated
-    assert any(result["findings"] for result in gated)
-
-
 def test_match_prefixes_are_sound_on_examples():
-    from auditors.text import match_prefixes
+    from auditors.prefilter import match_prefixes
     assert match_prefixes(r"\b(foo|ba[rz])s?\b") == frozenset({"foo", "foos", "bar", "bars", "baz", "bazs"})
     assert match_prefixes(r"\d+ apples") is None  # starts with a class too wide to list
     prefixes = match_prefixes(r"\bwine (tasting|raffle)")
     assert all("wine raffle".startswith(p) or "wine tasting".startswith(p) for p in prefixes)
+
+
+def test_a_full_name_is_found_however_often_the_same_text_was_read_before():
+    """restored_case is cached: for an equal text it hands back the first string it saw, which is not
+    the one passed. FullNames took that for a post without case, so a name was missed the second time."""
+    from auditors.text import FullNames, forget_texts
+
+    forget_texts()
+    full_names = FullNames([], [])
+    text = "So proud of Jacob Ross, who has autism."
+    assert full_names(text)
+    assert full_names("".join(["So proud of Jacob Ross, ", "who has autism."]))  # equal text, another string

@@ -37,9 +37,9 @@ def add_user(config, email, role, scope):
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory):
+def board(tmp_path_factory, _crawled_demo_template):
     """The demo board after one run, with an admin, a Birchwood reviewer and a Birchwood viewer."""
-    config = build_web_board(tmp_path_factory.mktemp("web"))
+    config = build_web_board(tmp_path_factory.mktemp("web"), _crawled_demo_template)
     assert "reviewer of school:birchwood-ps" in add_user(config, "rev@b.org", "reviewer", "school:birchwood-ps")
     return config
 
@@ -189,7 +189,7 @@ def test_accounts_and_queue_pages_show_only_the_scope(app):
 def test_every_page_renders_for_the_admin(app):
     admin = session(app, "admin@b.org")
     for path, words in (("/", "to review"), ("/findings", "Findings to review"), ("/accounts", "Last good check"),
-                        ("/runs", "demo"), ("/reasons", "Consent on file"),
+                        ("/runs", "audit"), ("/reasons", "Consent on file"),
                         ("/findings?status=all&severity=high&page=2", "Findings to review")):
         response = admin.get(path)
         assert response.status_code == 200 and words in response.text, path

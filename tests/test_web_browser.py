@@ -18,13 +18,13 @@ from playwright import sync_api  # noqa: E402  (in the [test] extra: never skipp
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, _crawled_demo_template):
     """`schoolaudit web` on a free loopback port, serving a fresh demo board; yields its base URL."""
     import uvicorn
 
     from schoolaudit.web import create_app
 
-    config = build_web_board(tmp_path_factory.mktemp("browser"))
+    config = build_web_board(tmp_path_factory.mktemp("browser"), _crawled_demo_template)
     app = create_app(config)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

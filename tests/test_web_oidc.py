@@ -34,10 +34,10 @@ def provider():
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory):
+def board(tmp_path_factory, _crawled_demo_template):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("SCHOOLAUDIT_OIDC_CLIENT_SECRET", CLIENT_SECRET)
-        yield build_web_board(tmp_path_factory.mktemp("oidc"))
+        yield build_web_board(tmp_path_factory.mktemp("oidc"), _crawled_demo_template)
 
 
 @pytest.fixture(autouse=True)

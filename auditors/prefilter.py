@@ -1,0 +1,469 @@
+"""One pass over a text that tells which text rules can possibly match it.
+
+Every rule of every category registers its term patterns here. Each pattern is *relaxed* into a
+pattern that matches wherever the original can (lookarounds dropped, possessive and atomic parts
+made plain, letters lower-cased with the case folds of re.IGNORECASE, word classes widened to
+every non-ASCII character); all of them are compiled into one Hyperscan database that reads a
+lower-cased text once and names the rules worth running. A rule it does not name cannot match, so
+findings are those of running every rule (tests/test_prefilter.py compares both on the corpora).
+
+Compiling the database takes seconds: it is kept on disk in the user cache folder under the hash
+of the rules' patterns (a changed rule gets a new hash, so a stale database is never read). Where
+Hyperscan has no wheel, the character 5-grams that any match must start with answer instead.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import threading
+import weakref
+from functools import lru_cache
+from pathlib import Path
+from re import _casefix, _constants as sre_c, _parser as sre_parse
+
+#: Hyperscan reads the lower-cased text as UTF-8 bytes, without its UTF-8 mode (whose automata for
+#: Unicode classes take minutes to compile). One character is one *unit*: an ASCII byte, the bytes
+#: of a listed non-ASCII character, or a run of non-ASCII bytes where a class holds every
+#: non-ASCII character (Python's \w, \s, \d, [^...]). Wider than the original, never narrower.
+_WIDE = r"[\x80-\xff]+"
+_EVERY_CHAR = r"(?:[\x00-\x7f]|" + _WIDE + ")"
+#: The ASCII part of Python's Unicode classes (each also takes every non-ASCII character).
+_CATEGORY = {
+    sre_c.CATEGORY_WORD: r"\w", sre_c.CATEGORY_SPACE: r"\s\x1c-\x1f", sre_c.CATEGORY_DIGIT: "0-9",
+    sre_c.CATEGORY_NOT_WORD: r"\W", sre_c.CATEGORY_NOT_SPACE: r"\S", sre_c.CATEGORY_NOT_DIGIT: r"\D",
+}
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _bytes(code: int) -> str:
+    return "".join(f"\\x{byte:02x}" for byte in chr(code).encode("utf-8", "surrogatepass"))
+
+
+def _folds(code: int) -> set[int]:
+    """The lower-cased characters that `code` matches under re.IGNORECASE."""
+    low = ord(chr(code).lower()) if len(chr(code).lower()) == 1 else code
+    return {low, *(ord(chr(c).lower()) for c in _casefix._EXTRA_CASES.get(low, ()) if len(chr(c).lower()) == 1)}
+
+
+def _unit(ascii_part: str, others: set[int], wide: bool) -> str:
+    """One character: from the class body `ascii_part`, one of `others`, or (`wide`) any non-ASCII."""
+    choices = [f"[{ascii_part}]"] if ascii_part else []
+    choices += [_WIDE] if wide else [_bytes(c) for c in sorted(others)]
+    return choices[0] if len(choices) == 1 else "(?:" + "|".join(choices) + ")"
+
+
+def _class(items) -> str:
+    ascii_part, others, wide = [], set(), False
+    for op, av in items:
+        if op is sre_c.NEGATE:
+            return _EVERY_CHAR  # a negated class in lower-cased text: wider is always safe
+        if op is sre_c.LITERAL:
+            codes = _folds(av)
+        elif op is sre_c.RANGE:
+            if av[1] - av[0] > 300:
+                return _EVERY_CHAR
+            codes = {f for c in range(av[0], av[1] + 1) for f in _folds(c)}
+        elif op is sre_c.CATEGORY and av in _CATEGORY:
+            ascii_part.append(_CATEGORY[av])
+            wide = True
+            continue
+        else:
+            raise _Unknown(op)
+        ascii_part.extend(_bytes(c) for c in codes if c < 128)
+        others.update(c for c in codes if c >= 128)
+    return _unit("".join(sorted(set(ascii_part))), others, wide)
+
+
+def _starts_ascii_word(node) -> bool:
+    """True when the node can only match an ASCII word character (with the case folds: "s" also
+    matches "ſ", which is not ASCII, so a \\b beside it cannot be kept)."""
+    op, av = node
+    if op is sre_c.LITERAL:
+        codes = _folds(av)
+    elif op is sre_c.IN and all(o in (sre_c.LITERAL, sre_c.RANGE) for o, _ in av):
+        codes = {f for o, a in av for c in ((a,) if o is sre_c.LITERAL else range(a[0], a[1] + 1)) for f in _folds(c)}
+    else:
+        return False
+    return all(chr(c) in _ASCII_WORD for c in codes)
+
+
+def _sequence(items) -> str:
+    items = list(items)
+    out = []
+    for index, (op, av) in enumerate(items):
+        if op is sre_c.AT:
+            # \b stays only beside an ASCII word character: there Python's Unicode boundary implies
+            # Hyperscan's ASCII one, so the relaxed pattern still matches wherever the original does.
+            before = index > 0 and _starts_ascii_word(items[index - 1])
+            after = index + 1 < len(items) and _starts_ascii_word(items[index + 1])
+            if av is sre_c.AT_BOUNDARY and (before or after):
+                out.append(r"\b")
+            continue  # other anchors: dropped (wider)
+        out.append(_node(op, av))
+    return "".join(out)
+
+
+def _node(op, av) -> str:
+    if op is sre_c.LITERAL:
+        return _class([(op, av)])
+    if op in (sre_c.NOT_LITERAL, sre_c.ANY):
+        return _EVERY_CHAR
+    if op is sre_c.IN:
+        return _class(av)
+    if op is sre_c.CATEGORY and av in _CATEGORY:
+        return _unit(_CATEGORY[av], set(), True)
+    if op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
+        return ""
+    if op is sre_c.SUBPATTERN:
+        return "(?:" + _sequence(av[-1]) + ")"
+    if op is sre_c.ATOMIC_GROUP:
+        return "(?:" + _sequence(av) + ")"
+    if op is sre_c.BRANCH:
+        return "(?:" + "|".join(_sequence(branch) for branch in av[1]) + ")"
+    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT):
+        low, high, body = av
+        upper = "" if high is sre_c.MAXREPEAT or high > 4 else str(high)  # open-ended: wider, and compiles faster
+        return "(?:" + _sequence(body) + ")" + ("{%d,%s}" % (low, upper) if (low, upper) != (0, "1") else "?")
+    raise _Unknown(op)
+
+
+#: Longest pattern given to Hyperscan (it refuses much longer ones); a longer one is split at a branch.
+MAX_PATTERN = 6000
+#: Most open-ended repeats in one pattern. The masked and leetspeak spellings of `words` have one
+#: after every letter: Hyperscan takes about 10 s to compile them, and their rules are few and fast.
+MAX_LOOPS = 12
+#: A long or open-ended repeat of a class holding every non-ASCII character ("[^.!?]{0,60}", "\\w*"):
+#: it says little and makes Hyperscan's automaton much larger.
+_GAP = re.compile(re.escape(_WIDE) + r"\)+\{\d+,\}")
+
+
+class _Unknown(Exception):
+    """A construct the relaxation does not handle: the rule is then always run."""
+
+
+def relaxed_patterns(pattern: str) -> list[str] | None:
+    """Hyperscan patterns over lower-cased text, one of which matches wherever `pattern` (read with
+    re.IGNORECASE) matches; None when that cannot be written or it may match an empty string.
+
+    A match holds a match of any contiguous part of the pattern's sequence, so a sequence with gaps
+    ("rally [^.!?]{0,60} queen's park") is relaxed to its widest part without a gap ("rally");
+    a branch holding a gap, or too long for Hyperscan, is split into one pattern per alternative."""
+    try:
+        parsed = sre_parse.parse(pattern, re.IGNORECASE)
+        return _split(list(parsed), parsed.state)
+    except (_Unknown, re.error, RecursionError):
+        return None
+
+
+def _split(items: list, state) -> list[str]:
+    for index, (op, av) in enumerate(items):
+        node = "" if op is sre_c.AT else _node(op, av)
+        if op is sre_c.SUBPATTERN and (_GAP.search(node) or len(node) > MAX_PATTERN):
+            return _split(items[:index] + list(av[-1]) + items[index + 1:], state)
+        if op is sre_c.BRANCH and (_GAP.search(node) or len(node) > MAX_PATTERN):
+            return [part for branch in av[1] for part in _split(items[:index] + list(branch) + items[index + 1:], state)]
+    runs, run = [], []
+    for item in items:
+        if item[0] is not sre_c.AT and _GAP.search(_node(*item)):
+            runs.append(run)
+            run = []
+        else:
+            run.append(item)
+    runs.append(run)
+    widest = max(runs, key=lambda r: sre_parse.SubPattern(state, r).getwidth()[0])
+    relaxed = _sequence(widest)
+    if sre_parse.SubPattern(state, widest).getwidth()[0] == 0 or len(relaxed) > MAX_PATTERN:
+        raise _Unknown("matches an empty string, or too long")
+    if relaxed.count(",}") > MAX_LOOPS:
+        raise _Unknown("too many loops")
+    return [relaxed]
+
+
+# --- Where compiled databases are kept -----------------------------------------------------------
+
+def cache_dir() -> Path:
+    """$SCHOOLAUDIT_CACHE, else the platform's user cache folder for schoolaudit."""
+    if os.environ.get("SCHOOLAUDIT_CACHE"):
+        return Path(os.environ["SCHOOLAUDIT_CACHE"])
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "schoolaudit" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "schoolaudit"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "schoolaudit"
+
+
+def read_cache(name: str) -> bytes | None:
+    try:
+        return (cache_dir() / name).read_bytes()
+    except OSError:
+        return None
+
+
+def write_cache(name: str, data: bytes) -> None:
+    """Best effort: an unwritable cache folder only costs the next start-up a compile."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{name}.{os.getpid()}"
+        partial.write_bytes(data)
+        os.replace(partial, folder / name)
+    except OSError:
+        pass
+
+
+#: Compiled databases kept (a few MB each): one per rules version in use, and the tests' own.
+KEPT_DATABASES = 8
+
+
+def _prune(pattern: str, kept: int) -> None:
+    """Remove all but the `kept` newest cache files matching `pattern` (best effort)."""
+    try:
+        files = sorted(cache_dir().glob(pattern), key=lambda path: path.stat().st_mtime, reverse=True)
+        for old in files[kept:]:
+            old.unlink()
+    except OSError:
+        pass
+
+
+# --- The engines ---------------------------------------------------------------------------------
+
+class HyperscanEngine:
+    """Every rule's relaxed patterns in one Hyperscan database; a text is read once."""
+
+    def __init__(self, rules: list[tuple[str, ...]]):
+        import hyperscan
+
+        self.hs = hyperscan
+        # This module's own text is part of the key: a database relaxed another way is never read.
+        digest = hashlib.sha256(json.dumps([hyperscan.__version__, rules]).encode() + Path(__file__).read_bytes())
+        self.cache_name = f"prefilter-{digest.hexdigest()[:32]}.hsdb"
+        cached = read_cache(self.cache_name)
+        if cached is not None:
+            try:
+                header, blob = cached.split(b"\n", 1)
+                self.ids, self.always = (lambda h: (h["ids"], frozenset(h["always"])))(json.loads(header))
+                self.database = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+            except (ValueError, KeyError, hyperscan.error):
+                cached = None  # damaged or from another build: compile again
+        if cached is None:
+            self._compile(rules)
+            header = json.dumps({"ids": self.ids, "always": sorted(self.always)}).encode()
+            write_cache(self.cache_name, header + b"\n" + hyperscan.dumpb(self.database))
+            _prune("prefilter-*.hsdb", KEPT_DATABASES)
+        self.scratches = threading.local()  # a scratch space serves one scan at a time
+
+    def _compile(self, rules: list[tuple[str, ...]]) -> None:
+        expressions, ids, always = [], [], set()
+        for index, terms in enumerate(rules):
+            relaxed = [relaxed_patterns(term) for term in terms]
+            if None in relaxed:
+                always.add(index)
+            else:
+                parts = [part.encode() for parts in relaxed for part in parts]
+                expressions += parts
+                ids += [index] * len(parts)
+        flags = self.hs.HS_FLAG_SINGLEMATCH
+        try:
+            database = self._database(expressions, flags)
+        except self.hs.error:  # Hyperscan refuses one of them: find it, and run its rule always
+            kept = [i for i, e in enumerate(expressions) if self._compiles(e, flags)]
+            always |= {ids[i] for i in range(len(expressions)) if i not in kept}
+            expressions, ids = [expressions[i] for i in kept], [ids[i] for i in kept]
+            database = self._database(expressions, flags)
+        self.database, self.ids, self.always = database, ids, frozenset(always)
+
+    def _database(self, expressions: list[bytes], flags: int):
+        database = self.hs.Database()
+        if expressions:
+            database.compile(expressions=expressions, ids=list(range(len(expressions))),
+                             flags=[flags] * len(expressions))
+        return database
+
+    def _compiles(self, expression: bytes, flags: int) -> bool:
+        try:
+            self._database([expression], flags)
+        except self.hs.error:
+            return False
+        return True
+
+    def candidates(self, text: str) -> frozenset[int] | None:
+        try:
+            data = text.lower().encode("utf-8", "surrogatepass")
+        except UnicodeEncodeError:
+            return None
+        found = set(self.always)
+        ids = self.ids
+
+        def on_match(expression, start, end, flags, context):
+            found.add(ids[expression])
+
+        if self.ids:
+            scratch = getattr(self.scratches, "scratch", None)
+            if scratch is None:
+                scratch = self.scratches.scratch = self.hs.Scratch(self.database)
+            self.database.scan(data, match_event_handler=on_match, scratch=scratch)
+        return frozenset(found)
+
+
+_GATE_WIDTH = 5
+_MAX_PREFIXES = 4000
+
+
+class GramEngine:
+    """Without Hyperscan: a rule runs only when the text holds one of the 5-character strings (or a
+    shorter whole match) that every match of its terms starts with."""
+
+    def __init__(self, rules: list[tuple[str, ...]]):
+        self.always, self.by_gram, self.short = set(), {}, []
+        for index, terms in enumerate(rules):
+            starts = [match_prefixes(term) for term in terms]
+            if None in starts:
+                self.always.add(index)
+                continue
+            prefixes = frozenset().union(*starts)
+            for gram in prefixes:
+                if len(gram) == _GATE_WIDTH:
+                    self.by_gram.setdefault(gram, set()).add(index)
+            short = sorted((p for p in prefixes if len(p) < _GATE_WIDTH), key=len)
+            if short:
+                self.short.append((index, re.compile("|".join(map(re.escape, short)))))
+
+    def candidates(self, text: str) -> frozenset[int]:
+        low = text.lower()
+        found = set(self.always)
+        by_gram = self.by_gram
+        for gram in {low[i:i + _GATE_WIDTH] for i in range(len(low) - _GATE_WIDTH + 1)}:
+            found.update(by_gram.get(gram, ()))
+        found.update(index for index, short in self.short if index not in found and short.search(low))
+        return frozenset(found)
+
+
+def _node_prefixes(op, av, room: int):
+    """(open, closed) prefix sets of one regex node, at most `room` long; None when unknown.
+    Open strings may be continued by what follows the node; closed ones are final."""
+    if op is sre_c.LITERAL:
+        return {chr(av).lower()}, set()
+    if op in (sre_c.AT, sre_c.ASSERT, sre_c.ASSERT_NOT):
+        return {""}, set()
+    if op is sre_c.IN:
+        chars = set()
+        for item_op, item_av in av:
+            if item_op is sre_c.LITERAL:
+                chars.add(chr(item_av).lower())
+            elif item_op is sre_c.RANGE and item_av[1] - item_av[0] < 40:
+                chars.update(chr(c).lower() for c in range(item_av[0], item_av[1] + 1))
+            else:
+                return None
+        return chars, set()
+    if op in (sre_c.SUBPATTERN, sre_c.ATOMIC_GROUP):
+        return _seq_prefixes(av[-1] if op is sre_c.SUBPATTERN else av, room)
+    if op is sre_c.BRANCH:
+        opened, closed = set(), set()
+        for branch in av[1]:
+            result = _seq_prefixes(branch, room)
+            if result is None:
+                return None
+            opened |= result[0]
+            closed |= result[1]
+        return opened, closed
+    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT):
+        low, high, body = av
+        result = _seq_prefixes(body, room)
+        if result is None:
+            return None
+        opened, closed = result
+        if high != 1:  # a second repetition may follow: stop there
+            opened, closed = set(), closed | opened
+        if low == 0:
+            opened = opened | {""}
+        return opened, closed
+    return None
+
+
+def _seq_prefixes(items, room: int):
+    opened, closed = {""}, set()
+    for op, av in items:
+        following = set()
+        for prefix in opened:
+            result = _node_prefixes(op, av, room - len(prefix))
+            if result is None:
+                closed.add(prefix)
+                continue
+            for tail in result[0]:
+                (closed if len(prefix + tail) >= room else following).add((prefix + tail)[:room])
+            closed.update((prefix + tail)[:room] for tail in result[1])
+        opened = following
+        if len(opened) + len(closed) > _MAX_PREFIXES:
+            return None
+        if not opened:
+            break
+    return opened, closed
+
+
+def match_prefixes(pattern: str) -> frozenset[str] | None:
+    """Lower-case strings (up to 5 characters) one of which starts every match of `pattern`, or None
+    when that cannot be told. A rule whose prefixes are all absent from a text cannot match it."""
+    try:
+        result = _seq_prefixes(list(sre_parse.parse(pattern, re.IGNORECASE)), _GATE_WIDTH)
+    except Exception:  # an unusual construct: no gate, scan as usual
+        return None
+    if result is None:
+        return None
+    prefixes = result[0] | result[1]
+    return None if "" in prefixes or len(prefixes) > _MAX_PREFIXES else frozenset(prefixes)
+
+
+def _engine_class():
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return GramEngine
+    return HyperscanEngine
+
+
+class Prefilter:
+    """The rules of every text auditor of one policy, registered by `add`; `candidates(text)` says
+    which of them can match `text` (None: all of them). The engine is built at the first question."""
+
+    def __init__(self, engine: type | None = None):
+        self.rules: list[tuple[str, ...]] = []
+        self.engine_class = engine
+        self._engine = None
+
+    def add(self, terms: tuple[str, ...]) -> int:
+        self.rules.append(tuple(terms))
+        self._engine = None  # a rule added after the first scan: build again, with it
+        return len(self.rules) - 1
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = (self.engine_class or _engine_class())(self.rules)
+        return self._engine
+
+    def candidates(self, text: str) -> frozenset[int] | None:
+        return _candidates(self.engine, text)
+
+
+@lru_cache(maxsize=8192)
+def _candidates(engine, text: str) -> frozenset[int] | None:
+    return engine.candidates(text)
+
+
+def forget_texts() -> None:
+    _candidates.cache_clear()
+
+
+_SHARED: dict[int, Prefilter] = {}
+
+
+def shared_prefilter(policy) -> Prefilter:
+    """The one prefilter of all the text rules read under `policy` (kept while the policy lives)."""
+    key = id(policy)
+    if key not in _SHARED:
+        _SHARED[key] = Prefilter()
+        weakref.finalize(policy, _SHARED.pop, key, None)
+    return _SHARED[key]

@@ -1,0 +1,153 @@
+"""The rules' prefilter: it only skips rules that cannot match, and its compiled database is cached
+under the rules' hash (a changed rules file is never read with an old database)."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from auditors import prefilter
+from auditors.prefilter import GramEngine, HyperscanEngine, Prefilter, relaxed_patterns, shared_prefilter
+from auditors.text import RuleAuditor
+from schoolaudit.commands.classify import classify, load
+from schoolaudit.config import DEFAULT_CONFIG_DIR
+from schoolaudit.corpus import record_to_post
+
+ROOT = Path(__file__).resolve().parent.parent
+hyperscan = pytest.importorskip("hyperscan", reason="Hyperscan has no wheel here; the 5-gram engine is tested below")
+
+
+def _records() -> list[dict]:
+    files = sorted((ROOT / "bench" / "data").glob("*.jsonl")) + sorted((ROOT / "tests" / "fixtures" / "text").glob("*.jsonl"))
+    records = [json.loads(line) for path in files for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    demo = [path for path in sorted((ROOT / "schoolaudit" / "demo" / "site").rglob("*")) if path.suffix in (".xml", ".json")]
+    records += [{"id": path.name, "platform": "website", "account": {"name": "demo", "kind": "school"},
+                 "text": path.read_text(encoding="utf-8")} for path in demo]
+    # The same posts without case, as privacy reads them in restored case.
+    records += [dict(r, id=f"{r['id']}-{case}", text=getattr(r.get("text", ""), case)())
+                for r in records[::6] for case in ("upper", "lower")]
+    return records
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return [record_to_post(record) for record in _records()]
+
+
+def _unfiltered(auditors):
+    """The same auditors with every rule run on every text: what the prefilter must not change."""
+    copies = [copy.copy(a) for a in auditors]
+    for auditor in copies:
+        if isinstance(auditor, RuleAuditor):
+            auditor.prefilter = None
+    return copies
+
+
+def _findings(auditors, policy, posts):
+    return [classify(post, account, policy, auditors) for post, account in posts]
+
+
+def test_prefiltered_rules_find_exactly_what_every_rule_finds(corpus):
+    policy, auditors = load(str(DEFAULT_CONFIG_DIR))
+    assert isinstance(shared_prefilter(policy).engine, HyperscanEngine)
+    reference = _unfiltered(auditors)
+    prefiltered = _findings(auditors, policy, corpus)
+    assert prefiltered == _findings(reference, policy, corpus)
+    assert sum(bool(result["findings"]) for result in prefiltered) > 500
+
+
+def test_without_hyperscan_the_gram_engine_finds_the_same(corpus):
+    policy, auditors = load(str(DEFAULT_CONFIG_DIR))
+    shared_prefilter(policy).engine_class = GramEngine
+    reference = _unfiltered(auditors)
+    assert isinstance(shared_prefilter(policy).engine, GramEngine)
+    sample = corpus[::4]
+    assert _findings(auditors, policy, sample) == _findings(reference, policy, sample)
+
+
+def test_the_prefilter_names_only_the_rules_that_can_match(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path))
+    rules = Prefilter()
+    beer, vote = rules.add((r"(?<!root )\bbeers?\b(?! float)",)), rules.add((r"\bvote (for|pour)\b",))
+    assert rules.candidates("Craft BEER night!") == {beer}
+    assert rules.candidates("Votez: vote POUR nous") == {vote}
+    assert rules.candidates("A quiet day.") == frozenset()
+
+
+@pytest.mark.parametrize("pattern, text", [
+    (r"\bcafé\b", "CAFÉ au lait"),  # non-ASCII letters, upper case
+    (r"\bs\w+t\b", "ſhot"),  # a fold re.IGNORECASE makes (long s)
+    (r"\b(rally|march)\b[^.!?]{0,60}\bqueen['’]s park", "March on to Queen’s Park"),  # a gap
+    (r"(?-i:[A-Z]{2})\d{3}", "plate AB123"),  # a case-sensitive part
+    (r"🍺|🍻", "cheers 🍻"),
+    (r"\d{2,3} élèves", "٣٤ élèves"),  # Python's \d takes every digit
+])
+def test_relaxed_patterns_match_wherever_the_rule_does(pattern, text):
+    import re
+
+    assert re.search(pattern, text, re.IGNORECASE)
+    database = hyperscan.Database()
+    parts = [p.encode() for p in relaxed_patterns(pattern)]
+    database.compile(expressions=parts, ids=list(range(len(parts))), flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(parts))
+    found = []
+    database.scan(text.lower().encode(), match_event_handler=lambda *hit: found.append(hit))
+    assert found
+
+
+def test_an_empty_match_or_an_unknown_construct_runs_the_rule_always():
+    assert relaxed_patterns(r"a*") is None
+    assert relaxed_patterns(r"(a)\1") is None
+
+
+def _substances_auditor(terms: list[str]):
+    from auditors.base import CategoryPolicy, Policy
+    from auditors.substances import SubstancesAuditor
+    from records.model import CATEGORIES
+
+    rules = {"rules": [{"id": "drink", "explanation": "Drinks ({term}).", "terms": terms}]}
+    categories = {c: CategoryPolicy(c, f"clause {c}", "medium") for c in CATEGORIES}
+    categories["substances"] = CategoryPolicy("substances", "No substances.", "high", rules=rules)
+    policy = Policy(categories)
+    return SubstancesAuditor(policy), policy
+
+
+def test_a_changed_rule_is_compiled_again_and_a_damaged_cache_is_replaced(tmp_path, monkeypatch):
+    from auditors.base import AuditContext
+    from records.model import Post
+
+    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path))
+    post = Post("a", "x", "1", None, None, "Zorblax night at the gym on Friday.")
+
+    def found(terms):
+        auditor, policy = _substances_auditor(terms)
+        return [f.evidence for f in auditor.audit(post, AuditContext(policy))]
+
+    assert found([r"\bbeer\b"]) == []
+    first = set(tmp_path.glob("prefilter-*.hsdb"))
+    assert found([r"\bbeer\b", r"\bzorblax\b"]) == ["Zorblax night at the gym on Friday."]
+    second = set(tmp_path.glob("prefilter-*.hsdb")) - first
+    assert len(first) == 1 and len(second) == 1
+    assert found([r"\bbeer\b"]) == []  # the first database, read back from the cache
+    second.pop().write_bytes(b"not a database\n")
+    assert found([r"\bbeer\b", r"\bzorblax\b"]) == ["Zorblax night at the gym on Friday."]
+
+
+def test_an_unwritable_cache_folder_costs_only_time(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(blocker / "cache"))
+    rules = Prefilter()
+    index = rules.add((r"\bhello\b",))
+    assert rules.candidates("Hello there") == {index}
+    assert prefilter.read_cache("anything") is None
+
+
+def test_old_databases_are_pruned(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path))
+    for index in range(prefilter.KEPT_DATABASES + 3):
+        rules = Prefilter()
+        rules.add((rf"\bword{index}\b",))
+        assert rules.candidates(f"a word{index}.") == {0}
+    assert len(list(tmp_path.glob("prefilter-*.hsdb"))) == prefilter.KEPT_DATABASES
