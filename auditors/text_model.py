@@ -307,8 +307,8 @@ def combine(findings: list[Finding], probabilities: dict[str, float], thresholds
     category rests on a single weak signal, the model vetoes it (probability under the category's
     veto: the word is a look-alike), or, under its threshold (nothing confirms it), a `high` finding
     becomes `medium`; a finding the model confirms, or one of several, stays as it is.
-    `quoted(finding)`, when given, is the model's probability for the quoted evidence alone; the
-    larger of it and the post's counts, so a violating sentence in a long innocent post stands."""
+    `quoted(finding)`, when given, is the model's probability for the quoted evidence alone; before a
+    veto, the larger of it and the post's counts, so a violating sentence in a long innocent post stands."""
     by_category: dict[str, list[Finding]] = {}
     for finding in findings:
         by_category.setdefault(finding.category, []).append(finding)
@@ -317,7 +317,7 @@ def combine(findings: list[Finding], probabilities: dict[str, float], thresholds
         category = finding.category
         if category in thresholds and single_weak_signal(by_category[category]):
             probability = probabilities[category]
-            if quoted is not None and probability < thresholds[category]:
+            if quoted is not None and probability < vetoes.get(category, 0.0):
                 probability = max(probability, quoted(finding))
             if probability < vetoes.get(category, 0.0):
                 continue

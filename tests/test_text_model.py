@@ -287,7 +287,7 @@ def test_combine_keeps_a_hit_whose_quoted_sentence_the_model_believes():
     """A violating sentence in a long innocent post: the post scores low, the quoted sentence high."""
     thresholds, vetoes = {"hostile": 0.6}, {"hostile": 0.05}
     kept = combine([_finding("hostile")], {"hostile": 0.01}, thresholds, vetoes, quoted=lambda f: 0.9)
-    assert [f.severity for f in kept] == ["high"]
+    assert [f.severity for f in kept] == ["high"]  # the quoted clause confirms it
 
 
 def test_a_clear_violation_in_a_long_innocent_post_is_not_vetoed():
