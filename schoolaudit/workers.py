@@ -12,8 +12,8 @@ Each worker analyses its images itself, one at a time (the image analyser's own 
 
 Memory: a worker's models are loaded on its first image (`auditors.image_analysis`), every ONNX
 session it creates runs without onnxruntime's memory arena and memory patterns (`lean_onnx_sessions`),
-and after each post with images the C heap's free pages go back to the system (`_release_free_memory`):
-a worker then holds about 180 MB between images instead of growing to 530 MB. Reading the text in
+and after each account the C heap's free pages go back to the system (`_release_free_memory`): a
+worker then holds about 180 MB between accounts instead of growing to 530 MB. Reading the text in
 an image still takes a worker to about 650 MB for a moment.
 `InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
 for starting workers to pay (`POOL_MIN_ACCOUNTS`).
@@ -68,12 +68,9 @@ class InProcessAuditing:
     def audit_posts(self, account: Account, posts: list[Post]) -> list[list[Finding]]:
         context = AuditContext(self.policy, account)
         try:
-            return [self._audit_one(post, context) for post in posts]
+            return [audit_post(post, context, self.auditors, self.cpu) for post in posts]
         finally:
             forget_texts()  # the text caches serve the auditors of one post; kept, they grow to 8192 texts each
-
-    def _audit_one(self, post: Post, context: AuditContext) -> list[Finding]:
-        return audit_post(post, context, self.auditors, self.cpu)
 
     def close(self) -> None:
         pass
@@ -128,19 +125,7 @@ def auditing(policy: Policy, processes: int, accounts: int) -> InProcessAuditing
 
 # --- in the worker process ------------------------------------------------------------------
 
-class _WorkerSideAuditing(InProcessAuditing):
-    """A worker's auditors: after a post with images, the memory its analysis freed goes back to the
-    system, so that two workers rarely hold their peaks at once."""
-
-    def _audit_one(self, post: Post, context: AuditContext) -> list[Finding]:
-        try:
-            return super()._audit_one(post, context)
-        finally:
-            if post.media:
-                _release_free_memory()
-
-
-_WORKER: _WorkerSideAuditing | None = None
+_WORKER: InProcessAuditing | None = None
 
 
 def _start_worker(policy: Policy, parent: int) -> None:
@@ -148,7 +133,7 @@ def _start_worker(policy: Policy, parent: int) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     lean_onnx_sessions()
     analyse_images_here(policy)
-    _WORKER = _WorkerSideAuditing(policy)
+    _WORKER = InProcessAuditing(policy)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
 
 
@@ -211,4 +196,7 @@ def _exit_with(parent: int) -> None:
 def _audit_in_worker(account: Account, posts: list[Post]) -> tuple[list[list[Finding]], dict, dict]:
     """(findings per post, auditors off here, CPU seconds per auditor for these posts)."""
     _WORKER.cpu = {}
-    return _WORKER.audit_posts(account, posts), _WORKER.disabled, _WORKER.cpu
+    try:
+        return _WORKER.audit_posts(account, posts), _WORKER.disabled, _WORKER.cpu
+    finally:
+        _release_free_memory()  # once an account: after every image it cost 15% more CPU (pages faulted again)
