@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from records.model import (Action, Finding, FindingRecord, FindingStatus, OPEN_STATUSES, Post, ReviewRecord,
                            utcnow)
-from records.rows import insert, placeholders, record, records
+from records.rows import chunks, insert, placeholders, record, records
 
 
 class UnknownFinding(LookupError):
@@ -54,36 +54,47 @@ def _finding(row: dict) -> FindingRecord:
     return record(FindingRecord, row, status=FindingStatus, active=bool)
 
 
+def _finding_row(fingerprint: str, post: Post, finding: Finding, now: str, run_id: int) -> dict:
+    return {"fingerprint": fingerprint, "post_key": post.key, "account_id": post.account_id,
+            "category": finding.category, "severity": finding.severity, "evidence": finding.evidence,
+            "explanation": finding.explanation, "clause": finding.clause, "auditor": finding.auditor,
+            "location": finding.where, "media_sha256": finding.media_sha256,
+            "status": FindingStatus.OPEN.value, "active": 1, "first_seen": now, "last_seen": now, "run_id": run_id}
+
+
 class FindingsPart:
     def save_findings(self, post: Post, findings: list[Finding], run_id: int) -> list[int]:
         """Record the audit of `post`'s current content; return ids of findings seen for the first time.
 
         Findings of earlier content that this audit no longer produces are made inactive.
         """
+        return self.save_audits([(post, findings)], run_id)
+
+    def save_audits(self, audited: list[tuple[Post, list[Finding]]], run_id: int) -> list[int]:
+        """`save_findings` for several posts (an account's) in one transaction and a few statements;
+        return the ids of findings seen for the first time."""
         now = utcnow().isoformat()
-        new_ids = []
+        keys = [post.key for post, _ in audited]
         with self.transaction():
-            known = {fingerprint: (finding_id, active) for finding_id, fingerprint, active in self.db.execute(
-                "SELECT id, fingerprint, active FROM findings WHERE post_key = ?", [post.key])}
-            current = set()
-            for finding in findings:
-                fingerprint = finding.fingerprint(post.key)
-                current.add(fingerprint)
-                if fingerprint in known:
-                    self.db.execute("UPDATE findings SET last_seen = ?, active = 1 WHERE id = ?",
-                                    [now, known[fingerprint][0]])
-                    continue
-                new_ids.append(insert(self.db, "findings", {
-                    "fingerprint": fingerprint, "post_key": post.key, "account_id": post.account_id,
-                    "category": finding.category, "severity": finding.severity, "evidence": finding.evidence,
-                    "explanation": finding.explanation, "clause": finding.clause, "auditor": finding.auditor,
-                    "location": finding.where, "media_sha256": finding.media_sha256,
-                    "status": FindingStatus.OPEN.value, "active": 1, "first_seen": now, "last_seen": now,
-                    "run_id": run_id}))
-            for fingerprint, (finding_id, active) in known.items():
-                if active and fingerprint not in current:
-                    self.db.execute("UPDATE findings SET active = 0 WHERE id = ?", [finding_id])
-            self.db.execute("UPDATE posts SET audited_hash = ? WHERE key = ?", [post.content_hash(), post.key])
+            known: dict[str, tuple[int, int]] = {}
+            for chunk in chunks(keys):
+                known.update((fingerprint, (finding_id, active)) for finding_id, fingerprint, active in self.db.execute(
+                    f"SELECT id, fingerprint, active FROM findings WHERE post_key IN ({placeholders(chunk)})", chunk))
+            current, fresh = set(), {}
+            for post, findings in audited:
+                for finding in findings:
+                    fingerprint = finding.fingerprint(post.key)
+                    current.add(fingerprint)
+                    if fingerprint not in known:
+                        fresh[fingerprint] = _finding_row(fingerprint, post, finding, now, run_id)
+            self.db.conn.executemany("UPDATE findings SET last_seen = ?, active = 1 WHERE id = ?",
+                                     [(now, known[f][0]) for f in current if f in known])
+            self.db.conn.executemany("UPDATE findings SET active = 0 WHERE id = ?",
+                                     [(finding_id,) for f, (finding_id, active) in known.items()
+                                      if active and f not in current])
+            new_ids = [insert(self.db, "findings", row) for row in fresh.values()]
+            self.db.conn.executemany("UPDATE posts SET audited_hash = ? WHERE key = ?",
+                                     [(post.content_hash(), post.key) for post, _ in audited])
         return new_ids
 
     # -- reading -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Iterable
 
 from records.model import Account, Media, Post, PostRecord, PostVersion, RepostRef, utcnow
-from records.rows import chunks, insert, loads, placeholders, record, records, update, upsert
+from records.rows import chunks, insert, insert_many, loads, placeholders, record, records, update_many, upsert
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -35,7 +35,7 @@ class PostsPart:
         whole window, posts of that window that are no longer there are marked removed.
         """
         now = utcnow().isoformat()
-        new, changed = [], []
+        new, changed, inserted, updated, versions, seen = [], [], [], [], [], []
         with self.transaction():
             known = self._stored_hashes([p.key for p in posts])
             for post in posts:
@@ -43,17 +43,19 @@ class PostsPart:
                 row = _post_columns(post, digest)
                 stored = known.get(post.key)
                 if stored is None:
-                    insert(self.db, "posts", {**row, "version": 1, "first_seen": now, "last_seen": now,
-                                             "audited_hash": None})
-                    self._insert_version(row, 1, now)
+                    inserted.append({**row, "version": 1, "first_seen": now, "last_seen": now, "audited_hash": None})
+                    versions.append(_version_row(row, 1, now))
                     new.append(post)
                 elif stored[0] != digest:
-                    version = stored[1] + 1
-                    update(self.db, "posts", "key", post.key, {**row, "version": version, "last_seen": now, "removed_at": None})
-                    self._insert_version(row, version, now)
+                    updated.append({**row, "version": stored[1] + 1, "last_seen": now, "removed_at": None})
+                    versions.append(_version_row(row, stored[1] + 1, now))
                     changed.append(post)
                 else:
-                    self.db.execute("UPDATE posts SET last_seen = ?, removed_at = NULL WHERE key = ?", [now, post.key])
+                    seen.append((now, post.key))
+            insert_many(self.db, "posts", inserted)
+            update_many(self.db, "posts", "key", updated)
+            insert_many(self.db, "post_versions", versions)
+            self.db.conn.executemany("UPDATE posts SET last_seen = ?, removed_at = NULL WHERE key = ?", seen)
             if complete_window and posts:
                 self._mark_removed(account.id, {p.key for p in posts}, posts, now)
         return new, changed
@@ -66,22 +68,16 @@ class PostsPart:
                 found[key] = (digest, version)
         return found
 
-    def _insert_version(self, row: dict, version: int, now: str) -> None:
-        insert(self.db, "post_versions", {"post_key": row["key"], "version": version, "content_hash": row["content_hash"],
-                                         "title": row["title"], "text": row["text"], "media": row["media"],
-                                         "repost_of": row["repost_of"], "edited_at": row["edited_at"], "seen_at": now})
-
     def _mark_removed(self, account_id: str, present: set[str], posts: list[Post], now: str) -> None:
         # The window is what the source answered for, oldest to newest: a feed that briefly lists only
         # its oldest item says nothing about the newer posts.
         dated = [p.created_at for p in posts if p.created_at]
         if not dated:
             return
-        for (key,) in list(self.db.execute("""SELECT key FROM posts WHERE account_id = ? AND removed_at IS NULL
-                                              AND created_at >= ? AND created_at <= ?""",
-                                           [account_id, min(dated).isoformat(), max(dated).isoformat()])):
-            if key not in present:
-                self.db.execute("UPDATE posts SET removed_at = ? WHERE key = ?", [now, key])
+        gone = [(now, key) for (key,) in self.db.execute(
+            """SELECT key FROM posts WHERE account_id = ? AND removed_at IS NULL AND created_at >= ? AND created_at <= ?""",
+            [account_id, min(dated).isoformat(), max(dated).isoformat()]) if key not in present]
+        self.db.conn.executemany("UPDATE posts SET removed_at = ? WHERE key = ?", gone)
 
     def unaudited_posts(self, account_id: str | None = None) -> list[Post]:
         """Posts whose current content has not been audited (new, changed, or left by a killed run)."""
@@ -167,6 +163,12 @@ def _post_columns(post: Post, digest: str) -> dict:
         "repost_of": json.dumps(post.repost_of.__dict__) if post.repost_of else None,
         "sensitive": int(post.sensitive), "content_hash": digest,
     }
+
+
+def _version_row(row: dict, version: int, now: str) -> dict:
+    return {"post_key": row["key"], "version": version, "content_hash": row["content_hash"], "title": row["title"],
+            "text": row["text"], "media": row["media"], "repost_of": row["repost_of"], "edited_at": row["edited_at"],
+            "seen_at": now}
 
 
 def post_from_row(row: dict) -> Post:

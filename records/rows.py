@@ -59,3 +59,18 @@ def upsert(db, table: str, key: str, values: dict) -> None:
 def update(db, table: str, key: str, key_value, values: dict) -> None:
     db.execute(f"UPDATE {table} SET {', '.join(f'{column} = ?' for column in values)} WHERE {key} = ?",
                [*values.values(), key_value])
+
+
+def insert_many(db, table: str, rows: list[dict]) -> None:
+    """INSERT rows that all have the columns of the first, in one statement run over them."""
+    if rows:
+        db.conn.executemany(f"INSERT INTO {table} ({', '.join(rows[0])}) VALUES ({placeholders(rows[0])})",
+                            [list(row.values()) for row in rows])
+
+
+def update_many(db, table: str, key: str, rows: list[dict]) -> None:
+    """UPDATE the row whose `key` column matches, for each of `rows` (all with the columns of the first)."""
+    if rows:
+        columns = [column for column in rows[0] if column != key]
+        db.conn.executemany(f"UPDATE {table} SET {', '.join(f'{column} = ?' for column in columns)} WHERE {key} = ?",
+                            [[*(row[column] for column in columns), row[key]] for row in rows])

@@ -152,8 +152,7 @@ class Pipeline:
                 self.store.record_check(run_id, account.id, Outcome.ERROR.value, detail)
                 return AccountResult(account, Outcome.ERROR.value, detail)
         with self.store.transaction():  # the account's findings and its check, one commit
-            stored.findings_new = sum(len(self.store.save_findings(post, found, run_id))
-                                      for post, found in zip(posts, findings))
+            stored.findings_new = len(self.store.save_audits(list(zip(posts, findings)), run_id))
             self.store.record_check(run_id, account.id, Outcome.OK.value, stored.detail, stored.posts_seen)
         return stored
 

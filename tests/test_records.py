@@ -119,6 +119,25 @@ def test_an_account_killed_between_its_findings_and_its_check_is_audited_by_the_
     assert store.integrity_ok()
 
 
+def test_an_accounts_audits_are_saved_together_and_a_kill_half_way_keeps_none(store):
+    posts = [_post(1), _post(2), _post(3, "Library week")]
+    store.save_posts(ACCOUNT, posts)
+    audits = [(posts[0], [_finding()]), (posts[1], [_finding(), _finding("Cold")]), (posts[2], [])]
+    operation = ("from tests.test_records import _finding, _post\n"
+                 "store.save_audits([(_post(1), [_finding()]), (_post(2), [_finding(), _finding('Cold')]),"
+                 " (_post(3, 'Library week'), [])], 0)\n")
+    assert killed_at(store.path, r'UPDATE ["\[]?posts', operation) == -9  # findings written, posts not yet marked
+    assert store.findings(FindingQuery()) == [] and len(store.unaudited_posts()) == 3
+    new_ids = store.save_audits(audits, run_id=0)
+    assert len(new_ids) == 3 and store.unaudited_posts() == []
+    assert sorted((f.post_key, f.evidence) for f in store.findings(FindingQuery())) == [
+        (posts[0].key, "Cold beer"), (posts[1].key, "Cold"), (posts[1].key, "Cold beer")]
+    # seen again, one no longer produced: nothing new, that one made inactive, the others kept
+    assert store.save_audits([(posts[0], [_finding()]), (posts[1], [_finding("Cold")])], run_id=1) == []
+    assert sorted((f.post_key, f.evidence) for f in store.findings(FindingQuery())) == [
+        (posts[0].key, "Cold beer"), (posts[1].key, "Cold")]
+
+
 def test_a_dead_holders_runs_are_closed_when_the_lock_is_taken_over(store, demo_config):
     from schoolaudit.lock import RunLock
 

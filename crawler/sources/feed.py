@@ -31,6 +31,7 @@ from crawler.http import Fetched, HttpClient
 from crawler.result import FetchError, FetchResult
 from records.model import Account, Media, Outcome, Post, RepostRef
 from crawler.sources.base import Source, document_base, response_headers
+from crawler.sources.lean_feed import lean_parse
 from crawler.sources.common import (
     FEEDPARSER_OPTIONS, MAX_PAGES, Collector, absolute, html_images, html_to_text, is_noise_image, json_document,
     parse_time, unique_media,
@@ -104,9 +105,20 @@ def parse_feed_page(body: bytes, url: str, account_id: str,
     if _looks_like_json(body, content_type):
         return _parse_json_feed(body, base, account_id)
     alts, body = _media_alts(body)
-    parsed = feedparser.parse(body, response_headers={"content-location": base,
-                                                      "content-type": content_type or "application/xml"},
-                              **FEEDPARSER_OPTIONS)
+    parsed = lean_parse(body, base, content_type) or tolerant_parse(body, base, content_type)
+    return feed_posts(parsed, url, base, account_id, alts)
+
+
+def tolerant_parse(body: bytes, base: str, content_type: str):
+    """feedparser's reading of any RSS or Atom document, damaged or not."""
+    return feedparser.parse(body, response_headers={"content-location": base,
+                                                    "content-type": content_type or "application/xml"},
+                            **FEEDPARSER_OPTIONS)
+
+
+def feed_posts(parsed, url: str, base: str, account_id: str, alts: dict) -> tuple[list[Post], str | None]:
+    """The posts and next page of a feed as read by `lean_parse` or `tolerant_parse`; raise `malformed`
+    when neither an item nor a feed was found in it."""
     platform = "atom" if str(parsed.get("version", "")).startswith("atom") else "rss"
     site_host = urlsplit(parsed.feed.get("link") or base).netloc
     posts = []
