@@ -58,9 +58,10 @@ DEFAULT_MAX_SIDE = 1280
 TURNED_SIDE = 640
 #: At `fine_side`, boxes under this many pixels are kept from `fine_score`, larger ones from `score_threshold`.
 SMALL_BOX = 48
-#: Photos from 1.5 x DEFAULT_MAX_SIDE are looked at this longer side: a 4032 or 4000 px phone JPEG
-#: is decoded at half scale (Pillow's draft) to exactly this or less, so it is not resized at all.
-DEFAULT_FINE_SIDE = 2016
+#: Photos from 1.5 x DEFAULT_MAX_SIDE are looked at this longer side (a 4032 px phone photo at 0.4):
+#: faces of 48 px and more there; the mosaic below finds those of 32 px. At 2016 px (the JPEG's
+#: half-scale decode) as many 32 px faces were found, at 1.4x the cost of the faces stage.
+DEFAULT_FINE_SIDE = 1600
 #: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor scored at least
 #: CANDIDATE_SCORE at `fine_side`, each enlarged ZOOM times to a MOSAIC_CELL px square (MOSAIC_GAP
 #: apart). At 2x a 32 px face of a 12 MP photo is back to about 32 px, where the model sees it;
@@ -69,7 +70,9 @@ MOSAIC_CELLS = 64
 MOSAIC_CELL = 80
 MOSAIC_GAP = 8
 ZOOM = 2.0
-CANDIDATE_SCORE = 0.02
+CANDIDATE_SCORE = 0.005
+#: A face found in the mosaic must be found again in a window this many times its size centred on it.
+VERIFY_WINDOW = 2.5
 #: (mouth - nose) / (nose - eyes), vertically: at most 1.6 on the bench's 502 faces (99% under 1.52);
 #: a dog's muzzle puts its nose high above the mouth (1.9 to 2.2 on the bench's dogs).
 MAX_MUZZLE = 1.7
@@ -155,8 +158,8 @@ class FaceDetector:
 
     `detect` looks once at the right scale, and again only where that found nothing:
     - an image up to 1.5 x `max_side` (1280 px) is looked at scaled to `max_side` (every face of
-      about 24 px and more there); a larger photo (a 12 MP phone photo) at `fine_side` (1920 px),
-      keeping boxes from `fine_score`: faces of 64 px and more at the back of a classroom;
+      about 24 px and more there); a larger photo (a 12 MP phone photo) at `fine_side` (1600 px),
+      keeping boxes from `fine_score`: faces of 48 px and more at the back of a classroom;
     - in such a photo, the places that pass liked a little but not enough (its `MOSAIC_CELLS` best
       small candidates) are cut out, enlarged `ZOOM` times (so back to about their size in the
       photo) and looked at together in one small mosaic: faces of 32 px, for a fraction of a pass;
@@ -216,35 +219,44 @@ class FaceDetector:
         centres = _candidates(outputs, scaled.size, found, MOSAIC_CELLS)
         if not len(centres):
             return found
-        return _Boxes.join([found, self._mosaic_pass(scaled, centres)])
+        window = MOSAIC_CELL / ZOOM * image.width / scaled.width  # image px
+        mosaic = self._mosaic_pass(image, centres, np.full(len(centres), window))
+        # a window beside a large face may show part of it as a small one
+        mosaic = mosaic.take(~found.contain(mosaic.centres))
+        if len(mosaic.scores):
+            # a face is found again centred in a window VERIFY_WINDOW times its size; a texture seen as
+            # a face rarely is
+            sides = VERIFY_WINDOW * (mosaic.sizes * np.array(image.size, np.float32)).max(axis=1)
+            again = self._mosaic_pass(image, mosaic.centres, sides)
+            mosaic = mosaic.take(again.contain(mosaic.centres))
+        return _Boxes.join([found, mosaic])
 
-    def _mosaic_pass(self, scaled, centres: np.ndarray) -> "_Boxes":
-        """Boxes (normalised to `scaled`) found in `centres`' windows, cut out and enlarged `ZOOM` times."""
+    def _mosaic_pass(self, image, centres: np.ndarray, windows: np.ndarray) -> "_Boxes":
+        """Boxes (normalised) found in square windows of `image` around `centres` (normalised), of
+        `windows` px each, cut out, scaled to `MOSAIC_CELL` px and looked at together in one image."""
         from PIL import Image
 
-        window = MOSAIC_CELL / ZOOM
         pitch = MOSAIC_CELL + MOSAIC_GAP
         columns = math.ceil(math.sqrt(len(centres)))
         rows = math.ceil(len(centres) / columns)
         mosaic = Image.new("RGB", (columns * pitch, rows * pitch), tuple(int(v) for v in _MEAN_BGR[::-1]))
-        origins = np.empty((len(centres), 2), np.float32)  # each window's top-left corner, in `scaled` px
-        for index, (cx, cy) in enumerate(centres * np.array(scaled.size, np.float32)):
-            left, top = cx - window / 2, cy - window / 2
-            cell = scaled.crop((round(left), round(top), round(left + window), round(top + window)))
-            mosaic.paste(cell.resize((MOSAIC_CELL, MOSAIC_CELL), Image.Resampling.BILINEAR),
-                         ((index % columns) * pitch, (index // columns) * pitch))
-            origins[index] = round(left), round(top)
+        cells = np.empty((len(centres), 4), np.float32)  # each window's left, top, width, height: normalised
+        for index, ((cx, cy), window) in enumerate(zip(centres * np.array(image.size, np.float32), windows)):
+            box = (round(cx - window / 2), round(cy - window / 2), round(cx + window / 2), round(cy + window / 2))
+            cell = image.crop(box).resize((MOSAIC_CELL, MOSAIC_CELL), Image.Resampling.BILINEAR)
+            mosaic.paste(cell, ((index % columns) * pitch, (index // columns) * pitch))
+            cells[index] = (box[0] / image.width, box[1] / image.height,
+                            (box[2] - box[0]) / image.width, (box[3] - box[1]) / image.height)
         found = _decode(self._run(mosaic), mosaic.size, self.score_threshold)
-        # a box belongs to the cell its centre falls in; boxes on the gaps or empty cells are dropped
+        # a box belongs to the cell its centre falls in; boxes on the gaps or on empty cells are dropped
         centre_px = found.centres * np.array(mosaic.size, np.float32)
         column, row = (centre_px // pitch).astype(int).T
         inside = ((centre_px % pitch) < MOSAIC_CELL).all(axis=1) & (row * columns + column < len(centres))
         found, column, row = found.take(inside), column[inside], row[inside]
-        offset = origins[row * columns + column] - np.stack([column, row], axis=1) * pitch / ZOOM
-        # mosaic px -> scaled px: divide by ZOOM, move by the cell's origin; then normalise
-        to_scaled = np.array(mosaic.size, np.float32) / ZOOM / np.array(scaled.size, np.float32)
-        shift = offset / np.array(scaled.size, np.float32)
-        return _Boxes(found.centres * to_scaled + shift, found.sizes * to_scaled, found.scores, found.person)
+        cell = cells[row * columns + column]
+        in_cell = (centre_px[inside] - np.stack([column, row], axis=1) * pitch) / MOSAIC_CELL  # 0..1 in the cell
+        sizes = found.sizes * np.array(mosaic.size, np.float32) / MOSAIC_CELL * cell[:, 2:]
+        return _Boxes(cell[:, :2] + in_cell * cell[:, 2:], sizes, found.scores, found.person)
 
     def _turned_passes(self, image) -> "_Boxes":
         """Boxes found in the image turned by 90, 180 and 270 degrees, turned back to the image."""
@@ -310,6 +322,11 @@ class _Boxes:
     def corners(self) -> np.ndarray:
         return np.concatenate([self.centres - self.sizes / 2, self.centres + self.sizes / 2], axis=1).clip(0.0, 1.0)
 
+    def contain(self, points: np.ndarray) -> np.ndarray:
+        """(N,) bool: which of the (N, 2) points lie inside any of these boxes."""
+        corners = self.corners()
+        return ((corners[None, :, :2] <= points[:, None]) & (points[:, None] <= corners[None, :, 2:])).all(axis=2).any(axis=1)
+
     def turned_back(self, turn) -> "_Boxes":
         """These boxes, found in an image turned by `turn` (a Pillow transpose), in the upright image."""
         from PIL import Image
@@ -373,14 +390,12 @@ def _candidates(outputs, size: tuple[int, int], found: _Boxes, limit: int) -> np
     order = np.nonzero(scores >= CANDIDATE_SCORE)[0]
     order = order[np.argsort(scores[order])[::-1]]
     points = _priors(height, width)[order, :2] * np.array([width, height], np.float32)
-    corners = found.corners() * np.array([width, height, width, height], np.float32)
+    points = points[~found.contain(points / np.array([width, height], np.float32))]
     spacing = MOSAIC_CELL / ZOOM / 2
     chosen: list[np.ndarray] = []
     for point in points:
         if len(chosen) >= limit:
             break
-        if ((corners[:, :2] <= point) & (point <= corners[:, 2:])).all(axis=1).any():
-            continue
         if chosen and (np.abs(np.array(chosen) - point).max(axis=1) < spacing).any():
             continue
         chosen.append(point)
