@@ -73,8 +73,8 @@ ZOOM = 2.0
 CANDIDATE_SCORE = 0.005
 #: A face found in the mosaic must be found again in a window this many times its size centred on it.
 VERIFY_WINDOW = 2.5
-#: (mouth - nose) / (nose - eyes), vertically: at most 1.6 on the bench's 502 faces (99% under 1.52);
-#: a dog's muzzle puts its nose high above the mouth (1.9 to 2.2 on the bench's dogs).
+#: (mouth - nose) / (nose - eyes) along the face: at most 1.6 on the bench's 502 faces (99% under
+#: 1.52); a dog's muzzle puts its nose high above the mouth (1.9 to 2.2 on two of the bench's dogs).
 MAX_MUZZLE = 1.7
 
 
@@ -197,17 +197,21 @@ class FaceDetector:
         """Faces in a Pillow image, boxes in `original_size` coordinates (default: the image's)."""
         if image.mode != "RGB":
             image = image.convert("RGB")
-        full_w, full_h = original_size or image.size
-        found = _Boxes.none()
-        if self.fine_side and max(full_w, full_h) >= 1.5 * self.max_side:
-            found = self._fine_passes(image)
-            if not len(found.scores):
-                found = self._pass(image, TURNED_SIDE, self.score_threshold)
-        else:
-            found = self._pass(image, self.max_side, self.score_threshold)
-        if self.turned and not len(found.scores):
-            found = self._turned_passes(image)
-        return self._faces(found, (full_w, full_h))
+        full = original_size or image.size
+        passes = [lambda: self._pass(image, self.max_side, self.score_threshold)]
+        if self.fine_side and max(full) >= 1.5 * self.max_side:
+            passes = [lambda: self._fine_passes(image), lambda: self._pass(image, TURNED_SIDE, self.score_threshold)]
+        boxes = 0
+        for look in passes:  # each only where the ones before found no (person's) face
+            found = look()
+            faces, boxes = self._faces(found, full), boxes + len(found.scores)
+            if faces:
+                return faces
+        if not self.turned or boxes:
+            # boxes that were all animals' muzzles: turned, the same animal shows landmarks the check
+            # cannot judge (an upside-down person seen upright with muzzle-like landmarks is lost)
+            return []
+        return self._faces(self._turned_passes(image), full)
 
     def _fine_passes(self, image) -> "_Boxes":
         """Boxes at `fine_side`, and in the mosaic of the places that pass found almost a face."""
@@ -343,15 +347,19 @@ class _Boxes:
 
 
 def _person(marks: np.ndarray) -> np.ndarray:
-    """Which (N, 5, 2) landmark sets (eyes, nose, mouth corners; pixels) may be a person's face: an
-    upright face (eyes level, nose below them) whose mouth is much further below the nose than the
-    nose below the eyes is an animal's muzzle. Turned faces are not judged (the test needs upright)."""
-    eyes = marks[:, :2]
-    eyes_y, nose_y, mouth_y = eyes[:, :, 1].mean(axis=1), marks[:, 2, 1], marks[:, 3:, 1].mean(axis=1)
-    eye_dx, eye_dy = np.abs(eyes[:, 1] - eyes[:, 0]).T
-    upright = (eye_dy < 0.5 * eye_dx) & (nose_y > eyes_y)
-    muzzle = (mouth_y - nose_y) > MAX_MUZZLE * (nose_y - eyes_y)
-    return ~(upright & muzzle)
+    """Which (N, 5, 2) landmark sets (eyes, nose, mouth corners; pixels) may be a person's face.
+    Along the face's own vertical (perpendicular to the line between the eyes, so a tilted face
+    counts like an upright one), a mouth much further below the nose than the nose below the eyes
+    is an animal's muzzle. Faces tilted more than about 25 degrees are not judged (the landmarks of
+    a tilted face are unreliable); profiles (the nose not between the eyes) only on twice the muzzle."""
+    eyes = marks[:, 1] - marks[:, 0]
+    across = ((marks[:, 2] - marks[:, 0]) * eyes).sum(axis=1) / np.maximum((eyes * eyes).sum(axis=1), 1e-6)
+    limit = np.where((across > 0) & (across < 1), MAX_MUZZLE, 2 * MAX_MUZZLE)
+    down = np.stack([-eyes[:, 1], eyes[:, 0]], axis=1) / np.maximum(np.linalg.norm(eyes, axis=1, keepdims=True), 1e-6)
+    eyes_to_nose = ((marks[:, 2] - marks[:, :2].mean(axis=1)) * down).sum(axis=1)
+    nose_to_mouth = ((marks[:, 3:].mean(axis=1) - marks[:, 2]) * down).sum(axis=1)
+    upright = np.abs(eyes[:, 1]) < 0.5 * np.abs(eyes[:, 0])
+    return ~(upright & (eyes_to_nose > 0) & (nose_to_mouth > limit * eyes_to_nose))
 
 
 def _scaled(image, max_side: int):
