@@ -51,6 +51,8 @@ _MIN_SIZES = ((16, 32), (64, 128), (256, 512))
 _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
+#: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
+PASSES_VERSION = "2: fine at fine_side, mosaic of candidates, landmark check"
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
@@ -329,7 +331,8 @@ class _Boxes:
     def contain(self, points: np.ndarray) -> np.ndarray:
         """(N,) bool: which of the (N, 2) points lie inside any of these boxes."""
         corners = self.corners()
-        return ((corners[None, :, :2] <= points[:, None]) & (points[:, None] <= corners[None, :, 2:])).all(axis=2).any(axis=1)
+        inside = (corners[None, :, :2] <= points[:, None]) & (points[:, None] <= corners[None, :, 2:])
+        return inside.all(axis=2).any(axis=1)
 
     def turned_back(self, turn) -> "_Boxes":
         """These boxes, found in an image turned by `turn` (a Pillow transpose), in the upright image."""

@@ -361,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     turned = figures.get("turned")
     if turned:
         print(f"turned photos ({turned['photos']} photos with 1..6 faces), with a face found: "
-              + "; ".join(f"{turn}: before {n['before']}, now {n['now']}" for turn, n in turned["with_a_face_found"].items()))
+              + "; ".join(f"{turn}: before {n['before']}, now {n['now']}"
+                          for turn, n in turned["with_a_face_found"].items()))
     flyers = figures.get("flyers")
     if flyers:
         print(f"flyers: OCR character accuracy {flyers['char_accuracy']} on {flyers['flyers']} flyers"

@@ -233,3 +233,9 @@ def test_landmark_check_judges_upright_faces_only():
     assert not faces_module._person(_landmarks(34, 46, 72)).any()  # a dog: the mouth far below the nose
     assert faces_module._person(_landmarks(34, 46, 72, eye_dy=30)).all()  # tilted: not judged
     assert faces_module._person(_landmarks(60, 46, 20)).all()  # upside down: not judged
+
+
+def test_changed_detector_passes_are_part_of_the_cache_key(monkeypatch):
+    before = ImageSettings().params
+    monkeypatch.setattr(faces_module, "PASSES_VERSION", faces_module.PASSES_VERSION + " and more")
+    assert ImageSettings().params != before
