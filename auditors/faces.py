@@ -280,10 +280,10 @@ class FaceDetector:
 
     def _run(self, image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The network's (loc, face score, landmarks) for every prior of a Pillow RGB image."""
-        pixels = np.asarray(image)  # H x W x RGB, uint8
         batch = np.empty((1, 3, image.height, image.width), dtype=np.float32)  # N x BGR x H x W, minus the mean
-        for channel, (source, mean) in enumerate(zip((2, 1, 0), _MEAN_BGR)):
-            np.subtract(pixels[:, :, source], mean, out=batch[0, channel], casting="unsafe")
+        # Pillow's split gives each channel contiguous: faster than strided reads of the RGB array
+        for channel, (band, mean) in enumerate(zip(reversed(image.split()), _MEAN_BGR)):
+            np.subtract(np.asarray(band), mean, out=batch[0, channel], casting="unsafe")
         loc, conf, landmarks = self.session.run(None, {self.input_name: batch})
         return loc[0], conf[0, :, 1], landmarks[0]
 
