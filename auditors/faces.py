@@ -314,11 +314,6 @@ class _Boxes:
     person: np.ndarray  # (N,) bool: see `_person`
 
     @classmethod
-    def none(cls) -> "_Boxes":
-        return cls(np.empty((0, 2), np.float32), np.empty((0, 2), np.float32), np.empty(0, np.float32),
-                   np.empty(0, bool))
-
-    @classmethod
     def join(cls, parts: list["_Boxes"]) -> "_Boxes":
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("centres", "sizes", "scores", "person")))
 
