@@ -51,6 +51,8 @@ _MIN_SIZES = ((16, 32), (64, 128), (256, 512))
 _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
+#: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
+PASSES_VERSION = "2: fine at fine_side, mosaic of candidates, landmark check"
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
@@ -58,9 +60,24 @@ DEFAULT_MAX_SIDE = 1280
 TURNED_SIDE = 640
 #: At `fine_side`, boxes under this many pixels are kept from `fine_score`, larger ones from `score_threshold`.
 SMALL_BOX = 48
-#: Photos from 1.5 x DEFAULT_MAX_SIDE are looked at this longer side: 1920 keeps a 4032 or 4000 px
-#: JPEG's decoding at half scale (Pillow's draft), and finds faces of 64 px and more there.
-DEFAULT_FINE_SIDE = 1920
+#: Photos from 1.5 x DEFAULT_MAX_SIDE are looked at this longer side (a 4032 px phone photo at 0.4):
+#: faces of 48 px and more there; the mosaic below finds those of 32 px. At 2016 px (the JPEG's
+#: half-scale decode) as many 32 px faces were found, at 1.4x the cost of the faces stage.
+DEFAULT_FINE_SIDE = 1600
+#: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor scored at least
+#: CANDIDATE_SCORE at `fine_side`, each enlarged ZOOM times to a MOSAIC_CELL px square (MOSAIC_GAP
+#: apart). At 2x a 32 px face of a 12 MP photo is back to about 32 px, where the model sees it;
+#: 64 cells of 80 px are about a third of a 1280 px pass.
+MOSAIC_CELLS = 64
+MOSAIC_CELL = 80
+MOSAIC_GAP = 8
+ZOOM = 2.0
+CANDIDATE_SCORE = 0.005
+#: A face found in the mosaic must be found again in a window this many times its size centred on it.
+VERIFY_WINDOW = 2.5
+#: (mouth - nose) / (nose - eyes) along the face: at most 1.6 on the bench's 502 faces (99% under
+#: 1.52); a dog's muzzle puts its nose high above the mouth (1.9 to 2.2 on two of the bench's dogs).
+MAX_MUZZLE = 1.7
 
 
 @dataclass(frozen=True)
@@ -143,13 +160,16 @@ class FaceDetector:
 
     `detect` looks once at the right scale, and again only where that found nothing:
     - an image up to 1.5 x `max_side` (1280 px) is looked at scaled to `max_side` (every face of
-      about 24 px and more there); a larger photo (a 12 MP phone photo) at `fine_side` (1920 px),
-      keeping boxes from `fine_score`: faces of 64 px and more at the back of a classroom, for
-      about the cost of a pass at 1280 px plus the explicit score;
-    - when a large photo shows no face there, once more at `max_side` (a face too close for the
+      about 24 px and more there); a larger photo (a 12 MP phone photo) at `fine_side` (1600 px),
+      keeping boxes from `fine_score`: faces of 48 px and more at the back of a classroom;
+    - in such a photo, the places that pass liked a little but not enough (its `MOSAIC_CELLS` best
+      small candidates) are cut out, enlarged `ZOOM` times (so back to about their size in the
+      photo) and looked at together in one small mosaic: faces of 32 px, for a fraction of a pass;
+    - when a large photo shows no face there, once more at `TURNED_SIDE` (a face too close for the
       finer scale's largest anchors);
     - when still no face is found and `turned` is on, the image turned 90, 180 and 270 degrees at
       `TURNED_SIDE` (children lying down, upside-down faces: close, so large).
+    Boxes whose five landmarks and shape are not a person's (a dog's long muzzle) are dropped.
     """
 
     def __init__(self, score_threshold: float = 0.8, nms_threshold: float = 0.4,
@@ -179,86 +199,213 @@ class FaceDetector:
         """Faces in a Pillow image, boxes in `original_size` coordinates (default: the image's)."""
         if image.mode != "RGB":
             image = image.convert("RGB")
-        full_w, full_h = original_size or image.size
-        boxes, scores = np.empty((0, 4), np.float32), np.empty(0, np.float32)
-        if self.fine_side and max(full_w, full_h) >= 1.5 * self.max_side:
-            boxes, scores = self._pass(image, self.fine_side, self.fine_score, small_only=True)
-        if not len(boxes):
-            boxes, scores = self._pass(image, self.max_side, self.score_threshold)
-        if self.turned and not len(boxes):
-            boxes, scores = self._turned_passes(image)
-        return self._faces(boxes, scores, (full_w, full_h))
+        full = original_size or image.size
+        passes = [lambda: self._pass(image, self.max_side, self.score_threshold)]
+        if self.fine_side and max(full) >= 1.5 * self.max_side:
+            passes = [lambda: self._fine_passes(image), lambda: self._pass(image, TURNED_SIDE, self.score_threshold)]
+        boxes = 0
+        for look in passes:  # each only where the ones before found no (person's) face
+            found = look()
+            faces, boxes = self._faces(found, full), boxes + len(found.scores)
+            if faces:
+                return faces
+        if not self.turned or boxes:
+            # boxes that were all animals' muzzles: turned, the same animal shows landmarks the check
+            # cannot judge (an upside-down person seen upright with muzzle-like landmarks is lost)
+            return []
+        return self._faces(self._turned_passes(image), full)
 
-    def _turned_passes(self, image) -> tuple[np.ndarray, np.ndarray]:
+    def _fine_passes(self, image) -> "_Boxes":
+        """Boxes at `fine_side`, and in the mosaic of the places that pass found almost a face."""
+        scaled = _scaled(image, self.fine_side)
+        outputs = self._run(scaled)
+        found = _decode(outputs, scaled.size, self.fine_score)
+        large = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height) >= SMALL_BOX
+        found = found.take(~large | (found.scores >= self.score_threshold))
+        centres = _candidates(outputs, scaled.size, found, MOSAIC_CELLS)
+        if not len(centres):
+            return found
+        window = MOSAIC_CELL / ZOOM * image.width / scaled.width  # image px
+        mosaic = self._mosaic_pass(image, centres, np.full(len(centres), window))
+        # a window beside a large face may show part of it as a small one
+        mosaic = mosaic.take(~found.contain(mosaic.centres))
+        if len(mosaic.scores):
+            # a face is found again centred in a window VERIFY_WINDOW times its size; a texture seen as
+            # a face rarely is
+            sides = VERIFY_WINDOW * (mosaic.sizes * np.array(image.size, np.float32)).max(axis=1)
+            again = self._mosaic_pass(image, mosaic.centres, sides)
+            mosaic = mosaic.take(again.contain(mosaic.centres))
+        return _Boxes.join([found, mosaic])
+
+    def _mosaic_pass(self, image, centres: np.ndarray, windows: np.ndarray) -> "_Boxes":
+        """Boxes (normalised) found in square windows of `image` around `centres` (normalised), of
+        `windows` px each, cut out, scaled to `MOSAIC_CELL` px and looked at together in one image."""
+        from PIL import Image
+
+        pitch = MOSAIC_CELL + MOSAIC_GAP
+        columns = math.ceil(math.sqrt(len(centres)))
+        rows = math.ceil(len(centres) / columns)
+        mosaic = Image.new("RGB", (columns * pitch, rows * pitch), tuple(int(v) for v in _MEAN_BGR[::-1]))
+        cells = np.empty((len(centres), 4), np.float32)  # each window's left, top, width, height: normalised
+        for index, ((cx, cy), window) in enumerate(zip(centres * np.array(image.size, np.float32), windows)):
+            box = (round(cx - window / 2), round(cy - window / 2), round(cx + window / 2), round(cy + window / 2))
+            cell = image.crop(box).resize((MOSAIC_CELL, MOSAIC_CELL), Image.Resampling.BILINEAR)
+            mosaic.paste(cell, ((index % columns) * pitch, (index // columns) * pitch))
+            cells[index] = (box[0] / image.width, box[1] / image.height,
+                            (box[2] - box[0]) / image.width, (box[3] - box[1]) / image.height)
+        found = _decode(self._run(mosaic), mosaic.size, self.score_threshold)
+        # a box belongs to the cell its centre falls in; boxes on the gaps or on empty cells are dropped
+        centre_px = found.centres * np.array(mosaic.size, np.float32)
+        column, row = (centre_px // pitch).astype(int).T
+        inside = ((centre_px % pitch) < MOSAIC_CELL).all(axis=1) & (row * columns + column < len(centres))
+        found, column, row = found.take(inside), column[inside], row[inside]
+        cell = cells[row * columns + column]
+        in_cell = (centre_px[inside] - np.stack([column, row], axis=1) * pitch) / MOSAIC_CELL  # 0..1 in the cell
+        sizes = found.sizes * np.array(mosaic.size, np.float32) / MOSAIC_CELL * cell[:, 2:]
+        return _Boxes(cell[:, :2] + in_cell * cell[:, 2:], sizes, found.scores, found.person)
+
+    def _turned_passes(self, image) -> "_Boxes":
         """Boxes found in the image turned by 90, 180 and 270 degrees, turned back to the image."""
         from PIL import Image
 
-        found_boxes, found_scores = [np.empty((0, 4), np.float32)], [np.empty(0, np.float32)]
+        found = []
         for turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270):
-            boxes, scores = self._pass(image.transpose(turn), TURNED_SIDE, self.score_threshold)
-            found_boxes.append(_turn_back(boxes, turn))
-            found_scores.append(scores)
-        return np.concatenate(found_boxes), np.concatenate(found_scores)
+            found.append(self._pass(image.transpose(turn), TURNED_SIDE, self.score_threshold).turned_back(turn))
+        return _Boxes.join(found)
 
-    def _pass(self, image, max_side: int, threshold: float, small_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 4) boxes x1,y1,x2,y2 normalised to 0..1 and their scores, on `image` at `max_side`.
-        With `small_only`, `threshold` holds only for boxes under `SMALL_BOX` px at that scale;
-        larger ones need the usual `score_threshold` (a large box at 0.6 is rarely a face)."""
-        from PIL import Image
+    def _pass(self, image, max_side: int, threshold: float) -> "_Boxes":
+        """Boxes from `threshold` on `image` scaled to at most `max_side`."""
+        scaled = _scaled(image, max_side)
+        return _decode(self._run(scaled), scaled.size, threshold)
 
-        longest = max(image.size)
-        if longest > max_side:
-            factor = max_side / longest
-            image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
-                                 Image.Resampling.BILINEAR)
-        width, height = image.size
-        pixels = np.asarray(image)  # H x W x RGB, uint8
-        batch = np.empty((1, 3, height, width), dtype=np.float32)  # N x BGR x H x W, minus the mean
-        for channel, (source, mean) in enumerate(zip((2, 1, 0), _MEAN_BGR)):
-            np.subtract(pixels[:, :, source], mean, out=batch[0, channel], casting="unsafe")
-        loc, conf, _landmarks = self.session.run(None, {self.input_name: batch})
-        scores = conf[0, :, 1]
-        selected = np.nonzero(scores >= threshold)[0]
-        priors = _priors(height, width)[selected]
-        deltas = loc[0, selected]
-        centres = priors[:, :2] + deltas[:, :2] * _VARIANCE[0] * priors[:, 2:]
-        sizes = priors[:, 2:] * np.exp(deltas[:, 2:] * _VARIANCE[1])
-        corners = np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1).clip(0.0, 1.0)
-        kept = scores[selected]
-        if small_only:
-            small = np.maximum(sizes[:, 0] * width, sizes[:, 1] * height) < SMALL_BOX
-            keep = small | (kept >= self.score_threshold)
-            corners, kept = corners[keep], kept[keep]
-        return corners.astype(np.float32), kept.astype(np.float32)
+    def _run(self, image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The network's (loc, face score, landmarks) for every prior of a Pillow RGB image."""
+        batch = np.empty((1, 3, image.height, image.width), dtype=np.float32)  # N x BGR x H x W, minus the mean
+        # Pillow's split gives each channel contiguous: faster than strided reads of the RGB array
+        for channel, (band, mean) in enumerate(zip(reversed(image.split()), _MEAN_BGR)):
+            np.subtract(np.asarray(band), mean, out=batch[0, channel], casting="unsafe")
+        loc, conf, landmarks = self.session.run(None, {self.input_name: batch})
+        return loc[0], conf[0, :, 1], landmarks[0]
 
-    def _faces(self, boxes: np.ndarray, scores: np.ndarray, full: tuple[int, int]) -> list[Face]:
-        """One `Face` per box kept by non-maximum suppression, in `full` pixel coordinates."""
-        if not len(boxes):
+    def _faces(self, found: "_Boxes", full: tuple[int, int]) -> list[Face]:
+        """One `Face` per box that looks like a person's and survives non-maximum suppression."""
+        if not len(found.scores):
             return []
         full_w, full_h = full
-        corners = boxes * np.array([full_w, full_h, full_w, full_h], dtype=np.float32)
+        corners = found.corners() * np.array([full_w, full_h, full_w, full_h], dtype=np.float32)
+        kept = np.array(nms(corners, found.scores, self.nms_threshold))
         faces = []
-        for i in nms(corners, scores, self.nms_threshold):
+        for i in kept[found.person[kept]]:
             x1, y1, x2, y2 = corners[i]
             x, y = int(round(x1)), int(round(y1))
             w, h = int(round(x2)) - x, int(round(y2)) - y
             if w > 0 and h > 0:
-                faces.append(Face(x, y, w, h, float(scores[i])))
+                faces.append(Face(x, y, w, h, float(found.scores[i])))
         return faces
 
 
-def _turn_back(boxes: np.ndarray, turn) -> np.ndarray:
-    """Normalised boxes found in an image turned by `turn` (a Pillow transpose), in the upright image."""
+@dataclass(frozen=True)
+class _Boxes:
+    """Boxes as centres and sizes normalised to 0..1 of one image, with whether each may be a person's."""
+
+    centres: np.ndarray  # (N, 2) x, y
+    sizes: np.ndarray  # (N, 2) w, h
+    scores: np.ndarray  # (N,)
+    person: np.ndarray  # (N,) bool: see `_person`
+
+    @classmethod
+    def join(cls, parts: list["_Boxes"]) -> "_Boxes":
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("centres", "sizes", "scores", "person")))
+
+    def take(self, keep: np.ndarray) -> "_Boxes":
+        return _Boxes(self.centres[keep], self.sizes[keep], self.scores[keep], self.person[keep])
+
+    def corners(self) -> np.ndarray:
+        return np.concatenate([self.centres - self.sizes / 2, self.centres + self.sizes / 2], axis=1).clip(0.0, 1.0)
+
+    def contain(self, points: np.ndarray) -> np.ndarray:
+        """(N,) bool: which of the (N, 2) points lie inside any of these boxes."""
+        corners = self.corners()
+        inside = (corners[None, :, :2] <= points[:, None]) & (points[:, None] <= corners[None, :, 2:])
+        return inside.all(axis=2).any(axis=1)
+
+    def turned_back(self, turn) -> "_Boxes":
+        """These boxes, found in an image turned by `turn` (a Pillow transpose), in the upright image."""
+        from PIL import Image
+
+        x, y = self.centres[:, 0], self.centres[:, 1]
+        if turn == Image.Transpose.ROTATE_90:  # counter-clockwise: upright (x, y) went to (y, 1 - x)
+            centres = np.stack([1 - y, x], axis=1)
+        elif turn == Image.Transpose.ROTATE_270:  # clockwise: upright (x, y) went to (1 - y, x)
+            centres = np.stack([y, 1 - x], axis=1)
+        else:
+            centres = np.stack([1 - x, 1 - y], axis=1)
+        sizes = self.sizes if turn == Image.Transpose.ROTATE_180 else self.sizes[:, ::-1]
+        return _Boxes(centres.astype(np.float32), np.ascontiguousarray(sizes), self.scores, self.person)
+
+
+def _person(marks: np.ndarray) -> np.ndarray:
+    """Which (N, 5, 2) landmark sets (eyes, nose, mouth corners; pixels) may be a person's face.
+    Along the face's own vertical (perpendicular to the line between the eyes, so a tilted face
+    counts like an upright one), a mouth much further below the nose than the nose below the eyes
+    is an animal's muzzle. Faces tilted more than about 25 degrees are not judged (the landmarks of
+    a tilted face are unreliable); profiles (the nose not between the eyes) only on twice the muzzle."""
+    eyes = marks[:, 1] - marks[:, 0]
+    across = ((marks[:, 2] - marks[:, 0]) * eyes).sum(axis=1) / np.maximum((eyes * eyes).sum(axis=1), 1e-6)
+    limit = np.where((across > 0) & (across < 1), MAX_MUZZLE, 2 * MAX_MUZZLE)
+    down = np.stack([-eyes[:, 1], eyes[:, 0]], axis=1) / np.maximum(np.linalg.norm(eyes, axis=1, keepdims=True), 1e-6)
+    eyes_to_nose = ((marks[:, 2] - marks[:, :2].mean(axis=1)) * down).sum(axis=1)
+    nose_to_mouth = ((marks[:, 3:].mean(axis=1) - marks[:, 2]) * down).sum(axis=1)
+    upright = np.abs(eyes[:, 1]) < 0.5 * np.abs(eyes[:, 0])
+    return ~(upright & (eyes_to_nose > 0) & (nose_to_mouth > limit * eyes_to_nose))
+
+
+def _scaled(image, max_side: int):
+    """`image` scaled down (bilinear) so that its longer side is at most `max_side`."""
     from PIL import Image
 
-    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
-    if turn == Image.Transpose.ROTATE_90:  # counter-clockwise: upright (x, y) went to (y, 1 - x)
-        back = (1 - y2, x1, 1 - y1, x2)
-    elif turn == Image.Transpose.ROTATE_270:  # clockwise: upright (x, y) went to (1 - y, x)
-        back = (y1, 1 - x2, y2, 1 - x1)
-    else:
-        back = (1 - x2, 1 - y2, 1 - x1, 1 - y1)
-    return np.stack(back, axis=1).astype(np.float32)
+    longest = max(image.size)
+    if longest <= max_side:
+        return image
+    factor = max_side / longest
+    return image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
+                        Image.Resampling.BILINEAR)
+
+
+def _decode(outputs, size: tuple[int, int], threshold: float) -> _Boxes:
+    """The boxes scoring at least `threshold` among the network's `outputs` for an image of `size`."""
+    loc, scores, landmarks = outputs
+    width, height = size
+    selected = np.nonzero(scores >= threshold)[0]
+    priors = _priors(height, width)[selected]
+    deltas = loc[selected]
+    centres = priors[:, :2] + deltas[:, :2] * _VARIANCE[0] * priors[:, 2:]
+    sizes = priors[:, 2:] * np.exp(deltas[:, 2:] * _VARIANCE[1])
+    marks = priors[:, None, :2] + landmarks[selected].reshape(-1, 5, 2) * _VARIANCE[0] * priors[:, None, 2:]
+    return _Boxes(centres.astype(np.float32), sizes.astype(np.float32), scores[selected].astype(np.float32),
+                  _person(marks * np.array([width, height], np.float32)))
+
+
+def _candidates(outputs, size: tuple[int, int], found: _Boxes, limit: int) -> np.ndarray:
+    """Centres (normalised) of up to `limit` places where the finest anchors scored at least
+    `CANDIDATE_SCORE` but no box was kept: best first, one per mosaic window, none inside a kept box."""
+    _loc, scores, _landmarks = outputs
+    width, height = size
+    finest = math.ceil(height / _STRIDES[0]) * math.ceil(width / _STRIDES[0]) * len(_MIN_SIZES[0])
+    scores = scores[:finest]
+    order = np.nonzero(scores >= CANDIDATE_SCORE)[0]
+    order = order[np.argsort(scores[order])[::-1]]
+    points = _priors(height, width)[order, :2] * np.array([width, height], np.float32)
+    points = points[~found.contain(points / np.array([width, height], np.float32))]
+    spacing = MOSAIC_CELL / ZOOM / 2
+    chosen: list[np.ndarray] = []
+    for point in points:
+        if len(chosen) >= limit:
+            break
+        if chosen and (np.abs(np.array(chosen) - point).max(axis=1) < spacing).any():
+            continue
+        chosen.append(point)
+    return np.array(chosen, np.float32).reshape(-1, 2) / np.array([width, height], np.float32)
 
 
 def model_digest(path: Path = MODEL_PATH) -> str:

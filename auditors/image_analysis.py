@@ -83,7 +83,8 @@ class ImageSettings:
     @property
     def params(self) -> str:
         """Digest of everything that changes an analysis: the cache key beside the sha256."""
-        raw = json.dumps([*faces_module.model_identity(self.face_model), self.face_score, self.nms,
+        raw = json.dumps([*faces_module.model_identity(self.face_model), faces_module.PASSES_VERSION,
+                          self.face_score, self.nms,
                           self.max_side, self.fine_side, self.fine_score, self.turned,
                           self.max_pixels, explicit_image.MODEL_NAME if self.explicit else None,
                           image_text.MODEL_NAME if self.text else None])

@@ -7,14 +7,16 @@ Reports, on the rows that are not marked EDGE in the notes column:
 - image recall: share of images with >= 1 face (by eye) where the detector found >= 1 face;
 - no-face precision: share of images with 0 faces where it found none;
 - face-count error (mean |found - counted|) on images with 1..30 faces (larger counts are rough);
-- false faces on the animal photos (pets, horses, birds), at the auditors' score and at the
-  thumbnails' lower one;
+- false faces on the animal photos (pets, horses, birds; the reference set's and those in
+  bench/data/animals), at the auditors' score and at the thumbnails' lower one, before and now;
+- turned faces: the photos with 1..6 faces turned upside down and by 45 degrees, before and now;
 - explicit: the highest open_nsfw score on the (all safe) photos, and how many reach the threshold.
 EDGE rows (drawn, CGI and painted faces) are listed apart: every detector "sees" faces there.
 Then, unless told not to:
 - full-size photos (bench/synthetic_scenes.py: reference faces of 24..128 px pasted on 12 MP
   photos): recall by face size, boxes that are no face, and ms per image, for the detector as it
-  was (one pass at 1280 px, no text) and as it is (finer and turned passes, text);
+  was (one pass at 1280 px, no landmark check, no text) and as it is (finer, mosaic and turned
+  passes, landmark check, text);
 - text in images: ms of the text step per photo where the gate (text detector on a 320 px copy)
   closes and where it opens, per flyer; what the gate misses (photos and flyers where reading
   without it finds text); OCR character accuracy (1 - edit distance / length, reading order
@@ -22,24 +24,28 @@ Then, unless told not to:
   degrees, on a photo, two columns), a real poster (../shared/images) and two scanned pages
   (bench/data/ocr, tesseract-ocr/test, Apache-2.0).
 Timing is milliseconds per image on one core (process pinned to one CPU, one onnxruntime thread),
-image bytes already read: decode, faces, explicit, text and total, median and 90th percentile.
+image bytes already read: decode, faces, explicit, text and total, median and 90th percentile;
+beside them the bare face model on a fixed input of the same size (the limit of the faces stage).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from auditors import faces as faces_module  # noqa: E402
 from auditors.image_analysis import ImageSettings, analyse_bytes  # noqa: E402
 from auditors.image_text import MODEL_NAME  # noqa: E402
 from bench.synthetic_scenes import FACE_SIZES, make_scenes, matched  # noqa: E402
@@ -49,8 +55,12 @@ from tests.flyers import draw_flyer  # noqa: E402
 #: reference photos of animals (no person's face): false faces here are pets taken for people
 ANIMAL_FILES = ("cat_chelsea.jpg", "dog_bicycle.jpg", "dogs_beach.jpg", "horses_field.jpg", "giraffe_zebra.jpg",
                 "eagle.jpg", "person_back_dog_horse.jpg")
-#: the detector as it was before the finer and turned passes and the text reading
+#: more animals, from public repositories (bench/data/animals/SOURCES.md)
+ANIMALS_DIR = REPO / "bench" / "data" / "animals"
+#: the detector as it was before the finer, mosaic and turned passes and the text reading
 BEFORE = {"fine_side": 0, "turned": False, "text": False}
+#: the reference photos, beside a clone or beside its worktrees folder
+IMAGE_DIRS = (REPO.parent / "shared" / "images", REPO.parent.parent / "shared" / "images")
 FONTS = Path("/usr/share/fonts/truetype")
 FLYERS = (
     (["Wine & cheese night", "Tickets $20 at the door", "Friday 7 pm, school gym"], None, (250, 240, 200), (30, 30, 90)),
@@ -91,11 +101,40 @@ Organization"""}
 SCANNED_PAGES = REPO / "bench" / "data" / "ocr"
 
 
-def timed(data: bytes, settings: ImageSettings):
-    """(analysis, {stage: ms}) in this process."""
+def timed(data: bytes, settings: ImageSettings, as_before: bool = False):
+    """(analysis, {stage: ms}) in this process; `as_before`: with `BEFORE` and no landmark check."""
     timings: dict[str, float] = {}
-    analysis = analyse_bytes(data, settings, timings=timings)
+    if as_before:
+        settings = replace(settings, **BEFORE)
+    with landmark_check(not as_before):
+        analysis = analyse_bytes(data, settings, timings=timings)
     return analysis, timings
+
+
+@contextmanager
+def landmark_check(on: bool):
+    """The detector with (as now) or without (as before) the check that drops animal muzzles."""
+    kept = faces_module.MAX_MUZZLE
+    faces_module.MAX_MUZZLE = kept if on else float("inf")
+    try:
+        yield
+    finally:
+        faces_module.MAX_MUZZLE = kept
+
+
+def bare_model_ms(size: tuple[int, int], rounds: int = 5) -> float:
+    """The face model alone on a fixed input of `size` (width, height): the faces stage's limit."""
+    import numpy as np
+
+    detector = faces_module.FaceDetector()
+    batch = np.zeros((1, 3, size[1], size[0]), np.float32)
+    detector.session.run(None, {detector.input_name: batch})
+    runs = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        detector.session.run(None, {detector.input_name: batch})
+        runs.append((time.perf_counter() - start) * 1000)
+    return round(min(runs), 1)
 
 
 def stage_summary(timings: dict[str, list[float]]) -> dict:
@@ -128,14 +167,14 @@ def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int
     from auditors.faces import FaceDetector
 
     scenes = make_scenes(folder, work, FaceDetector())
-    variants = {"before": replace(settings, **BEFORE), "now": settings}
-    for variant in variants.values():
-        timed(scenes[0].path.read_bytes(), variant)  # warm up: models and shapes
+    variants = {"before": True, "now": False}
+    for as_before in variants.values():
+        timed(scenes[0].path.read_bytes(), settings, as_before)  # warm up: models and shapes
     results: dict[str, list] = {name: [] for name in variants}
     for scene in scenes:
         data = scene.path.read_bytes()
-        for name, variant in variants.items():
-            runs = [timed(data, variant) for _ in range(rounds)]
+        for name, as_before in variants.items():
+            runs = [timed(data, settings, as_before) for _ in range(rounds)]
             results[name].append((scene, runs[0][0], min((ms for _, ms in runs), key=lambda ms: sum(ms.values()))))
     figures = {}
     for name, found in results.items():
@@ -151,8 +190,43 @@ def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int
         figures[name] = {"recall_by_face_px": {size: f"{hit}/{total}" for size, (hit, total) in hits.items()},
                          "false_boxes": false, "ms_per_12mp_image": stage_summary(collect([ms for *_, ms in found]))}
     figures["images"] = len(scenes)
-    figures["time_ratio"] = round(figures["now"]["ms_per_12mp_image"]["total"]["median"]
-                                  / figures["before"]["ms_per_12mp_image"]["total"]["median"], 2)
+    now, before = figures["now"]["ms_per_12mp_image"], figures["before"]["ms_per_12mp_image"]
+    figures["time_ratio"] = round(now["total"]["median"] / before["total"]["median"], 2)
+    mine = ("decode", "faces", "explicit")  # the text stage is new work of its own: shown apart
+    figures["time_ratio_without_text"] = round(sum(now[k]["median"] for k in mine if k in now)
+                                               / sum(before[k]["median"] for k in mine if k in before), 2)
+    figures["bare_model_ms"] = {"1280x960 (before)": bare_model_ms((1280, 960)),
+                                "2016x1512 (now)": bare_model_ms((2016, 1512))}
+    return figures
+
+
+def turned_figures(folder: Path, rows: list[dict], settings: ImageSettings) -> dict:
+    """Photos with 1..6 faces turned upside down and by 45 degrees: how many still show a face."""
+    from PIL import Image
+
+    faces_only = replace(settings, explicit=False, text=False)
+    found = {f"{turn} degrees": {"before": 0, "now": 0} for turn in (180, 45)}
+    photos = [r for r in rows if 1 <= int(r["faces"]) <= 6 and not r["notes"].startswith("EDGE")]
+    for row in photos:
+        upright = Image.open(folder / row["file"]).convert("RGB")
+        for turn in (180, 45):
+            out = io.BytesIO()
+            upright.rotate(turn, expand=True, fillcolor=(128, 128, 128)).save(out, format="JPEG", quality=92)
+            for name, as_before in (("before", True), ("now", False)):
+                found[f"{turn} degrees"][name] += bool(timed(out.getvalue(), faces_only, as_before)[0].faces)
+    return {"photos": len(photos), "with_a_face_found": found}
+
+
+def animal_figures(folder: Path, settings: ImageSettings) -> dict:
+    """False faces on photos of animals, before and now, at the auditors' score and the thumbnails'."""
+    paths = [folder / name for name in ANIMAL_FILES if (folder / name).is_file()]
+    paths += sorted(ANIMALS_DIR.glob("*.jpg"))
+    figures: dict = {"photos": len(paths)}
+    for score in (settings.face_score, BLUR_FACE_SCORE):
+        faces_only = replace(settings, explicit=False, text=False, face_score=score)
+        for name, as_before in (("before", True), ("now", False)):
+            counts = {p.name: len(timed(p.read_bytes(), faces_only, as_before)[0].faces) for p in paths}
+            figures[f"{name} at {score}"] = {file: n for file, n in counts.items() if n}
     return figures
 
 
@@ -249,8 +323,9 @@ def percentile(values: list[float], share: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("images", nargs="?", default=str(REPO.parent / "shared" / "images"),
-                        help="folder with labels.csv and the photos (default: ../shared/images)")
+    parser.add_argument("images", nargs="?", default=str(next((d for d in IMAGE_DIRS if d.is_dir()), IMAGE_DIRS[0])),
+                        help="folder with labels.csv and the photos (default: ../shared/images, beside the "
+                             "clone or beside its worktrees folder)")
     parser.add_argument("--threshold", type=float, default=None, help="face score threshold (default: the config's 0.8)")
     parser.add_argument("--max-side", type=int, default=None, help="detection resolution (longer side; default 1280)")
     parser.add_argument("--face-model", choices=("int8", "fp32"), default=None,
@@ -258,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-scenes", action="store_true", help="skip the 12 MP synthetic photos (slow)")
     parser.add_argument("--no-flyers", action="store_true", help="skip the text figures (OCR)")
     parser.add_argument("--text-only", action="store_true", help="only the text figures (OCR)")
+    parser.add_argument("--no-turned", action="store_true", help="skip the turned (180 and 45 degree) photos")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
     folder = Path(args.images)
@@ -282,9 +358,8 @@ def main(argv: list[str] | None = None) -> int:
             figures = {"text": text_figures(folder, [r["file"] for r in rows], settings, Path(work))}
         print(json.dumps(figures, indent=2) if args.json else "\n".join(text_lines(figures["text"])))
         return 0
-    before = replace(settings, **BEFORE)
-    for variant in (settings, before):  # warm up: load the models and let onnxruntime settle its shapes once
-        timed((folder / rows[0]["file"]).read_bytes(), variant)
+    for as_before in (False, True):  # warm up: load the models and let onnxruntime settle its shapes once
+        timed((folder / rows[0]["file"]).read_bytes(), settings, as_before)
 
     results, samples, samples_before = [], [], []
     for row in rows:  # the code as it is and as it was, in turns: a shared machine's load weighs on both alike
@@ -294,12 +369,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"eval_images: {row['file']}: {analysis.error}", file=sys.stderr)
             continue
         samples.append(ms)
-        samples_before.append(timed(data, before)[1])
-        results.append((row, analysis))
+        analysis_before, ms_before = timed(data, settings, as_before=True)
+        samples_before.append(ms_before)
+        results.append((row, analysis, analysis_before))
     timings, timings_before = collect(samples), collect(samples_before)
-    animals = [(r, a) for r, a in results if r["file"] in ANIMAL_FILES]
-    low = replace(settings, face_score=BLUR_FACE_SCORE, text=False, explicit=False)
-    animals_low = {r["file"]: len(timed((folder / r["file"]).read_bytes(), low)[0].faces) for r, _ in animals}
+    faces_before = sum(len(b.faces) for r, a, b in results if int(r["faces"]) > 0 and not r["notes"].startswith("EDGE"))
+    results = [(r, a) for r, a, _ in results]
+    typical = statistics.median(a.width * a.height for r, a in results)
 
     main_rows = [(r, a) for r, a in results if not r["notes"].startswith("EDGE")]
     edge_rows = [(r, a) for r, a in results if r["notes"].startswith("EDGE")]
@@ -329,16 +405,21 @@ def main(argv: list[str] | None = None) -> int:
         "edge": {r["file"]: len(a.faces) for r, a in edge_rows},
         "explicit_max": [round(explicit_scores[0][0], 3), explicit_scores[0][1]] if explicit_scores else None,
         "explicit_flagged": [f for s, f in explicit_scores if s >= settings.explicit_threshold],
-        "animal_images": len(animals),
-        "animal_false_faces": {r["file"]: len(a.faces) for r, a in animals if a.faces},
-        f"animal_false_faces_at_{BLUR_FACE_SCORE}": {f: n for f, n in animals_low.items() if n},
+        "face_boxes_on_face_images": sum(len(a.faces) for r, a in with_faces),
+        "face_boxes_on_face_images_before": faces_before,
+        "animals": animal_figures(folder, settings),
         "ms_per_image_one_core": stage_summary(timings),
         "ms_per_image_one_core_before": stage_summary(timings_before),
+        "bare_model_ms_1280": bare_model_ms((1280, 960)),
+        "bare_model_ms_typical": [round(typical / 1e6, 2), bare_model_ms((round((typical * 4 / 3) ** 0.5),
+                                                                           round((typical * 3 / 4) ** 0.5)))],
         "text_read": {r["file"]: a.text.replace("\n", " / ")[:60] for r, a in results if a.text},
     }
     with tempfile.TemporaryDirectory() as work:
         if not args.no_scenes:
             figures["full_size_photos"] = scene_figures(folder, settings, Path(work) / "scenes")
+        if not args.no_turned:
+            figures["turned"] = turned_figures(folder, rows, settings)
         if not args.no_flyers and settings.text:
             figures["text"] = text_figures(folder, [r["file"] for r, _ in results], settings, Path(work) / "flyers")
     if args.json:
@@ -351,18 +432,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"precision on no-face images: {figures['precision_no_face_images']:.3f}  ({len(no_faces)} images"
           + (f"; false faces in {', '.join(false_hits)}" if false_hits else "") + ")")
     print(f"face-count error (MAE):      {figures['count_mae_le30']}  ({len(countable)} images with 1..30 faces)")
+    print(f"face boxes on face images:   {figures['face_boxes_on_face_images']} "
+          f"(before: {figures['face_boxes_on_face_images_before']})")
     print(f"images with children hit:    {figures['minor_images_hit']}")
     print(f"with an identifiable face (>= {settings.identifiable_px} px): {figures['identifiable_images']}/{len(with_faces)}")
     print("EDGE (drawn/CGI/painted, not scored): "
           + ", ".join(f"{name}: {n} faces" for name, n in figures["edge"].items()))
     print(f"explicit: highest score {figures['explicit_max'][0]} ({figures['explicit_max'][1]}), "
           f"{len(figures['explicit_flagged'])} images >= {settings.explicit_threshold}")
-    print(f"animal photos:               {len(figures['animal_false_faces'])}/{len(animals)} with a false face "
-          f"{figures['animal_false_faces'] or ''}; at score {BLUR_FACE_SCORE}: "
-          f"{figures[f'animal_false_faces_at_{BLUR_FACE_SCORE}'] or 'none'}")
+    animals = figures["animals"]
+    print(f"animal photos ({animals['photos']}), false faces:")
+    for key, found in animals.items():
+        if key != "photos":
+            print(f"  {key:13} {len(found)} photos {found or ''}")
     print(f"text read in {len(figures['text_read'])} photos: {figures['text_read']}")
     print("ms per image, one core (median / p90): " + timing_line(figures["ms_per_image_one_core"]))
     print("  before (one pass, no text):          " + timing_line(figures["ms_per_image_one_core_before"]))
+    megapixels, bare_typical = figures["bare_model_ms_typical"]
+    print(f"  limit: the bare face model on a fixed input: {bare_typical} ms at the median image size "
+          f"({megapixels} MP), {figures['bare_model_ms_1280']} ms at 1280x960")
     scenes = figures.get("full_size_photos")
     if scenes:
         print(f"full-size photos ({scenes['images']} synthetic 4032x3024 scenes), recall by face size:")
@@ -371,7 +459,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:6} " + ", ".join(f"{px} px {hit}" for px, hit in found["recall_by_face_px"].items())
                   + f"; {found['false_boxes']} boxes on no face")
             print("         ms per 12 MP image: " + timing_line(found["ms_per_12mp_image"]))
-        print(f"  time now / before: {scenes['time_ratio']}x")
+        print(f"  time now / before: {scenes['time_ratio']}x ({scenes['time_ratio_without_text']}x without the text "
+              f"stage); bare face model: " + ", ".join(f"{k} {v} ms" for k, v in scenes["bare_model_ms"].items()))
+    turned = figures.get("turned")
+    if turned:
+        print(f"turned photos ({turned['photos']} photos with 1..6 faces), with a face found: "
+              + "; ".join(f"{turn}: before {n['before']}, now {n['now']}"
+                          for turn, n in turned["with_a_face_found"].items()))
     for line in text_lines(figures.get("text")):
         print(line)
     return 0

@@ -7,9 +7,11 @@ import zlib
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from auditors import faces as faces_module
 from auditors.faces import FaceDetector
 from auditors.image_analysis import ImageAnalyser, ImageSettings, analyse_bytes, open_image
 from records.image_cache import ImageCache
@@ -196,3 +198,44 @@ def test_an_upside_down_face_is_found_by_the_turned_passes():
     assert analyse_bytes(data, upright_only).faces == []
     (found,) = analyse_bytes(data, replace(upright_only, turned=True)).faces
     assert 250 <= found.x + found.w / 2 <= 310 and 150 <= found.y + found.h / 2 <= 218  # on the head
+
+
+def test_a_32px_face_in_a_phone_photo_is_found_by_the_mosaic(monkeypatch):
+    data, (x, y) = _phone_photo(32)
+    faces_only = ImageSettings(explicit=False, text=False, turned=False)
+    monkeypatch.setattr(faces_module, "MOSAIC_CELLS", 0)
+    assert analyse_bytes(data, faces_only).faces == []  # the fine pass alone misses it
+    monkeypatch.undo()
+    (found,) = analyse_bytes(data, faces_only).faces
+    assert abs(found.x - x) < 8 and abs(found.y - y) < 8
+    assert 22 <= found.size <= 45
+
+
+PUPPY = Path(__file__).resolve().parent.parent / "bench" / "data" / "animals" / "puppy.jpg"
+
+
+def test_a_puppys_face_is_not_taken_for_a_persons(monkeypatch):
+    """The puppy scores about 0.9 as a face; its landmarks (nose high above a long muzzle) say dog."""
+    data = PUPPY.read_bytes()
+    monkeypatch.setattr(faces_module, "MAX_MUZZLE", float("inf"))
+    assert len(analyse_bytes(data, NO_EXPLICIT).faces) == 1  # without the landmark check
+    monkeypatch.undo()
+    assert analyse_bytes(data, NO_EXPLICIT).faces == []
+
+
+def _landmarks(eyes_y: float, nose_y: float, mouth_y: float, eye_dy: float = 0.0) -> np.ndarray:
+    """Five landmarks (eyes, nose, mouth corners) of a 100 px box, in pixels."""
+    return np.array([[[30, eyes_y], [70, eyes_y + eye_dy], [50, nose_y], [35, mouth_y], [65, mouth_y]]], np.float32)
+
+
+def test_landmark_check_judges_upright_faces_only():
+    assert faces_module._person(_landmarks(38, 57, 75)).all()  # a person: nose halfway between eyes and mouth
+    assert not faces_module._person(_landmarks(34, 46, 72)).any()  # a dog: the mouth far below the nose
+    assert faces_module._person(_landmarks(34, 46, 72, eye_dy=30)).all()  # tilted: not judged
+    assert faces_module._person(_landmarks(60, 46, 20)).all()  # upside down: not judged
+
+
+def test_changed_detector_passes_are_part_of_the_cache_key(monkeypatch):
+    before = ImageSettings().params
+    monkeypatch.setattr(faces_module, "PASSES_VERSION", faces_module.PASSES_VERSION + " and more")
+    assert ImageSettings().params != before

@@ -162,4 +162,4 @@ def test_without_the_ocr_package_the_images_are_still_audited(monkeypatch):
     monkeypatch.setattr(image_text, "check_available", missing)
     policy = Policy(categories={"student_photo": CategoryPolicy("student_photo", "No pictures of students.", "high")})
     settings = image_settings(policy, read_toml(BUNDLED_RULES))
-    assert settings.text is False and settings.fine_side == 1920  # faces still looked for, text not read
+    assert settings.text is False and settings.fine_side == 1600  # faces still looked for, text not read

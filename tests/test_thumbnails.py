@@ -109,16 +109,17 @@ def test_unreadable_image_raises_a_clear_error(tmp_path):
         blurred_thumbnail(path, [])
 
 
-def test_a_small_face_in_a_phone_photo_is_blurred_too(tmp_path):
-    """A 48 px face in a 12 MP photo: only the finer pass finds it, and the thumbnail must hide it."""
+@pytest.mark.parametrize("face_px", [32, 48])
+def test_a_small_face_in_a_phone_photo_is_blurred_too(tmp_path, face_px):
+    """Faces of 32 and 48 px in a 12 MP photo: only the finer passes find them, and the thumbnail must hide them."""
     astronaut = Image.open(ASTRONAUT).convert("RGB")
-    factor = 48 / 119  # the astronaut's face box is 119 px high on the 512 px original
+    factor = face_px / 119  # the astronaut's face box is 119 px high on the 512 px original
     small = astronaut.resize((round(512 * factor),) * 2, Image.Resampling.LANCZOS)
     canvas = Image.new("RGB", (4032, 3024), (120, 140, 160))
     canvas.paste(small, (1800, 1400))
     path = tmp_path / "phone.jpg"
     canvas.save(path, quality=90)
-    thumb = _gray(blurred_thumbnail(path, None, max_side=2016))  # half size: the face is 24 px here
+    thumb = _gray(blurred_thumbnail(path, None, max_side=2016))  # half size: the face is face_px / 2 here
     reference = _gray(canvas.resize((2016, 1512), Image.Resampling.LANCZOS))
     face = (slice(700 + round(59 * factor / 2), 700 + round(178 * factor / 2)),
             slice(900 + round(180 * factor / 2), 900 + round(275 * factor / 2)))
