@@ -178,7 +178,7 @@ from schoolaudit.workers import lean_onnx_sessions
 lean_onnx_sessions()
 from auditors import explicit_image, faces, image_text
 sessions = [faces.FaceDetector().session, explicit_image.ExplicitScorer().classifier._session,
-            image_text.TextReader().engine.text_det.infer.session]
+            image_text.TextReader().engine.text_det.session.session]
 for session in sessions:
     options = session.get_session_options()
     print(options.enable_cpu_mem_arena, options.enable_mem_pattern, options.intra_op_num_threads)
