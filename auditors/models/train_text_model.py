@@ -15,7 +15,7 @@ script refuses them as training input.
 
 The model, per category of CATEGORIES (not endorsement_repost, which is mechanical):
 * document = text (then the reposted text) + " || " + " | ".join(image_alt) (auditors.text_model.post_document);
-* features = TF-IDF of word 1-2-grams (min_df 1) and of char_wb 3-5-grams (min_df 2), both
+* features = TF-IDF of word 1-2-grams (min_df 2) and of char_wb 3-5-grams (min_df 2), both
   lower-cased, sublinear tf, each L2-normalised, then the document's static sentence embedding
   (unit length) times EMBEDDING_WEIGHT, concatenated;
 * LogisticRegression(C=8, class_weight="balanced", max_iter=3000) (lbfgs; deterministic);
@@ -124,7 +124,9 @@ def embeddings(docs: list[str]) -> np.ndarray:
 def vectorizers():
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    word = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True,
+    # min_df 2 on words: a term of one training post is noise (44,175 -> 11,341 terms; cross-validated
+    # macro-F1 0.904 -> 0.909 with the same settings; 230 -> 182 µs per document, start-up 0.38 -> 0.25 s)
+    word = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True,
                            token_pattern=TOKEN_PATTERN)
     char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True, lowercase=True)
     return word, char
