@@ -143,6 +143,14 @@ def test_an_empty_feed_with_nbsp_is_empty_not_malformed():
     assert feed_posts(rss("", "<copyright>&nbsp;Springfield&nbsp;Board</copyright>")) == []
 
 
+def test_a_cut_off_feed_says_where_its_xml_breaks_in_words():
+    with pytest.raises(FetchError) as failure:
+        feed_posts(b'<?xml version="1.0"?>\n<rss version="2.0">\n<channel>\n<title>School news</title>\n')
+    assert failure.value.outcome == Outcome.MALFORMED
+    assert "broken XML at line 5, column 0: no element found" in str(failure.value)
+    assert "<unknown>" not in str(failure.value)
+
+
 def test_an_item_with_only_a_description_is_kept():
     posts = feed_posts(rss("<item><description>Picture day is Tuesday.</description></item>"
                            "<item><description>No school Friday.</description></item>"))

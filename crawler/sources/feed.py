@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -135,11 +136,18 @@ def feed_posts(parsed, url: str, base: str, account_id: str, alts: dict) -> tupl
         and "undefined entity" not in str(exception)
     if not posts and (broken or not parsed.get("version")):
         # Like feedparser, carry on past damage while items can be read; fail only when none can.
-        reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed document found"
-        raise FetchError(Outcome.MALFORMED, f"{url}: {reason}")
+        raise FetchError(Outcome.MALFORMED, f"{url}: {_damage_in_words(exception)}")
     next_url = next((absolute(base, link.get("href")) for link in parsed.feed.get("links", [])
                      if link.get("rel") == "next"), None)
     return posts, next_url
+
+
+def _damage_in_words(exception) -> str:
+    """Why a feed could not be read, for a reader: where its XML breaks, not the parser's `<unknown>:5:0:`."""
+    if isinstance(exception, SAXParseException):
+        return f"broken XML at line {exception.getLineNumber()}, column {exception.getColumnNumber()}: " \
+               f"{exception.getMessage()}"
+    return str(exception) if exception else "no RSS, Atom or JSON Feed document found"
 
 
 def looks_like_feed(body: bytes, content_type: str = "") -> bool:
