@@ -128,14 +128,18 @@ def audit_post(post: Post, context: AuditContext, auditors: list[Auditor],
             later.append(auditor)
         else:
             _collect(auditor, post, context, findings, cpu=cpu)
-    if later:
-        for auditor in later:
-            if hasattr(auditor, "review"):
-                _reviewed(auditor, post, context, findings)
-        found = frozenset(category for category, _, _ in findings)
-        for auditor in later:
-            _collect(auditor, post, context, findings, found, cpu)
+    for auditor in later:
+        if hasattr(auditor, "review"):
+            _reviewed(auditor, post, context, findings)
+    found = frozenset(category for category, _, _ in findings)
+    for auditor in later:
+        _collect(auditor, post, context, findings, found, cpu)
     return list(findings.values())
+
+
+def _identity(finding: Finding) -> tuple[str, str, str]:
+    """What makes two findings the same one: two auditors quoting the same words for the same category."""
+    return finding.category, finding.where, finding.evidence
 
 
 def _reviewed(auditor: Auditor, post: Post, context: AuditContext, findings: dict) -> None:
@@ -146,7 +150,7 @@ def _reviewed(auditor: Auditor, post: Post, context: AuditContext, findings: dic
         log.exception("auditor %s failed to review post %s", auditor.name, post.key)
         return
     findings.clear()
-    findings.update(((f.category, f.where, f.evidence), f) for f in kept)
+    findings.update((_identity(f), f) for f in kept)
 
 
 def _collect(auditor: Auditor, post: Post, context: AuditContext, findings: dict, found: frozenset | None = None,
@@ -163,4 +167,4 @@ def _collect(auditor: Auditor, post: Post, context: AuditContext, findings: dict
             cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.process_time() - started
     for finding in produced:
         if context.policy.enabled(finding.category) and not (found and finding.category in found):
-            findings.setdefault((finding.category, finding.where, finding.evidence), finding)
+            findings.setdefault(_identity(finding), finding)
