@@ -215,13 +215,19 @@ def stage_lines(summary, cpu: float, workers_cpu: float, accounts: int, regex_ms
             f"(single-pass regex over the same posts: {regex_ms / accounts:.2f} ms); text model {model * per:.1f} ms"]
 
 
+def board_arguments(parser: argparse.ArgumentParser, accounts: int, posts: int) -> None:
+    """The board a bench builds and how it is crawled (this bench's and bench/night.py's)."""
+    parser.add_argument("--accounts", type=int, default=accounts)
+    parser.add_argument("--posts", type=int, default=posts, help="items per feed")
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="crawl.concurrency and per_host_concurrency: accounts (and requests to the one host) at once")
+    parser.add_argument("--workers", type=int, help="crawl.workers (default: the setting's default)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=1000)
+    board_arguments(parser, accounts=1000, posts=10)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the server waits before each answer")
-    parser.add_argument("--concurrency", type=int, default=16, help="accounts (and requests to the one host) at once")
-    parser.add_argument("--posts", type=int, default=10, help="items per feed")
-    parser.add_argument("--workers", type=int, help="crawl.workers (default: the setting's default)")
     parser.add_argument("--profile", action="store_true", help="profile the first crawl")
     parser.add_argument("--sort", default="cumulative", help="profile order (cumulative, tottime)")
     args = parser.parse_args(argv)

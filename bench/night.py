@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from crawl import serve, write_config  # noqa: E402  (bench/crawl.py, beside this script)
+from crawl import board_arguments, serve, write_config  # noqa: E402  (bench/crawl.py, beside this script)
 
 #: ../shared/images beside the clone (or beside the folder of worktrees)
 SHARED_IMAGES = next((d for d in (REPO.parent / "shared" / "images", REPO.parent.parent / "shared" / "images")
@@ -202,11 +202,8 @@ def report(label: str, result: dict, cores: int, images: int, bare_ms: float) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=500)
-    parser.add_argument("--posts", type=int, default=20, help="items per feed")
+    board_arguments(parser, accounts=500, posts=20)
     parser.add_argument("--image-every", type=int, default=3, help="one post in this many carries an image")
-    parser.add_argument("--concurrency", type=int, default=16, help="crawl.concurrency and per_host_concurrency")
-    parser.add_argument("--workers", type=int, help="crawl.workers (default: the setting's default)")
     parser.add_argument("--compare", type=Path, help="a checkout whose code runs the same board first")
     args = parser.parse_args(argv)
 
