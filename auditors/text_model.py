@@ -362,8 +362,7 @@ class TextModelAuditor:
         """{category: calibrated probability} for the post, computed once per post object."""
         last = self._last  # one read: another thread may replace it meanwhile
         if last[0] is not post:
-            last = self._last = (post, dict(zip(self.model.categories,
-                                                self.model.calibrated(self.model.decision(post_document(post))).tolist())))
+            last = self._last = (post, self.model.probabilities(post_document(post)))
         return last[1]
 
     def review(self, post: Post, context: AuditContext, findings: list[Finding]) -> list[Finding]:
