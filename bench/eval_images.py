@@ -195,8 +195,9 @@ def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int
     mine = ("decode", "faces", "explicit")  # the text stage is new work of its own: shown apart
     figures["time_ratio_without_text"] = round(sum(now[k]["median"] for k in mine if k in now)
                                                / sum(before[k]["median"] for k in mine if k in before), 2)
+    fine = (settings.fine_side, settings.fine_side * 3 // 4)  # the finer pass's input on a 4:3 photo
     figures["bare_model_ms"] = {"1280x960 (before)": bare_model_ms((1280, 960)),
-                                "2016x1512 (now)": bare_model_ms((2016, 1512))}
+                                f"{fine[0]}x{fine[1]} (now)": bare_model_ms(fine)}
     return figures
 
 
