@@ -52,12 +52,24 @@ _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
-PASSES_VERSION = "2: fine at fine_side, mosaic of candidates, landmark check"
+PASSES_VERSION = "3: coarse then max_side, fine at fine_side, mosaic of candidates, landmark check, turned at 320"
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
-#: The turned passes run at this longer side: a quarter of pass 1's cost each.
+#: A large photo with no face at `fine_side` is looked at once more at this side (a face too close
+#: for the finer scale's largest anchors).
 TURNED_SIDE = 640
+#: Images are first looked at this longer side: a third of a 1280 px pass on a typical post's
+#: 1024 x 520 image, and every reference photo with a face has one found there (bench/eval_images.py).
+DEFAULT_COARSE_SIDE = 640
+#: The coarse pass is repeated at `max_side` when its smallest face is under this many pixels at the
+#: coarse scale (smaller ones may hide in the crowd: counts of group photos stay as at `max_side`) or
+#: when nothing reached the face score but something reached `HINT_SCORE` (a face too small there).
+COARSE_SMALL_FACE = 24
+HINT_SCORE = 0.3
+#: The turned passes (90, 180 and 270 degrees) look at this longer side: a turned face that matters
+#: is close, so large; at 640 px no more of the bench's turned photos showed a face, at 5 times the cost.
+TURNED_PASS_SIDE = 320
 #: At `fine_side`, boxes under this many pixels are kept from `fine_score`, larger ones from `score_threshold`.
 SMALL_BOX = 48
 #: Photos from 1.5 x DEFAULT_MAX_SIDE are looked at this longer side (a 4032 px phone photo at 0.4):
@@ -159,23 +171,24 @@ class FaceDetector:
     """RetinaFace MobileNet-0.25 on onnxruntime's CPU provider (int8 model unless told otherwise).
 
     `detect` looks once at the right scale, and again only where that found nothing:
-    - an image up to 1.5 x `max_side` (1280 px) is looked at scaled to `max_side` (every face of
-      about 24 px and more there); a larger photo (a 12 MP phone photo) at `fine_side` (1600 px),
+    - an image up to 1.5 x `max_side` (1280 px) is looked at scaled to `coarse_side` (640 px), and
+      again at `max_side` (every face of about 24 px and more there) only where that found small
+      faces or nearly a face; a larger photo (a 12 MP phone photo) at `fine_side` (1600 px),
       keeping boxes from `fine_score`: faces of 48 px and more at the back of a classroom;
     - in such a photo, the places that pass liked a little but not enough (its `MOSAIC_CELLS` best
       small candidates) are cut out, enlarged `ZOOM` times (so back to about their size in the
       photo) and looked at together in one small mosaic: faces of 32 px, for a fraction of a pass;
     - when a large photo shows no face there, once more at `TURNED_SIDE` (a face too close for the
       finer scale's largest anchors);
-    - when still no face is found and `turned` is on, the image turned 90, 180 and 270 degrees at
-      `TURNED_SIDE` (children lying down, upside-down faces: close, so large).
+    - when still no face (nor any face-like box) is found and `turned` is on, the image turned 90, 180
+      and 270 degrees at `TURNED_PASS_SIDE` (children lying down, upside-down faces: close, so large).
     Boxes whose five landmarks and shape are not a person's (a dog's long muzzle) are dropped.
     """
 
     def __init__(self, score_threshold: float = 0.8, nms_threshold: float = 0.4,
                  max_side: int = DEFAULT_MAX_SIDE, threads: int = 1, model_path: Path | None = None,
                  precision: str = "int8", fine_side: int = 0, fine_score: float = 0.6,
-                 turned: bool = False):
+                 turned: bool = False, coarse_side: int = DEFAULT_COARSE_SIDE):
         if model_path is None:
             check_available(precision)
             model_path = model_file(precision)
@@ -194,13 +207,14 @@ class FaceDetector:
         self.fine_side = int(fine_side)
         self.fine_score = float(fine_score)
         self.turned = bool(turned)
+        self.coarse_side = int(coarse_side)
 
     def detect(self, image, original_size: tuple[int, int] | None = None) -> list[Face]:
         """Faces in a Pillow image, boxes in `original_size` coordinates (default: the image's)."""
         if image.mode != "RGB":
             image = image.convert("RGB")
         full = original_size or image.size
-        passes = [lambda: self._pass(image, self.max_side, self.score_threshold)]
+        passes = [lambda: self._coarse_pass(image)]
         if self.fine_side and max(full) >= 1.5 * self.max_side:
             passes = [lambda: self._fine_passes(image), lambda: self._pass(image, TURNED_SIDE, self.score_threshold)]
         boxes = 0
@@ -214,6 +228,20 @@ class FaceDetector:
             # cannot judge (an upside-down person seen upright with muzzle-like landmarks is lost)
             return []
         return self._faces(self._turned_passes(image), full)
+
+    def _coarse_pass(self, image) -> "_Boxes":
+        """Boxes at `coarse_side`, or at `max_side` where that pass found a face under
+        `COARSE_SMALL_FACE` px or, with no face, a box from `HINT_SCORE`."""
+        if not 0 < self.coarse_side < min(self.max_side, max(image.size)):
+            return self._pass(image, self.max_side, self.score_threshold)
+        scaled = _scaled(image, self.coarse_side)
+        seen = _decode(self._run(scaled), scaled.size, min(HINT_SCORE, self.score_threshold))
+        found = seen.take(seen.scores >= self.score_threshold)
+        people = found.take(found.person)
+        sides = (people.sizes * np.array(scaled.size, np.float32)).max(axis=1)
+        if (len(sides) and sides.min() >= COARSE_SMALL_FACE) or not len(seen.scores):
+            return found
+        return self._pass(image, self.max_side, self.score_threshold)
 
     def _fine_passes(self, image) -> "_Boxes":
         """Boxes at `fine_side`, and in the mosaic of the places that pass found almost a face."""
@@ -268,9 +296,10 @@ class FaceDetector:
         """Boxes found in the image turned by 90, 180 and 270 degrees, turned back to the image."""
         from PIL import Image
 
+        small = _scaled(image, TURNED_PASS_SIDE)  # scaled once, then turned: not the other way round
         found = []
         for turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270):
-            found.append(self._pass(image.transpose(turn), TURNED_SIDE, self.score_threshold).turned_back(turn))
+            found.append(self._pass(small.transpose(turn), TURNED_PASS_SIDE, self.score_threshold).turned_back(turn))
         return _Boxes.join(found)
 
     def _pass(self, image, max_side: int, threshold: float) -> "_Boxes":

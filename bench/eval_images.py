@@ -23,9 +23,13 @@ Then, unless told not to:
   included) on flyers drawn with Pillow (tests/flyers.py: plain, small type, turned 7 and -20
   degrees, on a photo, two columns), a real poster (../shared/images) and two scanned pages
   (bench/data/ocr, tesseract-ocr/test, Apache-2.0).
-Timing is milliseconds per image on one core (process pinned to one CPU, one onnxruntime thread),
-image bytes already read: decode, faces, explicit, text and total, median and 90th percentile;
-beside them the bare face model on a fixed input of the same size (the limit of the faces stage).
+Timing is CPU milliseconds per image on one core (process pinned to one CPU, one onnxruntime
+thread; CPU time, as a shared machine's neighbours lengthen wall time), image bytes already read:
+decode, faces, explicit, text and total, median and 90th percentile; beside each step its limit,
+the bare model on a fixed input of the size that step gives it for the median image (faces: the
+coarse pass's input; explicit: open_nsfw's 224 x 224; text: the gate's copy).
+With `--against REF` the image analysis of git revision REF (bench/old_code.py) runs beside this
+one, image by image on the same core: its recall, precision and ms per step, in the same run.
 """
 from __future__ import annotations
 
@@ -46,8 +50,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from auditors import faces as faces_module  # noqa: E402
-from auditors.image_analysis import ImageSettings, analyse_bytes  # noqa: E402
+from auditors.image_analysis import ImageAnalysis, ImageSettings, analyse_bytes  # noqa: E402
 from auditors.image_text import MODEL_NAME  # noqa: E402
+from bench.old_code import OldAnalyser  # noqa: E402
 from bench.synthetic_scenes import FACE_SIZES, make_scenes, matched  # noqa: E402
 from schoolaudit.thumbnails import BLUR_FACE_SCORE  # noqa: E402
 from tests.flyers import draw_flyer  # noqa: E402
@@ -57,8 +62,8 @@ ANIMAL_FILES = ("cat_chelsea.jpg", "dog_bicycle.jpg", "dogs_beach.jpg", "horses_
                 "eagle.jpg", "person_back_dog_horse.jpg")
 #: more animals, from public repositories (bench/data/animals/SOURCES.md)
 ANIMALS_DIR = REPO / "bench" / "data" / "animals"
-#: the detector as it was before the finer, mosaic and turned passes and the text reading
-BEFORE = {"fine_side": 0, "turned": False, "text": False}
+#: the detector as it was before the coarse, finer, mosaic and turned passes and the text reading
+BEFORE = {"coarse_side": 0, "fine_side": 0, "turned": False, "text": False}
 #: the reference photos, beside a clone or beside its worktrees folder
 IMAGE_DIRS = (REPO.parent / "shared" / "images", REPO.parent.parent / "shared" / "images")
 FONTS = Path("/usr/share/fonts/truetype")
@@ -124,17 +129,43 @@ def landmark_check(on: bool):
 
 def bare_model_ms(size: tuple[int, int], rounds: int = 5) -> float:
     """The face model alone on a fixed input of `size` (width, height): the faces stage's limit."""
+    detector = faces_module.FaceDetector()
+    return bare_session_ms(detector.session, (1, 3, size[1], size[0]), rounds)
+
+
+def bare_session_ms(session, shape: tuple[int, ...], rounds: int = 5) -> float:
+    """CPU ms of the fastest of `rounds` runs of an onnxruntime session on zeros of `shape`."""
     import numpy as np
 
-    detector = faces_module.FaceDetector()
-    batch = np.zeros((1, 3, size[1], size[0]), np.float32)
-    detector.session.run(None, {detector.input_name: batch})
+    feed = {session.get_inputs()[0].name: np.zeros(shape, np.float32)}
+    session.run(None, feed)
     runs = []
     for _ in range(rounds):
-        start = time.perf_counter()
-        detector.session.run(None, {detector.input_name: batch})
-        runs.append((time.perf_counter() - start) * 1000)
+        start = time.process_time()
+        session.run(None, feed)
+        runs.append((time.process_time() - start) * 1000)
     return round(min(runs), 1)
+
+
+def step_limits(size: tuple[int, int], settings: ImageSettings) -> dict[str, list]:
+    """{step: [its input, the bare model's CPU ms on it]} for an image of `size` (width, height)."""
+    from auditors.explicit_image import ExplicitScorer
+    from auditors.image_text import TextReader
+
+    def scaled(side: int, multiple: int = 1) -> tuple[int, int]:
+        factor = min(1.0, side / max(size))
+        return tuple(max(multiple, round(v * factor / multiple) * multiple) for v in size)
+
+    coarse = scaled(settings.coarse_side or settings.max_side)
+    limits = {"faces": [f"{coarse[0]}x{coarse[1]}", bare_model_ms(coarse)]}
+    if settings.explicit:
+        limits["explicit"] = ["224x224", bare_session_ms(ExplicitScorer().classifier._session, (1, 224, 224, 3))]
+    if settings.text:
+        reader = TextReader()
+        gate = scaled(reader.gate_side, 32)  # the text detector takes sides in multiples of 32
+        limits["text"] = [f"{gate[0]}x{gate[1]}", bare_session_ms(reader.engine.text_det.session.session,
+                                                                  (1, 3, gate[1], gate[0]))]
+    return limits
 
 
 def stage_summary(timings: dict[str, list[float]]) -> dict:
@@ -313,6 +344,23 @@ def text_figures(folder: Path, photos: list[str], settings: ImageSettings, work:
     }
 
 
+def split_rows(results: list[tuple[dict, ImageAnalysis]]) -> tuple[list, list, list]:
+    """(rows with faces, rows without, rows with 1..30 faces) of the (row, analysis) pairs not marked EDGE."""
+    scored = [(r, a) for r, a in results if not r["notes"].startswith("EDGE")]
+    with_faces = [(r, a) for r, a in scored if int(r["faces"]) > 0]
+    return with_faces, [(r, a) for r, a in scored if int(r["faces"]) == 0], \
+        [(r, a) for r, a in with_faces if int(r["faces"]) <= 30]
+
+
+def face_scores(results: list[tuple[dict, ImageAnalysis]]) -> dict:
+    """Recall on the face photos, precision on the others, face-count error on those with 1..30 faces."""
+    with_faces, no_faces, countable = split_rows(results)
+    return {"recall_face_images": round(sum(1 for r, a in with_faces if a.faces) / max(1, len(with_faces)), 3),
+            "precision_no_face_images": round(sum(1 for r, a in no_faces if not a.faces) / max(1, len(no_faces)), 3),
+            "count_mae_le30": round(statistics.mean(abs(len(a.faces) - int(r["faces"])) for r, a in countable), 2)
+            if countable else None}
+
+
 def median_p90(values: list[float]) -> str:
     return f"{statistics.median(values):.0f} / {percentile(values, 0.9):.0f}" if values else "-"
 
@@ -335,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-flyers", action="store_true", help="skip the text figures (OCR)")
     parser.add_argument("--text-only", action="store_true", help="only the text figures (OCR)")
     parser.add_argument("--no-turned", action="store_true", help="skip the turned (180 and 45 degree) photos")
+    parser.add_argument("--against", metavar="REF",
+                        help="git revision whose image analysis runs beside this one, image by image on the same "
+                             "core (e.g. the commit before a change): before and after in the same run")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
     folder = Path(args.images)
@@ -362,7 +413,14 @@ def main(argv: list[str] | None = None) -> int:
     for as_before in (False, True):  # warm up: load the models and let onnxruntime settle its shapes once
         timed((folder / rows[0]["file"]).read_bytes(), settings, as_before)
 
-    results, samples, samples_before = [], [], []
+    try:
+        old = OldAnalyser(args.against) if args.against else None
+    except ValueError as exc:
+        print(f"eval_images: --against: {exc}", file=sys.stderr)
+        return 2
+    results, samples, samples_before, old_results, old_samples = [], [], [], [], []
+    if old:
+        old.analyse(folder / rows[0]["file"])  # warm up
     for row in rows:  # the code as it is and as it was, in turns: a shared machine's load weighs on both alike
         data = (folder / row["file"]).read_bytes()
         analysis, ms = timed(data, settings)
@@ -373,16 +431,21 @@ def main(argv: list[str] | None = None) -> int:
         analysis_before, ms_before = timed(data, settings, as_before=True)
         samples_before.append(ms_before)
         results.append((row, analysis, analysis_before))
+        if old:
+            found, ms_old = old.analyse(folder / row["file"])
+            old_results.append((row, ImageAnalysis.from_dict(found)))
+            old_samples.append(ms_old)
+    if old:
+        old.close()
     timings, timings_before = collect(samples), collect(samples_before)
     faces_before = sum(len(b.faces) for r, a, b in results if int(r["faces"]) > 0 and not r["notes"].startswith("EDGE"))
     results = [(r, a) for r, a, _ in results]
     typical = statistics.median(a.width * a.height for r, a in results)
+    typical_size = (round((typical * 4 / 3) ** 0.5), round((typical * 3 / 4) ** 0.5))  # a 4:3 image of that size
 
     main_rows = [(r, a) for r, a in results if not r["notes"].startswith("EDGE")]
     edge_rows = [(r, a) for r, a in results if r["notes"].startswith("EDGE")]
-    with_faces = [(r, a) for r, a in main_rows if int(r["faces"]) > 0]
-    no_faces = [(r, a) for r, a in main_rows if int(r["faces"]) == 0]
-    countable = [(r, a) for r, a in with_faces if int(r["faces"]) <= 30]
+    with_faces, no_faces, countable = split_rows(results)
     missed = [r["file"] for r, a in with_faces if "student_photo" not in a.labels(settings)]
     false_hits = [f"{r['file']} ({len(a.faces)}, max {max(f.score for f in a.faces):.2f})"
                   for r, a in no_faces if a.faces]
@@ -392,12 +455,9 @@ def main(argv: list[str] | None = None) -> int:
         "images": len(results),
         "face_threshold": settings.face_score,
         "face_model": settings.face_model,
-        "recall_face_images": round(sum(1 for r, a in with_faces if a.faces) / max(1, len(with_faces)), 3),
+        **face_scores(results),
         "face_images": len(with_faces),
-        "precision_no_face_images": round(sum(1 for r, a in no_faces if not a.faces) / max(1, len(no_faces)), 3),
         "no_face_images": len(no_faces),
-        "count_mae_le30": round(statistics.mean(abs(len(a.faces) - int(r["faces"])) for r, a in countable), 2)
-        if countable else None,
         "count_images_le30": len(countable),
         "identifiable_images": sum(1 for r, a in with_faces if a.identifiable(settings.identifiable_px)),
         "minor_images_hit": f"{sum(1 for r, a in minors if a.faces)}/{len(minors)}",
@@ -412,10 +472,17 @@ def main(argv: list[str] | None = None) -> int:
         "ms_per_image_one_core": stage_summary(timings),
         "ms_per_image_one_core_before": stage_summary(timings_before),
         "bare_model_ms_1280": bare_model_ms((1280, 960)),
-        "bare_model_ms_typical": [round(typical / 1e6, 2), bare_model_ms((round((typical * 4 / 3) ** 0.5),
-                                                                           round((typical * 3 / 4) ** 0.5)))],
+        "bare_model_ms_typical": [round(typical / 1e6, 2), bare_model_ms(typical_size)],
+        "step_limits_typical": step_limits(typical_size, settings),
         "text_read": {r["file"]: a.text.replace("\n", " / ")[:60] for r, a in results if a.text},
     }
+    if old:
+        figures["against"] = {"ref": args.against, **face_scores(old_results),
+                              "explicit_flagged": [r["file"] for r, a in old_results
+                                                   if (a.explicit or 0.0) >= settings.explicit_threshold],
+                              "ms_per_image_one_core": stage_summary(collect(old_samples))}
+        figures["against"]["time_ratio"] = round(figures["ms_per_image_one_core"]["total"]["median"]
+                                                 / figures["against"]["ms_per_image_one_core"]["total"]["median"], 2)
     with tempfile.TemporaryDirectory() as work:
         if not args.no_scenes:
             figures["full_size_photos"] = scene_figures(folder, settings, Path(work) / "scenes")
@@ -447,8 +514,17 @@ def main(argv: list[str] | None = None) -> int:
         if key != "photos":
             print(f"  {key:13} {len(found)} photos {found or ''}")
     print(f"text read in {len(figures['text_read'])} photos: {figures['text_read']}")
-    print("ms per image, one core (median / p90): " + timing_line(figures["ms_per_image_one_core"]))
+    print("CPU ms per image, one core (median / p90): " + timing_line(figures["ms_per_image_one_core"]))
+    print("  limits at the median image, the bare model on its input: "
+          + ", ".join(f"{step} {ms} ({size})" for step, (size, ms) in figures["step_limits_typical"].items()))
     print("  before (one pass, no text):          " + timing_line(figures["ms_per_image_one_core_before"]))
+    against = figures.get("against")
+    if against:
+        print(f"  {against['ref']} (same run, same core): " + timing_line(against["ms_per_image_one_core"])
+              + f"; now / then: {against['time_ratio']}x")
+        print(f"  {against['ref']}: recall {against['recall_face_images']:.3f}, precision "
+              f"{against['precision_no_face_images']:.3f}, count error {against['count_mae_le30']}, "
+              f"{len(against['explicit_flagged'])} explicit")
     megapixels, bare_typical = figures["bare_model_ms_typical"]
     print(f"  limit: the bare face model on a fixed input: {bare_typical} ms at the median image size "
           f"({megapixels} MP), {figures['bare_model_ms_1280']} ms at 1280x960")

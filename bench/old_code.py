@@ -1,0 +1,63 @@
+"""The image analysis of another git revision, in a child process: before and after in the same run.
+
+`OldAnalyser(ref)` extracts `auditors/` and `records/` of `ref` (`git archive`) into a temporary
+folder and starts a Python there, on the cores this process is pinned to; `analyse(path)` has it
+analyse one image file with that revision's default settings and returns (the analysis as a dict,
+{stage: ms}). Its stopwatch reads the CPU clock of its process, as ours does, whichever clock that
+revision's stopwatch read.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CHILD = r"""
+import json, os, sys, time, types
+import auditors.image_analysis as analysis
+assert analysis.__file__.startswith(os.getcwd()), analysis.__file__  # that revision's, not the installed one
+analysis.time = types.SimpleNamespace(perf_counter=time.process_time, process_time=time.process_time)
+settings = analysis.ImageSettings()
+for line in sys.stdin:
+    timings = {}
+    with open(line.rstrip("\n"), "rb") as file:
+        found = analysis.analyse_bytes(file.read(), settings, timings=timings)
+    print(json.dumps([found.to_dict(), timings]), flush=True)
+"""
+
+
+class OldAnalyser:
+    def __init__(self, ref: str):
+        self.ref = ref
+        self._folder = tempfile.TemporaryDirectory(prefix="eval-images-old-")
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "auditors", "records"],
+                                 capture_output=True, check=False)
+        if archive.returncode:
+            self._folder.cleanup()
+            raise ValueError(f"git archive {ref}: {archive.stderr.decode(errors='replace').strip()}")
+        subprocess.run(["tar", "-x", "-C", self._folder.name], input=archive.stdout, check=True)
+        self._child = subprocess.Popen([sys.executable, "-c", CHILD], cwd=self._folder.name, text=True,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def analyse(self, path: Path) -> tuple[dict, dict[str, float]]:
+        self._child.stdin.write(f"{path}\n")
+        self._child.stdin.flush()
+        line = self._child.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the analysis of {self.ref} stopped on {path}")
+        found, timings = json.loads(line)
+        return found, timings
+
+    def close(self) -> None:
+        self._child.stdin.close()
+        self._child.wait()
+        self._folder.cleanup()
+
+    def __enter__(self) -> "OldAnalyser":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
