@@ -1,7 +1,7 @@
 """Score the image auditors against a labelled photo set (default: ../shared/images/labels.csv).
 
     nice .venv/bin/python bench/eval_images.py [IMAGES_DIR] [--threshold 0.8] [--face-model int8|fp32]
-        [--no-scenes] [--no-flyers | --text-only] [--json]
+        [--coarse-side 640] [--against REF] [--no-scenes] [--no-flyers | --text-only] [--json]
 
 Reports, on the rows that are not marked EDGE in the notes column:
 - image recall: share of images with >= 1 face (by eye) where the detector found >= 1 face;
@@ -232,6 +232,35 @@ def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int
     return figures
 
 
+#: a lone face of these sizes (px, longer side of its box) is pasted on a 1280 x 960 photo
+LONE_FACE_SIZES = (16, 20, 24, 28, 32, 36, 40, 48)
+COARSE_TRIED = 640
+
+
+def lone_face_figures(folder: Path, settings: ImageSettings) -> dict:
+    """Which lone small faces (the astronaut's, pasted on a 1280 x 960 landscape) are found as set,
+    and with a coarse pass at `COARSE_TRIED` px first: what the reference photos cannot show."""
+    from PIL import Image
+
+    astronaut, background = folder / "astronaut.jpg", folder / "lake_landscape.jpg"
+    if not (astronaut.is_file() and background.is_file()):
+        return {}
+    person = Image.open(astronaut).convert("RGB")
+    (face,) = faces_module.FaceDetector().detect(person)
+    faces_only = replace(settings, explicit=False, text=False, turned=False)
+    found: dict[str, list[int]] = {"as set": [], f"coarse_side {COARSE_TRIED}": []}
+    for px in LONE_FACE_SIZES:
+        scene = Image.open(background).convert("RGB").resize((1280, 960))
+        factor = px / face.size
+        scene.paste(person.resize((round(person.width * factor), round(person.height * factor))), (800, 500))
+        out = io.BytesIO()
+        scene.save(out, format="JPEG", quality=92)
+        for name, how in zip(found, (faces_only, replace(faces_only, coarse_side=COARSE_TRIED))):
+            if analyse_bytes(out.getvalue(), how).faces:
+                found[name].append(px)
+    return {"face_px": list(LONE_FACE_SIZES), "found_px": found}
+
+
 def turned_figures(folder: Path, rows: list[dict], settings: ImageSettings) -> dict:
     """Photos with 1..6 faces turned upside down and by 45 degrees: how many still show a face."""
     from PIL import Image
@@ -377,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
                              "clone or beside its worktrees folder)")
     parser.add_argument("--threshold", type=float, default=None, help="face score threshold (default: the config's 0.8)")
     parser.add_argument("--max-side", type=int, default=None, help="detection resolution (longer side; default 1280)")
+    parser.add_argument("--coarse-side", type=int, default=None,
+                        help="look first at this longer side, again at --max-side only where needed (default 0: off)")
     parser.add_argument("--face-model", choices=("int8", "fp32"), default=None,
                         help="face model precision (default: int8, the quantised model)")
     parser.add_argument("--no-scenes", action="store_true", help="skip the 12 MP synthetic photos (slow)")
@@ -402,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, face_score=args.threshold)
     if args.max_side is not None:
         settings = replace(settings, max_side=args.max_side)
+    if args.coarse_side is not None:
+        settings = replace(settings, coarse_side=args.coarse_side)
     if args.face_model is not None:
         settings = replace(settings, face_model=args.face_model)
     rows = list(csv.DictReader(labels.open(encoding="utf-8")))
@@ -469,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
         "face_boxes_on_face_images": sum(len(a.faces) for r, a in with_faces),
         "face_boxes_on_face_images_before": faces_before,
         "animals": animal_figures(folder, settings),
+        "lone_faces": lone_face_figures(folder, settings),
         "ms_per_image_one_core": stage_summary(timings),
         "ms_per_image_one_core_before": stage_summary(timings_before),
         "bare_model_ms_1280": bare_model_ms((1280, 960)),
@@ -513,6 +547,10 @@ def main(argv: list[str] | None = None) -> int:
     for key, found in animals.items():
         if key != "photos":
             print(f"  {key:13} {len(found)} photos {found or ''}")
+    lone = figures["lone_faces"]
+    if lone:
+        print(f"a lone face of {lone['face_px']} px on a 1280 px photo, found at: "
+              + "; ".join(f"{name} {px}" for name, px in lone["found_px"].items()))
     print(f"text read in {len(figures['text_read'])} photos: {figures['text_read']}")
     print("CPU ms per image, one core (median / p90): " + timing_line(figures["ms_per_image_one_core"]))
     print("  limits at the median image, the bare model on its input: "
