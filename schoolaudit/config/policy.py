@@ -34,7 +34,8 @@ SHARE = number(above=0, maximum=1)
 IMAGE_RULES = Table({
     "detector": Table({"face_score": SHARE, "nms": SHARE, "model": choice("int8", "fp32"), "max_side": whole(minimum=1),
                        "max_pixels": whole(minimum=1), "identifiable_px": whole(minimum=1),
-                       "fine_side": whole(minimum=0), "fine_score": SHARE, "turned": flag()}),
+                       "fine_side": whole(minimum=0), "fine_score": SHARE, "turned": flag(),
+                       "coarse_side": whole(minimum=0)}),
     "explicit": Table({"enabled": flag(), "threshold": SHARE, "high": SHARE}),
     "text": Table({"enabled": flag()}),
     "workers": Table({"processes": whole(minimum=0)}),
