@@ -52,23 +52,20 @@ _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
-PASSES_VERSION = "3: fine at fine_side, mosaic of candidates, landmark check, turned at 480 px, coarse_side first if set"
+PASSES_VERSION = "3: coarse_side then max_side, fine at fine_side, mosaic of candidates, landmark check, turned at 480 px"
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
 #: A large photo with no face at `fine_side` is looked at once more at this side (a face too close
 #: for the finer scale's largest anchors).
 TURNED_SIDE = 640
-#: Images may first be looked at a smaller longer side (`coarse_side`, 0 = off, the default): a 640 px
-#: pass costs a third of a 1280 px one, and every reference photo with a face has one found there, but
-#: a face under about 36 px of a 1280 px photo is under the model's 16 px there, and scores no more
-#: than the background (bench/eval_images.py, "lone small faces"): such a photo would show no face.
-DEFAULT_COARSE_SIDE = 0
-#: The coarse pass is repeated at `max_side` when its smallest face is under this many pixels at the
-#: coarse scale (smaller ones may hide in the crowd: counts of group photos stay as at `max_side`) or
-#: when nothing reached the face score but something reached `HINT_SCORE`.
+#: Images are first looked at this longer side: a third of a 1280 px pass on a typical 1024 x 520
+#: image. Where that finds faces, none under `COARSE_SMALL_FACE` px there, it decides: the image has
+#: an identifiable face, and more faces would change no finding. Anywhere else (no face: a lone face
+#: under about 36 px of a 1280 px photo is under the model's reach at 640 px and scores no more than
+#: the background; small faces: counts of group photos) the image is looked at `max_side` too.
+DEFAULT_COARSE_SIDE = 640
 COARSE_SMALL_FACE = 24
-HINT_SCORE = 0.3
 #: The turned passes (90, 180 and 270 degrees) look at this longer side: a turned face that matters
 #: is close, so large. 480 px costs half of 640 and finds the 40 px upside-down face of a 640 px image
 #: (tests) that 320 px loses; on the bench's turned photos 320 px already found as many as 640.
@@ -174,9 +171,9 @@ class FaceDetector:
     """RetinaFace MobileNet-0.25 on onnxruntime's CPU provider (int8 model unless told otherwise).
 
     `detect` looks once at the right scale, and again only where that found nothing:
-    - an image up to 1.5 x `max_side` (1280 px) is looked at scaled to `max_side` (every face of
-      about 20 px and more there; with a `coarse_side`, at that side first, and at `max_side` only
-      where that found small faces or nearly a face); a larger photo (a 12 MP phone photo) at `fine_side` (1600 px),
+    - an image up to 1.5 x `max_side` (1280 px) is looked at scaled to `coarse_side` (640 px), and
+      where that found no face, or small ones, at `max_side` (every face of about 20 px and more
+      there); a larger photo (a 12 MP phone photo) at `fine_side` (1600 px),
       keeping boxes from `fine_score`: faces of 48 px and more at the back of a classroom;
     - in such a photo, the places that pass liked a little but not enough (its `MOSAIC_CELLS` best
       small candidates) are cut out, enlarged `ZOOM` times (so back to about their size in the
@@ -233,17 +230,15 @@ class FaceDetector:
         return self._faces(self._turned_passes(image), full)
 
     def _coarse_pass(self, image) -> "_Boxes":
-        """Boxes at `coarse_side`, or at `max_side` where that pass found a face under
-        `COARSE_SMALL_FACE` px or, with no face, a box from `HINT_SCORE`."""
-        if not 0 < self.coarse_side < min(self.max_side, max(image.size)):
-            return self._pass(image, self.max_side, self.score_threshold)
-        scaled = _scaled(image, self.coarse_side)
-        seen = _decode(self._run(scaled), scaled.size, min(HINT_SCORE, self.score_threshold))
-        found = seen.take(seen.scores >= self.score_threshold)
-        people = found.take(found.person)
-        sides = (people.sizes * np.array(scaled.size, np.float32)).max(axis=1)
-        if (len(sides) and sides.min() >= COARSE_SMALL_FACE) or not len(seen.scores):
-            return found
+        """Boxes at `coarse_side` where that pass found faces, none under `COARSE_SMALL_FACE` px;
+        else boxes at `max_side`."""
+        if 0 < self.coarse_side < min(self.max_side, max(image.size)):
+            scaled = _scaled(image, self.coarse_side)
+            found = _decode(self._run(scaled), scaled.size, self.score_threshold)
+            people = found.take(found.person)
+            sides = (people.sizes * np.array(scaled.size, np.float32)).max(axis=1)
+            if len(sides) and sides.min() >= COARSE_SMALL_FACE:
+                return found
         return self._pass(image, self.max_side, self.score_threshold)
 
     def _fine_passes(self, image) -> "_Boxes":

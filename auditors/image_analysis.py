@@ -46,7 +46,7 @@ class ImageSettings:
 
     face_score: float = 0.8  # RetinaFace score at or above which a box is a face
     nms: float = 0.4
-    coarse_side: int = faces_module.DEFAULT_COARSE_SIDE  # detection looks first at this longer side; 0 = max_side
+    coarse_side: int = faces_module.DEFAULT_COARSE_SIDE  # detection looks first at this longer side; 0 = at max_side only
     max_side: int = faces_module.DEFAULT_MAX_SIDE  # detection runs at most at this longer side
     fine_side: int = faces_module.DEFAULT_FINE_SIDE  # large photos are looked at this longer side; 0 = as others
     fine_score: float = 0.6  # score threshold at fine_side

@@ -235,21 +235,18 @@ def _photo_1280(face_px: int) -> bytes:
     return _jpeg(canvas, quality=92)
 
 
-def test_coarse_pass_alone_for_large_faces_and_max_side_for_small_ones(monkeypatch):
+def test_coarse_pass_alone_for_large_faces_and_max_side_for_a_small_one(monkeypatch):
     large_face, small_face = _photo_1280(120), _photo_1280(24)
     sizes = []
     run = FaceDetector._run
     monkeypatch.setattr(FaceDetector, "_run", lambda self, image: sizes.append(image.size) or run(self, image))
     faces_only = ImageSettings(explicit=False, text=False, turned=False)
-    coarse = replace(faces_only, coarse_side=640)
-    assert len(analyse_bytes(large_face, coarse).faces) == 1
-    assert sizes == [(640, 480)]  # a large face: the coarse pass is enough
-    # a lone 24 px face (identifiable) is found at max_side, but is under the model's reach at 640 px:
-    # why the coarse pass is off unless configured
+    assert len(analyse_bytes(large_face, faces_only).faces) == 1
+    assert sizes == [(640, 480)]  # a large face: the coarse pass decides
+    # a lone 24 px face (identifiable) is under the model's reach at 640 px: found at max_side
     sizes.clear()
     assert len(analyse_bytes(small_face, faces_only).faces) == 1
-    assert sizes == [(1280, 960)]
-    assert analyse_bytes(small_face, coarse).faces == []
+    assert sizes == [(640, 480), (1280, 960)]
 
 
 def test_a_32px_face_in_a_phone_photo_is_found_by_the_mosaic(monkeypatch):
