@@ -87,7 +87,7 @@ class ImageSettings:
                           self.face_score, self.nms,
                           self.max_side, self.fine_side, self.fine_score, self.turned,
                           self.max_pixels, explicit_image.MODEL_NAME if self.explicit else None,
-                          image_text.MODEL_NAME if self.text else None])
+                          [image_text.MODEL_NAME, image_text.READING_VERSION] if self.text else None])
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
     @property
