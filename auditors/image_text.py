@@ -282,6 +282,7 @@ def _bgr(image, max_side: int) -> np.ndarray:
     longest = max(image.size)
     if longest > max_side:
         factor = max_side / longest
+        # reducing_gap: a whole-pixel reduction first, about half the time on a 12 MP photo
         image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
-                             Image.Resampling.BILINEAR)
+                             Image.Resampling.BILINEAR, reducing_gap=2.0)
     return np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
