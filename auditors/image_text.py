@@ -132,7 +132,7 @@ class _Line(NamedTuple):
 def stacked_lines(boxes: list) -> list[_Line]:
     """The lines among the detector's (4x2, top-left corner clockwise) boxes, when at least two of
     them are stacked (see SIMILAR_HEIGHT); else []: the gate is closed."""
-    lines = [line for line in map(_line, boxes) if line.length >= LINE_ASPECT * line.height]
+    lines = [line for line in map(_line, boxes) if 0 < line.height and line.length >= LINE_ASPECT * line.height]
     if any(_stacked(a, b) for i, a in enumerate(lines) for b in lines[i + 1:]):
         return lines
     return []
@@ -147,7 +147,7 @@ def _line(box) -> _Line:
 
 def _stacked(a: _Line, b: _Line) -> bool:
     low, high = sorted((a.height, b.height))
-    if low <= 0 or high > SIMILAR_HEIGHT * low:
+    if high > SIMILAR_HEIGHT * low:
         return False
     offset = b.centre - a.centre
     along = abs(float(offset @ a.along))

@@ -98,6 +98,7 @@ def test_only_images_that_look_like_text_reach_the_recogniser(reader, monkeypatc
 def test_the_gate_asks_for_two_stacked_lines_of_similar_height():
     heading, line = _box(40, 100, 400, 44), _box(40, 170, 300, 40)
     assert len(stacked_lines([heading, line])) == 2
+    assert len(stacked_lines([heading, line, _box(40, 300, 200, 0)])) == 2  # a flat box is no line
     assert stacked_lines([heading]) == []  # a stray word or a banner
     assert stacked_lines([heading, _box(500, 102, 300, 40)]) == []  # two pieces of one row
     assert stacked_lines([heading, _box(40, 170, 300, 15)]) == []  # a caption under a sign's big letters
