@@ -36,7 +36,7 @@ import sys
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from auditors import prefilter
 from auditors.base import AuditContext, RulesError
@@ -355,49 +355,6 @@ class NamedChild:
         return False
 
 
-#: Width of the strings by which a text is indexed to find where a rule's match can start.
-GATE_WIDTH = 3
-
-
-@dataclass(frozen=True)
-class MatchStarts:
-    """The strings one of which starts every match of a pattern, cut to GATE_WIDTH characters (and the
-    shorter ones kept whole). Python's regex engine tries a long alternation at every position of a
-    text, a microsecond or more each; a text usually holds few of these strings, so the pattern is
-    tried only where one stands, with the same matches as `finditer`."""
-
-    strings: tuple[str, ...]
-    ascii: bool  # every string is ASCII
-
-    @classmethod
-    def of(cls, prefixes: frozenset[str] | None) -> MatchStarts | None:
-        if not prefixes:
-            return None
-        return cls(tuple(sorted({p[:GATE_WIDTH] for p in prefixes})), all(p.isascii() for p in prefixes))
-
-    def positions(self, low: str) -> list[int]:
-        """Where in `low` one of the strings stands, in order."""
-        found = set()
-        for start in self.strings:
-            at = low.find(start)
-            while at >= 0:
-                found.add(at)
-                at = low.find(start, at + 1)
-        return sorted(found)
-
-    def matches(self, pattern: re.Pattern, subject: str, low: str) -> Iterator[re.Match]:
-        """`pattern.finditer(subject)` for a pattern none of whose matches is empty, trying only the
-        positions of `low` (`subject` lower-cased) where a match can start. `match` at a position
-        sees the text before it, as a search does (lookbehinds, \\b)."""
-        end = 0
-        for at in self.positions(low):
-            if at >= end:
-                match = pattern.match(subject, at)
-                if match is not None:
-                    yield match
-                    end = match.end()
-
-
 @dataclass(eq=False)
 class Rule:
     """One rule of a rules file. Its patterns are compiled at their first use: most rules never run
@@ -427,24 +384,6 @@ class Rule:
         """The terms lower-cased, for lower-cased text; None when a part of them is case-sensitive."""
         fast = [_lowered_pattern(t) for t in self.sources["terms"]]
         return None if None in fast else re.compile("|".join(f"(?:{t})" for t in fast))
-
-    @cached_property
-    def term_starts(self) -> MatchStarts | None:
-        """What every match of the terms starts with, in lower case (None: cannot be told)."""
-        pattern = self.fast_terms or self.pattern("terms")
-        return MatchStarts.of(prefilter.match_prefixes(pattern.pattern))
-
-    def term_matches(self, low: str | None, cased: str) -> Iterator[re.Match]:
-        """The matches of the terms, as `finditer` gives them: in lower-cased `low` when there is one
-        and the terms allow, else in `cased`; tried only where a match can start when that is known.
-        Case-insensitive terms are gated only on ASCII text by ASCII strings, where a letter's case
-        folds are just its two cases ("ſ" matches "s")."""
-        fast = self.fast_terms if low is not None else None
-        pattern, subject = (fast, low) if fast else (self.pattern("terms"), cased)
-        starts = self.term_starts
-        if starts is None or not (fast or (low is not None and starts.ascii and cased.isascii())):
-            return pattern.finditer(subject)
-        return starts.matches(pattern, subject, low)
 
 
 #: A rule's context patterns (each a pattern or a list of them); schoolaudit.config checks rules files against these.
@@ -605,7 +544,9 @@ class RuleAuditor:
         What a sentence or the post says is judged once per rule, not once per match in it, so that
         a long sentence with many matches costs its length once."""
         sentence_verdicts = {}
-        for match in rule.term_matches(low, cased):
+        fast = rule.fast_terms if low is not None else None
+        scan = fast.finditer(low) if fast else rule.pattern("terms").finditer(cased)
+        for match in scan:
             sentence = sentence_at(text, match.start())
             if (where, sentence) in seen:
                 continue
