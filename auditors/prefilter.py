@@ -218,7 +218,7 @@ def write_cache(name: str, data: bytes) -> None:
 KEPT_DATABASES = 8
 
 
-def _prune(pattern: str, kept: int) -> None:
+def prune(pattern: str, kept: int) -> None:
     """Remove all but the `kept` newest cache files matching `pattern` (best effort)."""
     try:
         files = sorted(cache_dir().glob(pattern), key=lambda path: path.stat().st_mtime, reverse=True)
@@ -252,7 +252,7 @@ class HyperscanEngine:
             self._compile(rules)
             header = json.dumps({"ids": self.ids, "always": sorted(self.always)}).encode()
             write_cache(self.cache_name, header + b"\n" + hyperscan.dumpb(self.database))
-            _prune("prefilter-*.hsdb", KEPT_DATABASES)
+            prune("prefilter-*.hsdb", KEPT_DATABASES)
         self.scratches = threading.local()  # a scratch space serves one scan at a time
 
     def _compile(self, rules: list[tuple[str, ...]]) -> None:

@@ -25,6 +25,7 @@ import base64
 import dataclasses
 import gzip
 import hashlib
+import io
 import json
 import math
 import re
@@ -35,6 +36,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from auditors import prefilter
 from auditors.base import AuditContext, Disabled, RulesError
 from auditors.text import own_text, post_texts, repost_explanation, reposted_text, sentence_spans
 from records.model import Finding, Post
@@ -117,9 +119,10 @@ class StaticEmbedding:
 
     MAX_WORD = 100  # BERT's longest word; a longer one is unknown
 
-    def __init__(self, path: Path = EMBEDDING_PATH):
-        with np.load(path, allow_pickle=False) as data:
-            self.vectors = data["vectors"].astype(np.float32)
+    def __init__(self, path: Path = EMBEDDING_PATH, vectors: np.ndarray | None = None):
+        """`vectors`: the file's vectors as float32, when the caller has them already (`_checked_embedding`)."""
+        with np.load(path, allow_pickle=False) as data:  # each member is read when asked for
+            self.vectors = data["vectors"].astype(np.float32) if vectors is None else vectors
             vocab = data["vocab"].tobytes().decode("utf-8").split("\n")
         if len(vocab) != len(self.vectors):
             raise ValueError(f"{path}: {len(vocab)} tokens for {len(self.vectors)} vectors")
@@ -267,9 +270,34 @@ class TextModel:
 def _checked_embedding(folder: Path, spec: dict) -> StaticEmbedding:
     """The embedding file the model was trained with: another one would give other features."""
     path = folder / spec["file"]
-    if hashlib.sha256(path.read_bytes()).hexdigest() != spec["sha256"]:
+    return StaticEmbedding(path, _checked_vectors(path, spec["sha256"]))
+
+
+#: Float32 copies of embedding files kept in the cache folder (30 MB each).
+KEPT_VECTORS = 2
+
+
+def _checked_vectors(path: Path, sha256: str) -> np.ndarray:
+    """The vectors of the embedding file at `path`, once its SHA-256 is found to be `sha256`. Checking
+    the file and widening its float16 vectors take most of a start-up: both are done once per version
+    of the file (its path, size and time), whose float32 vectors are then kept in the cache folder and
+    mapped, so that a process reads only the rows of the tokens it meets."""
+    stat = path.stat()
+    version = json.dumps([sha256, str(path.resolve()), stat.st_size, stat.st_mtime_ns]).encode()
+    name = f"embedding-{hashlib.sha256(version).hexdigest()[:32]}.npy"
+    try:
+        return np.load(prefilter.cache_dir() / name, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        pass  # not kept yet, or damaged: check the file and keep it again
+    if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
         raise ValueError(f"{path}: not the embedding file the model was trained with (SHA-256 differs)")
-    return StaticEmbedding(path)
+    with np.load(path, allow_pickle=False) as data:
+        vectors = data["vectors"].astype(np.float32)
+    kept = io.BytesIO()
+    np.save(kept, vectors)
+    prefilter.write_cache(name, kept.getvalue())
+    prefilter.prune("embedding-*.npy", KEPT_VECTORS)
+    return vectors
 
 
 @lru_cache(maxsize=4)
