@@ -13,10 +13,7 @@ from pathlib import Path
 from typing import Iterator, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-
-from crawler.http import ClientSettings
-from crawler.media import MAX_IMAGES_PER_POST
+from crawler.limits import MAX_IMAGES_PER_POST, ClientSettings
 from records.model import CATEGORIES
 from schoolaudit.config.files import ConfigFile
 from schoolaudit.config.datadir import default_data_dir
@@ -49,6 +46,8 @@ def _cron(expression) -> str | None:
         return None
     if not isinstance(expression, str):
         return "a cron expression or \"off\""
+    from apscheduler.triggers.cron import CronTrigger  # only where a schedule is given: it imports asyncio
+
     try:
         CronTrigger.from_crontab(expression)
     except ValueError as exc:
