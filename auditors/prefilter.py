@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import os
 import re
 import sys
@@ -24,6 +25,8 @@ import weakref
 from functools import lru_cache
 from pathlib import Path
 from re import _casefix, _constants as sre_c, _parser as sre_parse
+
+log = logging.getLogger(__name__)
 
 #: Hyperscan reads the lower-cased text as UTF-8 bytes, without its UTF-8 mode (whose automata for
 #: Unicode classes take minutes to compile). One character is one *unit*: an ASCII byte, the bytes
@@ -232,6 +235,14 @@ def prune(pattern: str, kept: int) -> None:
         pass
 
 
+def _say_compiling() -> None:
+    """Long work shows progress: the compile takes seconds, once per rules version."""
+    message = f"Preparing the text rules for fast matching (once per rules version; kept in {cache_dir()})"
+    log.info(message)
+    if sys.stderr.isatty():
+        print(message + "...", file=sys.stderr, flush=True)
+
+
 # --- The engines ---------------------------------------------------------------------------------
 
 class HyperscanEngine:
@@ -257,6 +268,7 @@ class HyperscanEngine:
             except (ValueError, KeyError, hyperscan.error):
                 cached = None  # damaged or from another build: compile again
         if cached is None:
+            _say_compiling()
             self._compile(rules)
             blobs = [hyperscan.dumpb(database) for database, _ in self.databases]
             header = json.dumps({"ids": [ids for _, ids in self.databases], "sizes": [len(b) for b in blobs],
