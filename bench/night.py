@@ -118,6 +118,8 @@ class TreeSampler:
 
     def __init__(self, root: int):
         self.root, self.peak_rss, self.peak_pss, self.cpu, self.peak_each = root, 0, 0, {}, {}
+        self.started = time.perf_counter()
+        self.timeline: list[tuple[float, float, float]] = []  # (seconds since start, root CPU, descendants' CPU)
 
     def sample(self) -> None:
         parents, stats = {}, {}
@@ -143,11 +145,26 @@ class TreeSampler:
         for pid in tree:
             self.cpu[pid] = stats[pid][0]
             self.peak_each[pid] = max(self.peak_each.get(pid, 0), stats[pid][1])
+        self.timeline.append((time.perf_counter() - self.started, *self.split()))
 
-    def peaks(self) -> tuple[float, float]:
-        """(peak MB of the root process, of its largest descendant)."""
-        others = [rss for pid, rss in self.peak_each.items() if pid != self.root]
-        return self.peak_each.get(self.root, 0) / 2**20, max(others, default=0) / 2**20
+    def busy(self, slices: int = 10) -> list[tuple[float, float]]:
+        """(cores busy in the root process, in its descendants) over each tenth of the run: where the
+        cores went idle (a wait in the crawl, workers starved or the crawling process saturated)."""
+        if len(self.timeline) < 2:
+            return []
+        end, out, previous = self.timeline[-1][0], [], self.timeline[0]
+        for k in range(1, slices + 1):
+            upto = [sample for sample in self.timeline if sample[0] <= end * k / slices]
+            current = upto[-1] if upto else previous
+            span = current[0] - previous[0]
+            out.append(((current[1] - previous[1]) / span, (current[2] - previous[2]) / span) if span > 0 else (0, 0))
+            previous = current
+        return out
+
+    def peaks(self) -> list[float]:
+        """Peak resident MB of the root process, then of each descendant, largest first."""
+        others = sorted((rss for pid, rss in self.peak_each.items() if pid != self.root), reverse=True)
+        return [rss / 2**20 for rss in [self.peak_each.get(self.root, 0), *others]]
 
     def split(self) -> tuple[float, float]:
         """(CPU seconds of the root process, of all its descendants)."""
@@ -171,9 +188,9 @@ def night(code: Path, config: Path, outbox: Path) -> dict:
         raise SystemExit(f"the nightly job failed ({job.returncode}):\n{err[-3000:]}")
     main_cpu, workers_cpu = sampler.split()
     result = json.loads(out.strip().splitlines()[-1])
-    main_mb, worker_mb = sampler.peaks()
-    result.update(load=os.getloadavg()[0], wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu, peak_mb=sampler.peak_rss / 2**20, pss_mb=sampler.peak_pss / 2**20,
-                  main_mb=main_mb, worker_mb=worker_mb)
+    result.update(load=os.getloadavg()[0], wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu,
+                  peak_mb=sampler.peak_rss / 2**20, pss_mb=sampler.peak_pss / 2**20, process_mb=sampler.peaks(),
+                  busy=sampler.busy())
     return result
 
 
@@ -186,8 +203,12 @@ def report(label: str, result: dict, cores: int, images: int, bare_ms: float) ->
     print(f"      the run had {cpu / result['wall']:.2f} of the {cores} cores on average; load average "
           f"{result['load']:.1f} at its end (other work on the machine: the bound assumes idle cores)")
     print(f"      peak memory of the process tree: {result['peak_mb']:.0f} MB resident, {result['pss_mb']:.0f} MB "
-          f"proportional (shared pages counted once; aim < 500 MB); crawling process {result['main_mb']:.0f} MB, "
-          f"largest worker {result['worker_mb']:.0f} MB")
+          f"proportional (shared pages counted once; aim < 500 MB)")
+    main_mb, *children_mb = result["process_mb"]
+    print(f"      peak per process: crawling process {main_mb:.0f} MB; its children (workers) "
+          + (", ".join(f"{mb:.0f}" for mb in children_mb) or "none") + " MB")
+    print("      cores busy over each tenth of the run (crawling process + workers): "
+          + ", ".join(f"{main:.1f}+{workers:.1f}" for main, workers in result["busy"]))
     print(f"      {result['ok']} accounts ok, {result['failed']} failed, {result['posts_new']} new posts, "
           f"{result['findings_new']} new findings")
     audit = result.get("audit_cpu") or {}

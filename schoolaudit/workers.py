@@ -7,8 +7,12 @@ loading the auditors once), while the crawling process only fetches, parses and 
 `2 × processes` accounts are audited at once (`turn()`); an account waiting for its turn holds
 nothing in memory but its id, because its posts are read from the store when the turn comes.
 
-Each worker analyses its images itself, one at a time (the image analyser's own process pool,
-`[workers] processes` of the image rules, is for auditing in the crawling process). A worker whose parent died (a killed run) exits by itself.
+Each worker analyses its images itself (the image analyser's own process pool, `[workers] processes`
+of the image rules, is for auditing in the crawling process), an account's images on `threads`
+threads at once before its auditors run: the models run outside the GIL, so one worker keeps every
+core busy with one copy of the models, where a process per core held them (and their memory peaks)
+once per core. The crawling process mostly waits, so the threads are one per core, not per spare
+core. A worker whose parent died (a killed run) exits by itself.
 
 Memory: a worker's models are loaded on its first image (`auditors.image_analysis`), every ONNX
 session it creates runs without onnxruntime's memory arena and memory patterns (`lean_onnx_sessions`),
@@ -26,7 +30,7 @@ import ctypes
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import AsyncIterator
@@ -44,10 +48,16 @@ IN_FLIGHT_PER_WORKER = 2
 
 
 def worker_count(setting: int | None) -> int:
-    """`crawl.workers` as a number of processes: unset means one per spare core (the crawling process
-    keeps one), at least one. Each worker costs up to ~650 MB at its peak (reading text in an image),
-    so memory, not cores, is what more workers spend."""
-    return max(1, (os.cpu_count() or 1) - 1) if setting is None else setting
+    """`crawl.workers` as a number of processes: unset means one, whose threads use every core
+    (`image_threads`). Each worker holds the models (~200 MB) and its own memory peaks (~400 MB
+    reading text in an image), so a second one spends memory, not time."""
+    return 1 if setting is None else setting
+
+
+def image_threads(processes: int) -> int:
+    """Threads analysing images in each of `processes` workers: the cores shared among them (the
+    crawling process mostly waits on the network and the workers), at least one."""
+    return max(1, (os.cpu_count() or 1) // max(1, processes))
 
 
 class InProcessAuditing:
@@ -83,6 +93,7 @@ class WorkerAuditing:
         self.policy, self.processes = policy, processes
         self.disabled: dict[str, str] = {}  # as the workers report it
         self.cpu: dict[str, float] = {}
+        self.threads = image_threads(processes)
         self._window = asyncio.Semaphore(processes * IN_FLIGHT_PER_WORKER)
         self._pool: ProcessPoolExecutor | None = None
 
@@ -95,7 +106,7 @@ class WorkerAuditing:
         """The findings of each post, in order; raises BrokenProcessPool when a worker died on them."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
-                                             initializer=_start_worker, initargs=(self.policy, os.getpid()))
+                                             initializer=_start_worker, initargs=(self.policy, os.getpid(), self.threads))
         pool = self._pool
         try:
             findings, disabled, cpu = await asyncio.wrap_future(pool.submit(_audit_in_worker, account, posts))
@@ -126,14 +137,16 @@ def auditing(policy: Policy, processes: int, accounts: int) -> InProcessAuditing
 # --- in the worker process ------------------------------------------------------------------
 
 _WORKER: InProcessAuditing | None = None
+_IMAGE_THREADS: ThreadPoolExecutor | None = None
 
 
-def _start_worker(policy: Policy, parent: int) -> None:
-    global _WORKER
+def _start_worker(policy: Policy, parent: int, threads: int) -> None:
+    global _WORKER, _IMAGE_THREADS
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     lean_onnx_sessions()
     analyse_images_here(policy)
     _WORKER = InProcessAuditing(policy)
+    _IMAGE_THREADS = ThreadPoolExecutor(threads, thread_name_prefix="image") if threads > 1 else None
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
 
 
@@ -197,6 +210,19 @@ def _audit_in_worker(account: Account, posts: list[Post]) -> tuple[list[list[Fin
     """(findings per post, auditors off here, CPU seconds per auditor for these posts)."""
     _WORKER.cpu = {}
     try:
+        if _IMAGE_THREADS is not None:
+            _analyse_images_ahead(posts)
         return _WORKER.audit_posts(account, posts), _WORKER.disabled, _WORKER.cpu
     finally:
         _release_free_memory()  # once an account: after every image it cost 15% more CPU (pages faulted again)
+
+
+def _analyse_images_ahead(posts: list[Post]) -> None:
+    """Analyse the posts' images on the worker's threads; the auditors then read them from the cache.
+    Their CPU (all threads') counts as the reading auditor's, as it would without the threads."""
+    from auditors.image_auditors import analyse_images  # as in analyse_images_here: workers only
+
+    started = time.process_time()
+    reader = analyse_images(_WORKER.auditors, posts, _IMAGE_THREADS.map)
+    if reader is not None:
+        _WORKER.cpu[reader] = _WORKER.cpu.get(reader, 0.0) + time.process_time() - started
