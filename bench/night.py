@@ -231,8 +231,10 @@ def report(label: str, result: dict, cores: int, images: int, bare_ms: float) ->
     print("      cores busy over each tenth of the run (crawling process + workers, / cores wanted: busy or "
           "waiting for a CPU): " + ", ".join(f"{main:.1f}+{workers:.1f}/{wanted:.1f}"
                                              for main, workers, wanted in result["busy"]))
-    print(f"      cores wanted over the run: {result['wanted'] / result['wall']:.2f} (busy or waiting for a CPU "
-          f"other work held; {cores} means the run would use every core of an idle machine)")
+    wanted = result["wanted"] / result["wall"]
+    print(f"      cores wanted over the run: {wanted:.2f} (busy or waiting for a CPU other work held; {cores} means "
+          f"the run would use every core of an idle machine): on idle cores about {cores / min(wanted, cores):.2f}x "
+          f"the bound")
     print(f"      {result['ok']} accounts ok, {result['failed']} failed, {result['posts_new']} new posts, "
           f"{result['findings_new']} new findings")
     audit = result.get("audit_cpu") or {}

@@ -42,7 +42,7 @@ def test_workers_find_what_the_crawling_process_finds(tmp_path):
     found = {}
     with FaultServer() as server:
         accounts = _board(server)
-        for workers in (0, 2):
+        for workers in (0, 1):  # one worker: its images on one thread per core
             config = write_config(tmp_path / f"workers-{workers}", accounts, workers=workers,
                                   allow_private_addresses=True)
             app = load_app(config)
@@ -54,7 +54,7 @@ def test_workers_find_what_the_crawling_process_finds(tmp_path):
             app.close()
     categories = {category for _, category, _, _, _ in found[0]}
     assert {"student_photo", "endorsement_commercial", "endorsement_political"} <= categories
-    assert found[2] == found[0]
+    assert found[1] == found[0]
 
 
 CRAWL = """
