@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import threading
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -187,6 +188,9 @@ def open_image(data: bytes, max_pixels: int, max_side: int | None = None):
 # --- the models, loaded once per process ------------------------------------------------------
 
 _MODELS: dict = {}
+#: rapidocr's engine keeps each call's options on itself (use_rec...), so threads sharing it take turns;
+#: it also keeps a process to one reading's memory peak (~400 MB at 1280 px) at a time
+_ONE_TEXT_READ_AT_A_TIME = threading.Lock()
 
 
 def _models(settings: ImageSettings):
@@ -248,7 +252,7 @@ def analyse_bytes(data: bytes, settings: ImageSettings, sha256: str | None = Non
         with stopwatch("explicit"):
             score = scorer.score(image)
     if reader:
-        with stopwatch("text"):
+        with stopwatch("text"), _ONE_TEXT_READ_AT_A_TIME:
             text = reader.read(image)
     return ImageAnalysis(sha256, width, height, found, None if score is None else round(score, 4), text or "")
 

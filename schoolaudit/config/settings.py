@@ -101,8 +101,8 @@ class CrawlSection:
     max_images_per_post: int = setting(MAX_IMAGES_PER_POST, whole(minimum=0), "images kept and downloaded per post")
     concurrency: int = setting(8, whole(minimum=1), "accounts crawled at once")
     workers: int | None = setting(None, whole(minimum=0),
-                                  "processes that audit posts while the crawl goes on (unset: one per CPU core but one, at least 1; "
-                                  "0: in the crawling process)")
+                                  "processes that audit posts while the crawl goes on, each on one thread per core it has "
+                                  "(unset: 1; 0: in the crawling process)")
     per_host_concurrency: int = setting(CLIENT.per_host_concurrency, whole(minimum=1), "requests at once to one host")
     per_host_delay_seconds: float = setting(CLIENT.per_host_delay, number(minimum=0), "least time between two requests to one host")
     retries: int = setting(CLIENT.retries, whole(minimum=0), "retries after a connection error, a 5xx or a 429")
