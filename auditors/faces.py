@@ -15,6 +15,7 @@ scale). A box is `[x, y, w, h]` in pixels; `Face.size` is its longer side.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -124,10 +125,8 @@ class ModelMissing(RuntimeError):
 
 def check_available(precision: str = "int8") -> None:
     """Raise `ModelMissing` with a reason when the detector cannot run on this machine."""
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError as exc:
-        raise ModelMissing(f"onnxruntime is not installed ({exc}); run `pip install -e .`") from exc
+    if importlib.util.find_spec("onnxruntime") is None:  # found, not imported: a start-up pays for it only on use
+        raise ModelMissing("onnxruntime is not installed; run `pip install -e .`")
     path = model_file(precision)
     if not path.is_file():
         raise ModelMissing(f"face model {path} is missing")

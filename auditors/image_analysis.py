@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import threading
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -89,7 +90,7 @@ class ImageSettings:
                           self.face_score, self.nms,
                           self.coarse_side, self.max_side, self.fine_side, self.fine_score, self.turned,
                           self.max_pixels, (explicit_image.MODEL_NAME, explicit_image.SCREEN) if self.explicit else None,
-                          image_text.MODEL_NAME if self.text else None])
+                          [image_text.MODEL_NAME, image_text.READING_VERSION] if self.text else None])
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
     @property
@@ -189,6 +190,9 @@ def open_image(data: bytes, max_pixels: int, max_side: int | None = None):
 # --- the models, loaded once per process ------------------------------------------------------
 
 _MODELS: dict = {}
+#: rapidocr's engine keeps each call's options on itself (use_rec...), so threads sharing it take turns;
+#: it also keeps a process to one reading's memory peak (~400 MB at 1280 px) at a time
+_ONE_TEXT_READ_AT_A_TIME = threading.Lock()
 
 
 def _models(settings: ImageSettings):
@@ -252,7 +256,7 @@ def analyse_bytes(data: bytes, settings: ImageSettings, sha256: str | None = Non
         with stopwatch("explicit"):
             score = scorer.score(image)
     if reader:
-        with stopwatch("text"):
+        with stopwatch("text"), _ONE_TEXT_READ_AT_A_TIME:
             text = reader.read(image)
     return ImageAnalysis(sha256, width, height, found, None if score is None else round(score, 4), text or "")
 

@@ -115,6 +115,23 @@ def image_texts(post: Post, policy: Policy) -> list[tuple[str, str]]:
     return [(f"image_text:{index}", analysis.text) for index, _, analysis in reader._analyses(post) if analysis.text]
 
 
+def analyse_images(auditors: list, posts: list[Post], map_=map) -> str | None:
+    """Analyse now, into the shared analyser's cache, every downloaded image of `posts` that the image
+    auditors among `auditors` will read, one call of `map_` per image (a thread pool's map runs several
+    at once; the first image runs here, so that the models load once). The name of the auditor that
+    reads the images, or None when no image auditor runs."""
+    reader = next((auditor for auditor in auditors if isinstance(auditor, _ImageAuditorBase)), None)
+    media = [m for post in posts for m in post.media if m.path]
+    if reader is None or not media:
+        return None
+    analyser = reader._analyser_for(media[0])
+    first, *rest = media
+    analyser.analyse([reader._resolve(first.path)], [first.sha256])
+    for _ in map_(lambda m: analyser.analyse([reader._resolve(m.path)], [m.sha256]), rest):
+        pass
+    return reader.name
+
+
 class _ImageAuditorBase:
     name = "image"
     categories: tuple[str, ...] = ()

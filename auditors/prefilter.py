@@ -14,7 +14,9 @@ Hyperscan has no wheel, the character 5-grams that any match must start with ans
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import logging
 import os
 import re
 import sys
@@ -23,6 +25,8 @@ import weakref
 from functools import lru_cache
 from pathlib import Path
 from re import _casefix, _constants as sre_c, _parser as sre_parse
+
+log = logging.getLogger(__name__)
 
 #: Hyperscan reads the lower-cased text as UTF-8 bytes, without its UTF-8 mode (whose automata for
 #: Unicode classes take minutes to compile). One character is one *unit*: an ASCII byte, the bytes
@@ -132,9 +136,12 @@ def _node(op, av) -> str:
 
 #: Longest pattern given to Hyperscan (it refuses much longer ones); a longer one is split at a branch.
 MAX_PATTERN = 6000
-#: Most open-ended repeats in one pattern. The masked and leetspeak spellings of `words` have one
-#: after every letter: Hyperscan takes about 10 s to compile them, and their rules are few and fast.
+#: Most open-ended repeats in a pattern of the main database. The masked and leetspeak spellings of
+#: `words` have one after every letter: with the others, Hyperscan takes minutes to compile them; in
+#: a database of their own, seconds (once: it is kept on disk).
 MAX_LOOPS = 12
+#: Most open-ended repeats in a pattern at all; a rule with a longer one is always run.
+MAX_LOOPS_APART = 80
 #: A long or open-ended repeat of a class holding every non-ASCII character ("[^.!?]{0,60}", "\\w*"):
 #: it says little and makes Hyperscan's automaton much larger.
 _GAP = re.compile(re.escape(_WIDE) + r"\)+\{\d+,\}")
@@ -177,7 +184,7 @@ def _split(items: list, state) -> list[str]:
     relaxed = _sequence(widest)
     if sre_parse.SubPattern(state, widest).getwidth()[0] == 0 or len(relaxed) > MAX_PATTERN:
         raise _Unknown("matches an empty string, or too long")
-    if relaxed.count(",}") > MAX_LOOPS:
+    if relaxed.count(",}") > MAX_LOOPS_APART:
         raise _Unknown("too many loops")
     return [relaxed]
 
@@ -218,7 +225,7 @@ def write_cache(name: str, data: bytes) -> None:
 KEPT_DATABASES = 8
 
 
-def _prune(pattern: str, kept: int) -> None:
+def prune(pattern: str, kept: int) -> None:
     """Remove all but the `kept` newest cache files matching `pattern` (best effort)."""
     try:
         files = sorted(cache_dir().glob(pattern), key=lambda path: path.stat().st_mtime, reverse=True)
@@ -228,10 +235,19 @@ def _prune(pattern: str, kept: int) -> None:
         pass
 
 
+def _say_compiling() -> None:
+    """Long work shows progress: the compile takes seconds, once per rules version."""
+    message = f"Preparing the text rules for fast matching (once per rules version; kept in {cache_dir()})"
+    log.info(message)
+    if sys.stderr.isatty():
+        print(message + "...", file=sys.stderr, flush=True)
+
+
 # --- The engines ---------------------------------------------------------------------------------
 
 class HyperscanEngine:
-    """Every rule's relaxed patterns in one Hyperscan database; a text is read once."""
+    """Every rule's relaxed patterns in Hyperscan databases (those with many loops apart, see
+    MAX_LOOPS); a text is read once by each."""
 
     def __init__(self, rules: list[tuple[str, ...]]):
         import hyperscan
@@ -244,47 +260,57 @@ class HyperscanEngine:
         if cached is not None:
             try:
                 header, blob = cached.split(b"\n", 1)
-                self.ids, self.always = (lambda h: (h["ids"], frozenset(h["always"])))(json.loads(header))
-                self.database = hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK)
+                header = json.loads(header)
+                blobs = [blob[start:start + size] for start, size in zip([0, *itertools.accumulate(header["sizes"])],
+                                                                         header["sizes"])]
+                self.databases = [(hyperscan.loadb(b, hyperscan.HS_MODE_BLOCK), ids) for b, ids in zip(blobs, header["ids"])]
+                self.always = frozenset(header["always"])
             except (ValueError, KeyError, hyperscan.error):
                 cached = None  # damaged or from another build: compile again
         if cached is None:
+            _say_compiling()
             self._compile(rules)
-            header = json.dumps({"ids": self.ids, "always": sorted(self.always)}).encode()
-            write_cache(self.cache_name, header + b"\n" + hyperscan.dumpb(self.database))
-            _prune("prefilter-*.hsdb", KEPT_DATABASES)
+            blobs = [hyperscan.dumpb(database) for database, _ in self.databases]
+            header = json.dumps({"ids": [ids for _, ids in self.databases], "sizes": [len(b) for b in blobs],
+                                 "always": sorted(self.always)}).encode()
+            write_cache(self.cache_name, header + b"\n" + b"".join(blobs))
+            prune("prefilter-*.hsdb", KEPT_DATABASES)
         self.scratches = threading.local()  # a scratch space serves one scan at a time
 
     def _compile(self, rules: list[tuple[str, ...]]) -> None:
-        expressions, ids, always = [], [], set()
+        groups = ([], [])  # (expression, rule index) with few loops, and with many
+        always = set()
         for index, terms in enumerate(rules):
             relaxed = [relaxed_patterns(term) for term in terms]
             if None in relaxed:
                 always.add(index)
             else:
-                parts = [part.encode() for parts in relaxed for part in parts]
-                expressions += parts
-                ids += [index] * len(parts)
-        flags = self.hs.HS_FLAG_SINGLEMATCH
-        try:
-            database = self._database(expressions, flags)
-        except self.hs.error:  # Hyperscan refuses one of them: find it, and run its rule always
-            kept = [i for i, e in enumerate(expressions) if self._compiles(e, flags)]
-            always |= {ids[i] for i in range(len(expressions)) if i not in kept}
-            expressions, ids = [expressions[i] for i in kept], [ids[i] for i in kept]
-            database = self._database(expressions, flags)
-        self.database, self.ids, self.always = database, ids, frozenset(always)
+                for part in (part for parts in relaxed for part in parts):
+                    groups[part.count(",}") > MAX_LOOPS].append((part.encode(), index))
+        self.databases = []
+        for group in groups:
+            expressions, ids = [e for e, _ in group], [i for _, i in group]
+            try:
+                database = self._database(expressions)
+            except self.hs.error:  # Hyperscan refuses one of them: find it, and run its rule always
+                kept = [i for i, e in enumerate(expressions) if self._compiles(e)]
+                always |= {ids[i] for i in range(len(expressions)) if i not in kept}
+                expressions, ids = [expressions[i] for i in kept], [ids[i] for i in kept]
+                database = self._database(expressions)
+            if expressions:
+                self.databases.append((database, ids))
+        self.always = frozenset(always)
 
-    def _database(self, expressions: list[bytes], flags: int):
+    def _database(self, expressions: list[bytes]):
         database = self.hs.Database()
         if expressions:
             database.compile(expressions=expressions, ids=list(range(len(expressions))),
-                             flags=[flags] * len(expressions))
+                             flags=[self.hs.HS_FLAG_SINGLEMATCH] * len(expressions))
         return database
 
-    def _compiles(self, expression: bytes, flags: int) -> bool:
+    def _compiles(self, expression: bytes) -> bool:
         try:
-            self._database([expression], flags)
+            self._database([expression])
         except self.hs.error:
             return False
         return True
@@ -295,16 +321,11 @@ class HyperscanEngine:
         except UnicodeEncodeError:
             return None
         found = set(self.always)
-        ids = self.ids
-
-        def on_match(expression, start, end, flags, context):
-            found.add(ids[expression])
-
-        if self.ids:
-            scratch = getattr(self.scratches, "scratch", None)
-            if scratch is None:
-                scratch = self.scratches.scratch = self.hs.Scratch(self.database)
-            self.database.scan(data, match_event_handler=on_match, scratch=scratch)
+        scratches = getattr(self.scratches, "each", None)
+        if scratches is None:
+            scratches = self.scratches.each = [self.hs.Scratch(database) for database, _ in self.databases]
+        for (database, ids), scratch in zip(self.databases, scratches):
+            database.scan(data, match_event_handler=lambda expression, *_: found.add(ids[expression]), scratch=scratch)
         return frozenset(found)
 
 

@@ -156,7 +156,7 @@ def _reviewed(auditor: Auditor, post: Post, context: AuditContext, findings: dic
 def _collect(auditor: Auditor, post: Post, context: AuditContext, findings: dict, found: frozenset | None = None,
              cpu: dict[str, float] | None = None) -> None:
     """Add one auditor's findings; a supplement (`found` given) is told, and may not repeat, the categories found."""
-    started = time.process_time()
+    started = time.process_time() if cpu is not None else 0.0
     try:
         produced = list(auditor.audit(post, context) if found is None else auditor.audit(post, context, found=found))
     except Exception:  # one auditor's bug must not lose the others' findings

@@ -89,10 +89,25 @@ def repost_explanation(post: Post, explanation: str) -> str:
     return f"In {what} (by {ref.handle}), not its own words: {explanation[:1].lower()}{explanation[1:]}"
 
 
+#: The last answer of `post_texts`: (post, read, policy, what it read, texts). The auditors of one post ask in turn.
+_last_texts: tuple = (None, None, None, None, [])
+
+
 def post_texts(post: Post, read: str = "all", policy=None) -> list[tuple[str, str]]:
     """(where, text) pairs: the account's own title and body as "text", the reposted or quoted post's
     text as "repost" (audited like the account's own), each alt text as "alt:N"; with a `policy`,
     also the text read in each downloaded image as "image_text:N" (read like "text")."""
+    global _last_texts
+    read_now = (post.title, post.text, post.repost_of and post.repost_of.text, [(m.alt, m.path) for m in post.media])
+    last = _last_texts  # one read: another thread may replace it meanwhile
+    if last[0] is post and last[1] == read and last[2] is policy and last[3] == read_now:
+        return list(last[4])
+    texts = _read_texts(post, read, policy)
+    _last_texts = (post, read, policy, read_now, texts)
+    return list(texts)
+
+
+def _read_texts(post: Post, read: str, policy) -> list[tuple[str, str]]:
     texts = []
     if read in ("all", "text"):
         own, quoted = own_text(post), reposted_text(post)
@@ -497,14 +512,14 @@ class RuleAuditor:
                                      ("rules", index))
         self.prefilter: prefilter.Prefilter | None = prefilter.shared_prefilter(policy)  # None: every rule runs
         self.prefilter_ids = [self.prefilter.add(rule.sources["terms"]) for rule in self.rules]
+        self._rule_of = dict(zip(self.prefilter_ids, self.rules))  # ids grow in the rules' order
+        self._own_ids = frozenset(self.prefilter_ids)
 
     def _rules_for(self, text: str, kind: str) -> list[Rule]:
         """The rules that read this kind of text and, by the prefilter, can match it."""
         possible = self.prefilter.candidates(text) if self.prefilter else None
-        if possible is None:
-            return [rule for rule in self.rules if rule.read in ("all", kind)]
-        return [rule for rule, index in zip(self.rules, self.prefilter_ids)
-                if index in possible and rule.read in ("all", kind)]
+        rules = self.rules if possible is None else [self._rule_of[i] for i in sorted(possible & self._own_ids)]
+        return [rule for rule in rules if rule.read in ("all", kind)]
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
         texts = post_texts(post, policy=self.policy)

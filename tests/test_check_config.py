@@ -226,3 +226,23 @@ def test_lines_finds_keys_in_rows_subtables_and_past_multiline_strings():
     assert lines.of(("rules", 0, "fake")) == 1  # inside a string: not a key; the row's header line
     assert lines.of(("rules", 1, "extra", "near")) == 9
     assert lines.of(("a", "quoted-key")) == 11 and lines.of(("a", "b", "c")) == 12 and lines.of(("zzz",)) == 1
+
+
+def test_patterns_found_valid_are_remembered_and_a_bad_one_is_still_named(folder, capsys, tmp_path, monkeypatch):
+    """Compiling every pattern is most of reading a configuration: those this Python compiled before
+    are kept in the cache folder and not compiled again; a bad pattern is named every time."""
+    from schoolaudit.config import schema
+
+    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(schema, "_known", None)
+    monkeypatch.setattr(schema, "_found", set())
+    assert _check(folder, capsys)[0] == 0
+    kept = next((tmp_path / "cache").glob("patterns-valid-*.json")).read_text(encoding="utf-8")
+    assert "dandelions" in kept
+    line = _edit(folder / "rules/substances.toml", "'\\b(dandelions?|invasive)\\b'", "'(unclosed'")
+    monkeypatch.setattr(schema, "_known", None)  # a new process: the patterns come from the cache folder
+    status, out = _check(folder, capsys)
+    assert status == 1 and out[0].startswith(f"{folder / 'rules/substances.toml'}:{line}: ") and "missing )" in out[0], out
+    monkeypatch.setattr(schema, "_known", None)
+    monkeypatch.setattr(schema, "re", None)  # a known pattern is not compiled again
+    assert schema._compiles(r"\b(dandelions?|invasive)\b") is None

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from auditors.image_analysis import ImageSettings, analyse_bytes
-from auditors.image_text import TextReader, reading_order
+from auditors.image_text import MIN_READ_SIDE, TextReader, reading_order, stacked_lines
 from flyers import draw_flyer
 from records.findings import FindingQuery
 from schoolaudit.app import load_app
@@ -95,6 +95,39 @@ def test_only_images_that_look_like_text_reach_the_recogniser(reader, monkeypatc
     assert reader.looks_like_text(flyer) and reader.read(flyer) and recognised
 
 
+def test_the_gate_asks_for_two_stacked_lines_of_similar_height():
+    heading, line = _box(40, 100, 400, 44), _box(40, 170, 300, 40)
+    assert len(stacked_lines([heading, line])) == 2
+    assert len(stacked_lines([heading, line, _box(40, 300, 200, 0)])) == 2  # a flat box is no line
+    assert stacked_lines([heading]) == []  # a stray word or a banner
+    assert stacked_lines([heading, _box(500, 102, 300, 40)]) == []  # two pieces of one row
+    assert stacked_lines([heading, _box(40, 170, 300, 15)]) == []  # a caption under a sign's big letters
+    assert stacked_lines([_box(40, 100, 60, 50), _box(40, 170, 60, 50)]) == []  # faces, bricks: not lines
+    turned = [[[139, 51], [688, 256], [660, 331], [111, 126]], [[95, 185], [509, 339], [490, 389], [76, 235]]]
+    assert len(stacked_lines([np.array(box, dtype=np.float32) for box in turned])) == 2
+
+
+def test_a_photo_with_one_printed_line_is_not_read(reader, tmp_path):
+    # a banner across a photo: the detector finds a line (the gate used to open on it), not a flyer
+    photo = Image.linear_gradient("L").resize((1600, 1200)).convert("RGB")
+    banner = Image.open(draw_flyer(tmp_path / "banner.jpg", ["Go Tigers go!"], size=(1600, 300)))
+    photo.paste(banner.crop((0, 0, 1600, 300)), (0, 700))
+    assert reader.gate_boxes(photo) and not reader.looks_like_text(photo) and reader.read(photo) == ""
+
+
+def test_large_type_is_read_on_a_smaller_copy(reader, monkeypatch, tmp_path):
+    sides = []
+    engine = reader.engine
+
+    def recording_engine(image, **steps):
+        sides.extend([max(image.shape[:2])] if steps.get("use_rec") else [])
+        return engine(image, **steps)
+
+    monkeypatch.setattr(reader, "engine", recording_engine)
+    flyer = Image.open(draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES))  # 1350 px high, lines of 44 to 64 pt
+    assert reader.read(flyer) == "\n".join(FLYER_LINES) and sides == [MIN_READ_SIDE]
+
+
 def test_text_reading_can_be_switched_off(tmp_path):
     flyer = draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES)
     settings = ImageSettings.from_rules({"text": {"enabled": False}})
@@ -163,3 +196,11 @@ def test_without_the_ocr_package_the_images_are_still_audited(monkeypatch):
     policy = Policy(categories={"student_photo": CategoryPolicy("student_photo", "No pictures of students.", "high")})
     settings = image_settings(policy, read_toml(BUNDLED_RULES))
     assert settings.text is False and settings.fine_side == 1600  # faces still looked for, text not read
+
+
+def test_a_changed_way_of_reading_is_part_of_the_cache_key(monkeypatch):
+    from auditors import image_text
+
+    before = ImageSettings().params
+    monkeypatch.setattr(image_text, "READING_VERSION", image_text.READING_VERSION + " and more")
+    assert ImageSettings().params != before

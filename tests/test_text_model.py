@@ -5,10 +5,12 @@ is numpy. Its exactness against scikit-learn is checked by auditors/models/train
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -193,6 +195,69 @@ def test_calibration_measured_by_cross_validation_holds():
     assert len(bands) >= 3
     for band in bands:
         assert abs(band["mean_probability"] - band["observed_rate"]) < 0.1, band
+
+
+def _straightforward_decision(doc: str) -> np.ndarray:
+    """The decision values computed the plain way, from the model file alone: scikit-learn's
+    TfidfVectorizer by hand into dense vectors (word 1-2-grams, `char_wb` 3-5-grams, sublinear tf,
+    idf, each part L2-normalised), dotted with the coefficients, plus the mean-embedding term."""
+    data = json.loads(gzip.decompress(MODEL_PATH.read_bytes()))
+    word, char = data["vectorizers"]
+    floats = lambda encoded: np.frombuffer(base64.b64decode(encoded), dtype="<f4").astype(np.float64)  # noqa: E731
+    low = doc.lower()
+    tokens = re.findall(word["token_pattern"], low)
+    char_grams = []
+    for chunk in low.split():  # sklearn's _char_wb_ngrams
+        padded = f" {chunk} "
+        for n in range(3, 6):
+            char_grams += [padded[i:i + n] for i in range(max(1, len(padded) - n + 1))]
+            if len(padded) <= n:
+                break
+    parts = []
+    for vectorizer, grams in ((word, tokens + [" ".join(pair) for pair in zip(tokens, tokens[1:])]), (char, char_grams)):
+        index = {term: i for i, term in enumerate(vectorizer["terms"].split("\n"))}
+        counts = np.zeros(len(index))
+        for gram in grams:
+            if gram in index:
+                counts[index[gram]] += 1
+        tfidf = np.where(counts > 0, 1.0 + np.log(np.maximum(counts, 1.0)), 0.0) * floats(vectorizer["idf"])
+        norm = np.linalg.norm(tfidf)
+        parts.append(tfidf / norm if norm else tfidf)
+    coef = floats(data["coef"]).reshape(-1, len(data["categories"]))
+    embedding = load_model().embedding
+    with np.load(EMBEDDING_PATH) as vectors:
+        ids = embedding.token_ids(doc)
+        total = vectors["vectors"].astype(np.float32)[ids].sum(axis=0) if ids else np.zeros(embedding.dims, np.float32)
+    norm = float(np.sqrt(float(total @ total)))  # a Python float: the unit vector stays float32, as trained
+    meaning = (total / norm if norm else total).astype(np.float64)
+    weighted = np.frombuffer(base64.b64decode(data["embedding"]["coef"]), dtype="<f8").reshape(len(meaning), -1)
+    return np.concatenate(parts) @ coef + meaning @ weighted + np.array(data["intercept"])
+
+
+@pytest.mark.parametrize("doc", [
+    "Vote for Sam on Thursday! || Students at the rally",
+    "Honestly some of you parents are clueless and it shows. ||",
+    " || ", "a || b", "Café crème brûlée 🍺🍺 beer beer beer night at the café || Photo: grade 3 class",
+])
+def test_the_fast_transform_gives_the_straightforward_computation(doc):
+    """Sparse sums over the document's own features (TextModel.decision) against dense vectors over
+    the whole vocabulary: the same numbers but for the order of the additions."""
+    expected = _straightforward_decision(doc)
+    model = load_model()
+    assert np.allclose(model.decision(doc), expected, rtol=0, atol=1e-12)
+    assert np.allclose(model.calibrated(model.decision(doc)), model.calibrated(expected), rtol=0, atol=1e-12)
+
+
+def test_the_embedding_vectors_are_checked_once_then_kept_widened_and_mapped(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path))
+    first = TextModel(MODEL_PATH)  # checks the file and keeps its vectors as float32
+    assert len(list(tmp_path.glob("embedding-*.npy"))) == 1
+    second = TextModel(MODEL_PATH)
+    assert isinstance(second.embedding.vectors, np.memmap)
+    with np.load(EMBEDDING_PATH) as data:
+        assert np.array_equal(second.embedding.vectors, data["vectors"].astype(np.float32))
+    doc = document("Craft beer night at the pub, everyone welcome", ["A pint of beer"])
+    assert second.probabilities(doc) == first.probabilities(doc)
 
 
 def test_a_changed_embedding_file_is_refused(tmp_path):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 
 from auditors.base import AuditContext
 from auditors.registry import audit_post, load_auditors
@@ -41,7 +40,7 @@ def classify(post, account, policy, auditors) -> dict:
     findings.sort(key=lambda f: CATEGORIES.index(f.category))
     labels = [c for c in CATEGORIES if any(f.category == c for f in findings)]
     return {"id": post.platform_id, "labels": labels,
-            "findings": [{k: v for k, v in asdict(f).items() if k in FINDING_FIELDS} for f in findings]}
+            "findings": [{k: getattr(f, k) for k in FINDING_FIELDS} for f in findings]}
 
 
 def run(args) -> int:

@@ -15,7 +15,7 @@ from auditors.text import CONTEXT_KEYS, RuleAuditor
 from records.model import CATEGORIES, SEVERITIES
 from schoolaudit.config.files import ConfigError, ConfigFile
 from schoolaudit.config.schema import (Rows, Table, Value, choice, did_you_mean, flag, number, pattern, patterns,
-                                       strings, text, whole)
+                                       remember_valid_patterns, strings, text, whole)
 from schoolaudit.config.settings import Settings, _category
 
 POLICY = Table({"categories": Table({name: Table({"clause": text(), "severity": choice(*SEVERITIES), "enabled": flag()})
@@ -86,6 +86,7 @@ def check_rule_files(directory: Path) -> list[ConfigFile]:
                          f"(known: {', '.join(sorted(schemas))})")
         elif file.check(schemas[path.stem]) and path.stem in auditors:
             _check_text_rules(file, auditors[path.stem])
+    remember_valid_patterns()
     return files
 
 

@@ -5,7 +5,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.sources import SOURCES
 from records.model import ACCOUNT_KINDS, Account
 from schoolaudit.config.files import ConfigFile, ConfigError, Problem
 from schoolaudit.config.schema import Rows, Table, Value, choice, control_characters, did_you_mean, strings, text, validate
@@ -90,6 +89,8 @@ def _account(entry: dict, schools: dict, seen_ids: set, seen_targets: dict) -> t
     if account_id in seen_ids:
         problems.append(f"duplicate account id {account_id!r}")
     platform, kind, school = entry["platform"], entry["kind"], entry.get("school")
+    from crawler.sources import SOURCES  # here: it imports the HTTP client, which reading a policy does not need
+
     if platform not in SOURCES:
         problems.append(f"{label}: unknown platform {platform!r}{did_you_mean(platform, SOURCES)} "
                         f"(known: {', '.join(sorted(SOURCES))})")

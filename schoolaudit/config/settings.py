@@ -13,10 +13,7 @@ from pathlib import Path
 from typing import Iterator, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-
-from crawler.http import ClientSettings
-from crawler.media import MAX_IMAGES_PER_POST
+from crawler.limits import MAX_IMAGES_PER_POST, ClientSettings
 from records.model import CATEGORIES
 from schoolaudit.config.files import ConfigFile
 from schoolaudit.config.datadir import default_data_dir
@@ -49,6 +46,8 @@ def _cron(expression) -> str | None:
         return None
     if not isinstance(expression, str):
         return "a cron expression or \"off\""
+    from apscheduler.triggers.cron import CronTrigger  # only where a schedule is given: it imports asyncio
+
     try:
         CronTrigger.from_crontab(expression)
     except ValueError as exc:
@@ -102,8 +101,8 @@ class CrawlSection:
     max_images_per_post: int = setting(MAX_IMAGES_PER_POST, whole(minimum=0), "images kept and downloaded per post")
     concurrency: int = setting(8, whole(minimum=1), "accounts crawled at once")
     workers: int | None = setting(None, whole(minimum=0),
-                                  "processes that audit posts while the crawl goes on (unset: one per CPU core but one, at least 1; "
-                                  "0: in the crawling process)")
+                                  "processes that audit posts while the crawl goes on, each on one thread per core it has "
+                                  "(unset: 1; 0: in the crawling process)")
     per_host_concurrency: int = setting(CLIENT.per_host_concurrency, whole(minimum=1), "requests at once to one host")
     per_host_delay_seconds: float = setting(CLIENT.per_host_delay, number(minimum=0), "least time between two requests to one host")
     retries: int = setting(CLIENT.retries, whole(minimum=0), "retries after a connection error, a 5xx or a 429")
