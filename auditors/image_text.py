@@ -63,7 +63,7 @@ class TextReader:
             "Global.log_level": "error",  # not a warning for each photo with no text
             "Global.use_cls": False, "Global.text_score": min_score,
             "Det.model_path": str(detector), "Det.limit_type": "max", "Det.limit_side_len": read_side,
-            "Rec.model_path": str(recogniser),
+            "Rec.model_path": str(recogniser), "Rec.rec_batch_num": 1,  # a line at a time: on a text page 260 MB peak instead of 339, 0.48 s CPU instead of 0.66, same text
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1})
         # rapidocr loads each model on its first use; load both now, so an image's time is its own
