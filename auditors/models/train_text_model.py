@@ -1,6 +1,6 @@
 """Rebuild `text-lr.json.gz`, the text model of auditors/text_model.py (offline tool, not used at run time).
 
-    python auditors/models/train_text_model.py [--check DEV.jsonl ...] [--tune]
+    python auditors/models/train_text_model.py [--check POSTS.jsonl ...] [--tune]
 
 Needs scikit-learn (1.9) and numpy in the Python that runs it, and the project itself (`pip install
 -e .`); scikit-learn is not a schoolaudit dependency, so use a scratch venv (`python -m venv /tmp/ml &&
@@ -10,15 +10,18 @@ minilm-static.npz, are built by distill_static_embeddings.py beside this file.
 Training data: ONLY the project's own labelled posts, tests/fixtures/text/*.jsonl,
 bench/data/heldout_posts.jsonl, bench/data/heldout3_posts.jsonl (spent as a blind set) and
 bench/data/train_*_posts.jsonl (all written here, the data sets blind to the rules). Never
-../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl nor heldout4_posts.jsonl: those are measurements; the
-script refuses them as training input.
+../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl, heldout4_posts.jsonl nor heldout5_posts.jsonl:
+those are measurements; the script refuses them as training input and as check files (it does not open them).
 
 The model, per category of CATEGORIES (not endorsement_repost, which is mechanical):
 * document = text (then the reposted text) + " || " + " | ".join(image_alt) (auditors.text_model.post_document);
 * features = TF-IDF of word 1-2-grams (min_df 2) and of char_wb 3-5-grams (min_df 2), both
   lower-cased, sublinear tf, each L2-normalised, then the document's static sentence embedding
   (unit length) times EMBEDDING_WEIGHT, concatenated;
-* LogisticRegression(C=8, class_weight="balanced", max_iter=3000) (lbfgs; deterministic);
+* a linear support-vector machine, LinearSVC(C=1, class_weight="balanced", random_state=0) (liblinear;
+  deterministic). Against the logistic regression it replaced (C=8, same features), cross-validated with
+  train_g, two fold seeds: mean average precision 0.936 -> 0.944, tuned macro-F1 0.907 -> 0.914 at 2.0%
+  of clean posts flagged; the same linear decision at run time, so no cost there;
 * cross-validation: 5 folds, stratified and grouped so that near-duplicate posts (cosine >= 0.8 of
   their character n-grams) stay in one fold; the vectorizers see all documents (no labels);
 * calibration: Platt scaling, a one-feature logistic regression fitted on the out-of-fold decisions
@@ -36,7 +39,7 @@ the intercepts, the embedding file's SHA-256, and `probes`: a few documents with
 values scikit-learn gave them, which tests/test_text_model.py checks the runtime reproduces.
 
 Self-test: after export, auditors/text_model.py (numpy only) reads the file back and must give
-sklearn's probabilities to 1e-5 on every post of the check files (read for that check only).
+sklearn's probabilities to 1e-5 on every training post and every post of the --check files.
 """
 from __future__ import annotations
 
@@ -63,8 +66,8 @@ TARGET = HERE / "text-lr.json.gz"
 TRAINING = (sorted((REPO / "tests" / "fixtures" / "text").glob("*.jsonl"))
             + [REPO / "bench" / "data" / "heldout_posts.jsonl", REPO / "bench" / "data" / "heldout3_posts.jsonl"]
             + sorted((REPO / "bench" / "data").glob("train_*_posts.jsonl")))
-FORBIDDEN = ("dev_posts.jsonl", "heldout2_posts.jsonl", "heldout4_posts.jsonl")  # measurements, never training data
-DEFAULT_CHECK = REPO.parent / "shared" / "corpus" / "dev_posts.jsonl"
+#: Measurements, never training data nor opened here.
+FORBIDDEN = ("dev_posts.jsonl", "heldout2_posts.jsonl", "heldout4_posts.jsonl", "heldout5_posts.jsonl")
 CATEGORIES = ("student_photo", "endorsement_commercial", "endorsement_political", "religion_promotion",
               "substances", "explicit", "hostile", "privacy")
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -73,7 +76,7 @@ TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 #: (standardised; unstandardised 1.5 -> 0.918, 3 -> 0.889).
 EMBEDDING_WEIGHTS = dict.fromkeys(CATEGORIES, 0.5)
 STANDARDIZE = True
-C = 8.0
+C = 1.0
 FOLDS = 5
 NEAR_DUPLICATE = 0.8
 PROBES = ("Vote for Sam Porter on Thursday, the only candidate who cares!",
@@ -162,9 +165,9 @@ def near_duplicate_groups(char_features) -> np.ndarray:
 
 
 def classifier():
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
 
-    return LogisticRegression(C=C, class_weight="balanced", max_iter=3000, random_state=0)
+    return LinearSVC(C=C, class_weight="balanced", random_state=0)
 
 
 def out_of_fold(matrix, labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -348,10 +351,13 @@ def tune(records: list[dict], probabilities: np.ndarray, found: list[list], clea
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", nargs="*", type=Path, help="posts to compare sklearn and runtime on (default: dev_posts)")
+    parser.add_argument("--check", nargs="*", type=Path, default=[],
+                        help="more posts to compare sklearn and runtime on (besides the training posts)")
     parser.add_argument("--tune", action="store_true", help="print cross-validated figures and per-category settings")
     args = parser.parse_args(argv)
-    assert not any(p.name in FORBIDDEN for p in TRAINING)
+    forbidden = [p for p in TRAINING + args.check if p.name in FORBIDDEN]
+    if forbidden:
+        parser.error(f"{forbidden[0]} is a measurement, never read by the trainer")
     records = [r for path in TRAINING for r in load(path)]
     model, probabilities, found, groups = train(records)
     blob = export(model)
@@ -362,8 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"calibration (out of fold, where the model speaks): {band}")
     if args.tune:
         tune(records, probabilities, found)
-    check = args.check if args.check is not None else ([DEFAULT_CHECK] if DEFAULT_CHECK.exists() else [])
-    check += [p for p in TRAINING]
+    check = TRAINING + args.check
     worst = self_test(model, check)
     print(f"self-test on {len(check)} files: largest probability difference sklearn vs runtime {worst:.2e}")
     if worst > 1e-5:
