@@ -22,14 +22,16 @@ def _lines(text: str) -> list[dict]:
 def test_output_schema_errors_and_exit_status(tmp_path, capsys):
     blank = tmp_path / "blank.png"
     Image.new("RGB", (300, 200), (250, 250, 250)).save(blank)
+    sky = tmp_path / "sky.png"  # colour but no skin: scored all the same (the contract's score 0..1)
+    Image.new("RGB", (300, 200), (90, 150, 230)).save(sky)
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"this is not an image")
     flyer = draw_flyer(tmp_path / "flyer.jpg", ["Wine & cheese night", "Tickets $20 at the door"])
-    status = main(["scan-image", str(ASTRONAUT), str(broken), str(blank), str(flyer), "--workers", "2"])
+    status = main(["scan-image", str(ASTRONAUT), str(broken), str(blank), str(sky), str(flyer), "--workers", "2"])
     captured = capsys.readouterr()
     assert status == 1
     objects = _lines(captured.out)
-    assert [o["path"] for o in objects] == [str(ASTRONAUT), str(blank), str(flyer)]
+    assert [o["path"] for o in objects] == [str(ASTRONAUT), str(blank), str(sky), str(flyer)]
     for obj in objects:
         assert set(obj) == {"path", "faces", "explicit", "labels", "text"}
         assert 0.0 <= obj["explicit"] <= 1.0
@@ -37,7 +39,7 @@ def test_output_schema_errors_and_exit_status(tmp_path, capsys):
             assert set(face) == {"box", "score"}
             assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
             assert 0.0 < face["score"] <= 1.0
-    astronaut, empty, poster = objects
+    astronaut, empty, _, poster = objects
     assert len(astronaut["faces"]) == 1 and astronaut["labels"] == ["student_photo"]
     assert empty["faces"] == [] and empty["labels"] == [] and empty["text"] == ""
     assert poster["text"] == "Wine & cheese night\nTickets $20 at the door" and poster["faces"] == []
