@@ -453,11 +453,18 @@ class Prefilter:
         self.rules: list[tuple[str, ...]] = []
         self.engine_class = engine
         self._engine = None
+        self._registered: dict[tuple, list[int]] = {}
 
-    def add(self, terms: tuple[str, ...]) -> int:
-        self.rules.append(tuple(terms))
-        self._engine = None  # a rule added after the first scan: build again, with it
-        return len(self.rules) - 1
+    def register(self, owner: str, rules: list[tuple[str, ...]]) -> list[int]:
+        """The ids of `owner`'s rules (each a tuple of terms). An auditor built again on the same policy
+        (each run of a long-lived scheduler loads its auditors anew) gets the same ids: no rule twice."""
+        key = (owner, tuple(tuple(terms) for terms in rules))
+        if key not in self._registered:
+            start = len(self.rules)
+            self.rules.extend(key[1])
+            self._engine = None  # rules added after the first scan: build again, with them
+            self._registered[key] = list(range(start, len(self.rules)))
+        return self._registered[key]
 
     @property
     def engine(self):

@@ -511,7 +511,7 @@ class RuleAuditor:
                     raise RulesError(f"rules/{self.category}.toml [[rules]] {rule.id}: unknown check {check!r}",
                                      ("rules", index))
         self.prefilter: prefilter.Prefilter | None = prefilter.shared_prefilter(policy)  # None: every rule runs
-        self.prefilter_ids = [self.prefilter.add(rule.sources["terms"]) for rule in self.rules]
+        self.prefilter_ids = self.prefilter.register(self.category, [rule.sources["terms"] for rule in self.rules])
         self._rule_of = dict(zip(self.prefilter_ids, self.rules))  # ids grow in the rules' order
         self._own_ids = frozenset(self.prefilter_ids)
 

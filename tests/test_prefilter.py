@@ -10,6 +10,7 @@ import pytest
 
 from auditors import prefilter
 from auditors.prefilter import GramEngine, HyperscanEngine, Prefilter, relaxed_patterns, shared_prefilter
+from auditors.registry import load_auditors
 from auditors.text import RuleAuditor
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR
@@ -88,10 +89,20 @@ def test_without_hyperscan_the_gram_engine_finds_the_same(corpus):
 def test_the_prefilter_names_only_the_rules_that_can_match(tmp_path, monkeypatch):
     monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path))
     rules = Prefilter()
-    beer, vote = rules.add((r"(?<!root )\bbeers?\b(?! float)",)), rules.add((r"\bvote (for|pour)\b",))
+    beer, vote = rules.register("test", [(r"(?<!root )\bbeers?\b(?! float)",), (r"\bvote (for|pour)\b",)])
     assert rules.candidates("Craft BEER night!") == {beer}
     assert rules.candidates("Votez: vote POUR nous") == {vote}
     assert rules.candidates("A quiet day.") == frozenset()
+
+
+def test_auditors_loaded_again_register_their_rules_once():
+    """A long-lived scheduler loads the auditors for each run on the same policy: the shared prefilter
+    must not grow (a new rules hash means a recompile, and every rule scanned twice)."""
+    policy, _ = load(str(DEFAULT_CONFIG_DIR))
+    rules = list(shared_prefilter(policy).rules)
+    load_auditors(policy)
+    load_auditors(policy)
+    assert shared_prefilter(policy).rules == rules
 
 
 @needs_hyperscan
@@ -159,7 +170,7 @@ def test_an_unwritable_cache_folder_costs_only_time(tmp_path, monkeypatch):
     blocker.write_text("")
     monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(blocker / "cache"))
     rules = Prefilter()
-    index = rules.add((r"\bhello\b",))
+    [index] = rules.register("test", [(r"\bhello\b",)])
     assert rules.candidates("Hello there") == {index}
     assert prefilter.read_cache("anything") is None
 
@@ -169,6 +180,6 @@ def test_old_databases_are_pruned(tmp_path, monkeypatch):
     monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path))
     for index in range(prefilter.KEPT_DATABASES + 3):
         rules = Prefilter()
-        rules.add((rf"\bword{index}\b",))
+        rules.register("test", [(rf"\bword{index}\b",)])
         assert rules.candidates(f"a word{index}.") == {0}
     assert len(list(tmp_path.glob("prefilter-*.hsdb"))) == prefilter.KEPT_DATABASES
