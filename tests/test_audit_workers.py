@@ -233,6 +233,9 @@ def test_images_analysed_on_a_workers_threads_are_what_one_at_a_time_finds(tmp_p
     media = _stored_images(tmp_path / "media", images)
     posts = [Post("club", "rss", str(i), None, datetime(2026, 3, 2, tzinfo=timezone.utc), "News", media[i::3])
              for i in range(3)]
+    # the same picture twice at the start: two threads would take it at once
+    posts.insert(0, Post("club", "rss", "again", None, datetime(2026, 3, 2, tzinfo=timezone.utc), "News",
+                         [media[0], media[1], media[1]]))
     with FaultServer() as server:
         policy = load_app(write_config(tmp_path / "board", {"club": server.url + "/feed.xml"})).policy
     auditors, _ = load_auditors(policy)
@@ -240,6 +243,7 @@ def test_images_analysed_on_a_workers_threads_are_what_one_at_a_time_finds(tmp_p
         assert analyse_images(auditors, posts, threads.map) == "student_photo_image"
     image_auditor = next(a for a in auditors if a.name == "student_photo_image")
     analyser = image_auditor.analyser
+    assert analyser.analysed == len(media), "an image in two posts is analysed once"
     found = analyser.analyse([m.path for m in media], [m.sha256 for m in media])
     assert all(analysis.cached for analysis in found), "every image was analysed ahead, none again"
     alone = [analyse_bytes(data, analyser.settings) for data in images]
