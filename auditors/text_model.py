@@ -1,9 +1,9 @@
-"""A statistical text model behind the rules: one logistic regression per category.
+"""A statistical text model behind the rules: one linear classifier per category (a linear SVM, Platt-calibrated).
 
 The rules (auditors/text.py and config/rules/<category>.toml) are precise but miss wordings they were
 not written for. This auditor reads the same post as one document (`text || alt 1 | alt 2`), turns it
 into TF-IDF features - word 1-2-grams and character 3-5-grams inside words (sklearn's `char_wb`) -
-and scores each category with a logistic regression trained on the project's own labelled posts
+and scores each category with a linear SVM trained on the project's own labelled posts
 (auditors/models/train_text_model.py; the model is auditors/models/text-lr.json.gz, see NOTICE).
 
 Inference is numpy and plain Python: the transform reproduces scikit-learn's `TfidfVectorizer`
@@ -234,7 +234,7 @@ class TextModel:
         return ids
 
     def decision(self, doc: str) -> np.ndarray:
-        """The logistic regressions' decision values (log-odds), one per category."""
+        """The linear models' decision values (margins, before calibration), one per category."""
         ids = self.feature_ids(doc)
         meaning = self.embedding.vector(doc) @ self.embedding_weighted + self.intercept
         n = len(ids)

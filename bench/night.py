@@ -231,7 +231,8 @@ def report(label: str, result: dict, cores: int, images: int, bare_ms: float) ->
     print("      cores busy over each tenth of the run (crawling process + workers, / cores wanted: busy or "
           "waiting for a CPU): " + ", ".join(f"{main:.1f}+{workers:.1f}/{wanted:.1f}"
                                              for main, workers, wanted in result["busy"]))
-    wanted = result["wanted"] / result["wall"]
+    # without schedstat (a kernel that keeps none) the run wanted at least the CPU it had
+    wanted = max(result["wanted"], cpu) / result["wall"]
     print(f"      cores wanted over the run: {wanted:.2f} (busy or waiting for a CPU other work held; {cores} means "
           f"the run would use every core of an idle machine): on idle cores about {cores / min(wanted, cores):.2f}x "
           f"the bound")
