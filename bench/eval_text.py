@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditors.base import AuditContext  # noqa: E402
-from auditors.prefilter import shared_prefilter  # noqa: E402
 from auditors.registry import audit_post  # noqa: E402
 from auditors.text import RuleAuditor, forget_texts, post_texts  # noqa: E402
+from bench.crawl import prefilter_pass_ms  # noqa: E402
 from records.model import CATEGORIES  # noqa: E402
 from schoolaudit.commands.classify import classify, load  # noqa: E402
 from schoolaudit.corpus import record_to_post  # noqa: E402
@@ -78,13 +78,8 @@ def rules_cost(policy, auditors, posts) -> tuple[float, float]:
     for post, account in posts:
         audit_post(post, AuditContext(policy, account), auditors, cpu=cpu)
     rules = sum(cpu.get(a.name, 0.0) for a in auditors if isinstance(a, RuleAuditor))
-    engine = shared_prefilter(policy).engine
-    texts = [text for post, _ in posts for _, text in post_texts(post)]
-    started = time.process_time()
-    for text in texts:
-        engine.candidates(text)
-    limit = time.process_time() - started
-    return rules * 1e6 / len(posts), limit * 1e6 / len(posts)
+    limit_ms = prefilter_pass_ms(policy, [text for post, _ in posts for _, text in post_texts(post)])
+    return rules * 1e6 / len(posts), limit_ms * 1e3 / len(posts)
 
 
 def main(argv: list[str] | None = None) -> int:
