@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import os
 import threading
 import time
@@ -193,6 +194,7 @@ def lean_onnx_sessions(read_threads: int = 1) -> None:
 _M_ARENA_MAX = -8
 
 
+@functools.lru_cache(maxsize=1)  # asked after every account: loaded once
 def _glibc():
     """The C library when it is glibc (whose heap these tune), else None."""
     try:

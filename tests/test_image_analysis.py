@@ -164,7 +164,6 @@ def test_process_pool_keeps_order(tmp_path):
     finally:
         analyser.close()
     assert [len(r.faces) for r in results] == [0, 1, 0]
-    assert all(r.error is None for r in results)
     assert all(r.error is None and 0.0 <= r.explicit <= 1.0 for r in results)  # every image scored
     assert results[1].explicit < 0.5  # a portrait is not explicit
 
