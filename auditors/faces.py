@@ -59,7 +59,7 @@ PASSES_VERSION = "3: coarse_side then max_side, fine at fine_side, mosaic of can
 DEFAULT_MAX_SIDE = 1280
 #: A large photo with no face at `fine_side` is looked at once more at this side (a face too close
 #: for the finer scale's largest anchors).
-TURNED_SIDE = 640
+CLOSE_FACE_SIDE = 640
 #: Images are first looked at this longer side: a third of a 1280 px pass on a typical 1024 x 520
 #: image. Where that finds faces, none under `COARSE_SMALL_FACE` px there, it decides: the image has
 #: an identifiable face, and more faces would change no finding. Anywhere else (no face: a lone face
@@ -177,7 +177,7 @@ class FaceDetector:
     - in such a photo, the places that pass liked a little but not enough (its `MOSAIC_CELLS` best
       small candidates) are cut out, enlarged `ZOOM` times (so back to about their size in the
       photo) and looked at together in one small mosaic: faces of 32 px, for a fraction of a pass;
-    - when a large photo shows no face there, once more at `TURNED_SIDE` (a face too close for the
+    - when a large photo shows no face there, once more at `CLOSE_FACE_SIDE` (a face too close for the
       finer scale's largest anchors);
     - when still no face (nor any face-like box) is found and `turned` is on, the image turned 90, 180
       and 270 degrees at `TURNED_PASS_SIDE` (children lying down, upside-down faces: close, so large).
@@ -215,7 +215,8 @@ class FaceDetector:
         full = original_size or image.size
         passes = [lambda: self._coarse_pass(image)]
         if self.fine_side and max(full) >= 1.5 * self.max_side:
-            passes = [lambda: self._fine_passes(image), lambda: self._pass(image, TURNED_SIDE, self.score_threshold)]
+            passes = [lambda: self._fine_passes(image),
+                      lambda: self._pass(image, CLOSE_FACE_SIDE, self.score_threshold)]
         boxes = 0
         for look in passes:  # each only where the ones before found no (person's) face
             found = look()

@@ -320,18 +320,18 @@ def combined_labels(records: list[dict], probabilities: np.ndarray, found: list[
     return out
 
 
-def objective(result: dict, clean_cost: float) -> float:
+def objective(result: dict) -> float:
     """What tuning maximises: macro-F1, less the clean posts flagged (steeply over the limit) and the recall
     shortfalls under the floor."""
     clean = result["clean_false_alarm"]
     shortfall = sum(max(0.0, RECALL_FLOORS.get(c, RECALL_FLOOR) - result[c]["recall"]) for c in CATEGORIES)
-    return (result["macro_f1"] - clean_cost * clean - OVER_LIMIT_COST * max(0.0, clean - CLEAN_LIMIT)
+    return (result["macro_f1"] - CLEAN_COST * clean - OVER_LIMIT_COST * max(0.0, clean - CLEAN_LIMIT)
             - RECALL_COST * shortfall)
 
 
-def tune(records: list[dict], probabilities: np.ndarray, found: list[list], clean_cost: float = CLEAN_COST) -> None:
+def tune(records: list[dict], probabilities: np.ndarray, found: list[list]) -> None:
     """Cross-validated figures of rules + model as configured, then a coordinate search (two sweeps over
-    the categories) for the thresholds and vetoes that maximise macro-F1 - clean_cost x clean share
+    the categories) for the thresholds and vetoes that maximise macro-F1 - CLEAN_COST x clean share
     (OVER_LIMIT_COST over CLEAN_LIMIT) - RECALL_COST x each category's recall shortfall under RECALL_FLOOR."""
     from bench.eval_text import score, show
     from auditors.text_model import model_settings
@@ -354,7 +354,7 @@ def tune(records: list[dict], probabilities: np.ndarray, found: list[list], clea
             for threshold in THRESHOLDS:
                 for veto in (v for v in VETOES if v < threshold):
                     r = result({**thresholds, category: threshold}, {**vetoes, category: veto})
-                    options.append((objective(r, clean_cost), threshold, veto))
+                    options.append((objective(r), threshold, veto))
             _, thresholds[category], vetoes[category] = max(options)
     show("cross-validated, rules + model with the thresholds and vetoes found", result(thresholds, vetoes))
     print("\n[thresholds]\n" + "\n".join(f"{c} = {t}" for c, t in thresholds.items()))
