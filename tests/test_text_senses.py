@@ -71,6 +71,11 @@ def test_a_look_alike_word_used_innocently_is_not_flagged_by_the_rules(engine, t
     ("A student was caught with a vape in the 2nd-floor washroom; parents have been contacted.", ()),
     ("Cannabis edibles can look exactly like candy. Keep them locked away this Halloween.", ()),
     ("Our Gr 12 law class compared the Cannabis Act with the provincial rules today.", ()),
+    ("Our Grade 11 health class made anti-vaping posters for the front hall.", ()),
+    ("Grade 6 health: what's really in a vape? Students compared ingredient lists.", ()),
+    ("Mr. Beer's Grade 5 class won the door-decorating contest! 🚪", ()),
+    ("Our hospitality students run a mocktail bar at the health fair! Try the Virgin Sunrise 🍹", ()),
+    ("Wishing everyone a happy Passover 🍷 Chag Sameach!", ()),
     ("Robotics team with their trophy! 🤖", ("Five students behind a robot, all wearing welding helmets that hide their faces",)),
     ("Our newest track athletes 🏃", ("Three students in track uniforms photographed from the neck down, holding a banner",)),
     ("Tiny hands, big seedlings 🌱", ("Close-up of children's hands holding tomato seedlings in paper cups",)),
@@ -83,6 +88,8 @@ def test_an_exception_tied_to_the_term_cancels_a_clean_rule_hit(engine, text, al
     ("The ref is a total retard, unreal.", (), "hostile"),
     ("Parent info night Thursday, with wine and cheese after! 🍷", (), "substances"),
     ("Vapes are the best way to unwind after exams 😎", (), "substances"),
+    ("Friday staff social 🍷 see you there!", (), "substances"),
+    ("Beer garden for the grown-ups and mocktails for the kids 🍺", (), "substances"),
     ("Robotics team with their trophy! 🤖", ("Five students smiling at the camera with their helmets off",), "student_photo"),
 ])
 def test_the_same_terms_without_the_exception_are_still_flagged(engine, text, alt, category):

@@ -31,7 +31,12 @@ The model, per category of CATEGORIES (not endorsement_repost, which is mechanic
 `--tune` prints, from the out-of-fold probabilities of three fold seeds pooled and the rules' findings, the combined
 figures of rules + model (auditors.text_model.combine, the code the registry runs) for the
 thresholds and vetoes of config/rules/text_model.toml, and per category the threshold and veto
-that would do best there: the cross-validated figures of the issue's target.
+that would do best there: the cross-validated figures of the issue's target. As at run time, a
+finding resting on a single weak signal is vetoed only when both the post and its quoted evidence
+(its likeliest clause) score under the veto: the fold's model scores the quotes of its held-out posts.
+
+`--explain-clean` prints where the clean posts flagged out of fold come from: each category flagged on
+a clean post, as a rule hit the model did not veto (by rules file and rule id) or the model alone.
 
 Export: gzip'd JSON (sorted keys, gzip mtime 0), with each vectorizer's terms in index order, idf,
 analyzer settings, per feature the coefficients of every category (float32, little-endian, base64),
@@ -172,12 +177,39 @@ def classifier():
     return LinearSVC(C=C, class_weight="balanced", random_state=0)
 
 
-def out_of_fold(matrix, labels: np.ndarray, groups: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Each post's decision value from the model of the fold it was held out of (folds drawn with `seed`)."""
-    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+def out_of_fold(matrix, labels: np.ndarray, groups: np.ndarray, seed: int, quotes, owners: np.ndarray):
+    """Each post's decision value from the model of the fold it was held out of (folds drawn with `seed`),
+    and the same model's decision value for each quote (`quotes`: a matrix, a row per quote; `owners`: the
+    post each quote is from)."""
+    from sklearn.model_selection import StratifiedGroupKFold
 
     folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
-    return cross_val_predict(classifier(), matrix, labels, cv=folds, groups=groups, method="decision_function")
+    held_out, quoted = np.zeros(len(labels)), np.zeros(len(owners))
+    for train_rows, test_rows in folds.split(matrix, labels, groups):
+        fold = classifier().fit(matrix[train_rows], labels[train_rows])
+        held_out[test_rows] = fold.decision_function(matrix[test_rows])
+        mine = np.isin(owners, test_rows)
+        if mine.any():
+            quoted[mine] = fold.decision_function(quotes[mine])
+    return held_out, quoted
+
+
+def single_weak_quotes(found: list[list]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The documents of the quoted evidence the run time reads before a veto (auditors.text_model's
+    quoted_documents of each category resting on a single weak signal), with each one's post and category
+    column."""
+    from auditors.text_model import quoted_documents, single_weak_signal
+
+    docs, owners, columns = [], [], []
+    for row, findings in enumerate(found):
+        for column, category in enumerate(CATEGORIES):
+            mine = [f for f in findings if f.category == category]
+            if single_weak_signal(mine):
+                for quote in quoted_documents(mine[0]):
+                    docs.append(quote)
+                    owners.append(row)
+                    columns.append(column)
+    return docs, np.array(owners, dtype=int), np.array(columns, dtype=int)
 
 
 def platt(decisions: np.ndarray, labels: np.ndarray) -> list[float]:
@@ -190,7 +222,8 @@ def platt(decisions: np.ndarray, labels: np.ndarray) -> list[float]:
 def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, standardize: bool = STANDARDIZE,
           seeds: tuple[int, ...] = (0,)):
     """The fitted vectorizers and models, the calibration (from the first seed's folds), and the out-of-fold
-    calibrated probabilities of each seed's folds (seeds x records x categories)."""
+    calibrated probabilities of each seed's folds: of each post, and of the likeliest quote of each category
+    resting on a single weak signal (NaN where none), both seeds x records x categories."""
     docs = [doc(r) for r in records]
     vectors = embeddings(docs)
     word, char = vectorizers()
@@ -201,22 +234,29 @@ def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, st
     sparse = sparse_features(word, char, docs)
     groups = near_duplicate_groups(char.transform(docs))
     found = rule_findings(records)
+    quote_docs, owners, quote_columns = single_weak_quotes(found)
+    quote_sparse, quote_vectors = sparse_features(word, char, quote_docs), embeddings(quote_docs)
     models, calibration = {}, {}
     probabilities = np.zeros((len(seeds), len(records), len(CATEGORIES)))
+    quoted = np.full(probabilities.shape, np.nan)
     gaps, truths = np.zeros(probabilities.shape[1:], dtype=bool), np.zeros(probabilities.shape[1:], dtype=bool)
     for column, category in enumerate(CATEGORIES):
         labels = np.array([category in r["labels"] for r in records])
         matrix = features(sparse, vectors, shift, scales[category])
+        mine = quote_columns == column
+        quotes = features(quote_sparse[mine], quote_vectors[mine], shift, scales[category])
         gap = np.array([all(f.category != category for f in findings) for findings in found])
         for row, seed in enumerate(seeds):
-            held_out = out_of_fold(matrix, labels, groups, seed)
+            held_out, held_out_quotes = out_of_fold(matrix, labels, groups, seed, quotes, owners[mine])
             a, b = platt(held_out[gap], labels[gap])
             calibration.setdefault(category, [a, b])
             probabilities[row, :, column] = 1.0 / (1.0 + np.exp(-(a * held_out + b)))
+            quote_probabilities = 1.0 / (1.0 + np.exp(-(a * held_out_quotes + b)))
+            np.fmax.at(quoted[row, :, column], owners[mine], quote_probabilities)
         gaps[:, column], truths[:, column] = gap, labels
         models[category] = classifier().fit(matrix, labels)
     check = reliability(probabilities[0][gaps], truths[gaps])
-    return (word, char, (shift, scales), models, calibration, check), probabilities, found, groups
+    return (word, char, (shift, scales), models, calibration, check), (probabilities, quoted), found, groups
 
 
 def reliability(probabilities: np.ndarray, truths: np.ndarray) -> list[dict]:
@@ -316,24 +356,28 @@ def configured_settings() -> dict:
     return model_settings(load_policy(DEFAULT_CONFIG_DIR))
 
 
-def combined(record: dict, findings: list, row: np.ndarray, thresholds: dict, vetoes: dict) -> tuple[list, list]:
+def combined(record: dict, findings: list, row: np.ndarray, quoted_row: np.ndarray, thresholds: dict,
+             vetoes: dict) -> tuple[list, list]:
     """What rules + model report on one post (auditors.text_model's combine and model_flags): the rules'
-    findings the model kept, and the (category, probability) the model adds on its own."""
+    findings the model kept, and the (category, probability) the model adds on its own. `quoted_row`: per
+    category, the probability of the likeliest quote, read before a veto as at run time."""
     from auditors.text_model import combine, model_flags
 
     p = dict(zip(CATEGORIES, row))
-    kept = combine(findings, p, thresholds, vetoes)
+    column = {c: i for i, c in enumerate(CATEGORIES)}
+    kept = combine(findings, p, thresholds, vetoes, quoted=lambda f: float(quoted_row[column[f.category]]))
     added = model_flags(p, thresholds, frozenset(f.category for f in kept),
                         has_alt=any(a.strip() for a in record["image_alt"]))
     return kept, added
 
 
-def combined_labels(records: list[dict], probabilities: np.ndarray, found: list[list], thresholds: dict,
-                    vetoes: dict) -> list[set]:
-    """The categories rules + model report on each post."""
+def combined_labels(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list],
+                    thresholds: dict, vetoes: dict) -> list[set]:
+    """The categories rules + model report on each post (`probabilities`: of the posts and of their
+    quotes, records x categories each)."""
     out = []
-    for record, findings, row in zip(records, found, probabilities):
-        kept, added = combined(record, findings, row, thresholds, vetoes)
+    for record, findings, row, quoted_row in zip(records, found, *probabilities):
+        kept, added = combined(record, findings, row, quoted_row, thresholds, vetoes)
         out.append({f.category for f in kept} | {c for c, _ in added})
     return out
 
@@ -360,20 +404,20 @@ def rule_namer() -> Callable:
     return name
 
 
-def explain_clean(records: list[dict], probabilities: np.ndarray, found: list[list], thresholds: dict,
-                  vetoes: dict, examples: int = 4) -> None:
+def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list],
+                  thresholds: dict, vetoes: dict, examples: int = 4) -> None:
     """Where the clean posts flagged out of fold come from, per fold seed's split on average: for each
     clean post flagged, each category it is flagged for and why - a rule hit the model kept (by rule id)
     or the model alone - and the clean posts a rule hit that the model vetoed."""
     from collections import Counter
 
-    name, seeds = rule_namer(), probabilities.shape[0]
+    name, seeds = rule_namer(), probabilities[0].shape[0]
     clean = [i for i, r in enumerate(records) if not r["labels"]]
     flagged, vetoed, by_source, kinds = 0, 0, Counter(), Counter()
     posts_of: dict[str, list[str]] = {}
-    for split in probabilities:
+    for split, quoted in zip(*probabilities):
         for i in clean:
-            kept, added = combined(records[i], found[i], split[i], thresholds, vetoes)
+            kept, added = combined(records[i], found[i], split[i], quoted[i], thresholds, vetoes)
             vetoed += bool(found[i]) and not kept
             flagged += bool(kept or added)
             kinds.update({"rule hit kept" if kept else "", "model alone" if added else ""} - {""})
@@ -401,16 +445,16 @@ def objective(result: dict) -> float:
             - RECALL_COST * shortfall)
 
 
-def tune(records: list[dict], probabilities: np.ndarray, found: list[list]) -> tuple[dict, dict]:
+def tune(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list]) -> tuple[dict, dict]:
     """Cross-validated figures of rules + model as configured, then a coordinate search (two sweeps over
     the categories) for the thresholds and vetoes that maximise macro-F1 - CLEAN_COST x clean share
     (OVER_LIMIT_COST over CLEAN_LIMIT) - RECALL_COST x each category's recall shortfall under RECALL_FLOOR."""
     from bench.eval_text import score, show
 
     settings = configured_settings()
-    copies = probabilities.shape[0]  # one per fold seed: the posts are scored once per seed
+    copies = probabilities[0].shape[0]  # one per fold seed: the posts are scored once per seed
     records, found = records * copies, found * copies
-    probabilities = probabilities.reshape(-1, len(CATEGORIES))
+    probabilities = tuple(p.reshape(-1, len(CATEGORIES)) for p in probabilities)
     gold = [set(r.get("labels", [])) for r in records]
 
     def result(thresholds, vetoes):
