@@ -76,6 +76,13 @@ def test_a_look_alike_word_used_innocently_is_not_flagged_by_the_rules(engine, t
     ("Mr. Beer's Grade 5 class won the door-decorating contest! 🚪", ()),
     ("Our hospitality students run a mocktail bar at the health fair! Try the Virgin Sunrise 🍹", ()),
     ("Wishing everyone a happy Passover 🍷 Chag Sameach!", ()),
+    ("Pluie verglaçante : retards de 30 à 45 minutes sur tous les circuits ce matin.", ()),
+    ("Our goalie absolutely stoned Caledonia in the shootout, five shooters, five saves.", ()),
+    ("Family games night: all the fun, none of the hangover.", ()),
+    ("Our Grade 6 students offered tobacco to Elder Norman before his teaching.", ()),
+    ("Parents: learn the signs of youth vaping and how to talk about it.", ()),
+    ("Thanks to Const. Bailey for talking with Grade 9s about deepfakes, sharing nudes and sextortion.", ()),
+    ("Votez pour qui vous voulez, mais votez! 🗳️", ()),
     ("Robotics team with their trophy! 🤖", ("Five students behind a robot, all wearing welding helmets that hide their faces",)),
     ("Our newest track athletes 🏃", ("Three students in track uniforms photographed from the neck down, holding a banner",)),
     ("Tiny hands, big seedlings 🌱", ("Close-up of children's hands holding tomato seedlings in paper cups",)),
@@ -90,6 +97,8 @@ def test_an_exception_tied_to_the_term_cancels_a_clean_rule_hit(engine, text, al
     ("Vapes are the best way to unwind after exams 😎", (), "substances"),
     ("Friday staff social 🍷 see you there!", (), "substances"),
     ("Beer garden for the grown-ups and mocktails for the kids 🍺", (), "substances"),
+    ("Staff social: the first round is on us, and none of the speeches 🍻", (), "substances"),
+    ("Sending nudes to the group chat lol 😏", (), "explicit"),
     ("Robotics team with their trophy! 🤖", ("Five students smiling at the camera with their helmets off",), "student_photo"),
 ])
 def test_the_same_terms_without_the_exception_are_still_flagged(engine, text, alt, category):
