@@ -129,6 +129,12 @@ def test_typed_settings_carry_their_defaults(folder):
     assert settings.client_settings().max_bytes == 5_000_000 and settings.crawl.timeout_seconds == 20.0
 
 
+def test_the_review_address_is_kept_without_its_trailing_slash(folder):
+    _edit(folder / "settings.toml", 'base_url = ""', 'base_url = "https://review.example.org/"')
+    web = load_settings(folder).web
+    assert web.base_url == "https://review.example.org" and web.secure_cookies
+
+
 @pytest.mark.parametrize("old, new, message", [
     ('name = "Birchwood Public School"', 'name = "Birchwood\\nPublic School"', "must be without control characters"),
     ('name = "Cedar Heights Music"', 'name = "Cedar Heights\\u007fMusic"', "must be without control characters"),

@@ -117,7 +117,7 @@ def form_action(handler):
 
 def login_form(request: Request, status: int = 200, **view) -> HTMLResponse:
     ctx = context(request)
-    return render(request, "login.html", status=status, password_sign_in=ctx.options.password_sign_in,
+    return render(request, "login.html", status=status, password_sign_in=ctx.settings.web.password_sign_in,
                   sso_label=ctx.oidc.options.button_label if ctx.oidc else None, **view)
 
 
@@ -130,7 +130,7 @@ async def login(request: Request):
     ctx, form = context(request), await request.form()
     email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
     target = safe_next(form.get("next"))
-    if not ctx.options.password_sign_in:
+    if not ctx.settings.web.password_sign_in:
         return forbidden(request, None, "This app signs people in through the board's account only.")
     since = (utcnow() - SIGNIN_WINDOW).isoformat()
     by_email, by_client = people.failed_signins_since(ctx.store, email, client(request), since)
@@ -163,7 +163,7 @@ async def sso_start(request: Request):
     if ctx.oidc is None:
         return not_found(request, None)
     request.session["sso_next"] = safe_next(request.query_params.get("next"))
-    redirect_uri = (ctx.options.base_url + "/auth/callback") if ctx.options.base_url \
+    redirect_uri = (ctx.settings.web.base_url + "/auth/callback") if ctx.settings.web.base_url \
         else str(request.url_for("sso_callback"))
     try:
         return await ctx.oidc.start(request, redirect_uri)
