@@ -262,6 +262,19 @@ def test_a_viewer_reads_but_cannot_decide(app, board):
     assert cli_findings(board)[finding["id"]]["status"] == "open"
 
 
+@pytest.mark.parametrize("action, data", [("decision", {"action": "dismiss"}), ("assign", {"assignee": "view@b.org"}),
+                                          ("escalate", {"note": "look"})])
+def test_every_action_on_a_finding_is_403_to_a_viewer_and_404_outside_the_scope(app, board, action, data):
+    admin, viewer, reviewer = session(app, "admin@b.org"), session(app, "view@b.org"), session(app, "rev@b.org")
+    before = findings_of(admin, status="all")
+    ours = findings_of(viewer)[0]
+    theirs = [f for f in before if f["account"] in OTHER_SCHOOL_ACCOUNTS][0]
+    assert viewer.post(f"/findings/{ours['id']}/{action}", data={**data, "csrf_token": csrf(viewer)}).status_code == 403
+    assert reviewer.post(f"/findings/{theirs['id']}/{action}",
+                         data={**data, "csrf_token": csrf(reviewer)}).status_code == 404
+    assert findings_of(admin, status="all") == before
+
+
 def test_bulk_dismiss_skips_what_is_out_of_scope_and_undo_restores(app, board):
     admin, reviewer = session(app, "admin@b.org"), session(app, "rev@b.org")
     mine = [f["id"] for f in findings_of(reviewer)][:2]

@@ -16,6 +16,7 @@ from records.store import Store
 from schoolaudit.config import Registry, Settings, config_dir, load_registry, load_settings
 from schoolaudit.reporting import ReportBuilder
 from schoolaudit.web.oidc import OidcOptions
+from schoolaudit.web.routes import routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_HOURS = 12
@@ -74,8 +75,6 @@ class SecurityHeaders:
 
 
 def create_app(config: str | Path | None = None) -> Starlette:
-    from schoolaudit.web.routes import routes
-
     context = WebContext(config_dir(config))
     app = Starlette(
         routes=[*routes(), Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
