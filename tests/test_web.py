@@ -318,6 +318,12 @@ def test_audit_now_is_for_admins(app):
 
 def test_audit_log_is_append_only_and_exported(app, board, tmp_path):
     session(app, "admin@b.org")
+    # the events this test reads are made here: under xdist the tests that make them may run in another worker
+    TestClient(app).post("/login", data={"email": "nobody@b.org", "password": "wrong"})
+    reviewer = session(app, "rev@b.org")
+    finding = findings_of(reviewer)[0]["id"]
+    for action in ("dismiss", "reopen"):
+        reviewer.post(f"/findings/{finding}/decision", data={"action": action, "csrf_token": csrf(reviewer)})
     store = load_app(board).store
     entries = list(store.db.query("SELECT event FROM audit_log"))
     assert {"sign_in", "sign_in_failed", "decision", "user_added"} <= {e["event"] for e in entries}
