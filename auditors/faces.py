@@ -53,7 +53,7 @@ _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
-PASSES_VERSION = "3: coarse_side then max_side, fine at fine_side, mosaic of candidates, landmark check, turned at 480 px"
+PASSES_VERSION = "4: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates, landmark check, turned at 480 px"
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
@@ -71,16 +71,20 @@ COARSE_SMALL_FACE = 24
 #: is close, so large. 480 px costs half of 640 and finds the 40 px upside-down face of a 640 px image
 #: (tests) that 320 px loses; on the bench's turned photos 320 px already found as many as 640.
 TURNED_PASS_SIDE = 480
-#: At `fine_side`, boxes under this many pixels are kept from `fine_score`, larger ones from `score_threshold`.
+#: In the fine pass, boxes under this many pixels are kept from `fine_score`, larger ones from `score_threshold`.
 SMALL_BOX = 48
-#: Photos from 1.5 x DEFAULT_MAX_SIDE are looked at this longer side (a 4032 px phone photo at 0.4):
-#: faces of 48 px and more there; the mosaic below finds those of 32 px. At 2016 px (the JPEG's
-#: half-scale decode) as many 32 px faces were found, at 1.4x the cost of the faces stage.
+#: Photos from 1.5 x DEFAULT_MAX_SIDE are decoded to at least this longer side (a JPEG decodes cheaply
+#: at 1/2, 1/4 and 1/8 scale: a 4032 px phone photo at 2016 px) and looked at as decoded, up to
+#: FINE_MAX_SIDE. At 2016 px the finest anchors put every 32 px face of the bench's 12 MP scenes among
+#: the 64 best mosaic candidates; at 1600 px (where the photo was scaled to before, a 37 ms resize)
+#: a quarter of them scored no more than the background (1/255 or 2/255) and were never looked at.
 DEFAULT_FINE_SIDE = 1600
+#: Larger decoded photos (the half-scale decode of a 16 MP photo, a PNG) are scaled down to this side.
+FINE_MAX_SIDE = 2048
 #: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor scored at least
-#: CANDIDATE_SCORE at `fine_side`, each enlarged ZOOM times to a MOSAIC_CELL px square (MOSAIC_GAP
-#: apart). At 2x a 32 px face of a 12 MP photo is back to about 32 px, where the model sees it;
-#: 64 cells of 80 px are about a third of a 1280 px pass.
+#: CANDIDATE_SCORE in the fine pass, each enlarged ZOOM times to a MOSAIC_CELL px square (MOSAIC_GAP
+#: apart). At 2x the half-scale decode a 32 px face of a 12 MP photo is back to 32 px, where the
+#: model sees it; 64 cells of 80 px are about a third of a 1280 px pass.
 MOSAIC_CELLS = 64
 MOSAIC_CELL = 80
 MOSAIC_GAP = 8
@@ -242,8 +246,8 @@ class FaceDetector:
         return self._pass(image, self.max_side, self.score_threshold)
 
     def _fine_passes(self, image) -> "_Boxes":
-        """Boxes at `fine_side`, and in the mosaic of the places that pass found almost a face."""
-        scaled = scaled_down(image, self.fine_side)
+        """Boxes in the photo as decoded (at least `fine_side`), and in the mosaic of the places that pass found almost a face."""
+        scaled = scaled_down(image, max(self.fine_side, FINE_MAX_SIDE))
         outputs = self._run(scaled)
         found = _decode(outputs, scaled.size, self.fine_score)
         large = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height) >= SMALL_BOX
@@ -255,6 +259,8 @@ class FaceDetector:
         mosaic = self._mosaic_pass(image, centres, np.full(len(centres), window))
         # a window beside a large face may show part of it as a small one
         mosaic = mosaic.take(~found.contain(mosaic.centres))
+        # overlapping windows show one face more than once: it is verified once
+        mosaic = mosaic.take(np.array(nms(mosaic.corners(), mosaic.scores, self.nms_threshold), dtype=int))
         if len(mosaic.scores):
             # a face is found again centred in a window VERIFY_WINDOW times its size; a texture seen as
             # a face rarely is
@@ -426,14 +432,13 @@ def _candidates(outputs, size: tuple[int, int], found: _Boxes, limit: int) -> np
     points = _priors(height, width)[order, :2] * np.array([width, height], np.float32)
     points = points[~found.contain(points / np.array([width, height], np.float32))]
     spacing = MOSAIC_CELL / ZOOM / 2
-    chosen: list[np.ndarray] = []
+    chosen, count = np.empty((limit, 2), np.float32), 0
     for point in points:
-        if len(chosen) >= limit:
+        if count >= limit:
             break
-        if chosen and (np.abs(np.array(chosen) - point).max(axis=1) < spacing).any():
-            continue
-        chosen.append(point)
-    return np.array(chosen, np.float32).reshape(-1, 2) / np.array([width, height], np.float32)
+        if not (np.abs(chosen[:count] - point).max(axis=1) < spacing).any():
+            chosen[count], count = point, count + 1
+    return chosen[:count] / np.array([width, height], np.float32)
 
 
 def model_digest(path: Path = MODEL_PATH) -> str:
