@@ -81,6 +81,10 @@ SMALL_BOX = 48
 DEFAULT_FINE_SIDE = 1600
 #: Larger decoded photos (the half-scale decode of a 16 MP photo, a PNG) are scaled down to this side.
 FINE_MAX_SIDE = 2048
+#: Boxes of the fine pass this big (px of its input: the model's largest anchors) count only where the
+#: pass at CLOSE_FACE_SIDE finds a face around their centre: at 2048 px the chest under a 500 px face
+#: scored 0.9 (tests), where 640 and 1600 px see none.
+CONFIRM_BOX = 256
 #: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor scored at least
 #: CANDIDATE_SCORE in the fine pass, each enlarged ZOOM times to a MOSAIC_CELL px square (MOSAIC_GAP
 #: apart). At 2x the half-scale decode a 32 px face of a 12 MP photo is back to 32 px, where the
@@ -255,6 +259,10 @@ class FaceDetector:
         found = _decode(outputs, scaled.size, self.fine_score)
         large = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height) >= SMALL_BOX
         found = found.take(~large | (found.scores >= self.score_threshold))
+        huge = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height) >= CONFIRM_BOX
+        if huge.any():  # a face this close is seen whole at CLOSE_FACE_SIDE; a chest or a sleeve is not
+            close = self._pass(image, CLOSE_FACE_SIDE, self.score_threshold)
+            found = found.take(~huge | close.contain(found.centres))
         centres = _candidates(outputs, scaled.size, found, MOSAIC_CELLS)
         if not len(centres):
             return found
