@@ -183,11 +183,12 @@ class FaceDetector:
     `detect` looks once at the right scale, and again only where that found nothing:
     - an image up to 1.5 x `max_side` (1280 px) is looked at scaled to `coarse_side` (640 px), and
       where that found no face, or small ones, at `max_side` (every face of about 20 px and more
-      there); a larger photo (a 12 MP phone photo) at `fine_side` (1600 px),
-      keeping boxes from `fine_score`: faces of 48 px and more at the back of a classroom;
+      there); a larger photo (a 12 MP phone photo) as decoded, at least `fine_side` (1600 px) and at
+      most `FINE_MAX_SIDE`, keeping boxes from `fine_score`: faces of 48 px and more at the back of a
+      classroom (boxes of `CONFIRM_BOX` px or more only where `CLOSE_FACE_SIDE` sees a face too);
     - in such a photo, the places that pass liked a little but not enough (its `MOSAIC_CELLS` best
-      small candidates) are cut out, enlarged `ZOOM` times (so back to about their size in the
-      photo) and looked at together in one small mosaic: faces of 32 px, for a fraction of a pass;
+      small candidates, none beside a face found) are cut out, enlarged `ZOOM` times (so back to
+      their size in the photo) and looked at together in one small mosaic: faces of 32 px, for a fraction of a pass;
     - when a large photo shows no face there, once more at `CLOSE_FACE_SIDE` (a face too close for the
       finer scale's largest anchors);
     - when still no face (nor any face-like box) is found and `turned` is on, the image turned 90, 180
