@@ -17,7 +17,6 @@ import hashlib
 import itertools
 import json
 import logging
-import os
 import re
 import sys
 import threading
@@ -25,6 +24,8 @@ import weakref
 from functools import lru_cache
 from pathlib import Path
 from re import _casefix, _constants as sre_c, _parser as sre_parse
+
+from auditors.cache import cache_dir, prune, read_cache, write_cache
 
 log = logging.getLogger(__name__)
 
@@ -189,50 +190,8 @@ def _split(items: list, state) -> list[str]:
     return [relaxed]
 
 
-# --- Where compiled databases are kept -----------------------------------------------------------
-
-def cache_dir() -> Path:
-    """$SCHOOLAUDIT_CACHE, else the platform's user cache folder for schoolaudit."""
-    if os.environ.get("SCHOOLAUDIT_CACHE"):
-        return Path(os.environ["SCHOOLAUDIT_CACHE"])
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "schoolaudit" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "schoolaudit"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "schoolaudit"
-
-
-def read_cache(name: str) -> bytes | None:
-    try:
-        return (cache_dir() / name).read_bytes()
-    except OSError:
-        return None
-
-
-def write_cache(name: str, data: bytes) -> None:
-    """Best effort: an unwritable cache folder only costs the next start-up a compile."""
-    folder = cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{name}.{os.getpid()}"
-        partial.write_bytes(data)
-        os.replace(partial, folder / name)
-    except OSError:
-        pass
-
-
 #: Compiled databases kept (a few MB each): one per rules version in use, and the tests' own.
 KEPT_DATABASES = 8
-
-
-def prune(pattern: str, kept: int) -> None:
-    """Remove all but the `kept` newest cache files matching `pattern` (best effort)."""
-    try:
-        files = sorted(cache_dir().glob(pattern), key=lambda path: path.stat().st_mtime, reverse=True)
-        for old in files[kept:]:
-            old.unlink()
-    except OSError:
-        pass
 
 
 def _say_compiling() -> None:

@@ -29,16 +29,13 @@ window in characters).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import sys
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Iterable
 
-from auditors import prefilter
+from auditors import cache, prefilter
 from auditors.base import AuditContext, RulesError
 from records.model import Finding, Post
 
@@ -425,10 +422,9 @@ def compile_any(patterns: Iterable[str], label: str, key_path: tuple = ()) -> re
 
 def _validate(patterns: Iterable[str], label: str, key_path: tuple) -> None:
     for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise RulesError(f"{label}: bad pattern {pattern!r}: {exc}", key_path) from None
+        error = cache.pattern_error(pattern)
+        if error:
+            raise RulesError(f"{label}: bad pattern {pattern!r}: {error}", key_path)
 
 
 def _rule_sources(entry: dict) -> dict[str, tuple[str, ...]]:
@@ -440,17 +436,13 @@ def _rule_sources(entry: dict) -> dict[str, tuple[str, ...]]:
 
 
 def _validate_rules(label: str, entries: list[dict], sources: list[dict]) -> None:
-    """Every pattern of the rules compiles, else a RulesError naming the rule. Rules already found
-    valid by this Python are remembered in the cache folder by their hash: checking means
-    compiling every pattern, the largest part of a start-up."""
-    marker = "rules-valid-" + hashlib.sha256(json.dumps([sys.version, label, sources]).encode()).hexdigest()[:32]
-    if prefilter.read_cache(marker) is not None:
-        return
+    """Every pattern of the rules compiles, else a RulesError naming the rule (patterns this Python
+    compiled before are remembered in the cache folder: compiling them is most of a start-up)."""
     for index, (entry, rule) in enumerate(zip(entries, sources)):
         where = f"{label} [[rules]] {entry.get('id', f'rule {index + 1}')}"
         for key, patterns in rule.items():
             _validate(patterns, where, ("rules", index, key))
-    prefilter.write_cache(marker, b"")
+    cache.remember_valid_patterns()
 
 
 def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | None, re.Pattern | None]:

@@ -36,7 +36,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from auditors import prefilter
+from auditors import cache
 from auditors.base import AuditContext, Disabled, RulesError
 from auditors.text import own_text, post_texts, repost_explanation, reposted_text, sentence_spans
 from records.model import Finding, Post
@@ -286,7 +286,7 @@ def _checked_vectors(path: Path, sha256: str) -> np.ndarray:
     version = json.dumps([sha256, str(path.resolve()), stat.st_size, stat.st_mtime_ns]).encode()
     name = f"embedding-{hashlib.sha256(version).hexdigest()[:32]}.npy"
     try:
-        return np.load(prefilter.cache_dir() / name, mmap_mode="r", allow_pickle=False)
+        return np.load(cache.cache_dir() / name, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError):
         pass  # not kept yet, or damaged: check the file and keep it again
     if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
@@ -295,8 +295,8 @@ def _checked_vectors(path: Path, sha256: str) -> np.ndarray:
         vectors = data["vectors"].astype(np.float32)
     kept = io.BytesIO()
     np.save(kept, vectors)
-    prefilter.write_cache(name, kept.getvalue())
-    prefilter.prune("embedding-*.npy", KEPT_VECTORS)
+    cache.write_cache(name, kept.getvalue())
+    cache.prune("embedding-*.npy", KEPT_VECTORS)
     return vectors
 
 

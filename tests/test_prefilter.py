@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditors import prefilter
+from auditors import cache, prefilter
 from auditors.prefilter import GramEngine, HyperscanEngine, Prefilter, relaxed_patterns, shared_prefilter
 from auditors.registry import load_auditors
 from auditors.text import RuleAuditor
@@ -172,7 +172,7 @@ def test_an_unwritable_cache_folder_costs_only_time(tmp_path, monkeypatch):
     rules = Prefilter()
     [index] = rules.register("test", [(r"\bhello\b",)])
     assert rules.candidates("Hello there") == {index}
-    assert prefilter.read_cache("anything") is None
+    assert cache.read_cache("anything") is None
 
 
 @needs_hyperscan
