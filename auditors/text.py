@@ -30,7 +30,7 @@ window in characters).
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Iterable
@@ -86,22 +86,33 @@ def repost_explanation(post: Post, explanation: str) -> str:
     return f"In {what} (by {ref.handle}), not its own words: {explanation[:1].lower()}{explanation[1:]}"
 
 
-#: The last answer of `post_texts`: (post, read, policy, what it read, texts). The auditors of one post ask in turn.
-_last_texts: tuple = (None, None, None, None, [])
-
-
 def post_texts(post: Post, read: str = "all", policy=None) -> list[tuple[str, str]]:
     """(where, text) pairs: the account's own title and body as "text", the reposted or quoted post's
     text as "repost" (audited like the account's own), each alt text as "alt:N"; with a `policy`,
     also the text read in each downloaded image as "image_text:N" (read like "text")."""
-    global _last_texts
+    if read == "all":
+        return list(_reading(post, policy, None)[0])
+    return _read_texts(post, read, policy)
+
+
+#: The last post read (`_reading`): (post, policy, prefilter, what it read, reading). The text
+#: auditors of one post ask in turn; each would otherwise read its texts and ask the prefilter again.
+_last_reading: tuple = (None, None, None, None, None)
+
+
+def _reading(post: Post, policy, rules: prefilter.Prefilter | None):
+    """(texts, the candidate rule ids of each text, all of them in increasing order) of the post, as
+    `post_texts(post, policy=policy)` and `rules.candidates` tell; None for "every rule" (no `rules`)."""
+    global _last_reading
     read_now = (post.title, post.text, post.repost_of and post.repost_of.text, [(m.alt, m.path) for m in post.media])
-    last = _last_texts  # one read: another thread may replace it meanwhile
-    if last[0] is post and last[1] == read and last[2] is policy and last[3] == read_now:
-        return list(last[4])
-    texts = _read_texts(post, read, policy)
-    _last_texts = (post, read, policy, read_now, texts)
-    return list(texts)
+    last = _last_reading  # one read: another thread may replace it meanwhile
+    if last[0] is post and last[1] is policy and last[2] is rules and last[3] == read_now:
+        return last[4]
+    texts = _read_texts(post, "all", policy)
+    found = [rules.candidates(text) for _, text in texts] if rules is not None else [None] * len(texts)
+    every = None if None in found else tuple(sorted({i for ids in found for i in ids}))
+    _last_reading = (post, policy, rules, read_now, (texts, found, every))
+    return texts, found, every
 
 
 def _read_texts(post: Post, read: str, policy) -> list[tuple[str, str]]:
@@ -505,20 +516,24 @@ class RuleAuditor:
         self.prefilter: prefilter.Prefilter | None = prefilter.shared_prefilter(policy)  # None: every rule runs
         self.prefilter_ids = self.prefilter.register(self.category, [rule.sources["terms"] for rule in self.rules])
         self._rule_of = dict(zip(self.prefilter_ids, self.rules))  # ids grow in the rules' order
-        self._own_ids = frozenset(self.prefilter_ids)
+        self._id_range = (self.prefilter_ids[0], self.prefilter_ids[-1] + 1) if self.rules else (0, 0)
 
-    def _rules_for(self, text: str, kind: str) -> list[Rule]:
-        """The rules that read this kind of text and, by the prefilter, can match it."""
-        possible = self.prefilter.candidates(text) if self.prefilter else None
-        rules = self.rules if possible is None else [self._rule_of[i] for i in sorted(possible & self._own_ids)]
+    def _rules_for(self, found: tuple[int, ...] | None, kind: str) -> list[Rule]:
+        """The rules that read this kind of text and, by the prefilter's candidates `found`, can match it."""
+        if found is None:
+            rules = self.rules
+        else:
+            first, end = self._id_range
+            rules = [self._rule_of[i] for i in found[bisect_left(found, first):bisect_left(found, end)]]
         return [rule for rule in rules if rule.read in ("all", kind)]
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
-        texts = post_texts(post, policy=self.policy)
-        if not texts:
-            return []
-        candidates = [(where, text, self._rules_for(text, "alt" if where.startswith("alt") else "text"))
-                      for where, text in texts]  # a repost's text reads as text
+        texts, possible, every = _reading(post, self.policy, self.prefilter)
+        first, end = self._id_range
+        if every is not None and bisect_left(every, first) == bisect_left(every, end):
+            return []  # no rule of this auditor can match a text of the post
+        candidates = [(where, text, self._rules_for(ids, "alt" if where.startswith("alt") else "text"))
+                      for (where, text), ids in zip(texts, possible)]  # a repost's text reads as text
         if not any(rules for _, _, rules in candidates):
             return []  # nothing can match: what would cancel a finding need not be read
         whole = "\n".join(text for _, text in texts)

@@ -274,7 +274,8 @@ class TextModel:
         # L2-normalised apart; every sum is taken per document, as for a document alone
         bounds = np.searchsorted(unique_keys, (np.arange(len(docs), dtype=np.intp) * width)[:, None]
                                  + np.array([0, self.n_word, width], dtype=np.intp)).tolist()
-        norms = [math.sqrt(squares[a:b].sum()) if b > a else 1.0
+        add = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
+        norms = [math.sqrt(add(squares[a:b])) if b > a else 1.0
                  for row in bounds for a, b in zip(row, row[1:])]
         tf /= np.repeat(norms, [b - a for row in bounds for a, b in zip(row, row[1:])])
         weighted = self.weighted.take(unique, axis=0)
@@ -294,7 +295,7 @@ class TextModel:
         start = 0
         for row, size in enumerate(sizes):  # each sum in token order, as `sum(axis=0)` adds rows (np.add.reduceat does not)
             if size:
-                totals[row] = rows[start:start + size].sum(axis=0)
+                totals[row] = np.add.reduce(rows[start:start + size], axis=0)
             start += size
         norms = np.array([math.sqrt(float(total @ total)) or 1.0 for total in totals], dtype=np.float32)
         units = (totals / norms[:, None]).astype(np.float64)
@@ -447,17 +448,21 @@ class TextModelAuditor:
         self._sentences: dict[str, np.ndarray] = {}  # document -> decision values, of their candidate evidence
 
     def prepare(self, posts: list[Post]) -> None:
-        """Score the posts about to be audited in one call (auditors.registry.prepare), and the sentences
-        of those the model may flag (to choose the one it quotes) in a second: the model's fixed cost
-        per call is shared by them, and each document's values are what it gets alone."""
+        """Score the posts about to be audited in one call (auditors.registry.prepare), and, in a second,
+        the sentences of those the model may flag among which it would choose the one it quotes: the
+        model's fixed cost per call is shared by them, and each document's values are what it gets alone."""
         documents = [post_document(post) for post in posts]
         unique = list(dict.fromkeys(documents))
         self._prepared = dict(zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist()))
-        columns = [(self._position[c], t) for c, t in self.thresholds.items()]
-        likely = [post for post, doc in zip(posts, documents)
-                  if any(self._prepared[doc][column] >= threshold for column, threshold in columns)]
-        sentences = list(dict.fromkeys(doc for post in likely for _, _, doc in self._candidates(post)))
-        self._sentences = dict(zip(sentences, self.model.decisions(sentences)))
+        sentences: dict[str, None] = {}
+        for post, doc in zip(posts, documents):
+            likely = [c for c, t in self.thresholds.items() if self._prepared[doc][self._position[c]] >= t]
+            candidates = self._candidates(post) if likely else []
+            for category in likely:
+                pool = self._pool(candidates, category)
+                if len(pool) > 1:  # the model may flag the category: the quoted sentence is chosen by these values
+                    sentences.update((candidates[i][2], None) for i in pool)
+        self._sentences = dict(zip(sentences, self.model.decisions(list(sentences))))
 
     def _sentence_decisions(self, docs: list[str]) -> list[np.ndarray]:
         """Decision values of candidate evidence documents: those `prepare` scored, the others now."""
@@ -496,8 +501,7 @@ class TextModelAuditor:
         if not flagged:
             return []
         candidates = self._candidates(post)
-        pools = {category: [i for i, c in enumerate(candidates) if category != "student_photo" or c[0].startswith("alt")]
-                 for category, _ in flagged}
+        pools = {category: self._pool(candidates, category) for category, _ in flagged}
         weighed = sorted({i for pool in pools.values() if len(pool) > 1 for i in pool})  # a choice needs their values
         decisions = dict(zip(weighed, self._sentence_decisions([candidates[i][2] for i in weighed])))
         findings = []
@@ -512,6 +516,11 @@ class TextModelAuditor:
                 category, evidence, repost_explanation(post, explanation) if where == "repost" else explanation,
                 self.name, where=where, severity=LOWER[context.policy[category].severity]))
         return findings
+
+    @staticmethod
+    def _pool(candidates: list[tuple[str, str, str]], category: str) -> list[int]:
+        """The candidates (by index) that may be quoted for `category`: alt texts only for student_photo."""
+        return [i for i, c in enumerate(candidates) if category != "student_photo" or c[0].startswith("alt")]
 
     @staticmethod
     def _candidates(post: Post) -> list[tuple[str, str, str]]:
