@@ -395,6 +395,8 @@ class Rule:
 
     def __post_init__(self):
         self._compiled: dict[str, re.Pattern | None] = {}
+        self._scans: dict[tuple[tuple[int, ...], bool], re.Pattern] = {}
+        self.every_term = tuple(range(len(self.sources["terms"])))
 
     def pattern(self, key: str) -> re.Pattern | None:
         """The compiled "terms" or context pattern `key` (None when the rule has none)."""
@@ -403,10 +405,30 @@ class Rule:
         return self._compiled[key]
 
     @cached_property
-    def fast_terms(self) -> re.Pattern | None:
-        """The terms lower-cased, for lower-cased text; None when a part of them is case-sensitive."""
-        fast = [_lowered_pattern(t) for t in self.sources["terms"]]
-        return None if None in fast else re.compile("|".join(f"(?:{t})" for t in fast))
+    def case_free(self) -> bool:
+        """True when no part of the terms is case-sensitive: they can then read lower-cased text."""
+        return None not in map(_lowered_pattern, self.sources["terms"])
+
+    def scan(self, which: tuple[int, ...], lowered_text: bool) -> re.Pattern:
+        """The terms `which` (indices) joined, for lower-cased text (`case_free` terms) or as written
+        (case-insensitive). The prefilter names the terms that can match a text; joined without the
+        others, they find the same matches in the same order (a term that cannot match takes no part),
+        at a fraction of the cost of the whole alternation. Terms that refer to each other's groups
+        are always joined whole."""
+        if not self.terms_apart:
+            which = self.every_term
+        key = (which, lowered_text)
+        if key not in self._scans:
+            terms = [self.sources["terms"][i] for i in which]
+            self._scans[key] = re.compile("|".join(f"(?:{_lowered_pattern(t)})" for t in terms)) if lowered_text \
+                else joined(terms)
+        return self._scans[key]
+
+    @cached_property
+    def terms_apart(self) -> bool:
+        """False when a term refers to a group by number or name (`\\1`, `(?P=name)`): joined with fewer
+        terms before it, it would refer to another group."""
+        return not any(re.search(r"\\[1-9]|\(\?P=", term) for term in self.sources["terms"])
 
 
 #: A rule's context patterns (each a pattern or a list of them); schoolaudit.config checks rules files against these.
@@ -514,18 +536,24 @@ class RuleAuditor:
                     raise RulesError(f"rules/{self.category}.toml [[rules]] {rule.id}: unknown check {check!r}",
                                      ("rules", index))
         self.prefilter: prefilter.Prefilter | None = prefilter.shared_prefilter(policy)  # None: every rule runs
-        self.prefilter_ids = self.prefilter.register(self.category, [rule.sources["terms"] for rule in self.rules])
-        self._rule_of = dict(zip(self.prefilter_ids, self.rules))  # ids grow in the rules' order
-        self._id_range = (self.prefilter_ids[0], self.prefilter_ids[-1] + 1) if self.rules else (0, 0)
+        terms = [(rule, index) for rule in self.rules for index in rule.every_term]
+        self.prefilter_ids = self.prefilter.register(self.category, [(rule.sources["terms"][index],) for rule, index in terms])
+        self._term_of = dict(zip(self.prefilter_ids, terms))  # ids grow in the rules' and their terms' order
+        self._id_range = (self.prefilter_ids[0], self.prefilter_ids[-1] + 1) if terms else (0, 0)
 
-    def _rules_for(self, found: tuple[int, ...] | None, kind: str) -> list[Rule]:
-        """The rules that read this kind of text and, by the prefilter's candidates `found`, can match it."""
+    def _rules_for(self, found: tuple[int, ...] | None, kind: str) -> list[tuple[Rule, tuple[int, ...]]]:
+        """(rule, its terms that can match) for the rules that read this kind of text and, by the
+        prefilter's candidate term ids `found`, can match it; in the rules' order."""
         if found is None:
-            rules = self.rules
+            rules = [(rule, rule.every_term) for rule in self.rules]
         else:
             first, end = self._id_range
-            rules = [self._rule_of[i] for i in found[bisect_left(found, first):bisect_left(found, end)]]
-        return [rule for rule in rules if rule.read in ("all", kind)]
+            grouped: dict[Rule, list[int]] = {}
+            for i in found[bisect_left(found, first):bisect_left(found, end)]:
+                rule, index = self._term_of[i]
+                grouped.setdefault(rule, []).append(index)
+            rules = [(rule, tuple(which)) for rule, which in grouped.items()]
+        return [(rule, which) for rule, which in rules if rule.read in ("all", kind)]
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
         texts, possible, every = _reading(post, self.policy, self.prefilter)
@@ -544,8 +572,8 @@ class RuleAuditor:
         for where, text, rules in candidates:
             low = lowered(text)
             cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
-            for rule in rules:
-                found = self._first_finding(rule, where, text, cased, low, (whole, framings), seen, post_verdicts)
+            for rule, which in rules:
+                found = self._first_finding(rule, which, where, text, cased, low, (whole, framings), seen, post_verdicts)
                 if found:
                     sentence, match = found
                     seen.add((where, sentence))
@@ -557,17 +585,17 @@ class RuleAuditor:
                         where=where, **extra))
         return findings
 
-    def _first_finding(self, rule: Rule, where: str, text: str, cased: str, low: str | None,
+    def _first_finding(self, rule: Rule, which: tuple[int, ...], where: str, text: str, cased: str, low: str | None,
                        post: tuple[str, list[str]], seen: set, post_verdicts: dict) -> tuple[tuple[int, int], re.Match] | None:
-        """(sentence, match) of `rule` on the first sentence of `text` that breaks it and has no
+        """(sentence, match) of `rule` (its terms `which`) on the first sentence of `text` that breaks it and has no
         finding yet (`seen`: (where, sentence) pairs), or None. `post` is the whole post's text and the
         post exceptions it holds (`framings`). `cased` is `text` in restored case
         (same offsets), which the patterns read; the checks read the original, whose case they judge.
         What a sentence or the post says is judged once per rule, not once per match in it, so that
         a long sentence with many matches costs its length once."""
         sentence_verdicts = {}
-        fast = rule.fast_terms if low is not None else None
-        scan = fast.finditer(low) if fast else rule.pattern("terms").finditer(cased)
+        fast = low is not None and rule.case_free
+        scan = rule.scan(which, True).finditer(low) if fast else rule.scan(which, False).finditer(cased)
         for match in scan:
             sentence = sentence_at(text, match.start())
             if (where, sentence) in seen:
