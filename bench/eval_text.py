@@ -7,10 +7,11 @@ flagged, and posts per second on one core (the process is pinned to one CPU wher
 allows it; CPU time, so that other processes on the machine do not count); then the same figures
 on the `hard` subset when records carry `difficulty`. The speed is measured after one untimed
 round (rules compile at their first use), each timed round on cold per-text caches; beside it,
-the text rules' CPU per post and their limit: one prefilter pass over every rule of every
-category (auditors/prefilter.py), which is what reading each post once costs.
-Predictions come from the same code path as `schoolaudit classify`; labels, difficulty and
-notes are read only here, to score.
+the text model's CPU per post (its scoring of each batch included) and the text rules' CPU per
+post beside their limit: one prefilter pass over every rule of every category
+(auditors/prefilter.py), which is what reading each post once costs.
+Predictions come from the same code path as `schoolaudit classify` (posts in its batches);
+labels, difficulty and notes are read only here, to score.
 """
 from __future__ import annotations
 
