@@ -8,9 +8,7 @@ file's text, since tomllib keeps no positions. Nothing here knows schoolaudit's 
 from __future__ import annotations
 
 import difflib
-import json
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable
