@@ -183,7 +183,7 @@ def test_every_model_session_keeps_no_arena_and_the_text_reader_has_the_threads_
 
     reader = image_text.TextReader(threads=2)
     sessions = [faces.FaceDetector().session, explicit_image.ExplicitScorer().session,
-                reader.engine.text_det.session.session.session, reader.engine.text_rec.session.session]
+                reader.engine.text_det.session.session, reader.engine.text_rec.session.session]
     options = [session.get_session_options() for session in sessions]
     assert [(o.enable_cpu_mem_arena, o.enable_mem_pattern, o.intra_op_num_threads) for o in options] == \
         [(False, False, 1)] * 2 + [(False, False, 2)] * 2
