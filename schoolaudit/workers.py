@@ -17,7 +17,8 @@ core. A worker whose parent died (a killed run) exits by itself.
 Memory: a worker's models are loaded on its first image (`auditors.image_analysis`; their sessions keep
 no memory between images: `auditors.onnx_session`), all its threads allocate from one C heap
 (`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
-(`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB.
+(`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
+and about 460 MB at its peak (bench/night.py, 200 accounts).
 `InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
 for starting workers to pay (`POOL_MIN_ACCOUNTS`).
 """
@@ -49,8 +50,8 @@ IN_FLIGHT_PER_WORKER = 2
 
 def worker_count(setting: int | None) -> int:
     """`crawl.workers` as a number of processes: unset means one, whose threads use every core
-    (`image_threads`). Each worker holds the models (~200 MB) and its own memory peaks (~400 MB
-    reading text in an image), so a second one spends memory, not time."""
+    (`image_threads`). Each worker holds the models (~200 MB) and its own memory peaks (~250 MB
+    more at most), so a second one spends memory, not time."""
     return 1 if setting is None else setting
 
 
