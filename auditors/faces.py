@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from auditors.onnx_session import lean_session
+
 _MODELS_DIR = Path(__file__).resolve().parent / "models"
 #: the default model (int8), and the fp32 original it was quantised from
 MODEL_PATH = _MODELS_DIR / "retinaface-mnet025-int8.onnx"
@@ -53,7 +55,7 @@ _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
-PASSES_VERSION = "3: coarse_side then max_side, fine at fine_side, mosaic of candidates, landmark check, turned at 480 px"
+PASSES_VERSION = "4: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates, landmark check, turned at 480 px"
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
@@ -71,21 +73,32 @@ COARSE_SMALL_FACE = 24
 #: is close, so large. 480 px costs half of 640 and finds the 40 px upside-down face of a 640 px image
 #: (tests) that 320 px loses; on the bench's turned photos 320 px already found as many as 640.
 TURNED_PASS_SIDE = 480
-#: At `fine_side`, boxes under this many pixels are kept from `fine_score`, larger ones from `score_threshold`.
+#: In the fine pass, boxes under this many pixels are kept from `fine_score`, larger ones from `score_threshold`.
 SMALL_BOX = 48
-#: Photos from 1.5 x DEFAULT_MAX_SIDE are looked at this longer side (a 4032 px phone photo at 0.4):
-#: faces of 48 px and more there; the mosaic below finds those of 32 px. At 2016 px (the JPEG's
-#: half-scale decode) as many 32 px faces were found, at 1.4x the cost of the faces stage.
+#: Photos from 1.5 x DEFAULT_MAX_SIDE are decoded to at least this longer side (a JPEG decodes cheaply
+#: at 1/2, 1/4 and 1/8 scale: a 4032 px phone photo at 2016 px) and looked at as decoded, up to
+#: FINE_MAX_SIDE. At 2016 px the finest anchors put every 32 px face of the bench's 12 MP scenes among
+#: the 64 best mosaic candidates; at 1600 px (where the photo was scaled to before, a 37 ms resize)
+#: a quarter of them scored no more than the background (1/255 or 2/255) and were never looked at.
 DEFAULT_FINE_SIDE = 1600
+#: Larger decoded photos (the half-scale decode of a 16 MP photo, a PNG) are scaled down to this side.
+FINE_MAX_SIDE = 2048
+#: Boxes of the fine pass this big (px of its input: the model's largest anchors) count only where the
+#: pass at CLOSE_FACE_SIDE finds a face around their centre: at 2048 px the chest under a 500 px face
+#: scored 0.9 (tests), where 640 and 1600 px see none.
+CONFIRM_BOX = 256
 #: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor scored at least
-#: CANDIDATE_SCORE at `fine_side`, each enlarged ZOOM times to a MOSAIC_CELL px square (MOSAIC_GAP
-#: apart). At 2x a 32 px face of a 12 MP photo is back to about 32 px, where the model sees it;
-#: 64 cells of 80 px are about a third of a 1280 px pass.
+#: CANDIDATE_SCORE in the fine pass, each enlarged ZOOM times to a MOSAIC_CELL px square (MOSAIC_GAP
+#: apart). At 2x the half-scale decode a 32 px face of a 12 MP photo is back to 32 px, where the
+#: model sees it; 64 cells of 80 px are about a third of a 1280 px pass.
 MOSAIC_CELLS = 64
 MOSAIC_CELL = 80
 MOSAIC_GAP = 8
 ZOOM = 2.0
 CANDIDATE_SCORE = 0.005
+#: Candidates within this many times a found face's box (centred on it) are that face's edges: in the
+#: bench's scenes a fifth of the best 70 were, and pushed a 32 px face out of the 64 windows.
+NEAR_FOUND = 1.5
 #: A face found in the mosaic must be found again in a window this many times its size centred on it.
 VERIFY_WINDOW = 2.5
 #: (mouth - nose) / (nose - eyes) along the face: at most 1.6 on the bench's 502 faces (99% under
@@ -172,11 +185,12 @@ class FaceDetector:
     `detect` looks once at the right scale, and again only where that found nothing:
     - an image up to 1.5 x `max_side` (1280 px) is looked at scaled to `coarse_side` (640 px), and
       where that found no face, or small ones, at `max_side` (every face of about 20 px and more
-      there); a larger photo (a 12 MP phone photo) at `fine_side` (1600 px),
-      keeping boxes from `fine_score`: faces of 48 px and more at the back of a classroom;
+      there); a larger photo (a 12 MP phone photo) as decoded, at least `fine_side` (1600 px) and at
+      most `FINE_MAX_SIDE`, keeping boxes from `fine_score`: faces of 48 px and more at the back of a
+      classroom (boxes of `CONFIRM_BOX` px or more only where `CLOSE_FACE_SIDE` sees a face too);
     - in such a photo, the places that pass liked a little but not enough (its `MOSAIC_CELLS` best
-      small candidates) are cut out, enlarged `ZOOM` times (so back to about their size in the
-      photo) and looked at together in one small mosaic: faces of 32 px, for a fraction of a pass;
+      small candidates, none beside a face found) are cut out, enlarged `ZOOM` times (so back to
+      their size in the photo) and looked at together in one small mosaic: faces of 32 px, for a fraction of a pass;
     - when a large photo shows no face there, once more at `CLOSE_FACE_SIDE` (a face too close for the
       finer scale's largest anchors);
     - when still no face (nor any face-like box) is found and `turned` is on, the image turned 90, 180
@@ -191,14 +205,7 @@ class FaceDetector:
         if model_path is None:
             check_available(precision)
             model_path = model_file(precision)
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(model_path), sess_options=options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = lean_session(model_path, threads)
         self.input_name = self.session.get_inputs()[0].name
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
@@ -242,12 +249,16 @@ class FaceDetector:
         return self._pass(image, self.max_side, self.score_threshold)
 
     def _fine_passes(self, image) -> "_Boxes":
-        """Boxes at `fine_side`, and in the mosaic of the places that pass found almost a face."""
-        scaled = scaled_down(image, self.fine_side)
+        """Boxes in the photo as decoded (at least `fine_side`), and in the mosaic of the places that pass found almost a face."""
+        scaled = scaled_down(image, max(self.fine_side, FINE_MAX_SIDE))
         outputs = self._run(scaled)
         found = _decode(outputs, scaled.size, self.fine_score)
         large = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height) >= SMALL_BOX
         found = found.take(~large | (found.scores >= self.score_threshold))
+        huge = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height) >= CONFIRM_BOX
+        if huge.any():  # a face this close is seen whole at CLOSE_FACE_SIDE; a chest or a sleeve is not
+            close = self._pass(image, CLOSE_FACE_SIDE, self.score_threshold)
+            found = found.take(~huge | close.contain(found.centres))
         centres = _candidates(outputs, scaled.size, found, MOSAIC_CELLS)
         if not len(centres):
             return found
@@ -255,6 +266,8 @@ class FaceDetector:
         mosaic = self._mosaic_pass(image, centres, np.full(len(centres), window))
         # a window beside a large face may show part of it as a small one
         mosaic = mosaic.take(~found.contain(mosaic.centres))
+        # overlapping windows show one face more than once: it is verified once
+        mosaic = mosaic.take(np.array(nms(mosaic.corners(), mosaic.scores, self.nms_threshold), dtype=int))
         if len(mosaic.scores):
             # a face is found again centred in a window VERIFY_WINDOW times its size; a texture seen as
             # a face rarely is
@@ -352,9 +365,9 @@ class _Boxes:
 
     def contain(self, points: np.ndarray) -> np.ndarray:
         """(N,) bool: which of the (N, 2) points lie inside any of these boxes."""
-        corners = self.corners()
-        inside = (corners[None, :, :2] <= points[:, None]) & (points[:, None] <= corners[None, :, 2:])
-        return inside.all(axis=2).any(axis=1)
+        left, top, right, bottom = self.corners().T
+        x, y = points[:, :1], points[:, 1:]  # (N, 1) against (boxes,): 2-D, 5x faster than a 3-D test
+        return ((left <= x) & (x <= right) & (top <= y) & (y <= bottom)).any(axis=1)
 
     def turned_back(self, turn) -> "_Boxes":
         """These boxes, found in an image turned by `turn` (a Pillow transpose), in the upright image."""
@@ -416,7 +429,8 @@ def _decode(outputs, size: tuple[int, int], threshold: float) -> _Boxes:
 
 def _candidates(outputs, size: tuple[int, int], found: _Boxes, limit: int) -> np.ndarray:
     """Centres (normalised) of up to `limit` places where the finest anchors scored at least
-    `CANDIDATE_SCORE` but no box was kept: best first, one per mosaic window, none inside a kept box."""
+    `CANDIDATE_SCORE` but no box was kept: best first, one per mosaic window, none on or beside a kept
+    box (within `NEAR_FOUND` times its size: the hair, chin and collar of a face found)."""
     _loc, scores, _landmarks = outputs
     width, height = size
     finest = math.ceil(height / _STRIDES[0]) * math.ceil(width / _STRIDES[0]) * len(_MIN_SIZES[0])
@@ -424,16 +438,16 @@ def _candidates(outputs, size: tuple[int, int], found: _Boxes, limit: int) -> np
     order = np.nonzero(scores >= CANDIDATE_SCORE)[0]
     order = order[np.argsort(scores[order])[::-1]]
     points = _priors(height, width)[order, :2] * np.array([width, height], np.float32)
-    points = points[~found.contain(points / np.array([width, height], np.float32))]
+    near_found = _Boxes(found.centres, found.sizes * NEAR_FOUND, found.scores, found.person)
+    points = points[~near_found.contain(points / np.array([width, height], np.float32))]
     spacing = MOSAIC_CELL / ZOOM / 2
-    chosen: list[np.ndarray] = []
+    chosen, count = np.empty((limit, 2), np.float32), 0
     for point in points:
-        if len(chosen) >= limit:
+        if count >= limit:
             break
-        if chosen and (np.abs(np.array(chosen) - point).max(axis=1) < spacing).any():
-            continue
-        chosen.append(point)
-    return np.array(chosen, np.float32).reshape(-1, 2) / np.array([width, height], np.float32)
+        if not (np.abs(chosen[:count] - point).max(axis=1) < spacing).any():
+            chosen[count], count = point, count + 1
+    return chosen[:count] / np.array([width, height], np.float32)
 
 
 def model_digest(path: Path = MODEL_PATH) -> str:

@@ -17,7 +17,6 @@ import hashlib
 import itertools
 import json
 import logging
-import os
 import re
 import sys
 import threading
@@ -25,6 +24,8 @@ import weakref
 from functools import lru_cache
 from pathlib import Path
 from re import _casefix, _constants as sre_c, _parser as sre_parse
+
+from auditors.cache import cache_dir, prune, read_cache, write_cache
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,44 @@ _CATEGORY = {
     sre_c.CATEGORY_WORD: r"\w", sre_c.CATEGORY_SPACE: r"\s\x1c-\x1f", sre_c.CATEGORY_DIGIT: "0-9",
     sre_c.CATEGORY_NOT_WORD: r"\W", sre_c.CATEGORY_NOT_SPACE: r"\S", sre_c.CATEGORY_NOT_DIGIT: r"\D",
 }
+#: Classes whose non-ASCII characters are listed rather than widened to all: Python's \d (Unicode's
+#: Nd, 650 characters), so that an emoji does not pass for a digit (a licence plate's "ABCD 123" was a
+#: candidate in every post with an emoji). \s stays wide: its open-ended repeats mark where a
+#: sequence is split into the parts Hyperscan reads (see _GAP), which a listed \s would move.
+_LISTED = {sre_c.CATEGORY_DIGIT: str.isdecimal}
 _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def _bytes(code: int) -> str:
     return "".join(f"\\x{byte:02x}" for byte in chr(code).encode("utf-8", "surrogatepass"))
+
+
+def _byte_class(values: list[int]) -> str:
+    runs: list[list[int]] = []
+    for value in sorted(values):
+        if runs and value == runs[-1][1] + 1:
+            runs[-1][1] = value
+        else:
+            runs.append([value, value])
+    if len(runs) == 1 and runs[0][0] == runs[0][1]:
+        return f"\\x{values[0]:02x}"
+    return "[" + "".join(f"\\x{a:02x}" if a == b else f"\\x{a:02x}-\\x{b:02x}" for a, b in runs) + "]"
+
+
+def _byte_trie(sequences: set[bytes]) -> str:
+    """A regex matching exactly the byte strings `sequences` (none a prefix of another), shared
+    prefixes factored out and bytes with the same continuation merged into one class: the UTF-8
+    encodings of the 650 non-ASCII digits take 750 characters, not 8,000."""
+    if sequences == {b""}:
+        return ""
+    heads: dict[int, set[bytes]] = {}
+    for sequence in sequences:
+        heads.setdefault(sequence[0], set()).add(sequence[1:])
+    by_tail: dict[str, list[int]] = {}
+    for head, tails in heads.items():
+        by_tail.setdefault(_byte_trie(tails), []).append(head)
+    choices = sorted(_byte_class(bytes_) + tail for tail, bytes_ in by_tail.items())
+    return choices[0] if len(choices) == 1 else "(?:" + "|".join(choices) + ")"
 
 
 def _folds(code: int) -> set[int]:
@@ -52,10 +86,16 @@ def _folds(code: int) -> set[int]:
     return {low, *(ord(chr(c).lower()) for c in _casefix._EXTRA_CASES.get(low, ()) if len(chr(c).lower()) == 1)}
 
 
+@lru_cache(maxsize=None)
+def _listed(category) -> frozenset[int]:
+    """The non-ASCII characters of a category of _LISTED (read once, when a database is compiled)."""
+    return frozenset(c for c in range(128, sys.maxunicode + 1) if _LISTED[category](chr(c)))
+
+
 def _unit(ascii_part: str, others: set[int], wide: bool) -> str:
     """One character: from the class body `ascii_part`, one of `others`, or (`wide`) any non-ASCII."""
     choices = [f"[{ascii_part}]"] if ascii_part else []
-    choices += [_WIDE] if wide else [_bytes(c) for c in sorted(others)]
+    choices += [_WIDE] if wide else [_byte_trie({chr(c).encode("utf-8", "surrogatepass") for c in others})] if others else []
     return choices[0] if len(choices) == 1 else "(?:" + "|".join(choices) + ")"
 
 
@@ -72,7 +112,10 @@ def _class(items) -> str:
             codes = {f for c in range(av[0], av[1] + 1) for f in _folds(c)}
         elif op is sre_c.CATEGORY and av in _CATEGORY:
             ascii_part.append(_CATEGORY[av])
-            wide = True
+            if av in _LISTED:
+                others |= _listed(av)
+            else:
+                wide = True
             continue
         else:
             raise _Unknown(op)
@@ -118,7 +161,7 @@ def _node(op, av) -> str:
     if op is sre_c.IN:
         return _class(av)
     if op is sre_c.CATEGORY and av in _CATEGORY:
-        return _unit(_CATEGORY[av], set(), True)
+        return _class([(op, av)])
     if op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
         return ""
     if op is sre_c.SUBPATTERN:
@@ -189,50 +232,8 @@ def _split(items: list, state) -> list[str]:
     return [relaxed]
 
 
-# --- Where compiled databases are kept -----------------------------------------------------------
-
-def cache_dir() -> Path:
-    """$SCHOOLAUDIT_CACHE, else the platform's user cache folder for schoolaudit."""
-    if os.environ.get("SCHOOLAUDIT_CACHE"):
-        return Path(os.environ["SCHOOLAUDIT_CACHE"])
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "schoolaudit" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "schoolaudit"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "schoolaudit"
-
-
-def read_cache(name: str) -> bytes | None:
-    try:
-        return (cache_dir() / name).read_bytes()
-    except OSError:
-        return None
-
-
-def write_cache(name: str, data: bytes) -> None:
-    """Best effort: an unwritable cache folder only costs the next start-up a compile."""
-    folder = cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{name}.{os.getpid()}"
-        partial.write_bytes(data)
-        os.replace(partial, folder / name)
-    except OSError:
-        pass
-
-
 #: Compiled databases kept (a few MB each): one per rules version in use, and the tests' own.
 KEPT_DATABASES = 8
-
-
-def prune(pattern: str, kept: int) -> None:
-    """Remove all but the `kept` newest cache files matching `pattern` (best effort)."""
-    try:
-        files = sorted(cache_dir().glob(pattern), key=lambda path: path.stat().st_mtime, reverse=True)
-        for old in files[kept:]:
-            old.unlink()
-    except OSError:
-        pass
 
 
 def _say_compiling() -> None:
@@ -446,7 +447,7 @@ def _engine_class():
 
 
 class Prefilter:
-    """The rules of every text auditor of one policy, registered by `add`; `candidates(text)` says
+    """The rules of every text auditor of one policy, registered by `register`; `candidates(text)` says
     which of them can match `text` (None: all of them). The engine is built at the first question."""
 
     def __init__(self, engine: type | None = None):
@@ -472,13 +473,15 @@ class Prefilter:
             self._engine = (self.engine_class or _engine_class())(self.rules)
         return self._engine
 
-    def candidates(self, text: str) -> frozenset[int] | None:
+    def candidates(self, text: str) -> tuple[int, ...] | None:
+        """The ids of the rules that can match `text`, in increasing order (an auditor's are a range)."""
         return _candidates(self.engine, text)
 
 
 @lru_cache(maxsize=8192)
-def _candidates(engine, text: str) -> frozenset[int] | None:
-    return engine.candidates(text)
+def _candidates(engine, text: str) -> tuple[int, ...] | None:
+    found = engine.candidates(text)
+    return None if found is None else tuple(sorted(found))
 
 
 def forget_texts() -> None:

@@ -9,6 +9,7 @@ others and is called as `audit(post, context, found=...)` with the categories th
 post; it skips those, and any finding it still makes in one of them is dropped. Before that, one
 that has a `review(post, context, findings)` method gets the others' findings and returns those that
 stand: the text model vetoes a category resting on one look-alike word, or lowers its severity.
+Before a run of posts, `prepare` shows them to the auditors that have a `prepare(posts)` method.
 
 Other packages add auditors through the entry-point group `schoolaudit.auditors` (value =
 `module:Class`). They run after the built-in ones and before the supplements, or just before the
@@ -114,6 +115,17 @@ def _placed(builtin: list[type], plugins: list[type]) -> list[type]:
 def _turn_off(disabled: dict[str, str], name: str, reason: str) -> None:
     disabled[name] = reason
     log.warning("auditor %s disabled: %s", name, reason)
+
+
+def prepare(auditors: list[Auditor], posts: list[Post]) -> None:
+    """Show the posts about to be audited to the auditors that read many at once more cheaply (the
+    text model's `prepare`); their findings stay those of each post alone. A failure only costs time."""
+    for auditor in auditors:
+        if hasattr(auditor, "prepare"):
+            try:
+                auditor.prepare(posts)
+            except Exception:  # the posts are then read one by one, as without `prepare`
+                log.exception("auditor %s failed to prepare %d posts", auditor.name, len(posts))
 
 
 def audit_post(post: Post, context: AuditContext, auditors: list[Auditor],

@@ -36,7 +36,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from auditors import prefilter
+from auditors import cache
 from auditors.base import AuditContext, Disabled, RulesError
 from auditors.text import own_text, post_texts, repost_explanation, reposted_text, sentence_spans
 from records.model import Finding, Post
@@ -128,10 +128,12 @@ class StaticEmbedding:
             raise ValueError(f"{path}: {len(vocab)} tokens for {len(self.vectors)} vectors")
         self.index = {token: i for i, token in enumerate(vocab)}
         self.dims = self.vectors.shape[1]
-        self._chunk_ids = lru_cache(maxsize=_WORD_CACHE)(self._chunk_ids_of)
+        self.rows = self.vectors.view(np.ndarray)  # the same memory without np.memmap's cost per operation
+        self._chunk_ids = lru_cache(maxsize=_WORD_CACHE)(self.chunk_token_ids)
 
-    def _chunk_ids_of(self, chunk: str) -> tuple[int, ...]:
-        return tuple(i for word in basic_words(chunk) for i in self._pieces(word))
+    def chunk_token_ids(self, chunk: str) -> list[int]:
+        """The WordPiece ids of the known words of one whitespace-free chunk of text."""
+        return [i for word in basic_words(chunk) for i in self._pieces(word)]
 
     def _pieces(self, word: str) -> tuple[int, ...]:
         """WordPiece: the longest known prefix, then `##` pieces; a word that cannot be cut is unknown (no ids)."""
@@ -157,10 +159,13 @@ class StaticEmbedding:
 
     def vector(self, text: str) -> np.ndarray:
         """The text's unit-length vector (zeros when no token is known)."""
-        ids = self.token_ids(text)
-        if not ids:
+        return self.unit(self.rows.take(self.token_ids(text), axis=0))
+
+    def unit(self, rows: np.ndarray) -> np.ndarray:
+        """The unit-length mean direction of the vectors `rows` (one per token), as float64; zeros for none."""
+        if not len(rows):
             return np.zeros(self.dims, dtype=np.float64)
-        total = self.vectors.take(ids, axis=0).sum(axis=0)  # the mean's direction
+        total = rows.sum(axis=0)  # the mean's direction
         norm = math.sqrt(float(total @ total))
         return (total / norm if norm else total).astype(np.float64)
 
@@ -197,11 +202,11 @@ class TextModel:
         idf = np.concatenate([self.word_idf, self.char_idf])
         self.weighted = np.ascontiguousarray(idf[:, None] * coef)
         self.idf_sq = idf * idf
-        self._char_ids = lru_cache(maxsize=_WORD_CACHE)(self._char_ids_of)
+        self._chunk = lru_cache(maxsize=_WORD_CACHE)(self._chunk_of)
 
     # --- the transform -------------------------------------------------------------------------------
 
-    def _char_ids_of(self, word: str) -> tuple[int, ...]:
+    def _char_ids_of(self, word: str) -> list[int]:
         """Indices of the known character n-grams of one (lower-case) word, padded with spaces,
         with repeats, by sklearn's `char_wb` rule (a padded word shorter than n counts once)."""
         padded = " " + word + " "
@@ -218,44 +223,90 @@ class TextModel:
                     ids.append(base + gram)
             if offset == 0:
                 break
-        return tuple(ids)
-
-    def feature_ids(self, doc: str) -> list[int]:
-        """The document's feature indices with repeats: word 1- and 2-grams, then each word's
-        character n-grams (offset by the word vocabulary). A list, made into one array by the caller:
-        numpy's cost is per call, not per element, at these sizes."""
-        low = doc.lower()
-        tokens = self.token.findall(low)
-        known = self.word_index.get
-        ids = [i for i in map(known, tokens) if i is not None]
-        ids += [i for i in map(known, map(" ".join, zip(tokens, tokens[1:]))) if i is not None]
-        for grams in map(self._char_ids, low.split()):
-            ids += grams
         return ids
 
-    def decision(self, doc: str) -> np.ndarray:
-        """The linear models' decision values (margins, before calibration), one per category."""
-        ids = self.feature_ids(doc)
-        meaning = self.embedding.vector(doc) @ self.embedding_weighted + self.intercept
-        n = len(ids)
-        if not n:
-            return meaning
-        # word ids come first, char ids (offset by the word vocabulary) after: one sort counts both
-        ids = np.array(ids, dtype=np.intp)
-        ids.sort()
+    def _chunk_of(self, chunk: str) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+        """What one whitespace-free chunk of a document contributes, computed once per chunk: its word
+        tokens, the feature ids of those words and of its character n-grams (with repeats), and its
+        embedding token ids. Neither a word token nor an n-gram crosses white space, and lower-casing
+        a chunk alone gives what lower-casing the document gives it (a final sigma is judged within
+        its word), so a document's features are its chunks' features plus the word pairs across them."""
+        low = chunk.lower()
+        tokens = tuple(self.token.findall(low))
+        ids = [i for i in map(self.word_index.get, tokens) if i is not None] + self._char_ids_of(low)
+        return (tokens, np.array(ids, dtype=np.intp),
+                np.array(self.embedding.chunk_token_ids(chunk), dtype=np.intp))
+
+    def feature_ids(self, doc: str) -> tuple[list[np.ndarray], list[int], list[np.ndarray]]:
+        """The document's feature indices with repeats, as (arrays of its chunks' word and character
+        n-gram ids, the ids of its known word pairs, arrays of its chunks' embedding token ids); word
+        ids come before the character n-grams' (offset by the word vocabulary)."""
+        chunks = [self._chunk(chunk) for chunk in doc.split()]
+        tokens = [token for chunk in chunks for token in chunk[0]]
+        pairs = [i for i in map(self.word_index.get, map(" ".join, zip(tokens, tokens[1:]))) if i is not None]
+        return [chunk[1] for chunk in chunks], pairs, [chunk[2] for chunk in chunks]
+
+    def decisions(self, docs: list[str]) -> np.ndarray:
+        """The linear models' decision values (margins, before calibration): one row per document, one
+        column per category. The documents' features are gathered, sorted and counted together; the
+        sums that make one document's values are then taken per document, in the same order as for a
+        document alone, so a document's values do not depend on the others read with it."""
+        features = [self.feature_ids(doc) for doc in docs]
+        meaning = self._meanings([embedded for _, _, embedded in features])
+        width = len(self.idf_sq)
+        chunks = [part for arrays, _, _ in features for part in arrays]
+        # each feature id keyed by its document (document x width + id), chunks' ids and word pairs' alike
+        keys = np.concatenate([
+            np.repeat(np.arange(len(docs), dtype=np.intp) * width, [sum(map(len, arrays)) for arrays, _, _ in features])
+            + np.concatenate([np.zeros(0, dtype=np.intp), *chunks]),
+            np.array([row * width + i for row, (_, pairs, _) in enumerate(features) for i in pairs], dtype=np.intp)])
+        keys.sort()
+        n = len(keys)
         bounds = np.empty(n + 1, dtype=bool)
         bounds[0] = bounds[n] = True
-        np.not_equal(ids[1:], ids[:-1], out=bounds[1:n])
+        np.not_equal(keys[1:], keys[:-1], out=bounds[1:n])
         edges = bounds.nonzero()[0]
-        unique = ids.take(edges[:-1])  # take: several times faster than fancy indexing at these sizes
+        unique_keys = keys.take(edges[:-1])  # take: several times faster than fancy indexing at these sizes
+        unique = unique_keys % width
         tf = np.log(edges[1:] - edges[:-1]) + 1.0  # sublinear tf
         squares = tf * tf * self.idf_sq.take(unique)
-        split = int(np.searchsorted(unique, self.n_word))  # words | chars: each L2-normalised apart
-        word_norm = math.sqrt(squares[:split].sum()) if split else 1.0
-        char_norm = math.sqrt(squares[split:].sum()) if split < len(unique) else 1.0
-        tf[:split] /= word_norm
-        tf[split:] /= char_norm
-        return tf @ self.weighted.take(unique, axis=0) + meaning
+        # each document's word features, then its character n-grams, among the unique ones: each part is
+        # L2-normalised apart; every sum is taken per document, as for a document alone
+        bounds = np.searchsorted(unique_keys, (np.arange(len(docs), dtype=np.intp) * width)[:, None]
+                                 + np.array([0, self.n_word, width], dtype=np.intp)).tolist()
+        add = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
+        norms = [math.sqrt(add(squares[a:b])) if b > a else 1.0
+                 for row in bounds for a, b in zip(row, row[1:])]
+        tf /= np.repeat(norms, [b - a for row in bounds for a, b in zip(row, row[1:])])
+        weighted = self.weighted.take(unique, axis=0)
+        out = np.zeros((len(docs), len(self.categories)), dtype=np.float64)
+        for row, (start, _, end) in enumerate(bounds):
+            if end > start:
+                out[row] = tf[start:end] @ weighted[start:end]
+        return out + meaning
+
+    def _meanings(self, embedded: list[list[np.ndarray]]) -> np.ndarray:
+        """The embedding's term of each document's decision values: its unit mean vector
+        (`StaticEmbedding.unit`) times the coefficients, plus the intercepts."""
+        sizes = [sum(map(len, arrays)) for arrays in embedded]
+        ids = np.concatenate([np.zeros(0, dtype=np.intp), *(a for arrays in embedded for a in arrays)])
+        rows = self.embedding.rows.take(ids, axis=0)
+        totals = np.zeros((len(embedded), self.embedding.dims), dtype=np.float32)
+        start = 0
+        for row, size in enumerate(sizes):  # each sum in token order, as `sum(axis=0)` adds rows (np.add.reduceat does not)
+            if size:
+                totals[row] = np.add.reduce(rows[start:start + size], axis=0)
+            start += size
+        norms = np.array([math.sqrt(float(total @ total)) or 1.0 for total in totals], dtype=np.float32)
+        units = (totals / norms[:, None]).astype(np.float64)
+        out = np.empty((len(embedded), len(self.categories)), dtype=np.float64)
+        for row, unit in enumerate(units):  # one product per document, as for a document alone
+            out[row] = unit @ self.embedding_weighted
+        return out + self.intercept
+
+    def decision(self, doc: str) -> np.ndarray:
+        """The decision values of one document."""
+        return self.decisions([doc])[0]
 
     def calibrated(self, decision: np.ndarray) -> np.ndarray:
         """Calibrated probabilities from decision values: on posts the model was not trained on, about
@@ -286,7 +337,7 @@ def _checked_vectors(path: Path, sha256: str) -> np.ndarray:
     version = json.dumps([sha256, str(path.resolve()), stat.st_size, stat.st_mtime_ns]).encode()
     name = f"embedding-{hashlib.sha256(version).hexdigest()[:32]}.npy"
     try:
-        return np.load(prefilter.cache_dir() / name, mmap_mode="r", allow_pickle=False)
+        return np.load(cache.cache_dir() / name, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError):
         pass  # not kept yet, or damaged: check the file and keep it again
     if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
@@ -295,8 +346,8 @@ def _checked_vectors(path: Path, sha256: str) -> np.ndarray:
         vectors = data["vectors"].astype(np.float32)
     kept = io.BytesIO()
     np.save(kept, vectors)
-    prefilter.write_cache(name, kept.getvalue())
-    prefilter.prune("embedding-*.npy", KEPT_VECTORS)
+    cache.write_cache(name, kept.getvalue())
+    cache.prune("embedding-*.npy", KEPT_VECTORS)
     return vectors
 
 
@@ -401,12 +452,39 @@ class TextModelAuditor:
             raise Disabled(f"cannot read {MODEL_PATH.name} or its embedding: {exc}") from None
         self._position = {c: i for i, c in enumerate(self.model.categories)}
         self._last: tuple[Post | None, dict[str, float]] = (None, {})
+        self._prepared: dict[str, list[float]] = {}  # document -> probabilities, of the posts shown to `prepare`
+        self._sentences: dict[str, np.ndarray] = {}  # document -> decision values, of their candidate evidence
+
+    def prepare(self, posts: list[Post]) -> None:
+        """Score the posts about to be audited in one call (auditors.registry.prepare), and, in a second,
+        the sentences of those the model may flag among which it would choose the one it quotes: the
+        model's fixed cost per call is shared by them, and each document's values are what it gets alone."""
+        documents = [post_document(post) for post in posts]
+        unique = list(dict.fromkeys(documents))
+        self._prepared = dict(zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist()))
+        sentences: dict[str, None] = {}
+        for post, doc in zip(posts, documents):
+            likely = [c for c, t in self.thresholds.items() if self._prepared[doc][self._position[c]] >= t]
+            candidates = self._candidates(post) if likely else []
+            for category in likely:
+                pool = self._pool(candidates, category)
+                if len(pool) > 1:  # the model may flag the category: the quoted sentence is chosen by these values
+                    sentences.update((candidates[i][2], None) for i in pool)
+        self._sentences = dict(zip(sentences, self.model.decisions(list(sentences))))
+
+    def _sentence_decisions(self, docs: list[str]) -> list[np.ndarray]:
+        """Decision values of candidate evidence documents: those `prepare` scored, the others now."""
+        missing = [doc for doc in dict.fromkeys(docs) if doc not in self._sentences]
+        scored = dict(zip(missing, self.model.decisions(missing))) if missing else {}
+        return [self._sentences[doc] if doc in self._sentences else scored[doc] for doc in docs]
 
     def probabilities(self, post: Post) -> dict[str, float]:
-        """{category: calibrated probability} for the post, computed once per post object."""
+        """{category: calibrated probability} for the post, computed once per post object (or by `prepare`)."""
         last = self._last  # one read: another thread may replace it meanwhile
         if last[0] is not post:
-            last = self._last = (post, self.model.probabilities(post_document(post)))
+            doc = post_document(post)
+            scores = self._prepared.get(doc) or self.model.calibrated(self.model.decision(doc)).tolist()
+            last = self._last = (post, dict(zip(self.model.categories, scores)))
         return last[1]
 
     def review(self, post: Post, context: AuditContext, findings: list[Finding]) -> list[Finding]:
@@ -416,8 +494,8 @@ class TextModelAuditor:
 
         def quoted(finding: Finding) -> float:
             """The model's probability for the quoted evidence, or for its likeliest clause."""
-            column = self._position[finding.category]
-            return max(float(self.model.calibrated(self.model.decision(d))[column]) for d in quoted_documents(finding))
+            docs = quoted_documents(finding)
+            return float(self.model.calibrated(self.model.decisions(docs))[:, self._position[finding.category]].max())
 
         return combine(findings, self.probabilities(post), self.thresholds, self.vetoes, quoted)
 
@@ -429,18 +507,13 @@ class TextModelAuditor:
         if not flagged:
             return []
         candidates = self._candidates(post)
-        scored: dict[int, np.ndarray] = {}  # decision values of a candidate, computed when a choice needs them
-
-        def weight(index: int, column: int) -> float:
-            if index not in scored:
-                scored[index] = self.model.decision(candidates[index][2])
-            return scored[index][column]
-
+        pools = {category: self._pool(candidates, category) for category, _ in flagged}
+        weighed = sorted({i for pool in pools.values() if len(pool) > 1 for i in pool})  # a choice needs their values
+        decisions = dict(zip(weighed, self._sentence_decisions([candidates[i][2] for i in weighed])))
         findings = []
         for category, probability in flagged:
-            pool = [i for i, c in enumerate(candidates) if category != "student_photo" or c[0].startswith("alt")]
-            column = self._position[category]
-            best = pool[0] if len(pool) == 1 else max(pool, key=lambda i: weight(i, column))
+            pool, column = pools[category], self._position[category]
+            best = pool[0] if len(pool) == 1 else max(pool, key=lambda i: decisions[i][column])
             where, evidence, _ = candidates[best]
             kind = "alt text" if where.startswith("alt") else "sentence"
             explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "
@@ -449,6 +522,11 @@ class TextModelAuditor:
                 category, evidence, repost_explanation(post, explanation) if where == "repost" else explanation,
                 self.name, where=where, severity=LOWER[context.policy[category].severity]))
         return findings
+
+    @staticmethod
+    def _pool(candidates: list[tuple[str, str, str]], category: str) -> list[int]:
+        """The candidates (by index) that may be quoted for `category`: alt texts only for student_photo."""
+        return [i for i, c in enumerate(candidates) if category != "student_photo" or c[0].startswith("alt")]
 
     @staticmethod
     def _candidates(post: Post) -> list[tuple[str, str, str]]:

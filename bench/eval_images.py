@@ -31,7 +31,8 @@ decode, faces, explicit, text and total, median and 90th percentile; beside each
 the bare model on a fixed input of the size that step gives it for the median image (faces: the
 coarse pass's input; explicit: open_nsfw's 224 x 224; text: the gate's copy).
 With `--against REF` the image analysis of git revision REF (bench/old_code.py) runs beside this
-one, image by image on the same core: its recall, precision and ms per step, in the same run.
+one, image by image on the same core: its recall, precision and ms per step, and on the 12 MP
+photos its recall by face size and time over "before", in the same run.
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from auditors import faces as faces_module  # noqa: E402
+from auditors import faces as faces_module, image_analysis  # noqa: E402
 from auditors.image_analysis import ImageAnalysis, ImageSettings, analyse_bytes  # noqa: E402
 from auditors.image_text import MODEL_NAME  # noqa: E402
 from bench.old_code import OldAnalyser  # noqa: E402
@@ -114,9 +115,27 @@ def timed(data: bytes, settings: ImageSettings, as_before: bool = False):
     timings: dict[str, float] = {}
     if as_before:
         settings = replace(settings, **BEFORE)
-    with landmark_check(not as_before):
+    with landmark_check(not as_before), own_models(settings):
         analysis = analyse_bytes(data, settings, timings=timings)
     return analysis, timings
+
+
+#: the models of each settings the bench runs (by `ImageSettings.params`), kept between images
+_MODELS_BY_SETTINGS: dict[str, dict] = {}
+
+
+@contextmanager
+def own_models(settings: ImageSettings):
+    """The analysis with models kept for `settings`, as a worker keeps its own. A process keeps one
+    set (image_analysis._MODELS) and builds it again when the settings change: before and now in
+    turns would otherwise time fresh onnxruntime sessions on every image, whose first run at each
+    input size costs more than the others (about 100 ms on a 12 MP photo's passes)."""
+    kept = image_analysis._MODELS
+    image_analysis._MODELS = _MODELS_BY_SETTINGS.setdefault(settings.params, {})
+    try:
+        yield
+    finally:
+        image_analysis._MODELS = kept
 
 
 @contextmanager
@@ -162,7 +181,7 @@ def step_limits(size: tuple[int, int], settings: ImageSettings) -> dict[str, lis
     coarse = scaled(settings.coarse_side or settings.max_side)
     limits = {"faces": [f"{coarse[0]}x{coarse[1]}", bare_model_ms(coarse)]}
     if settings.explicit:
-        limits["explicit"] = ["224x224", bare_session_ms(ExplicitScorer().classifier._session, (1, 224, 224, 3))]
+        limits["explicit"] = ["224x224", bare_session_ms(ExplicitScorer().session, (1, 224, 224, 3))]
     if settings.text:
         reader = TextReader()
         gate = scaled(reader.gate_side, 32)  # the text detector takes sides in multiples of 32
@@ -194,10 +213,11 @@ def edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
-def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int = 2, seed: int = 7) -> dict:
-    """Recall by face size, false boxes and ms per image on 12 MP scenes, before and now. The two
-    run in turns on each scene, `rounds` times, and the fastest round counts: a shared machine's
-    load then weighs on both alike."""
+def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int = 2, seed: int = 7,
+                  old: OldAnalyser | None = None) -> dict:
+    """Recall by face size, false boxes and ms per image on 12 MP scenes, before and now (and with
+    `old`, as another revision analyses them). They run in turns on each scene, `rounds` times, and
+    the fastest round counts: a shared machine's load then weighs on all alike."""
     from auditors.faces import FaceDetector
 
     scenes = make_scenes(folder, work, FaceDetector(), seed=seed)
@@ -205,11 +225,18 @@ def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int
     for as_before in variants.values():
         timed(scenes[0].path.read_bytes(), settings, as_before)  # warm up: models and shapes
     results: dict[str, list] = {name: [] for name in variants}
+    if old:
+        old.analyse(scenes[0].path)  # warm up
+        results[old.ref] = []
     for scene in scenes:
         data = scene.path.read_bytes()
         for name, as_before in variants.items():
             runs = [timed(data, settings, as_before) for _ in range(rounds)]
             results[name].append((scene, runs[0][0], min((ms for _, ms in runs), key=lambda ms: sum(ms.values()))))
+        if old:
+            runs = [old.analyse(scene.path) for _ in range(rounds)]
+            results[old.ref].append((scene, ImageAnalysis.from_dict(runs[0][0]),
+                                     min((ms for _, ms in runs), key=lambda ms: sum(ms.values()))))
     figures = {}
     for name, found in results.items():
         hits = {size: [0, 0] for size in FACE_SIZES}
@@ -225,15 +252,26 @@ def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int
                          "false_boxes": false, "ms_per_12mp_image": stage_summary(collect([ms for *_, ms in found]))}
     figures["images"] = len(scenes)
     figures["text_gate_opens"] = text_gate_opens([scene.path for scene in scenes], settings)
-    now, before = figures["now"]["ms_per_12mp_image"], figures["before"]["ms_per_12mp_image"]
-    figures["time_ratio"] = round(now["total"]["median"] / before["total"]["median"], 2)
-    mine = ("decode", "faces", "explicit")  # the text stage is new work of its own: shown apart
-    figures["time_ratio_without_text"] = round(sum(now[k]["median"] for k in mine if k in now)
-                                               / sum(before[k]["median"] for k in mine if k in before), 2)
-    fine = (settings.fine_side, settings.fine_side * 3 // 4)  # the finer pass's input on a 4:3 photo
+    before = figures["before"]["ms_per_12mp_image"]
+    for name in ("now", *([old.ref] if old else [])):
+        figures[name].update(time_ratios(figures[name]["ms_per_12mp_image"], before))
+    figures["time_ratio"], figures["time_ratio_without_text"] = (figures["now"][k] for k in
+                                                                 ("time_ratio", "time_ratio_without_text"))
+    from auditors.image_analysis import open_image
+
+    decoded = open_image(scenes[0].path.read_bytes(), settings.max_pixels, settings.decode_side)[0]
+    fine = faces_module.scaled_down(decoded, max(settings.fine_side, faces_module.FINE_MAX_SIDE)).size  # fine pass input
     figures["bare_model_ms"] = {"1280x960 (before)": bare_model_ms((1280, 960)),
                                 f"{fine[0]}x{fine[1]} (now)": bare_model_ms(fine)}
     return figures
+
+
+def time_ratios(now: dict, before: dict) -> dict[str, float]:
+    """Median total ms of `now` over `before`, with and without the text stage (new work of its own)."""
+    mine = ("decode", "faces", "explicit")
+    return {"time_ratio": round(now["total"]["median"] / before["total"]["median"], 2),
+            "time_ratio_without_text": round(sum(now[k]["median"] for k in mine if k in now)
+                                             / sum(before[k]["median"] for k in mine if k in before), 2)}
 
 
 #: a lone face of these sizes (px, longer side of its box) is pasted on a 1280 x 960 photo
@@ -492,8 +530,6 @@ def main(argv: list[str] | None = None) -> int:
             found, ms_old = old.analyse(folder / row["file"])
             old_results.append((row, ImageAnalysis.from_dict(found)))
             old_samples.append(ms_old)
-    if old:
-        old.close()
     timings, timings_before = collect(samples), collect(samples_before)
     faces_before = sum(len(b.faces) for r, a, b in results if int(r["faces"]) > 0 and not r["notes"].startswith("EDGE"))
     results = [(r, a) for r, a, _ in results]
@@ -543,7 +579,10 @@ def main(argv: list[str] | None = None) -> int:
                                                  / figures["against"]["ms_per_image_one_core"]["total"]["median"], 2)
     with tempfile.TemporaryDirectory() as work:
         if not args.no_scenes:
-            figures["full_size_photos"] = scene_figures(folder, settings, Path(work) / "scenes", seed=args.scene_seed)
+            figures["full_size_photos"] = scene_figures(folder, settings, Path(work) / "scenes", seed=args.scene_seed,
+                                                        old=old)
+        if old:
+            old.close()
         if not args.no_turned:
             figures["turned"] = turned_figures(folder, rows, settings)
         if not args.no_flyers and settings.text:
@@ -593,11 +632,13 @@ def main(argv: list[str] | None = None) -> int:
     scenes = figures.get("full_size_photos")
     if scenes:
         print(f"full-size photos ({scenes['images']} synthetic 4032x3024 scenes), recall by face size:")
-        for name in ("before", "now"):
+        for name in ("before", "now", *([against["ref"]] if against else [])):
             found = scenes[name]
             print(f"  {name:6} " + ", ".join(f"{px} px {hit}" for px, hit in found["recall_by_face_px"].items())
                   + f"; {found['false_boxes']} boxes on no face")
-            print("         ms per 12 MP image: " + timing_line(found["ms_per_12mp_image"]))
+            print("         ms per 12 MP image: " + timing_line(found["ms_per_12mp_image"])
+                  + (f"; / before: {found['time_ratio']}x ({found['time_ratio_without_text']}x without text)"
+                     if "time_ratio" in found else ""))
         gate = scenes["text_gate_opens"]
         print(f"  text gate opens on {gate['now']} of {scenes['images']} (the one-box gate before: {gate['before']})")
         print(f"  time now / before: {scenes['time_ratio']}x ({scenes['time_ratio_without_text']}x without the text "

@@ -7,10 +7,11 @@ flagged, and posts per second on one core (the process is pinned to one CPU wher
 allows it; CPU time, so that other processes on the machine do not count); then the same figures
 on the `hard` subset when records carry `difficulty`. The speed is measured after one untimed
 round (rules compile at their first use), each timed round on cold per-text caches; beside it,
-the text rules' CPU per post and their limit: one prefilter pass over every rule of every
-category (auditors/prefilter.py), which is what reading each post once costs.
-Predictions come from the same code path as `schoolaudit classify`; labels, difficulty and
-notes are read only here, to score.
+the text model's CPU per post (its scoring of each batch included) and the text rules' CPU per
+post beside their limit: one prefilter pass over every rule of every category
+(auditors/prefilter.py), which is what reading each post once costs.
+Predictions come from the same code path as `schoolaudit classify` (posts in its batches);
+labels, difficulty and notes are read only here, to score.
 """
 from __future__ import annotations
 
@@ -24,11 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditors.base import AuditContext  # noqa: E402
-from auditors.registry import audit_post  # noqa: E402
+from auditors.registry import audit_post, prepare  # noqa: E402
 from auditors.text import RuleAuditor, forget_texts, post_texts  # noqa: E402
 from bench.crawl import prefilter_pass_ms  # noqa: E402
 from records.model import CATEGORIES  # noqa: E402
-from schoolaudit.commands.classify import classify, load  # noqa: E402
+from schoolaudit.commands.classify import BATCH, classify_all, load  # noqa: E402
 from schoolaudit.corpus import record_to_post  # noqa: E402
 
 
@@ -71,15 +72,30 @@ def pin_one_core() -> str:
         return "not pinned"
 
 
-def rules_cost(policy, auditors, posts) -> tuple[float, float]:
-    """CPU µs per post of the text rule auditors, and of one prefilter pass over each text of the post."""
+def batches(posts: list) -> list[list]:
+    """The posts in the batches `schoolaudit classify` reads them in."""
+    return [posts[start:start + BATCH] for start in range(0, len(posts), BATCH)]
+
+
+def classify_run(posts: list, policy, auditors) -> list[dict]:
+    return [output for batch in batches(posts) for output in classify_all(batch, policy, auditors)]
+
+
+def cost_split(policy, auditors, posts) -> tuple[float, float, float]:
+    """CPU µs per post of the text rule auditors, of the text model (its batched `prepare` included),
+    and of one prefilter pass over each text of the post."""
     cpu: dict[str, float] = {}
     forget_texts()
-    for post, account in posts:
-        audit_post(post, AuditContext(policy, account), auditors, cpu=cpu)
+    for batch in batches(posts):
+        started = time.process_time()
+        prepare(auditors, [post for post, _ in batch])
+        cpu["prepare"] = cpu.get("prepare", 0.0) + time.process_time() - started
+        for post, account in batch:
+            audit_post(post, AuditContext(policy, account), auditors, cpu=cpu)
     rules = sum(cpu.get(a.name, 0.0) for a in auditors if isinstance(a, RuleAuditor))
+    model = cpu["prepare"] + cpu.get("text_model", 0.0)
     limit_ms = prefilter_pass_ms(policy, [text for post, _ in posts for _, text in post_texts(post)])
-    return rules * 1e6 / len(posts), limit_ms * 1e3 / len(posts)
+    return rules * 1e6 / len(posts), model * 1e6 / len(posts), limit_ms * 1e3 / len(posts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,15 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     records = [json.loads(line) for line in open(args.file, encoding="utf-8") if line.strip()]
     posts = [record_to_post(record) for record in records]
 
-    outputs = [classify(post, account, policy, auditors) for post, account in posts]  # untimed: first compiles
+    outputs = classify_run(posts, policy, auditors)  # untimed: first compiles
     rounds, elapsed = 0, 0.0
     while elapsed < 1.0:  # repeat for a stable rate, each round on cold per-text caches
         forget_texts()
         started = time.process_time()
-        for post, account in posts:
-            classify(post, account, policy, auditors)
+        classify_run(posts, policy, auditors)
         rounds, elapsed = rounds + 1, elapsed + time.process_time() - started
-    rules_us, limit_us = rules_cost(policy, auditors, posts)
+    rules_us, model_us, limit_us = cost_split(policy, auditors, posts)
     items = [(set(r.get("labels", [])), set(out["labels"])) for r, out in zip(records, outputs)]
     show("all posts", score(items))
     hard = [item for record, item in zip(records, items) if record.get("difficulty") == "hard"]
@@ -111,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         show("hard subset", score(hard))
     print(f"\nspeed: {rounds * len(posts) / elapsed:,.0f} posts/s of CPU ({pinned}, {len(auditors)} auditors; "
           f"start-up {start_up:.2f} s)")
+    print(f"text model: {model_us:,.0f} µs per post (scored {BATCH} posts per call)")
     print(f"text rules: {rules_us:,.0f} µs per post; limit, one prefilter pass over every rule: {limit_us:,.1f} µs "
           f"per post ({rules_us / max(limit_us, 1e-9):,.0f}x)")
     if args.errors:

@@ -73,14 +73,9 @@ class Fetched:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def text(self) -> str:
-        return self.content.decode(self._charset() or "utf-8", errors="replace")
-
-    def _charset(self) -> str | None:
-        for part in self.headers.get("content-type", "").split(";")[1:]:
-            name, _, value = part.partition("=")
-            if name.strip().lower() == "charset":
-                return value.strip().strip('"') or None
-        return None
+        """The body decoded with the header's charset; UTF-8 when it names none, or one no codec has."""
+        charset = sniff.charset_of(self.headers.get("content-type", ""))
+        return self.content.decode(sniff.codec(charset) or "utf-8", errors="replace")
 
 
 def user_agent(contact_url: str) -> str:

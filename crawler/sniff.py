@@ -7,7 +7,8 @@ PerimeterX, a page that is little more than a captcha) is `blocked`; a page that
 than a login form (a password field on a short page, or on a login URL) is `login_wall`. Both are
 judged by a marker and by the page being short: Cloudflare and Imperva put their scripts on the
 normal pages they protect too, and a school's home page with a staff-login box or a contact
-form's captcha is long enough to pass. `html_text` decodes an HTML page as a browser does.
+form's captcha is long enough to pass. `html_text` decodes an HTML page as a browser does;
+`charset_of` is the one reading of a Content-Type header's charset, for every decoder.
 """
 from __future__ import annotations
 
@@ -78,6 +79,32 @@ _BOM = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "u
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 
 
+def charset_of(content_type: str) -> str | None:
+    """The charset parameter of a Content-Type header value, unquoted and in lower case; None when
+    there is none or it is empty. Whether it names an encoding is `codec`'s question."""
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip("\"'").strip().lower() or None
+    return None
+
+
+def codec(label: str | None) -> str | None:
+    """Python's codec for an encoding label, mapped as browsers map it (latin-1 and ascii are
+    windows-1252, gb2312 is gbk); None for a label no codec has."""
+    if not label:
+        return None
+    label = label.strip().lower()
+    if label in ("iso-8859-1", "latin1", "latin-1", "ascii", "us-ascii", "iso8859-1"):
+        return "cp1252"
+    if label in ("gb2312", "gb_2312-80"):
+        return "gbk"
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
 def html_charset(content: bytes, content_type: str = "") -> str:
     """The encoding of an HTML page as a browser picks it: a byte-order mark, the charset of the
     Content-Type header, a `<meta charset>` (or http-equiv) in the first 4 KB, else UTF-8 when the
@@ -85,34 +112,19 @@ def html_charset(content: bytes, content_type: str = "") -> str:
     for mark, name in _BOM:
         if content.startswith(mark):
             return name
-    for part in content_type.split(";")[1:]:
-        name, _, value = part.partition("=")
-        if name.strip().lower() == "charset" and _known(value.strip().strip("\"'")):
-            return _known(value.strip().strip("\"'"))
+    header = codec(charset_of(content_type))
+    if header:
+        return header
     meta = _META_CHARSET.search(content[:_HEAD])
-    if meta and _known(meta.group(1).decode("ascii", "replace")):
-        return _known(meta.group(1).decode("ascii", "replace"))
+    declared = codec(meta.group(1).decode("ascii", "replace")) if meta else None
+    if declared:
+        # bytes that spell out a <meta> in ASCII are no UTF-16: browsers read such a page as UTF-8
+        return "utf-8" if declared.startswith("utf-16") else declared
     try:
         content.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
         return "cp1252"
-
-
-def _known(name: str) -> str | None:
-    """Python's codec for an encoding label; labels browsers read as another (latin-1 and ascii
-    are windows-1252, a UTF-16 label in the bytes themselves is UTF-8) mapped as they map them."""
-    label = name.strip().lower()
-    if label in ("iso-8859-1", "latin1", "latin-1", "ascii", "us-ascii", "iso8859-1"):
-        return "cp1252"
-    if label.startswith("utf-16"):
-        return "utf-8"
-    if label in ("gb2312", "gb_2312-80"):
-        return "gbk"
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
-        return None
 
 
 def html_text(content: bytes, content_type: str = "") -> str:

@@ -29,18 +29,6 @@ STILL_OPEN_SHOWN = 50
 MARK = '<mark style="background:#ffe08a;color:#1f2933;padding:0 2px;">'
 
 
-@dataclass
-class DigestOptions:
-    send_empty: bool
-    alert_categories: tuple[str, ...]
-    max_posts: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "DigestOptions":
-        digest = settings.digest
-        return cls(digest.send_empty, digest.alert_categories, digest.max_posts)
-
-
 def load_recipients(settings: Settings, registry: Registry) -> list[Recipient]:
     """The `[[recipients]]` of recipients.toml in the configuration folder (none when it is absent), and
     each account's contacts for that account unless `digest.account_contacts = false`."""
@@ -85,10 +73,8 @@ def text_mark(text: str, evidences) -> str:
 
 
 class DigestBuilder:
-    def __init__(self, settings: Settings, registry: Registry, store: Store, options: DigestOptions | None = None,
-                 now: datetime | None = None):
+    def __init__(self, settings: Settings, registry: Registry, store: Store, now: datetime | None = None):
         self.settings, self.registry, self.store = settings, registry, store
-        self.options = options or DigestOptions.from_settings(settings)
         self.reports = ReportBuilder(settings, registry, store)
         self.now = now or utcnow()
         self.env = environment()
@@ -121,7 +107,7 @@ class DigestBuilder:
     def alerts(self, recipient: Recipient, covered: DigestRange) -> Digest:
         accounts = accounts_in_scope(self.registry, recipient.scope)
         findings = self._findings(accounts, covered.first_finding_id, covered.last_finding_id,
-                                  categories=self.options.alert_categories)
+                                  categories=self.settings.digest.alert_categories)
         return self._digest("alerts", recipient, findings)
 
     def weekly(self, recipient: Recipient, covered: DigestRange, previous: DigestRange | None) -> Digest:
@@ -178,7 +164,7 @@ class DigestBuilder:
             return f"cid:{cid}"
 
         views = self.reports.views_for_findings(findings)
-        shown, hidden = views[: self.options.max_posts], views[self.options.max_posts:]
+        shown, hidden = views[: self.settings.digest.max_posts], views[self.settings.digest.max_posts:]
         self.reports.add_thumbnails(shown, embed)
         severities = Counter(f.severity for f in findings)
         view = {
@@ -188,7 +174,7 @@ class DigestBuilder:
             "generated_at": self.reports.local_time(self.now),
             "unchecked": [], "groups": [], "still_open": [], "still_open_count": 0, "last_week": None,
             # each finding's page in the review app (sign-in required): settings.toml [web] base_url
-            "review_url": self.settings.web.base_url.rstrip("/"), **extra,
+            "review_url": self.settings.web.base_url, **extra,
         }
         view["title"] = {"nightly": "New findings since the last run", "alerts": "Alert: findings to look at today",
                          "weekly": "Weekly social-media audit"}[kind]

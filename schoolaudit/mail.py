@@ -17,7 +17,6 @@ import re
 import smtplib
 import ssl
 import time
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
@@ -25,29 +24,12 @@ from pathlib import Path
 from crawler import secrets
 from records.model import DeliveryStatus, OutgoingMessage
 from records.store import Store
-from schoolaudit.config import Settings
+from schoolaudit.config.settings import MailSection
 from schoolaudit.digest import Digest
 
 log = logging.getLogger(__name__)
 
 USER_ENV, PASSWORD_ENV = "SCHOOLAUDIT_SMTP_USER", "SCHOOLAUDIT_SMTP_PASSWORD"
-
-
-@dataclass
-class MailSettings:
-    host: str
-    port: int
-    security: str
-    sender: str
-    attempts: int
-    retry_seconds: float
-    timeout_seconds: float
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "MailSettings":
-        mail = settings.mail
-        return cls(mail.host, mail.effective_port, mail.security, mail.sender, mail.attempts, mail.retry_seconds,
-                   mail.timeout_seconds)
 
 
 def build_message(digest: Digest, sender: str) -> EmailMessage:
@@ -71,16 +53,16 @@ def build_message(digest: Digest, sender: str) -> EmailMessage:
 class SmtpMailer:
     """Sends through the SMTP server of `[mail]`; log in when SCHOOLAUDIT_SMTP_USER is set."""
 
-    def __init__(self, settings: MailSettings):
+    def __init__(self, settings: MailSection):
         self.settings = settings
 
     def send(self, raw: bytes, recipient: str) -> None:
         s = self.settings
         context = ssl.create_default_context()
         if s.security == "ssl":
-            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+            smtp = smtplib.SMTP_SSL(s.host, s.effective_port, timeout=s.timeout_seconds, context=context)
         else:
-            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+            smtp = smtplib.SMTP(s.host, s.effective_port, timeout=s.timeout_seconds)
         try:
             if s.security == "starttls":
                 smtp.starttls(context=context)
@@ -140,7 +122,7 @@ def _permanent(exc: Exception) -> bool:
     return isinstance(code, int) and 500 <= code < 600
 
 
-def deliver_pending(store: Store, mailer, settings: MailSettings, sleep=time.sleep) -> tuple[int, int]:
+def deliver_pending(store: Store, mailer, settings: MailSection, sleep=time.sleep) -> tuple[int, int]:
     """Send every delivery not yet sent (this run's and earlier failures); return (sent, failed)."""
     sent = failed = 0
     for delivery in store.deliveries_to_send():

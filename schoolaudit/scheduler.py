@@ -24,9 +24,9 @@ from records.model import utcnow
 from schoolaudit.app import App, load_app
 from schoolaudit.config import ConfigError, Settings
 from schoolaudit.config.settings import INTERVAL, OFF
-from schoolaudit.digest import DigestBuilder, DigestOptions, load_recipients
+from schoolaudit.digest import DigestBuilder, load_recipients
 from schoolaudit.lock import LockHeld, RunLock
-from schoolaudit.mail import DryRunMailer, MailSettings, SmtpMailer, deliver_pending, outgoing
+from schoolaudit.mail import DryRunMailer, SmtpMailer, deliver_pending, outgoing
 from schoolaudit.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -97,10 +97,8 @@ def run_job(app: App, job: str, now: datetime | None = None, *, dry_run: Path | 
     """
     now = now or utcnow()
     report = JobReport(job)
-    mail_settings = MailSettings.from_settings(app.settings)
-    options = DigestOptions.from_settings(app.settings)
     recipients = load_recipients(app.settings, app.registry)
-    mailer = DryRunMailer(dry_run) if dry_run else SmtpMailer(mail_settings)
+    mailer = DryRunMailer(dry_run) if dry_run else SmtpMailer(app.settings.mail)
     with RunLock(app.store, purpose=job, wait_seconds=wait_for_lock):
         if job == "weekly":
             report.run_id = app.store.start_run("weekly")
@@ -115,11 +113,11 @@ def run_job(app: App, job: str, now: datetime | None = None, *, dry_run: Path | 
             kinds = ["alerts", "nightly"] if job == "nightly" else ["alerts"]
             if report.status == "interrupted":  # stopping: digests go out with the next run
                 return report
-        builder = DigestBuilder(app.settings, app.registry, app.store, options, now=now)
+        builder = DigestBuilder(app.settings, app.registry, app.store, now=now)
         for kind in kinds:
-            _issue(app, builder, kind, recipients, options, mail_settings, mailer, record=not dry_run, run_id=report.run_id)
+            _issue(app, builder, kind, recipients, mailer, record=not dry_run, run_id=report.run_id)
         if not dry_run:
-            report.sent, report.failed = deliver_pending(app.store, mailer, mail_settings)
+            report.sent, report.failed = deliver_pending(app.store, mailer, app.settings.mail)
         else:
             report.written = mailer.written
         detail = f"digests: {report.sent} sent, {report.failed} failed" if not dry_run else "dry run"
@@ -130,8 +128,8 @@ def run_job(app: App, job: str, now: datetime | None = None, *, dry_run: Path | 
     return report
 
 
-def _issue(app: App, builder: DigestBuilder, kind: str, recipients, options: DigestOptions,
-           mail_settings: MailSettings, mailer, record: bool, run_id: int | None) -> None:
+def _issue(app: App, builder: DigestBuilder, kind: str, recipients, mailer, record: bool,
+           run_id: int | None) -> None:
     """Render `kind` for each of its recipients, then record its range with every message at once.
 
     A message that cannot be rendered is logged and left out; it never holds back the others.
@@ -147,9 +145,9 @@ def _issue(app: App, builder: DigestBuilder, kind: str, recipients, options: Dig
                 digest = builder.weekly(recipient, covered, previous)
             else:
                 digest = getattr(builder, kind)(recipient, covered)
-            if digest.empty and (kind == "alerts" or not options.send_empty):
+            if digest.empty and (kind == "alerts" or not app.settings.digest.send_empty):
                 continue
-            messages.append(outgoing(digest, mail_settings.sender))
+            messages.append(outgoing(digest, app.settings.mail.sender))
         except Exception:
             log.exception("%s digest for %s could not be written; the others go out", kind, recipient.email)
     if not record:
@@ -182,8 +180,6 @@ class Scheduler:
         try:
             self.schedule = load_schedule(app.settings, [a.id for a in app.registry.accounts])
             load_recipients(app.settings, app.registry)  # configuration errors now, not at 02:30
-            MailSettings.from_settings(app.settings)
-            DigestOptions.from_settings(app.settings)
         finally:
             app.close()
         self._busy = threading.Lock()

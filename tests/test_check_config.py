@@ -129,6 +129,12 @@ def test_typed_settings_carry_their_defaults(folder):
     assert settings.client_settings().max_bytes == 5_000_000 and settings.crawl.timeout_seconds == 20.0
 
 
+def test_the_review_address_is_kept_without_its_trailing_slash(folder):
+    _edit(folder / "settings.toml", 'base_url = ""', 'base_url = "https://review.example.org/"')
+    web = load_settings(folder).web
+    assert web.base_url == "https://review.example.org" and web.secure_cookies
+
+
 @pytest.mark.parametrize("old, new, message", [
     ('name = "Birchwood Public School"', 'name = "Birchwood\\nPublic School"', "must be without control characters"),
     ('name = "Cedar Heights Music"', 'name = "Cedar Heights\\u007fMusic"', "must be without control characters"),
@@ -231,18 +237,27 @@ def test_lines_finds_keys_in_rows_subtables_and_past_multiline_strings():
 def test_patterns_found_valid_are_remembered_and_a_bad_one_is_still_named(folder, capsys, tmp_path, monkeypatch):
     """Compiling every pattern is most of reading a configuration: those this Python compiled before
     are kept in the cache folder and not compiled again; a bad pattern is named every time."""
+    from auditors import cache
     from schoolaudit.config import schema
 
     monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(schema, "_known", None)
-    monkeypatch.setattr(schema, "_found", set())
+    monkeypatch.setattr(cache, "_known", None)
+    monkeypatch.setattr(cache, "_found", set())
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "rules-valid-0123").write_bytes(b"")  # a marker of earlier versions: pruned
+    (tmp_path / "cache" / "patterns-valid-other1.json").write_text("[]")
+    (tmp_path / "cache" / "patterns-valid-other2.json").write_text("[]")
     assert _check(folder, capsys)[0] == 0
-    kept = next((tmp_path / "cache").glob("patterns-valid-*.json")).read_text(encoding="utf-8")
+    kept = next((tmp_path / "cache").glob(cache._known_file())).read_text(encoding="utf-8")
     assert "dandelions" in kept
+    assert not list((tmp_path / "cache").glob("rules-valid-*"))
+    assert len(list((tmp_path / "cache").glob("patterns-valid-*"))) == cache.KEPT_KNOWN_FILES
     line = _edit(folder / "rules/substances.toml", "'\\b(dandelions?|invasive)\\b'", "'(unclosed'")
-    monkeypatch.setattr(schema, "_known", None)  # a new process: the patterns come from the cache folder
+    monkeypatch.setattr(cache, "_known", None)  # a new process: the patterns come from the cache folder
+    monkeypatch.setattr(cache, "_found", set())
     status, out = _check(folder, capsys)
     assert status == 1 and out[0].startswith(f"{folder / 'rules/substances.toml'}:{line}: ") and "missing )" in out[0], out
-    monkeypatch.setattr(schema, "_known", None)
-    monkeypatch.setattr(schema, "re", None)  # a known pattern is not compiled again
+    monkeypatch.setattr(cache, "_known", None)
+    monkeypatch.setattr(cache, "_found", set())
+    monkeypatch.setattr(cache, "re", None)  # a known pattern is not compiled again
     assert schema._compiles(r"\b(dandelions?|invasive)\b") is None

@@ -262,6 +262,19 @@ def test_a_viewer_reads_but_cannot_decide(app, board):
     assert cli_findings(board)[finding["id"]]["status"] == "open"
 
 
+@pytest.mark.parametrize("action, data", [("decision", {"action": "dismiss"}), ("assign", {"assignee": "view@b.org"}),
+                                          ("escalate", {"note": "look"})])
+def test_every_action_on_a_finding_is_403_to_a_viewer_and_404_outside_the_scope(app, board, action, data):
+    admin, viewer, reviewer = session(app, "admin@b.org"), session(app, "view@b.org"), session(app, "rev@b.org")
+    before = findings_of(admin, status="all")
+    ours = findings_of(viewer)[0]
+    theirs = [f for f in before if f["account"] in OTHER_SCHOOL_ACCOUNTS][0]
+    assert viewer.post(f"/findings/{ours['id']}/{action}", data={**data, "csrf_token": csrf(viewer)}).status_code == 403
+    assert reviewer.post(f"/findings/{theirs['id']}/{action}",
+                         data={**data, "csrf_token": csrf(reviewer)}).status_code == 404
+    assert findings_of(admin, status="all") == before
+
+
 def test_bulk_dismiss_skips_what_is_out_of_scope_and_undo_restores(app, board):
     admin, reviewer = session(app, "admin@b.org"), session(app, "rev@b.org")
     mine = [f["id"] for f in findings_of(reviewer)][:2]
@@ -305,6 +318,12 @@ def test_audit_now_is_for_admins(app):
 
 def test_audit_log_is_append_only_and_exported(app, board, tmp_path):
     session(app, "admin@b.org")
+    # the events this test reads are made here: under xdist the tests that make them may run in another worker
+    TestClient(app).post("/login", data={"email": "nobody@b.org", "password": "wrong"})
+    reviewer = session(app, "rev@b.org")
+    finding = findings_of(reviewer)[0]["id"]
+    for action in ("dismiss", "reopen"):
+        reviewer.post(f"/findings/{finding}/decision", data={"action": action, "csrf_token": csrf(reviewer)})
     store = load_app(board).store
     entries = list(store.db.query("SELECT event FROM audit_log"))
     assert {"sign_in", "sign_in_failed", "decision", "user_added"} <= {e["event"] for e in entries}

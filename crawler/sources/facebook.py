@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from crawler.result import FetchError, FetchResult
 from records.model import Account, Media, Outcome, Post, RepostRef
-from crawler.sources.common import MAX_PAGES, Collector, is_noise_image, json_document, parse_time, unique_media
-from crawler.sources.graph import PAGE_SIZE, GraphSource, next_page
+from crawler.sources.common import MAX_PAGES, Collector, is_noise_image, parse_time, unique_media
+from crawler.sources.graph import PAGE_SIZE, GraphSource, next_page, nodes
 
 FIELDS = ("id,message,story,created_time,updated_time,permalink_url,full_picture,status_type,parent_id,"
           "attachments{type,media_type,url,unshimmed_url,title,description,media,target,"
@@ -45,9 +45,7 @@ class FacebookSource(GraphSource):
     @classmethod
     def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
         """A `/{page}/posts` page (`data` list), or one Post node."""
-        document = cls.graph_document(json_document(body, url, "Graph API JSON"), url)
-        items = document.get("data") if isinstance(document.get("data"), list) else [document]
-        return [post for item in items if (post := page_post(item, account_id))]
+        return [post for item in nodes(cls.saved_answer(body, url)) if (post := page_post(item, account_id))]
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         self.check_ready()

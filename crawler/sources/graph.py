@@ -14,7 +14,7 @@ from typing import ClassVar
 from crawler.result import FetchError
 from records.model import Outcome
 from crawler.sources.base import Source
-from crawler.sources.common import get_json, with_query
+from crawler.sources.common import get_json, json_document, with_query
 
 GRAPH_API_BASE = "https://graph.facebook.com/v19.0"
 PAGE_SIZE = 100
@@ -36,6 +36,11 @@ class GraphSource(Source):
                                            trusted=True, robots=False, what="Graph API JSON")
         return self.graph_document(document, fetched.url)
 
+    @classmethod
+    def saved_answer(cls, body: bytes, url: str) -> dict:
+        """A Graph API answer given as bytes (what `parse` reads), checked as `graph_document` checks it."""
+        return cls.graph_document(json_document(body, url, "Graph API JSON"), url)
+
     @staticmethod
     def graph_document(document, url: str) -> dict:
         """A Graph API answer from `url` as a dict; its error object becomes a FetchError."""
@@ -44,6 +49,12 @@ class GraphSource(Source):
         if isinstance(document.get("error"), dict):
             raise graph_error(document["error"], url)
         return document
+
+
+def nodes(document: dict) -> list:
+    """The nodes of an answer: a page's `data` list, else the answer itself (one node)."""
+    data = document.get("data")
+    return data if isinstance(data, list) else [document]
 
 
 def graph_error(error: dict, where: str) -> FetchError:

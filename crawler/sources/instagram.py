@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 from crawler.result import FetchError, FetchResult
 from records.model import Account, Media, Outcome, Post
-from crawler.sources.common import MAX_PAGES, Collector, json_document, parse_time, unique_media, user_name
-from crawler.sources.graph import PAGE_SIZE, GraphSource, next_page
+from crawler.sources.common import MAX_PAGES, Collector, parse_time, unique_media, user_name
+from crawler.sources.graph import PAGE_SIZE, GraphSource, next_page, nodes
 
 USER_ID_ENV = "SCHOOLAUDIT_INSTAGRAM_USER_ID"
 MEDIA_FIELDS = ("id,caption,media_type,media_url,thumbnail_url,permalink,timestamp,"
@@ -36,12 +36,11 @@ class InstagramSource(GraphSource):
     @classmethod
     def parse(cls, body: bytes, account_id: str, url: str, headers: Mapping[str, str] | None = None) -> list[Post]:
         """A `business_discovery` answer, a `/{id}/media` page (`data` list), or one Media node."""
-        document = cls.graph_document(json_document(body, url, "Graph API JSON"), url)
+        document = cls.saved_answer(body, url)
         discovery = document.get("business_discovery")
         if isinstance(discovery, dict) and isinstance(discovery.get("media"), dict):
             document = discovery["media"]
-        items = document.get("data") if isinstance(document.get("data"), list) else [document]
-        return [post for item in items if (post := media_post(item, account_id))]
+        return [post for item in nodes(document) if (post := media_post(item, account_id))]
 
     async def fetch(self, account: Account, limit: int = 50) -> FetchResult:
         self.check_ready()

@@ -16,6 +16,8 @@ import xml.etree.ElementTree as ElementTree
 
 from feedparser.urls import _urljoin  # feedparser's own resolution, for the same results
 
+from crawler.sniff import charset_of
+
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 _MEDIA = "{http://search.yahoo.com/mrss/}"
 _ATOM = "{http://www.w3.org/2005/Atom}"
@@ -70,9 +72,8 @@ def lean_parse(body: bytes, base: str, content_type: str) -> LeanFeed | None:
 
 def _utf8(body: bytes, content_type: str) -> bool:
     """Whether both the HTTP charset (if any) and the XML declaration (if any) say UTF-8."""
-    charset = re.search(r"charset\s*=\s*[\"']?([^\s;\"']+)", content_type, re.IGNORECASE)
     declared = _DECLARATION.match(body.removeprefix(b"\xef\xbb\xbf")[:200])
-    names = [charset.group(1) if charset else "utf-8", declared.group(1).decode() if declared else "utf-8"]
+    names = [charset_of(content_type) or "utf-8", declared.group(1).decode() if declared else "utf-8"]
     return all(name.lower() in ("utf-8", "utf8") for name in names)
 
 

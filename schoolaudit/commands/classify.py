@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+from itertools import islice
 
 from auditors.base import AuditContext
-from auditors.registry import audit_post, load_auditors
+from auditors.registry import audit_post, load_auditors, prepare
 from records.model import CATEGORIES
 from schoolaudit.config import config_dir, load_policy, load_settings
 from schoolaudit.corpus import read_posts
@@ -19,6 +20,8 @@ HELP = "classify posts from a JSONL file (corpus schema) and print findings as J
 EXAMPLE = "schoolaudit classify posts.jsonl"
 
 FINDING_FIELDS = ("category", "severity", "evidence", "explanation", "clause", "where")
+#: Posts shown to the auditors together (`auditors.registry.prepare`): the text model scores them in one call.
+BATCH = 256
 
 
 def add_arguments(parser) -> None:
@@ -43,16 +46,25 @@ def classify(post, account, policy, auditors) -> dict:
             "findings": [{k: getattr(f, k) for k in FINDING_FIELDS} for f in findings]}
 
 
+def classify_all(pairs: list, policy, auditors) -> list[dict]:
+    """`classify` of each (post, account), the posts shown to the auditors together first."""
+    prepare(auditors, [post for post, _ in pairs])
+    return [classify(post, account, policy, auditors) for post, account in pairs]
+
+
 def run(args) -> int:
     policy, auditors = load(args.config)
     bad = 0
     try:
-        for line in read_posts(args.file):
-            if line.error:
-                bad += 1
-                print(f"schoolaudit classify: {args.file}:{line.number}: {line.error}", file=sys.stderr)
-                continue
-            print(json.dumps(classify(line.post, line.account, policy, auditors), ensure_ascii=False))
+        lines = read_posts(args.file)
+        while batch := list(islice(lines, BATCH)):
+            results = iter(classify_all([(line.post, line.account) for line in batch if not line.error], policy, auditors))
+            for line in batch:
+                if line.error:
+                    bad += 1
+                    print(f"schoolaudit classify: {args.file}:{line.number}: {line.error}", file=sys.stderr)
+                else:
+                    print(json.dumps(next(results), ensure_ascii=False))
     except OSError as exc:
         print(f"schoolaudit classify: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from schoolaudit.config import config_dir, load_settings
-from schoolaudit.web.app import WebOptions
 
 HELP = "serve the review app: people sign in, review the findings in their scope and record decisions"
 EXAMPLE = "schoolaudit --config /etc/schoolaudit web --host 127.0.0.1 --port 8080"
@@ -22,13 +21,13 @@ def start_in_thread(config):
 
     from schoolaudit.web import create_app
 
-    options = WebOptions.from_settings(load_settings(config_dir(config)))
-    if not options.serve:
+    web = load_settings(config_dir(config)).web
+    if not web.serve:
         return None
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host=options.host, port=options.port,
+    server = uvicorn.Server(uvicorn.Config(create_app(config), host=web.host, port=web.port,
                                            log_level="warning", proxy_headers=False))
     threading.Thread(target=server.run, daemon=True, name="schoolaudit-web").start()
-    print(f"schoolaudit serve: the review app on http://{options.host}:{options.port}/", flush=True)
+    print(f"schoolaudit serve: the review app on http://{web.host}:{web.port}/", flush=True)
     return server
 
 
@@ -37,8 +36,8 @@ def run(args) -> int:
 
     from schoolaudit.web import create_app
 
-    options = WebOptions.from_settings(load_settings(config_dir(args.config)))
-    host, port = args.host or options.host, args.port or options.port
+    web = load_settings(config_dir(args.config)).web
+    host, port = args.host or web.host, args.port or web.port
     app = create_app(args.config)
     print(f"schoolaudit web: http://{host}:{port}/ (stop with Ctrl-C)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)

@@ -10,12 +10,13 @@ from importlib import import_module
 from pathlib import Path
 
 from auditors.base import CategoryPolicy, Policy, handle_key
+from auditors.cache import remember_valid_patterns
 from auditors.registry import AUDITORS, plugin_rule_files
 from auditors.text import CONTEXT_KEYS, RuleAuditor
 from records.model import CATEGORIES, SEVERITIES
 from schoolaudit.config.files import ConfigError, ConfigFile
 from schoolaudit.config.schema import (Rows, Table, Value, choice, did_you_mean, flag, number, pattern, patterns,
-                                       remember_valid_patterns, strings, text, whole)
+                                       strings, text, whole)
 from schoolaudit.config.settings import Settings, _category
 
 POLICY = Table({"categories": Table({name: Table({"clause": text(), "severity": choice(*SEVERITIES), "enabled": flag()})

@@ -8,9 +8,7 @@ file's text, since tomllib keeps no positions. Nothing here knows schoolaudit's 
 from __future__ import annotations
 
 import difflib
-import json
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -85,51 +83,11 @@ def strings(check: Check | None = None) -> Value:
     return Value((list,), "a list of strings", items=text(check))
 
 
-#: Most patterns kept in the cache folder as compiled without error by this Python before: compiling
-#: every pattern of the rules files is most of reading a configuration.
-MAX_KNOWN = 20_000
-_known: set[str] | None = None
-_found: set[str] = set()  # found valid by this process
-
-
-def _known_file() -> str:
-    import hashlib  # here: `--help` reads no rules
-
-    return f"patterns-valid-{hashlib.sha256(sys.version.encode()).hexdigest()[:16]}.json"
-
-
-def _known_valid() -> set[str]:
-    global _known
-    if _known is None:
-        from auditors.prefilter import read_cache  # here: `--help` reads no rules
-
-        try:
-            _known = set(json.loads(read_cache(_known_file()) or b"[]"))
-        except (ValueError, TypeError):
-            _known = set()
-    return _known
-
-
 def _compiles(pattern: str) -> str | None:
-    if pattern in _known_valid():
-        return None
-    try:
-        re.compile(f"(?:{pattern})")  # as the auditors join patterns: a global flag mid-pattern fails here too
-    except re.error as exc:
-        return f"a regular expression ({exc})"
-    _found.add(pattern)
-    return None
+    from auditors.cache import pattern_error  # here: `--help` reads no rules
 
-
-def remember_valid_patterns() -> None:
-    """Keep the patterns found valid in the cache folder, for the next start-up (best effort)."""
-    known = _known_valid()
-    if _found - known:
-        from auditors.prefilter import write_cache
-
-        kept = known | _found
-        known.update(_found)
-        write_cache(_known_file(), json.dumps(sorted(kept if len(kept) <= MAX_KNOWN else _found)).encode())
+    error = pattern_error(pattern)
+    return f"a regular expression ({error})" if error else None
 
 
 def pattern() -> Value:

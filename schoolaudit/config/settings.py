@@ -189,6 +189,14 @@ class WebSection:
     password_sign_in: bool = setting(True, flag(), "false: sign in only with the board's account ([web.oidc])")
     oidc: dict = setting({}, OIDC, "sign-in with the board's Microsoft Entra or Google Workspace (OpenID Connect)")
 
+    def __post_init__(self):
+        # kept without its trailing slash: links are base_url + "/path"
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,34 +13,15 @@ from starlette.routing import Mount
 
 from records import people
 from records.store import Store
-from schoolaudit.config import ConfigError, Registry, Settings, config_dir, load_registry, load_settings
+from schoolaudit.config import Registry, Settings, config_dir, load_registry, load_settings
 from schoolaudit.reporting import ReportBuilder
 from schoolaudit.web.oidc import OidcOptions
+from schoolaudit.web.routes import routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_HOURS = 12
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-
-
-@dataclass(frozen=True)
-class WebOptions:
-    """settings.toml [web]."""
-    base_url: str
-    host: str
-    port: int
-    serve: bool
-    password_sign_in: bool
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "WebOptions":
-        web = settings.web
-        return cls(base_url=web.base_url.rstrip("/"), host=web.host, port=web.port, serve=web.serve,
-                   password_sign_in=web.password_sign_in)
-
-    @property
-    def secure_cookies(self) -> bool:
-        return self.base_url.startswith("https://")
 
 
 class WebContext:
@@ -51,11 +31,7 @@ class WebContext:
         self.config_dir = directory
         self.settings: Settings = load_settings(directory)
         self.registry: Registry = load_registry(directory)
-        self.options = WebOptions.from_settings(self.settings)
-        oidc_options = OidcOptions.from_settings(self.settings)
-        if oidc_options is None and not self.options.password_sign_in:
-            raise ConfigError(f"{directory / 'settings.toml'}: [web] password_sign_in = false needs [web.oidc] "
-                              "(else nobody can sign in)")
+        oidc_options = OidcOptions.from_settings(self.settings)  # refuses password_sign_in = false without it
         self.oidc = None
         if oidc_options:
             from schoolaudit.web.oidc_client import OidcSignIn
@@ -99,14 +75,12 @@ class SecurityHeaders:
 
 
 def create_app(config: str | Path | None = None) -> Starlette:
-    from schoolaudit.web.routes import routes
-
     context = WebContext(config_dir(config))
     app = Starlette(
         routes=[*routes(), Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=[Middleware(SecurityHeaders),
                     Middleware(SessionMiddleware, secret_key=people.app_secret(context.store),
                                session_cookie="schoolaudit_session", max_age=SESSION_HOURS * 3600,
-                               same_site="lax", https_only=context.options.secure_cookies)])
+                               same_site="lax", https_only=context.settings.web.secure_cookies)])
     app.state.context = context
     return app

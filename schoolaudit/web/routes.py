@@ -11,6 +11,7 @@ import sys
 from datetime import timedelta
 from functools import wraps
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -28,9 +29,11 @@ from reports.render import CATEGORY_LABELS, highlight, place_label, web_link
 from schoolaudit.reporting import iso_time, local_time
 from schoolaudit.review import ReviewError, parse_since
 from schoolaudit.web import csrf, passwords
-from schoolaudit.web.app import WebContext
 from schoolaudit.web.oidc import SignInRefused
 from schoolaudit.web.views import plain_outcome, version_views
+
+if TYPE_CHECKING:  # app.py builds the routes
+    from schoolaudit.web.app import WebContext
 
 #: decision -> the status it sets, as the pages name them
 DECISIONS = {action.value: action.status.value for action in Action}
@@ -117,7 +120,7 @@ def form_action(handler):
 
 def login_form(request: Request, status: int = 200, **view) -> HTMLResponse:
     ctx = context(request)
-    return render(request, "login.html", status=status, password_sign_in=ctx.options.password_sign_in,
+    return render(request, "login.html", status=status, password_sign_in=ctx.settings.web.password_sign_in,
                   sso_label=ctx.oidc.options.button_label if ctx.oidc else None, **view)
 
 
@@ -130,7 +133,7 @@ async def login(request: Request):
     ctx, form = context(request), await request.form()
     email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
     target = safe_next(form.get("next"))
-    if not ctx.options.password_sign_in:
+    if not ctx.settings.web.password_sign_in:
         return forbidden(request, None, "This app signs people in through the board's account only.")
     since = (utcnow() - SIGNIN_WINDOW).isoformat()
     by_email, by_client = people.failed_signins_since(ctx.store, email, client(request), since)
@@ -163,7 +166,7 @@ async def sso_start(request: Request):
     if ctx.oidc is None:
         return not_found(request, None)
     request.session["sso_next"] = safe_next(request.query_params.get("next"))
-    redirect_uri = (ctx.options.base_url + "/auth/callback") if ctx.options.base_url \
+    redirect_uri = (ctx.settings.web.base_url + "/auth/callback") if ctx.settings.web.base_url \
         else str(request.url_for("sso_callback"))
     try:
         return await ctx.oidc.start(request, redirect_uri)
@@ -302,13 +305,21 @@ def _decide(ctx: WebContext, user: User, ids: list[int], action: str, reason: st
     return done
 
 
-def _refusal(request: Request, user: User, ctx, finding_id: int, verb: str):
-    """The answer when `user` may not act on the finding: 404 outside their scope, 403 for a role that only reads."""
-    if queue.finding(ctx.store, user.scope, finding_id) is None:
-        return not_found(request, user)
-    if not user.can_decide:
-        return forbidden(request, user, f"Your role lets you read findings, not {verb}.")
-    return None
+def finding_action(verb: str):
+    """A form action on the finding of the path: 404 outside the user's scope, 403 for a role that only
+    reads ("Your role lets you read findings, not {verb}."); else the handler, given the context and the id."""
+    def decorate(handler):
+        @form_action
+        @wraps(handler)
+        async def wrapper(request: Request, user: User, form):
+            ctx, finding_id = context(request), request.path_params["id"]
+            if queue.finding(ctx.store, user.scope, finding_id) is None:
+                return not_found(request, user)
+            if not user.can_decide:
+                return forbidden(request, user, f"Your role lets you read findings, not {verb}.")
+            return await handler(request, user, form, ctx, finding_id)
+        return wrapper
+    return decorate
 
 
 def _decision_fields(form) -> tuple[str, str, str]:
@@ -316,13 +327,8 @@ def _decision_fields(form) -> tuple[str, str, str]:
             str(form.get("note", ""))[:2000].strip())
 
 
-@form_action
-async def decision(request: Request, user: User, form):
-    ctx = context(request)
-    finding_id = request.path_params["id"]
-    refused = _refusal(request, user, ctx, finding_id, "decide on them")
-    if refused:
-        return refused
+@finding_action("decide on them")
+async def decision(request: Request, user: User, form, ctx: WebContext, finding_id: int):
     action, reason, note = _decision_fields(form)
     if action not in DECISIONS:
         return forbidden(request, user, f"Unknown decision {action!r}.")
@@ -357,13 +363,8 @@ async def undo(request: Request, user: User, form):
     return RedirectResponse(safe_next(form.get("next") or "/findings"), status_code=303)
 
 
-@form_action
-async def assign(request: Request, user: User, form):
-    ctx = context(request)
-    finding_id = request.path_params["id"]
-    refused = _refusal(request, user, ctx, finding_id, "assign them")
-    if refused:
-        return refused
+@finding_action("assign them")
+async def assign(request: Request, user: User, form, ctx: WebContext, finding_id: int):
     assignee = str(form.get("assignee", "")).strip().lower() or None
     if assignee and people.user_by_email(ctx.store, assignee) is None:
         return forbidden(request, user, f"{assignee} is not a user of this app.")
@@ -374,13 +375,8 @@ async def assign(request: Request, user: User, form):
     return RedirectResponse(f"/findings/{finding_id}", status_code=303)
 
 
-@form_action
-async def escalate(request: Request, user: User, form):
-    ctx = context(request)
-    finding_id = request.path_params["id"]
-    refused = _refusal(request, user, ctx, finding_id, "escalate them")
-    if refused:
-        return refused
+@finding_action("escalate them")
+async def escalate(request: Request, user: User, form, ctx: WebContext, finding_id: int):
     note = str(form.get("note", ""))[:2000].strip()
     with ctx.store.transaction():
         queue.escalate(ctx.store, user.scope, finding_id, note, by=user.email)

@@ -1,0 +1,70 @@
+"""Small faces in a 12 MP photo: the fine pass on the photo as decoded, and the mosaic's candidates."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from auditors import faces as faces_module
+from auditors.faces import FaceDetector, _Boxes, _candidates, _priors
+from auditors.image_analysis import ImageSettings, analyse_bytes
+
+ASTRONAUT = Path(__file__).resolve().parent / "fixtures" / "images" / "astronaut.jpg"
+FACES_ONLY = ImageSettings(explicit=False, text=False, turned=False)
+#: where the 32 px faces go: each at another offset from the model's anchor grid
+SPOTS = [(300 + 620 * i, 400 + 453 * (i % 5)) for i in range(6)]
+
+
+@pytest.fixture(scope="module")
+def six_small_faces() -> tuple[bytes, list[tuple[float, float]]]:
+    """A 4032x3024 JPEG of a busy (noise) background holding the astronaut six times with a 32 px
+    face, resampled with antialiasing as a camera would, and where each face's top-left corner is."""
+    astronaut = Image.open(ASTRONAUT).convert("RGB")
+    (face,) = FaceDetector().detect(astronaut)
+    factor = 32 / face.size
+    small = astronaut.resize((round(astronaut.width * factor),) * 2, Image.Resampling.LANCZOS)
+    texture = np.random.default_rng(0).integers(60, 200, (378, 504, 3)).astype(np.uint8)
+    canvas = Image.fromarray(texture).resize((4032, 3024), Image.Resampling.BICUBIC)
+    for spot in SPOTS:
+        canvas.paste(small, spot)
+    out = io.BytesIO()
+    canvas.save(out, format="JPEG", quality=90)
+    return out.getvalue(), [(x + face.x * factor, y + face.y * factor) for x, y in SPOTS]
+
+
+def _found(faces, corners) -> list[bool]:
+    return [any(abs(f.x - x) < 8 and abs(f.y - y) < 8 and 22 <= f.size <= 45 for f in faces) for x, y in corners]
+
+
+def test_every_32px_face_of_a_phone_photo_is_found_in_the_photo_as_decoded(six_small_faces, monkeypatch):
+    data, corners = six_small_faces
+    sizes = []
+    run = FaceDetector._run
+    monkeypatch.setattr(FaceDetector, "_run", lambda self, image: sizes.append(image.size) or run(self, image))
+    faces = analyse_bytes(data, FACES_ONLY).faces
+    assert sizes[0] == (2016, 1512)  # the JPEG's half-scale decode, not scaled again
+    assert all(_found(faces, corners)) and len(faces) == len(corners)
+    # scaled to 1600 px (as before), half of them score no more than the background there
+    monkeypatch.setattr(faces_module, "FINE_MAX_SIDE", 1600)
+    assert not all(_found(analyse_bytes(data, FACES_ONLY).faces, corners))
+
+
+def test_mosaic_candidates_skip_the_edges_of_a_found_face():
+    width, height = 160, 120
+    priors = _priors(height, width)
+    finest = (height // 8) * (width // 8) * 2
+    scores = np.zeros(len(priors), np.float32)
+    centres = priors[:finest, :2] * np.array([width, height], np.float32)
+
+    def anchor_at(x: float, y: float) -> int:
+        return int(np.abs(centres - (x, y)).sum(axis=1).argmin())
+
+    beside, apart = anchor_at(52, 52), anchor_at(124, 92)
+    scores[beside], scores[apart] = 0.5, 0.1  # the best candidate lies just beside a found 20 px face
+    found = _Boxes(np.array([[40 / width, 44 / height]], np.float32), np.array([[20 / width, 20 / height]], np.float32),
+                   np.array([0.99], np.float32), np.array([True]))
+    chosen = _candidates((None, scores, None), (width, height), found, 8) * np.array([width, height])
+    assert np.allclose(chosen, [centres[apart]])
