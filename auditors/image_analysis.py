@@ -252,13 +252,29 @@ def analyse_bytes(data: bytes, settings: ImageSettings, sha256: str | None = Non
     with stopwatch("faces"):
         found = detector.detect(image, (width, height))
     score = text = None
+    if scorer or reader:
+        with stopwatch("small copy"):
+            small = small_copy(image)
     if scorer:
         with stopwatch("explicit"):
-            score = scorer.score(image)
+            score = scorer.score(small)
     if reader:
         with stopwatch("text"), _ONE_TEXT_READ_AT_A_TIME:
-            text = reader.read(image)
+            text = reader.read(image, small)
     return ImageAnalysis(sha256, width, height, found, None if score is None else round(score, 4), text or "")
+
+
+#: The explicit scorer (256 px) and the text gate (320 px) look at one copy of a large image, its longer
+#: side from this up to twice this: on a 12 MP photo (decoded at 2016 px) a whole-factor box reduction
+#: of 4 ms, where each shrinking the decoded image itself cost them 10 and 8 ms.
+SMALL_COPY_SIDE = 640
+
+
+def small_copy(image):
+    """`image` reduced by a whole factor to a longer side of `SMALL_COPY_SIDE` up to twice it; itself
+    when smaller."""
+    factor = max(image.size) // SMALL_COPY_SIDE
+    return image.reduce(factor) if factor > 1 else image
 
 
 def _job(path: str, sha256: str | None, settings: ImageSettings) -> dict:
