@@ -205,7 +205,9 @@ class FaceDetector:
         if model_path is None:
             check_available(precision)
             model_path = model_file(precision)
-        self.session = lean_session(model_path, threads)
+        # with onnxruntime's arena: a 12 MP photo's fine pass (2016 px) took 266 ms without it, 185 with,
+        # its activations of 25 to 50 MB each mapped afresh on every run; the arena keeps them (117 MB)
+        self.session = lean_session(model_path, threads, arena=True)
         self.input_name = self.session.get_inputs()[0].name
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
