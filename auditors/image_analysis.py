@@ -239,7 +239,7 @@ class _Stopwatch:
 def analyse_bytes(data: bytes, settings: ImageSettings, sha256: str | None = None,
                   timings: dict[str, float] | None = None) -> ImageAnalysis:
     """Analyse one image's bytes in this process (models loaded on first use). With `timings`,
-    the milliseconds of each stage (decode, faces, explicit, text) are put there: for the bench."""
+    the milliseconds of each stage (decode, faces, small copy, explicit, text) are put there: for the bench."""
     sha256 = sha256 or hashlib.sha256(data).hexdigest()
     stopwatch = _Stopwatch(timings)
     try:

@@ -27,7 +27,8 @@ Then, unless told not to:
   how many the gate opens, now and as it was.
 Timing is CPU milliseconds per image on one core (process pinned to one CPU, one onnxruntime
 thread; CPU time, as a shared machine's neighbours lengthen wall time), image bytes already read:
-decode, faces, explicit, text and total, median and 90th percentile; beside each step its limit,
+decode, faces, small copy (the one the explicit scorer and the text gate share), explicit, text and
+total, median and 90th percentile; beside each step its limit,
 the bare model on a fixed input of the size that step gives it for the median image (faces: the
 coarse pass's input; explicit: open_nsfw's 224 x 224; text: the gate's copy).
 With `--against REF` the image analysis of git revision REF (bench/old_code.py) runs beside this
