@@ -91,7 +91,7 @@ class ImageSettings:
         raw = json.dumps([*faces_module.model_identity(self.face_model), faces_module.PASSES_VERSION,
                           self.face_score, self.nms,
                           self.coarse_side, self.max_side, self.fine_side, self.fine_score, self.turned,
-                          self.max_pixels, explicit_image.MODEL_NAME if self.explicit else None,
+                          self.max_pixels, SMALL_COPY_SIDE, explicit_image.MODEL_NAME if self.explicit else None,
                           [image_text.MODEL_NAME, image_text.READING_VERSION] if self.text else None])
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 

@@ -273,3 +273,11 @@ def test_the_explicit_scorer_and_the_text_gate_share_a_small_copy_of_a_large_pho
     assert small_copy(photo).size == (672, 504) and small_copy(Image.new("RGB", (1280, 960))).size == (640, 480)
     web = Image.new("RGB", (1024, 768))
     assert small_copy(web) is web  # an ordinary post's image is looked at as it is
+
+
+def test_the_small_copy_is_part_of_the_cache_key(monkeypatch):
+    from auditors import image_analysis
+
+    before = ImageSettings().params
+    monkeypatch.setattr(image_analysis, "SMALL_COPY_SIDE", 320)
+    assert ImageSettings().params != before
