@@ -205,7 +205,9 @@ class FaceDetector:
         if model_path is None:
             check_available(precision)
             model_path = model_file(precision)
-        self.session = lean_session(model_path, threads)
+        # with onnxruntime's arena: a 12 MP photo's fine pass (2016 px) took 266 ms without it, 185 with,
+        # its activations of 25 to 50 MB each mapped afresh on every run; the arena keeps them (117 MB)
+        self.session = lean_session(model_path, threads, arena=True)
         self.input_name = self.session.get_inputs()[0].name
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
@@ -440,14 +442,19 @@ def _candidates(outputs, size: tuple[int, int], found: _Boxes, limit: int) -> np
     points = _priors(height, width)[order, :2] * np.array([width, height], np.float32)
     near_found = _Boxes(found.centres, found.sizes * NEAR_FOUND, found.scores, found.person)
     points = points[~near_found.contain(points / np.array([width, height], np.float32))]
-    spacing = MOSAIC_CELL / ZOOM / 2
-    chosen, count = np.empty((limit, 2), np.float32), 0
-    for point in points:
-        if count >= limit:
+    # the points lie on the finest priors' grid: a point closer than `spacing` on both axes to one chosen
+    # before lies within `reach` cells of it, marked taken when that one was chosen
+    stride = _STRIDES[0]
+    reach = math.ceil(MOSAIC_CELL / ZOOM / 2 / stride) - 1
+    taken = np.zeros((math.ceil(height / stride) + 2 * reach, math.ceil(width / stride) + 2 * reach), bool)
+    chosen = []
+    for column, row in (points // stride).astype(int).tolist():
+        if len(chosen) >= limit:
             break
-        if not (np.abs(chosen[:count] - point).max(axis=1) < spacing).any():
-            chosen[count], count = point, count + 1
-    return chosen[:count] / np.array([width, height], np.float32)
+        if not taken[row + reach, column + reach]:
+            chosen.append((column, row))
+            taken[row:row + 2 * reach + 1, column:column + 2 * reach + 1] = True
+    return (np.array(chosen, np.float32).reshape(-1, 2) + 0.5) * stride / np.array([width, height], np.float32)
 
 
 def model_digest(path: Path = MODEL_PATH) -> str:

@@ -91,7 +91,7 @@ class ImageSettings:
         raw = json.dumps([*faces_module.model_identity(self.face_model), faces_module.PASSES_VERSION,
                           self.face_score, self.nms,
                           self.coarse_side, self.max_side, self.fine_side, self.fine_score, self.turned,
-                          self.max_pixels, explicit_image.MODEL_NAME if self.explicit else None,
+                          self.max_pixels, SMALL_COPY_SIDE, explicit_image.MODEL_NAME if self.explicit else None,
                           [image_text.MODEL_NAME, image_text.READING_VERSION] if self.text else None])
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
@@ -239,7 +239,7 @@ class _Stopwatch:
 def analyse_bytes(data: bytes, settings: ImageSettings, sha256: str | None = None,
                   timings: dict[str, float] | None = None) -> ImageAnalysis:
     """Analyse one image's bytes in this process (models loaded on first use). With `timings`,
-    the milliseconds of each stage (decode, faces, explicit, text) are put there: for the bench."""
+    the milliseconds of each stage (decode, faces, small copy, explicit, text) are put there: for the bench."""
     sha256 = sha256 or hashlib.sha256(data).hexdigest()
     stopwatch = _Stopwatch(timings)
     try:
@@ -251,13 +251,29 @@ def analyse_bytes(data: bytes, settings: ImageSettings, sha256: str | None = Non
     with stopwatch("faces"):
         found = detector.detect(image, (width, height))
     score = text = None
+    if scorer or reader:
+        with stopwatch("small copy"):
+            small = small_copy(image)
     if scorer:
         with stopwatch("explicit"):
-            score = scorer.score(image)
+            score = scorer.score(small)
     if reader:
         with stopwatch("text"):
-            text = reader.read(image)
+            text = reader.read(image, small)
     return ImageAnalysis(sha256, width, height, found, None if score is None else round(score, 4), text or "")
+
+
+#: The explicit scorer (256 px) and the text gate (320 px) look at one copy of a large image, its longer
+#: side from this up to twice this: on a 12 MP photo (decoded at 2016 px) a whole-factor box reduction
+#: of 4 ms, where each shrinking the decoded image itself cost them 10 and 8 ms.
+SMALL_COPY_SIDE = 640
+
+
+def small_copy(image):
+    """`image` reduced by a whole factor to a longer side of `SMALL_COPY_SIDE` up to twice it; itself
+    when smaller."""
+    factor = max(image.size) // SMALL_COPY_SIDE
+    return image.reduce(factor) if factor > 1 else image
 
 
 def _job(path: str, sha256: str | None, settings: ImageSettings) -> dict:

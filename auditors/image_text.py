@@ -88,8 +88,10 @@ class TextReader:
         """True when the text detector finds stacked lines (`stacked_lines`) on a small copy of the image."""
         return bool(self._gate(image))
 
-    def read(self, image) -> str:
-        lines = self._gate(image)
+    def read(self, image, small=None) -> str:
+        """The text of `image`, gated on `small` (a copy of it of at least `gate_side`, when one was
+        made for other steps too) or on the image itself."""
+        lines = self._gate(image if small is None else small)
         return self.read_all(image, self._side_for(image, lines)) if lines else ""
 
     def read_all(self, image, side: int | None = None) -> str:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def lean_session(model: str | Path, threads: int = 1):
+def lean_session(model: str | Path, threads: int = 1, arena: bool = False):
     """An `onnxruntime.InferenceSession` on the CPU for `model`, running on `threads` threads that
-    sleep when idle, without memory arena or memory patterns."""
+    sleep when idle, without memory patterns, and without memory arena unless `arena`."""
     import onnxruntime as ort  # imported on use: a start-up without images never pays for it
 
     options = ort.SessionOptions()
-    options.enable_cpu_mem_arena = False
+    options.enable_cpu_mem_arena = arena
     options.enable_mem_pattern = False
     options.intra_op_num_threads = max(1, int(threads))
     options.inter_op_num_threads = 1

@@ -68,3 +68,26 @@ def test_mosaic_candidates_skip_the_edges_of_a_found_face():
                    np.array([0.99], np.float32), np.array([True]))
     chosen = _candidates((None, scores, None), (width, height), found, 8) * np.array([width, height])
     assert np.allclose(chosen, [centres[apart]])
+
+
+def test_mosaic_candidates_are_the_best_places_one_per_window():
+    width, height = 400, 320
+    priors = _priors(height, width)
+    finest = (height // 8) * (width // 8) * 2
+    scores = np.zeros(len(priors), np.float32)
+    scores[:finest] = np.random.default_rng(3).random(finest, np.float32) * 0.02  # a quarter under the floor
+    nothing = _Boxes(*(np.zeros((0, 2), np.float32),) * 2, np.zeros(0, np.float32), np.zeros(0, bool))
+    spacing = faces_module.MOSAIC_CELL / faces_module.ZOOM / 2
+    chosen = _candidates((None, scores, None), (width, height), nothing, 40) * np.array([width, height])
+    assert len(chosen) == 40
+    apart = np.abs(chosen[:, None] - chosen[None]).max(axis=2) >= spacing
+    assert apart[~np.eye(len(chosen), dtype=bool)].all()  # one per window
+    # every place scoring more than the last one chosen is chosen or lies in the window of a better one
+    centres = priors[:finest, :2] * np.array([width, height], np.float32)
+    best_at: dict[tuple, float] = {}  # two anchors per place: its best score
+    for centre, score in zip(map(tuple, centres.round(1).tolist()), scores[:finest].tolist()):
+        best_at[centre] = max(score, best_at.get(centre, 0.0))
+    last = min(best_at[tuple(c)] for c in chosen.round(1).tolist())
+    for centre, score in best_at.items():
+        if score > last:
+            assert (np.abs(chosen - centre).max(axis=1) < spacing).any()

@@ -262,3 +262,22 @@ def test_changed_detector_passes_are_part_of_the_cache_key(monkeypatch):
     before = ImageSettings().params
     monkeypatch.setattr(faces_module, "PASSES_VERSION", faces_module.PASSES_VERSION + " and more")
     assert ImageSettings().params != before
+
+
+def test_the_explicit_scorer_and_the_text_gate_share_a_small_copy_of_a_large_photo():
+    from PIL import Image
+
+    from auditors.image_analysis import small_copy
+
+    photo = Image.new("RGB", (2016, 1512))
+    assert small_copy(photo).size == (672, 504) and small_copy(Image.new("RGB", (1280, 960))).size == (640, 480)
+    web = Image.new("RGB", (1024, 768))
+    assert small_copy(web) is web  # an ordinary post's image is looked at as it is
+
+
+def test_the_small_copy_is_part_of_the_cache_key(monkeypatch):
+    from auditors import image_analysis
+
+    before = ImageSettings().params
+    monkeypatch.setattr(image_analysis, "SMALL_COPY_SIDE", 320)
+    assert ImageSettings().params != before

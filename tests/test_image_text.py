@@ -74,6 +74,11 @@ def test_a_flyer_is_read_line_by_line(tmp_path):
     assert analysis.faces == []
 
 
+def test_a_flyer_photographed_at_12_mp_is_gated_on_the_small_copy_and_read(tmp_path):
+    flyer = draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES, size=(4032, 3024), points=(240, 170))
+    assert analyse_bytes(flyer.read_bytes(), ONLY_TEXT).text == "\n".join(FLYER_LINES)
+
+
 def test_light_text_on_a_dark_poster_is_read_too(tmp_path):
     flyer = draw_flyer(tmp_path / "dark.jpg", ["Vote Maria Lopez", "for council"], background=(20, 60, 120),
                        ink=(255, 255, 255))
