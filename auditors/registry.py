@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import logging
 import time
-from importlib.metadata import EntryPoint, entry_points
 
 from auditors.base import AuditContext, Auditor, Disabled, Policy
+from auditors.plugins import EntryPoint, entry_points
 from records.model import CATEGORIES, Finding, Post
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def load_auditors(policy: Policy, table: tuple[str, ...] | None = None,
     """
     disabled: dict[str, str] = {}
     rows = [row for row in (AUDITORS if table is None else table) if images or row not in READS_IMAGES]
-    builtin = [EntryPoint(row, row, PLUGIN_GROUP).load() for row in rows]
+    builtin = [EntryPoint(row, row).load() for row in rows]
     plugins = _plugin_classes({cls.name for cls in builtin}, disabled) if table is None else []
     ready = []
     for cls in _placed(builtin, plugins):

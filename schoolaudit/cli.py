@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -26,7 +25,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         epilog="Example: schoolaudit demo --out /tmp/demo",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"schoolaudit {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     add_global_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = _chosen_command(sys.argv[1:] if argv is None else argv)
@@ -64,7 +63,17 @@ def _summary(module_name: str) -> str:
     return ""
 
 
+class _VersionAction(argparse._VersionAction):
+    """--version, the installed version looked up only when asked: importlib.metadata is slow to import."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        self.version = f"schoolaudit {_version()}"
+        super().__call__(parser, namespace, values, option_string)
+
+
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("schoolaudit")
     except PackageNotFoundError:  # run from a source tree that was never installed
