@@ -13,7 +13,6 @@ from pathlib import Path
 from crawler import secrets
 from records.errors import StoreBusy
 from schoolaudit.commands import COMMANDS, plugin_commands
-from schoolaudit.config import ConfigError
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -118,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    from schoolaudit.config import ConfigError  # here: `--help` reads no configuration
+
     try:
         code = args.run(args) or 0
         sys.stdout.flush()  # inside the try: a closed pipe is noticed here, not at interpreter exit

@@ -99,4 +99,4 @@ def test_classify_imports_no_image_machinery_nor_the_start_up_heavyweights(tmp_p
 def test_help_imports_no_auditor(tmp_path):
     loaded = modules_loaded_by(["--help"], tmp_path)
     assert "argparse" in loaded and "auditors.plugins" in loaded  # the plugin commands are listed too
-    assert loaded.isdisjoint(("auditors.base", "auditors.registry", "numpy", *START_UP_MODULES))
+    assert loaded.isdisjoint(("auditors.base", "auditors.registry", "schoolaudit.config", "numpy", *START_UP_MODULES))
