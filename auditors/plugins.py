@@ -8,11 +8,11 @@ their entry_points.txt changed, so installing, upgrading or removing a package r
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import sys
+import zlib
 from functools import reduce
 from importlib import import_module
 from typing import NamedTuple
@@ -81,7 +81,9 @@ def _mtime(path: str) -> int | None:
 
 
 def _digest(state: list) -> str:
-    return hashlib.sha256(json.dumps(state).encode()).hexdigest()[:32]
+    """A short name for the state (two states sharing one only read the entry points again: the file holds
+    the whole state); a checksum, as hashlib's import alone costs more than all the rest of a cache hit."""
+    return f"{zlib.crc32(json.dumps(state).encode()):08x}"
 
 
 def _read_groups() -> dict[str, list[tuple[str, str]]]:

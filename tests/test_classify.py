@@ -80,10 +80,12 @@ START_UP_MODULES = ("importlib.metadata", "apscheduler")
 
 
 def modules_loaded_by(args: list[str], cwd: Path) -> set[str]:
-    """The modules a fresh `schoolaudit ARGS` process has imported when it ends."""
+    """The modules a fresh `schoolaudit ARGS` process has imported when it ends, its caches filled by
+    the same command before (the first start after an installation changes reads the entry points)."""
     code = ("import sys\ntry:\n    from schoolaudit.cli import main\n    sys.exit(main(sys.argv[1:]))\n"
             "finally:\n    print('\\n'.join(sys.modules), file=sys.stderr)\n")  # --help ends in SystemExit
-    done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True)
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return set(done.stderr.split())
 
