@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from auditors.onnx_session import lean_session
+
 _MODELS_DIR = Path(__file__).resolve().parent / "models"
 #: the default model (int8), and the fp32 original it was quantised from
 MODEL_PATH = _MODELS_DIR / "retinaface-mnet025-int8.onnx"
@@ -203,14 +205,7 @@ class FaceDetector:
         if model_path is None:
             check_available(precision)
             model_path = model_file(precision)
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(model_path), sess_options=options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = lean_session(model_path, threads)
         self.input_name = self.session.get_inputs()[0].name
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)

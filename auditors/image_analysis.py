@@ -60,6 +60,7 @@ class ImageSettings:
     explicit: bool = True  # score explicitness at all
     text: bool = True  # read the text in images that look like they hold some (OCR)
     workers: int = 0  # processes; 0 = os.cpu_count()
+    text_threads: int = 1  # onnxruntime threads reading text (a worker of schoolaudit.workers gives it its cores)
 
     @classmethod
     def from_rules(cls, rules: dict) -> "ImageSettings":
@@ -81,6 +82,7 @@ class ImageSettings:
             explicit=bool(explicit.get("enabled", default.explicit)),
             text=bool(rules.get("text", {}).get("enabled", default.text)),
             workers=int(rules.get("workers", {}).get("processes", default.workers)),
+            text_threads=int(rules.get("workers", {}).get("text_threads", default.text_threads)),
         )
 
     @property
@@ -190,9 +192,6 @@ def open_image(data: bytes, max_pixels: int, max_side: int | None = None):
 # --- the models, loaded once per process ------------------------------------------------------
 
 _MODELS: dict = {}
-#: rapidocr's engine keeps each call's options on itself (use_rec...), so threads sharing it take turns;
-#: it also keeps a process to one reading's memory peak (~400 MB at 1280 px) at a time
-_ONE_TEXT_READ_AT_A_TIME = threading.Lock()
 
 
 def _models(settings: ImageSettings):
@@ -205,14 +204,14 @@ def _models(settings: ImageSettings):
                                              fine_score=settings.fine_score, turned=settings.turned,
                                              coarse_side=settings.coarse_side)
         scorer = explicit_image.ExplicitScorer(threads=1) if settings.explicit else None
-        reader = _text_reader() if settings.text else None
+        reader = _text_reader(settings.text_threads) if settings.text else None
         _MODELS[key] = (detector, scorer, reader)
     return _MODELS[key]
 
 
-def _text_reader() -> image_text.TextReader | None:
+def _text_reader(threads: int) -> image_text.TextReader | None:
     try:
-        return image_text.TextReader(threads=1)
+        return image_text.TextReader(threads=threads)
     except image_text.ModelMissing as exc:
         log.warning("text in images not read: %s", exc)
         return None
@@ -256,7 +255,7 @@ def analyse_bytes(data: bytes, settings: ImageSettings, sha256: str | None = Non
         with stopwatch("explicit"):
             score = scorer.score(image)
     if reader:
-        with stopwatch("text"), _ONE_TEXT_READ_AT_A_TIME:
+        with stopwatch("text"):
             text = reader.read(image)
     return ImageAnalysis(sha256, width, height, found, None if score is None else round(score, 4), text or "")
 
@@ -286,6 +285,7 @@ class ImageAnalyser:
         self.cache = cache if cache is not None else ImageCache(None)
         self._pool: ProcessPoolExecutor | None = None
         self.analysed = 0  # images that went through the models (not the cache)
+        self._counting = threading.Lock()  # `analyse` runs on several threads in a worker
 
     def analyse(self, paths: Sequence[str | Path], sha256s: Sequence[str | None] | None = None) -> list[ImageAnalysis]:
         paths = [str(p) for p in paths]
@@ -307,8 +307,9 @@ class ImageAnalyser:
                 todo.setdefault(sha, []).append(i)
         if todo:
             jobs = [(paths[indices[0]], sha) for sha, indices in todo.items()]
+            with self._counting:
+                self.analysed += len(jobs)
             for (path, sha), data in zip(jobs, self._run(jobs)):
-                self.analysed += 1
                 if not str(data.get("error") or "").startswith("cannot read file"):
                     self.cache.put(sha, params, data)
                 for i in todo[sha]:

@@ -8,25 +8,35 @@ the only cv2 schoolaudit installs (no libGL needed on a server; nothing else her
 Reading costs far more than finding faces, so `TextReader.read` first runs the text detector on a
 small copy of the image (`gate_side`); only an image that shows what a flyer, poster, page or sign
 has (`stacked_lines`: two lines of similar height one under the other), not a photo with a stray
-word (a shirt's print, a banner, a logo), is read, at up to `read_side`. Lines come back in reading
-order (`reading_order`), joined by newlines; pieces the recogniser is unsure of (`min_score`) are
-left out.
+word (a shirt's print, a banner, a logo), is read, at up to `read_side`: the lines are found on a
+copy of at most `DETECT_SIDE` and recognised in the image at the side read. Lines come back in
+reading order (`reading_order`), joined by newlines; pieces the recogniser is unsure of
+(`min_score`) are left out.
 """
 from __future__ import annotations
 
 import logging
 import statistics
+import threading
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from auditors.onnx_session import lean_session
 
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "PP-OCRv6 small det+rec (rapidocr 3.10.0)"
 DETECTOR_FILE, RECOGNISER_FILE = "PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx"
 #: How images are chosen and read, in the analysis cache key: a change here must not reuse old analyses.
-READING_VERSION = "2: gate on stacked lines, read at 960 to 1280 px"
+READING_VERSION = "3: gate on stacked lines, read at 960 to 1280 px, lines found at up to 640 px"
+#: The text detector finds the lines on a copy of the image at most this long, and the recogniser
+#: reads them in the image at the side read: the detector's memory and time grow with the area it
+#: sees (for a page: at 1280 px 350 MB and 1.9 s, at 960 px 165 MB, at 640 px 70 MB and 0.6 s),
+#: and what is read stays the same (bench/eval_images.py --text-only: the same text on every flyer
+#: and page, character accuracy 0.999, as when the lines were found at the side read).
+DETECT_SIDE = 640
 
 
 class ModelMissing(RuntimeError):
@@ -56,19 +66,23 @@ class TextReader:
 
     def __init__(self, threads: int = 1, gate_side: int = 320, read_side: int = 1280, min_score: float = 0.6):
         detector, recogniser = model_files()
+        from omegaconf import flag_override  # rapidocr's configuration library
         from rapidocr import RapidOCR
 
-        threads = max(1, int(threads))
         self.engine = RapidOCR(params={
             "Global.log_level": "error",  # not a warning for each photo with no text
             "Global.use_cls": False, "Global.text_score": min_score,
-            "Det.model_path": str(detector), "Det.limit_type": "max", "Det.limit_side_len": read_side,
-            "Rec.model_path": str(recogniser), "Rec.rec_batch_num": 1,  # a line at a time: on a text page 260 MB peak instead of 339, 0.48 s CPU instead of 0.66, same text
-            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1})
+            "Det.model_path": str(detector), "Det.limit_type": "max", "Det.limit_side_len": DETECT_SIDE,
+            "Rec.model_path": str(recogniser), "Rec.rec_batch_num": 1})  # a line at a time: on a text page 260 MB peak instead of 339, 0.48 s CPU instead of 0.66, same text
+        # our sessions (rapidocr takes ready sessions, but its config holds only plain values unless told)
+        with flag_override(self.engine.cfg, "allow_objects", True):
+            self.engine.cfg.Det.session = lean_session(detector, threads)
+            self.engine.cfg.Rec.session = lean_session(recogniser, threads)
         # rapidocr loads each model on its first use; load both now, so an image's time is its own
         self.engine._load_det_model(), self.engine._load_rec_model()
         self.gate_side, self.read_side, self.min_score = gate_side, read_side, min_score
+        # rapidocr's engine keeps each call's options on itself (use_rec...): threads sharing it take turns
+        self._turn = threading.Lock()
 
     def looks_like_text(self, image) -> bool:
         """True when the text detector finds stacked lines (`stacked_lines`) on a small copy of the image."""
@@ -81,7 +95,9 @@ class TextReader:
     def read_all(self, image, side: int | None = None) -> str:
         """The text, read at `side` (default `read_side`) without the gate (bench/eval_images.py
         measures what the gate misses)."""
-        found = self.engine(_bgr(image, side or self.read_side), use_det=True, use_cls=False, use_rec=True)
+        scaled = _bgr(image, side or self.read_side)
+        with self._turn:
+            found = self.engine(scaled, use_det=True, use_cls=False, use_rec=True)
         if found.boxes is None or found.txts is None:
             return ""
         pieces = [(np.asarray(box, dtype=np.float32), text.strip())
@@ -91,7 +107,9 @@ class TextReader:
 
     def gate_boxes(self, image) -> list[np.ndarray]:
         """The text detector's boxes (4x2) on a copy of the image at `gate_side`."""
-        found = self.engine(_bgr(image, self.gate_side), use_det=True, use_cls=False, use_rec=False)
+        scaled = _bgr(image, self.gate_side)
+        with self._turn:
+            found = self.engine(scaled, use_det=True, use_cls=False, use_rec=False)
         return [] if found.boxes is None else list(found.boxes)
 
     def _gate(self, image) -> list["_Line"]:
@@ -114,9 +132,9 @@ LINE_ASPECT = 2.5
 #: the lines overlapping along them: one under the other, as in a flyer; not two pieces of one row.
 SIMILAR_HEIGHT = 1.6
 STACK_NEAR, STACK_FAR = 0.6, 4.0
-#: The gate's smallest line is read at about this height (px): reading costs time and memory with
-#: the image's area (about 650 MB at 1280 px, 480 MB at 960 px in a worker), and large type reads as
-#: well smaller. Never below MIN_READ_SIDE, where small print under the gate's notice stays legible.
+#: The gate's smallest line is read at about this height (px): reading costs time with the image's
+#: area, and large type reads as well smaller. Never below MIN_READ_SIDE, where small print under
+#: the gate's notice stays legible.
 READ_LINE_PX = 40
 MIN_READ_SIDE = 960
 

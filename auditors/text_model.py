@@ -414,6 +414,14 @@ def combine(findings: list[Finding], probabilities: dict[str, float], thresholds
     return kept
 
 
+def quoted_documents(finding: Finding) -> list[str]:
+    """The documents the model reads for a finding's quoted evidence: the whole quote, then each of its
+    clauses (an alt text's quote read as alt text)."""
+    alt = finding.where.startswith("alt:")
+    parts = dict.fromkeys(p for p in (finding.evidence, *_CLAUSE.split(finding.evidence)) if p.strip())
+    return [document("", (part,)) if alt else document(part, ()) for part in parts]
+
+
 def model_flags(probabilities: dict[str, float], thresholds: dict[str, float], found: frozenset[str],
                 has_alt: bool) -> list[tuple[str, float]]:
     """(category, probability) the model flags on its own: at or above threshold, not found by another
@@ -486,9 +494,7 @@ class TextModelAuditor:
 
         def quoted(finding: Finding) -> float:
             """The model's probability for the quoted evidence, or for its likeliest clause."""
-            alt = finding.where.startswith("alt:")
-            parts = dict.fromkeys(p for p in (finding.evidence, *_CLAUSE.split(finding.evidence)) if p.strip())
-            docs = [document("", (part,)) if alt else document(part, ()) for part in parts]
+            docs = quoted_documents(finding)
             return float(self.model.calibrated(self.model.decisions(docs))[:, self._position[finding.category]].max())
 
         return combine(findings, self.probabilities(post), self.thresholds, self.vetoes, quoted)

@@ -181,7 +181,7 @@ def step_limits(size: tuple[int, int], settings: ImageSettings) -> dict[str, lis
     coarse = scaled(settings.coarse_side or settings.max_side)
     limits = {"faces": [f"{coarse[0]}x{coarse[1]}", bare_model_ms(coarse)]}
     if settings.explicit:
-        limits["explicit"] = ["224x224", bare_session_ms(ExplicitScorer().classifier._session, (1, 224, 224, 3))]
+        limits["explicit"] = ["224x224", bare_session_ms(ExplicitScorer().session, (1, 224, 224, 3))]
     if settings.text:
         reader = TextReader()
         gate = scaled(reader.gate_side, 32)  # the text detector takes sides in multiples of 32

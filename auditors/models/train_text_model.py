@@ -1,6 +1,6 @@
 """Rebuild `text-lr.json.gz`, the text model of auditors/text_model.py (offline tool, not used at run time).
 
-    python auditors/models/train_text_model.py [--check POSTS.jsonl ...] [--tune]
+    python auditors/models/train_text_model.py [--check POSTS.jsonl ...] [--tune] [--explain-clean]
 
 Needs scikit-learn (1.9) and numpy in the Python that runs it, and the project itself (`pip install
 -e .`); scikit-learn is not a schoolaudit dependency, so use a scratch venv (`python -m venv /tmp/ml &&
@@ -9,7 +9,7 @@ minilm-static.npz, are built by distill_static_embeddings.py beside this file.
 
 Training data: ONLY the project's own labelled posts, tests/fixtures/text/*.jsonl,
 bench/data/heldout_posts.jsonl, bench/data/heldout3_posts.jsonl (spent as a blind set) and
-bench/data/train_*_posts.jsonl (all written here, the data sets blind to the rules). Never
+bench/data/train_*_posts.jsonl (all written here, the data sets blind to the rules; a to j). Never
 ../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl, heldout4_posts.jsonl nor heldout5_posts.jsonl:
 those are measurements; the script refuses them as training input and as check files (it does not open them).
 
@@ -31,7 +31,12 @@ The model, per category of CATEGORIES (not endorsement_repost, which is mechanic
 `--tune` prints, from the out-of-fold probabilities of three fold seeds pooled and the rules' findings, the combined
 figures of rules + model (auditors.text_model.combine, the code the registry runs) for the
 thresholds and vetoes of config/rules/text_model.toml, and per category the threshold and veto
-that would do best there: the cross-validated figures of the issue's target.
+that would do best there: the cross-validated figures of the issue's target. As at run time, a
+finding resting on a single weak signal is vetoed only when both the post and its quoted evidence
+(its likeliest clause) score under the veto: the fold's model scores the quotes of its held-out posts.
+
+`--explain-clean` prints where the clean posts flagged out of fold come from: each category flagged on
+a clean post, as a rule hit the model did not veto (by rules file and rule id) or the model alone.
 
 Export: gzip'd JSON (sorted keys, gzip mtime 0), with each vectorizer's terms in index order, idf,
 analyzer settings, per feature the coefficients of every category (float32, little-endian, base64),
@@ -50,8 +55,10 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
 from pathlib import Path
+from typing import Callable
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one thread: the same floating-point sums every run
@@ -170,12 +177,39 @@ def classifier():
     return LinearSVC(C=C, class_weight="balanced", random_state=0)
 
 
-def out_of_fold(matrix, labels: np.ndarray, groups: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Each post's decision value from the model of the fold it was held out of (folds drawn with `seed`)."""
-    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+def out_of_fold(matrix, labels: np.ndarray, groups: np.ndarray, seed: int, quotes, owners: np.ndarray):
+    """Each post's decision value from the model of the fold it was held out of (folds drawn with `seed`),
+    and the same model's decision value for each quote (`quotes`: a matrix, a row per quote; `owners`: the
+    post each quote is from)."""
+    from sklearn.model_selection import StratifiedGroupKFold
 
     folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
-    return cross_val_predict(classifier(), matrix, labels, cv=folds, groups=groups, method="decision_function")
+    held_out, quoted = np.zeros(len(labels)), np.zeros(len(owners))
+    for train_rows, test_rows in folds.split(matrix, labels, groups):
+        fold = classifier().fit(matrix[train_rows], labels[train_rows])
+        held_out[test_rows] = fold.decision_function(matrix[test_rows])
+        mine = np.isin(owners, test_rows)
+        if mine.any():
+            quoted[mine] = fold.decision_function(quotes[mine])
+    return held_out, quoted
+
+
+def single_weak_quotes(found: list[list]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The documents of the quoted evidence the run time reads before a veto (auditors.text_model's
+    quoted_documents of each category resting on a single weak signal), with each one's post and category
+    column."""
+    from auditors.text_model import quoted_documents, single_weak_signal
+
+    docs, owners, columns = [], [], []
+    for row, findings in enumerate(found):
+        for column, category in enumerate(CATEGORIES):
+            mine = [f for f in findings if f.category == category]
+            if single_weak_signal(mine):
+                for quote in quoted_documents(mine[0]):
+                    docs.append(quote)
+                    owners.append(row)
+                    columns.append(column)
+    return docs, np.array(owners, dtype=int), np.array(columns, dtype=int)
 
 
 def platt(decisions: np.ndarray, labels: np.ndarray) -> list[float]:
@@ -188,7 +222,8 @@ def platt(decisions: np.ndarray, labels: np.ndarray) -> list[float]:
 def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, standardize: bool = STANDARDIZE,
           seeds: tuple[int, ...] = (0,)):
     """The fitted vectorizers and models, the calibration (from the first seed's folds), and the out-of-fold
-    calibrated probabilities of each seed's folds, one after the other (len(seeds) x len(records) rows)."""
+    calibrated probabilities of each seed's folds: of each post, and of the likeliest quote of each category
+    resting on a single weak signal (NaN where none), both seeds x records x categories."""
     docs = [doc(r) for r in records]
     vectors = embeddings(docs)
     word, char = vectorizers()
@@ -199,22 +234,29 @@ def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, st
     sparse = sparse_features(word, char, docs)
     groups = near_duplicate_groups(char.transform(docs))
     found = rule_findings(records)
+    quote_docs, owners, quote_columns = single_weak_quotes(found)
+    quote_sparse, quote_vectors = sparse_features(word, char, quote_docs), embeddings(quote_docs)
     models, calibration = {}, {}
     probabilities = np.zeros((len(seeds), len(records), len(CATEGORIES)))
+    quoted = np.full(probabilities.shape, np.nan)
     gaps, truths = np.zeros(probabilities.shape[1:], dtype=bool), np.zeros(probabilities.shape[1:], dtype=bool)
     for column, category in enumerate(CATEGORIES):
         labels = np.array([category in r["labels"] for r in records])
         matrix = features(sparse, vectors, shift, scales[category])
+        mine = quote_columns == column
+        quotes = features(quote_sparse[mine], quote_vectors[mine], shift, scales[category])
         gap = np.array([all(f.category != category for f in findings) for findings in found])
         for row, seed in enumerate(seeds):
-            held_out = out_of_fold(matrix, labels, groups, seed)
+            held_out, held_out_quotes = out_of_fold(matrix, labels, groups, seed, quotes, owners[mine])
             a, b = platt(held_out[gap], labels[gap])
             calibration.setdefault(category, [a, b])
             probabilities[row, :, column] = 1.0 / (1.0 + np.exp(-(a * held_out + b)))
+            quote_probabilities = 1.0 / (1.0 + np.exp(-(a * held_out_quotes + b)))
+            np.fmax.at(quoted[row, :, column], owners[mine], quote_probabilities)
         gaps[:, column], truths[:, column] = gap, labels
         models[category] = classifier().fit(matrix, labels)
     check = reliability(probabilities[0][gaps], truths[gaps])
-    return (word, char, (shift, scales), models, calibration, check), probabilities.reshape(-1, len(CATEGORIES)), found, groups
+    return (word, char, (shift, scales), models, calibration, check), (probabilities, quoted), found, groups
 
 
 def reliability(probabilities: np.ndarray, truths: np.ndarray) -> list[dict]:
@@ -306,18 +348,92 @@ TUNING_SEEDS = (0, 1, 2)
 RECALL_COST = 0.5
 
 
-def combined_labels(records: list[dict], probabilities: np.ndarray, found: list[list], thresholds: dict,
-                    vetoes: dict) -> list[set]:
-    """The categories rules + model report on each post (auditors.text_model's combine and model_flags)."""
+def configured_settings() -> dict:
+    """The thresholds and vetoes of config/rules/text_model.toml."""
+    from auditors.text_model import model_settings
+    from schoolaudit.config import DEFAULT_CONFIG_DIR, load_policy
+
+    return model_settings(load_policy(DEFAULT_CONFIG_DIR))
+
+
+def combined(record: dict, findings: list, row: np.ndarray, quoted_row: np.ndarray, thresholds: dict,
+             vetoes: dict) -> tuple[list, list]:
+    """What rules + model report on one post (auditors.text_model's combine and model_flags): the rules'
+    findings the model kept, and the (category, probability) the model adds on its own. `quoted_row`: per
+    category, the probability of the likeliest quote, read before a veto as at run time."""
     from auditors.text_model import combine, model_flags
 
+    p = dict(zip(CATEGORIES, row))
+    column = {c: i for i, c in enumerate(CATEGORIES)}
+    kept = combine(findings, p, thresholds, vetoes, quoted=lambda f: float(quoted_row[column[f.category]]))
+    added = model_flags(p, thresholds, frozenset(f.category for f in kept),
+                        has_alt=any(a.strip() for a in record["image_alt"]))
+    return kept, added
+
+
+def combined_labels(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list],
+                    thresholds: dict, vetoes: dict) -> list[set]:
+    """The categories rules + model report on each post (`probabilities`: of the posts and of their
+    quotes, records x categories each)."""
     out = []
-    for record, findings, row in zip(records, found, probabilities):
-        p = dict(zip(CATEGORIES, row))
-        kept = frozenset(f.category for f in combine(findings, p, thresholds, vetoes))
-        added = model_flags(p, thresholds, kept, has_alt=any(a.strip() for a in record["image_alt"]))
-        out.append(set(kept) | {c for c, _ in added})
+    for record, findings, row, quoted_row in zip(records, found, *probabilities):
+        kept, added = combined(record, findings, row, quoted_row, thresholds, vetoes)
+        out.append({f.category for f in kept} | {c for c, _ in added})
     return out
+
+
+def rule_namer() -> Callable:
+    """finding -> "category/rule id": the rule whose explanation, its {term} filled in, is the finding's (of
+    several, the one whose terms match the term), or the auditor's name for a finding of no rules file."""
+    from auditors.text import RuleAuditor
+    from schoolaudit.commands.classify import load as load_auditors
+
+    templates: dict[str, list] = {}
+    for auditor in (a for a in load_auditors(None)[1] if isinstance(a, RuleAuditor)):
+        for rule in auditor.rules:
+            pattern = "(.+?)".join(re.escape(part) for part in rule.explanation.split("{term}"))
+            templates.setdefault(auditor.category, []).append((rule, re.compile(pattern, re.DOTALL)))
+
+    def name(finding) -> str:
+        matched = [(rule, m) for rule, template in templates.get(finding.category, [])
+                   if (m := template.search(finding.explanation))]
+        exact = [rule for rule, m in matched
+                 if all(rule.pattern("terms").search(term) for term in m.groups() or (finding.evidence,))]
+        rules = exact or [rule for rule, _ in matched]
+        return f"{finding.category}/{rules[0].id}" if rules else f"{finding.category}/{finding.auditor}"
+    return name
+
+
+def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list],
+                  thresholds: dict, vetoes: dict, examples: int = 4) -> None:
+    """Where the clean posts flagged out of fold come from, per fold seed's split on average: for each
+    clean post flagged, each category it is flagged for and why - a rule hit the model kept (by rule id)
+    or the model alone - and the clean posts a rule hit that the model vetoed."""
+    from collections import Counter
+
+    name, seeds = rule_namer(), probabilities[0].shape[0]
+    clean = [i for i, r in enumerate(records) if not r["labels"]]
+    flagged, vetoed, by_source, kinds = 0, 0, Counter(), Counter()
+    posts_of: dict[str, list[str]] = {}
+    for split, quoted in zip(*probabilities):
+        for i in clean:
+            kept, added = combined(records[i], found[i], split[i], quoted[i], thresholds, vetoes)
+            vetoed += bool(found[i]) and not kept
+            flagged += bool(kept or added)
+            kinds.update({"rule hit kept" if kept else "", "model alone" if added else ""} - {""})
+            sources = {f"rule {name(f)}" for f in kept} | {f"model {c}" for c, _ in added}
+            for source in sources:
+                by_source[source] += 1
+                posts_of.setdefault(source, []).append(records[i]["id"])
+    print(f"\nclean posts flagged out of fold: {flagged / seeds:.1f} of {len(clean)} "
+          f"({flagged / seeds / len(clean):.1%}) per split, {seeds} fold seeds; a rule hit on "
+          f"{vetoed / seeds:.1f} more was vetoed by the model")
+    for kind, count in kinds.most_common():
+        print(f"  posts with a {kind}: {count / seeds:.1f}")
+    print(f"  {'source (a post may count under several)':44} posts  examples")
+    for source, count in by_source.most_common():
+        ids = list(dict.fromkeys(posts_of[source]))[:examples]
+        print(f"  {source:44} {count / seeds:5.1f}  {' '.join(ids)}")
 
 
 def objective(result: dict) -> float:
@@ -329,21 +445,34 @@ def objective(result: dict) -> float:
             - RECALL_COST * shortfall)
 
 
-def tune(records: list[dict], probabilities: np.ndarray, found: list[list]) -> None:
+def tune(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list]) -> tuple[dict, dict]:
     """Cross-validated figures of rules + model as configured, then a coordinate search (two sweeps over
     the categories) for the thresholds and vetoes that maximise macro-F1 - CLEAN_COST x clean share
     (OVER_LIMIT_COST over CLEAN_LIMIT) - RECALL_COST x each category's recall shortfall under RECALL_FLOOR."""
     from bench.eval_text import score, show
-    from auditors.text_model import model_settings
-    from schoolaudit.config import DEFAULT_CONFIG_DIR, load_policy
 
-    settings = model_settings(load_policy(DEFAULT_CONFIG_DIR))
-    copies = len(probabilities) // len(records)  # one per fold seed: the posts are scored once per seed
+    settings = configured_settings()
+    copies = probabilities[0].shape[0]  # one per fold seed: the posts are scored once per seed
     records, found = records * copies, found * copies
+    probabilities = tuple(p.reshape(-1, len(CATEGORIES)) for p in probabilities)
     gold = [set(r.get("labels", [])) for r in records]
+    unscored = [{f.category for f in findings} - set(CATEGORIES) for findings in found]  # endorsement_repost
+    found_of = {c: [[f for f in findings if f.category == c] for findings in found] for c in CATEGORIES}
+    flags: dict[tuple, list[bool]] = {}
+
+    def flagged(category: str, threshold: float, veto: float) -> list[bool]:
+        """Whether rules + model report the category on each post: a category's verdict depends only on
+        its own threshold and veto, so each is worked out once for the whole search."""
+        key = (category, threshold, veto)
+        if key not in flags:
+            flags[key] = [category in labels for labels in combined_labels(
+                records, probabilities, found_of[category], {category: threshold}, {category: veto})]
+        return flags[key]
 
     def result(thresholds, vetoes):
-        return score(list(zip(gold, combined_labels(records, probabilities, found, thresholds, vetoes))))
+        columns = {c: flagged(c, thresholds[c], vetoes.get(c, 0.0)) for c in CATEGORIES if c in thresholds}
+        predicted = [unscored[i] | {c for c, column in columns.items() if column[i]} for i in range(len(records))]
+        return score(list(zip(gold, predicted)))
 
     show("cross-validated, rules + model as configured", result(settings["thresholds"], settings["vetoes"]))
     show("rules alone", score([(g, {f.category for f in fs}) for g, fs in zip(gold, found)]))
@@ -359,6 +488,7 @@ def tune(records: list[dict], probabilities: np.ndarray, found: list[list]) -> N
     show("cross-validated, rules + model with the thresholds and vetoes found", result(thresholds, vetoes))
     print("\n[thresholds]\n" + "\n".join(f"{c} = {t}" for c, t in thresholds.items()))
     print("\n[vetoes]\n" + "\n".join(f"{c} = {v}" for c, v in vetoes.items() if v))
+    return thresholds, vetoes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -366,20 +496,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", nargs="*", type=Path, default=[],
                         help="more posts to compare sklearn and runtime on (besides the training posts)")
     parser.add_argument("--tune", action="store_true", help="print cross-validated figures and per-category settings")
+    parser.add_argument("--explain-clean", action="store_true",
+                        help="print where the clean posts flagged out of fold come from (rule ids, model), "
+                             "with the configured settings and, with --tune, the settings found")
     args = parser.parse_args(argv)
     forbidden = [p for p in TRAINING + args.check if p.name in FORBIDDEN]
     if forbidden:
         parser.error(f"{forbidden[0]} is a measurement, never read by the trainer")
     records = [r for path in TRAINING for r in load(path)]
-    model, probabilities, found, groups = train(records, seeds=TUNING_SEEDS if args.tune else (0,))
+    model, probabilities, found, groups = train(records, seeds=TUNING_SEEDS if args.tune or args.explain_clean else (0,))
     blob = export(model)
     TARGET.write_bytes(blob)
     print(f"{TARGET.name}: {len(blob):,} bytes; {len(records)} training posts in {groups.max() + 1} near-duplicate "
           f"groups; {len(model[0].vocabulary_):,} word + {len(model[1].vocabulary_):,} char features + embedding")
     for band in model[5]:
         print(f"calibration (out of fold, where the model speaks): {band}")
+    if args.explain_clean:
+        settings = configured_settings()
+        print("\nas configured:", end="")
+        explain_clean(records, probabilities, found, settings["thresholds"], settings["vetoes"])
     if args.tune:
-        tune(records, probabilities, found)
+        thresholds, vetoes = tune(records, probabilities, found)
+        if args.explain_clean:
+            print("\nwith the settings found:", end="")
+            explain_clean(records, probabilities, found, thresholds, vetoes)
     check = TRAINING + args.check
     worst = self_test(model, check)
     print(f"self-test on {len(check)} files: largest probability difference sklearn vs runtime {worst:.2e}")
