@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditors import cache, prefilter
-from auditors.prefilter import GramEngine, HyperscanEngine, Prefilter, relaxed_patterns, shared_prefilter
+from auditors.prefilter import GramEngine, HyperscanEngine, Prefilter, relaxed_patterns, scanned_text, shared_prefilter
 from auditors.registry import load_auditors
 from auditors.text import RuleAuditor
 from schoolaudit.commands.classify import classify, load
@@ -113,6 +113,8 @@ def test_auditors_loaded_again_register_their_rules_once():
     (r"(?-i:[A-Z]{2})\d{3}", "plate AB123"),  # a case-sensitive part
     (r"🍺|🍻", "cheers 🍻"),
     (r"\d{2,3} élèves", "٣٤ élèves"),  # Python's \d takes every digit
+    # Hyperscan 5.4 missed this one while "ſ" was a choice beside each s (see prefilter._AS_ASCII)
+    (r"['’]s (birthday )?(party|sleepover|playdate|pool party)", "xxxxxxxxxxxxx ethan's party is saturday at 2 at his house"),
 ])
 def test_relaxed_patterns_match_wherever_the_rule_does(pattern, text):
     import re
@@ -122,7 +124,7 @@ def test_relaxed_patterns_match_wherever_the_rule_does(pattern, text):
     parts = [p.encode() for p in relaxed_patterns(pattern)]
     database.compile(expressions=parts, ids=list(range(len(parts))), flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(parts))
     found = []
-    database.scan(text.lower().encode(), match_event_handler=lambda *hit: found.append(hit))
+    database.scan(scanned_text(text).encode(), match_event_handler=lambda *hit: found.append(hit))
     assert found
 
 

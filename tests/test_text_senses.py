@@ -86,6 +86,8 @@ def test_a_look_alike_word_used_innocently_is_not_flagged_by_the_rules(engine, t
     ("Robotics team with their trophy! 🤖", ("Five students behind a robot, all wearing welding helmets that hide their faces",)),
     ("Our newest track athletes 🏃", ("Three students in track uniforms photographed from the neck down, holding a banner",)),
     ("Tiny hands, big seedlings 🌱", ("Close-up of children's hands holding tomato seedlings in paper cups",)),
+    ("Root beer float Friday in the caf! $2 each, proceeds to the food bank 🍺🍦", ()),
+    ("Nos Lynx ont gagné 🏈", ("Joueurs en mêlée, casques et grilles cachant les visages",)),
 ])
 def test_an_exception_tied_to_the_term_cancels_a_clean_rule_hit(engine, text, alt):
     assert rules_alone(engine, text, alt) == []
@@ -100,6 +102,8 @@ def test_an_exception_tied_to_the_term_cancels_a_clean_rule_hit(engine, text, al
     ("Staff social: the first round is on us, and none of the speeches 🍻", (), "substances"),
     ("Sending nudes to the group chat lol 😏", (), "explicit"),
     ("Robotics team with their trophy! 🤖", ("Five students smiling at the camera with their helmets off",), "student_photo"),
+    ("Root beer for the kids. And a beer tent for the grown-ups 🍺", (), "substances"),
+    ("Nos Lynx ont gagné 🏈", ("Joueurs en mêlée, les visages bien visibles",), "student_photo"),
 ])
 def test_the_same_terms_without_the_exception_are_still_flagged(engine, text, alt, category):
     assert category in rules_alone(engine, text, alt)
