@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import logging
 import time
-from importlib.metadata import EntryPoint, entry_points
 
 from auditors.base import AuditContext, Auditor, Disabled, Policy
+from auditors.plugins import EntryPoint, entry_points
 from records.model import CATEGORIES, Finding, Post
 
 log = logging.getLogger(__name__)
@@ -43,18 +43,29 @@ AUDITORS: tuple[str, ...] = (
     "auditors.text_model:TextModelAuditor",  # a supplement: runs last, only where the others found nothing
 )
 
+#: The rows whose auditors read the pixels of a post's downloaded images. Their modules import the image
+#: models' libraries (numpy, onnxruntime, OCR): a caller whose posts carry no downloaded image (`classify`:
+#: alt texts only) leaves them out and never imports them; they would find nothing on such posts.
+READS_IMAGES: frozenset[str] = frozenset({
+    "auditors.image_auditors:StudentPhotoImageAuditor",
+    "auditors.image_auditors:ExplicitImageAuditor",
+})
+
 
 #: The entry-point group through which an installed package adds auditors (README: Extending schoolaudit).
 PLUGIN_GROUP = "schoolaudit.auditors"
 
 
-def load_auditors(policy: Policy, table: tuple[str, ...] | None = None) -> tuple[list[Auditor], dict[str, str]]:
+def load_auditors(policy: Policy, table: tuple[str, ...] | None = None,
+                  images: bool = True) -> tuple[list[Auditor], dict[str, str]]:
     """The auditors that can run here, and {name: reason} for those that are off.
 
     `table` defaults to AUDITORS with the installed plugins' auditors placed among them.
+    `images=False`: for posts without downloaded images; the READS_IMAGES rows are left out, unimported.
     """
     disabled: dict[str, str] = {}
-    builtin = [EntryPoint(row, row, PLUGIN_GROUP).load() for row in (AUDITORS if table is None else table)]
+    rows = [row for row in (AUDITORS if table is None else table) if images or row not in READS_IMAGES]
+    builtin = [EntryPoint(row, row).load() for row in rows]
     plugins = _plugin_classes({cls.name for cls in builtin}, disabled) if table is None else []
     ready = []
     for cls in _placed(builtin, plugins):

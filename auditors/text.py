@@ -122,8 +122,8 @@ def _read_texts(post: Post, read: str, policy) -> list[tuple[str, str]]:
         texts += [(where, text) for where, text in (("text", own), ("repost", quoted)) if text.strip()]
     if read in ("all", "alt"):
         texts.extend((f"alt:{index}", media.alt) for index, media in enumerate(post.media) if media.alt.strip())
-    if read in ("all", "text") and policy is not None:
-        from auditors.image_auditors import image_texts  # the image models load only for posts with images
+    if read in ("all", "text") and policy is not None and any(media.path for media in post.media):
+        from auditors.image_auditors import image_texts  # imported only for posts with downloaded images
 
         texts.extend(image_texts(post, policy))
     return texts

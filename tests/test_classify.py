@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,35 @@ def test_record_to_post_maps_alt_text_and_repost():
         record_to_post(dict(GOOD, account={"name": "x", "kind": "church"}))
     with pytest.raises(RecordError, match="image_alt"):
         record_to_post(dict(GOOD, image_alt="a photo"))
+
+
+#: What the image auditors bring in (the models' runtimes and the modules that hold them): `classify`
+#: reads alt texts only, so none of it may load; `--help` needs neither these nor the text machinery.
+IMAGE_MODULES = ("auditors.image_auditors", "auditors.image_analysis", "auditors.faces", "auditors.image_text",
+                 "onnxruntime", "rapidocr", "PIL")
+START_UP_MODULES = ("importlib.metadata", "apscheduler")
+
+
+def modules_loaded_by(args: list[str], cwd: Path) -> set[str]:
+    """The modules a fresh `schoolaudit ARGS` process has imported when it ends, its caches filled by
+    the same command before (the first start after an installation changes reads the entry points)."""
+    code = ("import sys\ntry:\n    from schoolaudit.cli import main\n    sys.exit(main(sys.argv[1:]))\n"
+            "finally:\n    print('\\n'.join(sys.modules), file=sys.stderr)\n")  # --help ends in SystemExit
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return set(done.stderr.split())
+
+
+def test_classify_imports_no_image_machinery_nor_the_start_up_heavyweights(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    loaded = modules_loaded_by(["--config", str(DEFAULT_CONFIG_DIR), "classify", str(path)], tmp_path)
+    assert "auditors.text_model" in loaded  # the modules really are listed
+    assert loaded.isdisjoint(IMAGE_MODULES + START_UP_MODULES), loaded & set(IMAGE_MODULES + START_UP_MODULES)
+
+
+def test_help_imports_no_auditor(tmp_path):
+    loaded = modules_loaded_by(["--help"], tmp_path)
+    assert "argparse" in loaded and "auditors.plugins" in loaded  # the plugin commands are listed too
+    assert loaded.isdisjoint(("auditors.base", "auditors.registry", "schoolaudit.config", "numpy", *START_UP_MODULES))

@@ -1,6 +1,7 @@
 """`accounts check`: every registry problem reported with file and line."""
 from __future__ import annotations
 
+import os
 import shutil
 
 from schoolaudit.cli import main
@@ -85,3 +86,35 @@ def test_toml_syntax_error_names_the_line(tmp_path, capsys):
     config = _config(tmp_path, '[[accounts]]\nid = "x"\nname = "unterminated\n')
     assert main(["--config", str(config), "accounts", "check"]) == 2
     assert f"{config / 'accounts.toml'}:3" in capsys.readouterr().err
+
+
+def test_plugin_entry_points_are_read_again_when_the_installation_changes(tmp_path, monkeypatch):
+    """The entry points kept in the cache folder follow a package installed, changed or removed
+    in a folder already on the path, as importlib.metadata reads them."""
+    from importlib.metadata import entry_points as installed
+
+    from auditors.plugins import entry_points
+
+    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path / "cache"))
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    group = "schoolaudit.commands"
+
+    def listed() -> list[tuple[str, str]]:
+        found = [(entry.name, entry.value) for entry in entry_points(group)]
+        assert found == [(entry.name, entry.value) for entry in installed(group=group)]
+        return found
+
+    before = listed()
+    assert listed() == before and list((tmp_path / "cache").glob("entry-points-*.json"))  # kept, then read back
+    info = site / "schoolaudit_extra-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: schoolaudit-extra\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{group}]\nextra = schoolaudit_extra.command\n")
+    assert listed() == [*before, ("extra", "schoolaudit_extra.command")]
+    (info / "entry_points.txt").write_text(f"[{group}]\nextra = schoolaudit_extra.other\n")
+    os.utime(info / "entry_points.txt", ns=(1, 1))  # a change the clock's resolution cannot hide
+    assert listed() == [*before, ("extra", "schoolaudit_extra.other")]
+    shutil.rmtree(info)
+    assert listed() == before

@@ -3,6 +3,7 @@ weekly digest received by a local SMTP server -> a finding dismissed -> the next
 Also: missed runs coalesce within the grace time, and SIGTERM stops `serve` cleanly mid-run."""
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -141,3 +142,36 @@ def test_sigterm_stops_serve_cleanly_and_marks_the_run_interrupted(demo_config):
     assert app.store.db.execute("SELECT count(*) FROM locks").fetchone()[0] == 0
     assert next(app.store.db.query("SELECT * FROM schedule_state WHERE job = 'nightly'"))["last_status"] == "interrupted"
     app.close()
+
+
+CRON_ITEMS = ("*", "*/0", "*/5", "*/23", "*/24", "*/30", "*/59", "*/60", "0", "1", "5", "6", "7", "12", "13", "23", "24",
+              "31", "32", "59", "60", "00", "007", "1-5", "5-1", "0-0/1", "1-5/2", "1-5/4", "1-5/5", "0-59/59", "0-59/60",
+              "5/10", "mon", "MON", "Fri", "mon-fri", "fri-mon", "sun-sun", "monday", "mon/2", "jan", "last", "L", "x", "")
+
+
+def test_schedules_read_without_apscheduler_are_those_apscheduler_accepts():
+    """The start-up check (`_plainly_valid_cron`) may only accept what apscheduler accepts; it hands the
+    rest to apscheduler, whose message the user then reads."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from schoolaudit.config.settings import _plainly_valid_cron
+
+    def accepted(expression: str) -> bool:
+        try:
+            CronTrigger.from_crontab(expression)
+        except ValueError:
+            return False
+        return True
+
+    plain = 0
+    for position in range(5):
+        for pair in [*((item,) for item in CRON_ITEMS), *itertools.combinations(CRON_ITEMS, 2)]:
+            expression = " ".join(",".join(pair) if i == position else "*" for i in range(5))
+            if _plainly_valid_cron(expression):
+                plain += 1
+                assert accepted(expression), expression
+    assert plain > 500  # the usual schedules really are read without apscheduler
+    for usual in ("30 2 * * *", "0 7 * * mon", "*/15 8-17 * * mon-fri", "0 6 1,15 * *"):
+        assert _plainly_valid_cron(usual), usual
+    for wrong in ("30 2 * *", "61 * * * *", "at night"):
+        assert not _plainly_valid_cron(wrong) and not accepted(wrong)

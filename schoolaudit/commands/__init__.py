@@ -8,7 +8,7 @@ listed after these, through the entry-point group `schoolaudit.commands` (value 
 from __future__ import annotations
 
 import logging
-from importlib.metadata import entry_points
+from auditors.plugins import entry_points
 
 log = logging.getLogger(__name__)
 

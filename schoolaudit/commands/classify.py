@@ -33,7 +33,7 @@ def load(config: str | None):
     """The policy and the ready auditors for a configuration folder (None: the default one)."""
     directory = config_dir(config)
     policy = load_policy(directory, load_settings(directory))
-    auditors, _ = load_auditors(policy)
+    auditors, _ = load_auditors(policy, images=False)  # a corpus post's media are alt texts, never downloaded
     return policy, auditors
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from auditors.base import CategoryPolicy, Policy, handle_key
 from auditors.cache import remember_valid_patterns
-from auditors.registry import AUDITORS, plugin_rule_files
+from auditors.registry import AUDITORS, READS_IMAGES, plugin_rule_files
 from auditors.text import CONTEXT_KEYS, RuleAuditor
 from records.model import CATEGORIES, SEVERITIES
 from schoolaudit.config.files import ConfigError, ConfigFile
@@ -55,9 +55,12 @@ EXTRA_KEYS = {
 
 
 def rule_auditors() -> dict[str, type]:
-    """{category: its RuleAuditor class} for the text auditors of the registry's table."""
+    """{category: its RuleAuditor class} for the text auditors of the registry's table (the image
+    auditors, no RuleAuditors, are not imported: reading a policy needs no image library)."""
     found = {}
     for row in AUDITORS:
+        if row in READS_IMAGES:
+            continue
         module_name, _, class_name = row.partition(":")
         cls = getattr(import_module(module_name), class_name)
         if isinstance(cls, type) and issubclass(cls, RuleAuditor):

@@ -46,13 +46,48 @@ def _cron(expression) -> str | None:
         return None
     if not isinstance(expression, str):
         return "a cron expression or \"off\""
-    from apscheduler.triggers.cron import CronTrigger  # only where a schedule is given: it imports asyncio
+    if _plainly_valid_cron(expression):
+        return None
+    from apscheduler.triggers.cron import CronTrigger  # only for an unusual schedule: it imports asyncio
+
 
     try:
         CronTrigger.from_crontab(expression)
     except ValueError as exc:
         return f"a cron expression (minute hour day month weekday): {exc}"
     return None
+
+
+#: (lowest, highest) of each cron field as apscheduler's from_crontab takes them (weekday 0 is Monday there).
+CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CRON_ITEM = re.compile(r"(?:\*|(\d+)(?:-(\d+))?)(?:/(\d+))?$")
+
+
+def _plainly_valid_cron(expression: str) -> bool:
+    """True for a schedule apscheduler certainly accepts (numbers in range, `*`, ranges, steps, lists,
+    weekday names), read without importing it at every start-up; False sends the rest to apscheduler,
+    whose verdict and message stand."""
+    fields = expression.split()
+    return len(fields) == 5 and all(
+        _plain_cron_item(item, low, high, weekdays=index == 4)
+        for index, (field, (low, high)) in enumerate(zip(fields, CRON_RANGES)) for item in field.split(","))
+
+
+def _plain_cron_item(item: str, low: int, high: int, weekdays: bool) -> bool:
+    names = item.lower().split("-")
+    if weekdays and len(names) <= 2 and all(name in WEEKDAY_NAMES for name in names):
+        return WEEKDAY_NAMES.index(names[0]) <= WEEKDAY_NAMES.index(names[-1])
+    match = CRON_ITEM.match(item)
+    if match is None:
+        return False
+    first, last, step = (None if group is None else int(group) for group in match.groups())
+    if first is None:  # `*` or `*/step`
+        return step is None or 0 < step <= high - low
+    if last is None and step is not None:  # `first/step`: rare, apscheduler's own reading
+        return False
+    last = first if last is None else last
+    return low <= first <= last <= high and (step is None or 0 < step <= (last or high) - first)
 
 
 def _interval(value: str) -> str | None:
