@@ -324,30 +324,37 @@ def _checked_embedding(folder: Path, spec: dict) -> StaticEmbedding:
     return StaticEmbedding(path, _checked_vectors(path, spec["sha256"]))
 
 
-#: Float32 copies of embedding files kept in the cache folder (30 MB each).
+#: Float32 copies of embedding files kept in the cache folder (30 MB each), named by their content.
 KEPT_VECTORS = 2
+#: Files found to hold a given content (by path, size and time), each an empty marker.
+KEPT_CHECKS = 16
 
 
 def _checked_vectors(path: Path, sha256: str) -> np.ndarray:
     """The vectors of the embedding file at `path`, once its SHA-256 is found to be `sha256`. Checking
-    the file and widening its float16 vectors take most of a start-up: both are done once per version
-    of the file (its path, size and time), whose float32 vectors are then kept in the cache folder and
-    mapped, so that a process reads only the rows of the tokens it meets."""
+    the file and widening its float16 vectors take most of a start-up: the check is done once per
+    version of the file (its path, size and time) and remembered by a marker; the float32 vectors are
+    kept once per content (several checkouts or installs share them) and mapped, so that a process
+    reads only the rows of the tokens it meets."""
     stat = path.stat()
     version = json.dumps([sha256, str(path.resolve()), stat.st_size, stat.st_mtime_ns]).encode()
-    name = f"embedding-{hashlib.sha256(version).hexdigest()[:32]}.npy"
+    checked = f"embedding-checked-{hashlib.sha256(version).hexdigest()[:32]}"
+    name = f"embedding-{sha256[:32]}.npy"
+    if cache.read_cache(checked) is None:
+        if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+            raise ValueError(f"{path}: not the embedding file the model was trained with (SHA-256 differs)")
+        cache.write_cache(checked, b"")
+        cache.prune("embedding-checked-*", KEPT_CHECKS)
     try:
         return np.load(cache.cache_dir() / name, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError):
-        pass  # not kept yet, or damaged: check the file and keep it again
-    if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
-        raise ValueError(f"{path}: not the embedding file the model was trained with (SHA-256 differs)")
+        pass  # not kept yet, or damaged: keep it again
     with np.load(path, allow_pickle=False) as data:
         vectors = data["vectors"].astype(np.float32)
     kept = io.BytesIO()
     np.save(kept, vectors)
     cache.write_cache(name, kept.getvalue())
-    cache.prune("embedding-*.npy", KEPT_VECTORS)
+    cache.prune("embedding-[0-9a-f]*.npy", KEPT_VECTORS)
     return vectors
 
 

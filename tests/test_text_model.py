@@ -326,6 +326,26 @@ def test_the_embedding_vectors_are_checked_once_then_kept_widened_and_mapped(tmp
     assert second.probabilities(doc) == first.probabilities(doc)
 
 
+def test_two_copies_of_the_model_share_the_kept_vectors(tmp_path, monkeypatch):
+    """Two checkouts or installs on one machine: each copy is checked once, the 30 MB of vectors kept once
+    (they were kept per path, and with two kept, a third checkout rewrote them at every start)."""
+    import shutil
+
+    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path / "cache"))
+    copies = [tmp_path / name for name in ("a", "b", "c")]
+    for folder in copies:
+        folder.mkdir()
+        shutil.copy(MODEL_PATH, folder / MODEL_PATH.name)
+        shutil.copy(EMBEDDING_PATH, folder / EMBEDDING_PATH.name)
+        TextModel(folder / MODEL_PATH.name)
+    kept = list((tmp_path / "cache").glob("embedding-*.npy"))
+    assert len(kept) == 1
+    written = kept[0].stat().st_mtime_ns
+    TextModel(copies[0] / MODEL_PATH.name)
+    assert kept[0].stat().st_mtime_ns == written
+    assert len(list((tmp_path / "cache").glob("embedding-checked-*"))) == 3
+
+
 def test_a_changed_embedding_file_is_refused(tmp_path):
     import shutil
 
