@@ -15,14 +15,20 @@ from pathlib import Path
 
 
 def cache_dir() -> Path:
-    """$SCHOOLAUDIT_CACHE, else the platform's user cache folder for schoolaudit."""
+    """$SCHOOLAUDIT_CACHE, else the platform's user cache folder for schoolaudit; for a user without a
+    home folder (a service account with neither $HOME nor a passwd entry), one in the temporary folder."""
     if os.environ.get("SCHOOLAUDIT_CACHE"):
         return Path(os.environ["SCHOOLAUDIT_CACHE"])
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "schoolaudit" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "schoolaudit"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "schoolaudit"
+    try:
+        if sys.platform == "win32":
+            return Path(os.environ.get("LOCALAPPDATA") or Path.home()) / "schoolaudit" / "Cache"
+        if sys.platform == "darwin":
+            return Path.home() / "Library" / "Caches" / "schoolaudit"
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "schoolaudit"
+    except RuntimeError:  # Path.home(): "Could not determine home directory"
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / f"schoolaudit-cache-{getattr(os, 'getuid', lambda: 'user')()}"
 
 
 def read_cache(name: str) -> bytes | None:

@@ -19,7 +19,8 @@ from typing import NamedTuple
 
 from auditors.cache import prune, read_cache, write_cache
 
-#: The entry-point groups of schoolaudit (commands, auditors, sources) all start with this.
+#: The entry-point groups of schoolaudit all start with this. Commands and auditors are read here; the
+#: crawler's sources, a layer beside auditors/, still read theirs with importlib.metadata when a crawl starts.
 PREFIX = "schoolaudit."
 #: Cache files kept: one per environment (sys.path) in use.
 KEPT_FILES = 8
@@ -73,11 +74,14 @@ def _installation_state() -> list:
     return state
 
 
-def _mtime(path: str) -> int | None:
+def _mtime(path: str) -> list[int] | None:
+    """The file's modification and change times and size: a reinstall that keeps the archive's
+    modification times (rsync -a, cp -p) still changes the change time, which nothing can set back."""
     try:
-        return os.stat(path).st_mtime_ns
+        found = os.stat(path)
     except OSError:
         return None
+    return [found.st_mtime_ns, found.st_ctime_ns, found.st_size]
 
 
 def _digest(state: list) -> str:

@@ -89,6 +89,10 @@ def charset_of(content_type: str) -> str | None:
     return None
 
 
+#: Python text codecs that are no page's charset: they refuse bytes, or decode a syntax rather than text.
+NOT_CHARSETS = frozenset({"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape"})
+
+
 def codec(label: str | None) -> str | None:
     """Python's codec for an encoding label, mapped as browsers map it (latin-1 and ascii are
     windows-1252, gb2312 is gbk); None for a label no codec has."""
@@ -100,9 +104,12 @@ def codec(label: str | None) -> str | None:
     if label in ("gb2312", "gb_2312-80"):
         return "gbk"
     try:
-        return codecs.lookup(label).name
+        found = codecs.lookup(label)
     except LookupError:
         return None
+    # Python also names transforms and special codecs ("hex", "rot13", "idna", "undefined") that a
+    # server's header or a page's <meta> may name: they decode no text, so they are no charset.
+    return None if not getattr(found, "_is_text_encoding", True) or found.name in NOT_CHARSETS else found.name
 
 
 def html_charset(content: bytes, content_type: str = "") -> str:

@@ -42,6 +42,15 @@ def test_a_body_whose_charset_no_codec_has_is_read_as_utf8():
     assert _fetched("café".encode(), "text/html; charset=bogus").text() == "café"
 
 
+@pytest.mark.parametrize("label", ["hex", "rot13", "base64", "zlib", "idna", "undefined", "unicode-escape"])
+def test_a_codec_that_decodes_no_text_is_no_charset(label):
+    """A server names the charset: Python's transforms and special codecs raised LookupError or
+    UnicodeError from the decoders."""
+    assert _fetched("café".encode(), f"text/html; charset={label}").text() == "café"
+    page = f"<html><head><meta charset='{label}'></head><body>café</body></html>".encode()
+    assert html_charset(page, f"text/html; charset={label}") == "utf-8"
+
+
 def test_a_quoted_upper_case_charset_decodes_the_body():
     assert _fetched("café".encode("cp1252"), "text/html; charset='WINDOWS-1252'").text() == "café"
 

@@ -61,6 +61,24 @@ def test_missing_file_is_a_clear_error(tmp_path, capsys):
     assert code == 2 and "nope.jsonl" in capsys.readouterr().err
 
 
+def test_posts_read_before_a_read_error_are_still_printed(tmp_path, capsys, monkeypatch):
+    """Posts are classified in batches: a disk error in the middle of the file loses none of the posts read before it."""
+    from schoolaudit.commands import classify
+    from schoolaudit.corpus import read_posts
+
+    def failing(path):
+        lines = read_posts(path)
+        yield next(lines)
+        yield next(lines)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(classify, "read_posts", failing)
+    clean = dict(GOOD, id="t-2", text="Winter concert Thursday at 7.", image_alt=[], repost_of=None)
+    code, rows, err = classify_file(tmp_path, capsys, [json.dumps(GOOD), json.dumps(clean), json.dumps(dict(clean, id="t-3"))])
+    assert [r["id"] for r in rows] == ["t-1", "t-2"]
+    assert code == 2 and "cannot read" in err and "Input/output error" in err
+
+
 def test_record_to_post_maps_alt_text_and_repost():
     post, account = record_to_post(GOOD)
     assert account.kind == "school" and post.platform_id == "t-1"

@@ -116,5 +116,29 @@ def test_plugin_entry_points_are_read_again_when_the_installation_changes(tmp_pa
     (info / "entry_points.txt").write_text(f"[{group}]\nextra = schoolaudit_extra.other\n")
     os.utime(info / "entry_points.txt", ns=(1, 1))  # a change the clock's resolution cannot hide
     assert listed() == [*before, ("extra", "schoolaudit_extra.other")]
+    # reinstalled with the archive's modification time kept (rsync -a, cp -p): same time, other entry points
+    (info / "entry_points.txt").write_text(f"[{group}]\nextra = schoolaudit_extra.third\n")
+    os.utime(info / "entry_points.txt", ns=(1, 1))
+    assert listed() == [*before, ("extra", "schoolaudit_extra.third")]
     shutil.rmtree(info)
     assert listed() == before
+
+
+def test_a_user_without_a_home_folder_keeps_the_cache_in_the_temporary_folder(tmp_path, monkeypatch):
+    """A service account with neither $HOME nor a passwd entry: Path.home() raises RuntimeError, which
+    every command (even --help, through the plugins' entry points) met at start-up."""
+    from pathlib import Path
+
+    from auditors import cache
+    from auditors.plugins import entry_points
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    for name in ("SCHOOLAUDIT_CACHE", "XDG_CACHE_HOME", "LOCALAPPDATA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    assert cache.cache_dir().parent == tmp_path
+    entry_points("schoolaudit.commands")  # raised RuntimeError
+    assert list(tmp_path.glob("schoolaudit-cache-*/entry-points-*.json"))

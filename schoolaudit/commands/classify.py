@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from itertools import islice
 
 from auditors.base import AuditContext
 from auditors.registry import audit_post, load_auditors, prepare
@@ -54,18 +53,27 @@ def classify_all(pairs: list, policy, auditors) -> list[dict]:
 
 def run(args) -> int:
     policy, auditors = load(args.config)
-    bad = 0
+    bad, batch = 0, []
     try:
-        lines = read_posts(args.file)
-        while batch := list(islice(lines, BATCH)):
-            results = iter(classify_all([(line.post, line.account) for line in batch if not line.error], policy, auditors))
-            for line in batch:
-                if line.error:
-                    bad += 1
-                    print(f"schoolaudit classify: {args.file}:{line.number}: {line.error}", file=sys.stderr)
-                else:
-                    print(json.dumps(next(results), ensure_ascii=False))
+        for line in read_posts(args.file):
+            batch.append(line)
+            if len(batch) == BATCH:
+                bad += _print_batch(batch, args.file, policy, auditors)
+                batch = []
     except OSError as exc:
+        _print_batch(batch, args.file, policy, auditors)  # what was read before the error is not lost
         print(f"schoolaudit classify: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    bad += _print_batch(batch, args.file, policy, auditors)
     return 1 if bad else 0
+
+
+def _print_batch(batch: list, file: str, policy, auditors) -> int:
+    """Print the findings of the batch's posts and the errors of its bad lines, in line order; the number of bad lines."""
+    results = iter(classify_all([(line.post, line.account) for line in batch if not line.error], policy, auditors))
+    for line in batch:
+        if line.error:
+            print(f"schoolaudit classify: {file}:{line.number}: {line.error}", file=sys.stderr)
+        else:
+            print(json.dumps(next(results), ensure_ascii=False))
+    return sum(1 for line in batch if line.error)
