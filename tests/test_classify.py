@@ -120,3 +120,20 @@ def test_help_imports_no_auditor(tmp_path):
     loaded = modules_loaded_by(["--help"], tmp_path)
     assert "argparse" in loaded and "auditors.plugins" in loaded  # the plugin commands are listed too
     assert loaded.isdisjoint(("auditors.base", "auditors.registry", "schoolaudit.config", "numpy", *START_UP_MODULES))
+
+
+def test_an_error_writing_the_findings_is_not_called_a_read_error(tmp_path, capsys, monkeypatch):
+    """Printing to a full disk or a closed pipe is not the posts file's fault, and nothing is printed twice."""
+    class FullDisk:
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+
+        def flush(self):
+            pass
+
+    path = tmp_path / "posts.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", FullDisk())
+    with pytest.raises(OSError, match="No space left"):
+        main(["--config", str(DEFAULT_CONFIG_DIR), "classify", str(path)])
+    assert "cannot read" not in capsys.readouterr().err

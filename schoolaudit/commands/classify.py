@@ -53,19 +53,21 @@ def classify_all(pairs: list, policy, auditors) -> list[dict]:
 
 def run(args) -> int:
     policy, auditors = load(args.config)
-    bad, batch = 0, []
-    try:
-        for line in read_posts(args.file):
+    bad, batch, lines = 0, [], read_posts(args.file)
+    while True:
+        try:  # only the reading: an error writing the findings is not the file's
+            line = next(lines, None)
+        except OSError as exc:
+            _print_batch(batch, args.file, policy, auditors)  # what was read before the error is not lost
+            print(f"schoolaudit classify: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        if line is not None:
             batch.append(line)
-            if len(batch) == BATCH:
-                bad += _print_batch(batch, args.file, policy, auditors)
-                batch = []
-    except OSError as exc:
-        _print_batch(batch, args.file, policy, auditors)  # what was read before the error is not lost
-        print(f"schoolaudit classify: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    bad += _print_batch(batch, args.file, policy, auditors)
-    return 1 if bad else 0
+        if line is None or len(batch) == BATCH:
+            bad += _print_batch(batch, args.file, policy, auditors)
+            batch = []
+        if line is None:
+            return 1 if bad else 0
 
 
 def _print_batch(batch: list, file: str, policy, auditors) -> int:
