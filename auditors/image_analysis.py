@@ -196,13 +196,14 @@ _MODELS: dict = {}
 
 def _models(settings: ImageSettings):
     """(face detector, explicit scorer or None, text reader or None) for `settings`."""
-    key = settings.params
+    key = (settings.params, settings.text_threads)  # the threads change the sessions, not what they find
     if key not in _MODELS:
         _MODELS.clear()
         detector = faces_module.FaceDetector(settings.face_score, settings.nms, settings.max_side, threads=1,
                                              precision=settings.face_model, fine_side=settings.fine_side,
                                              fine_score=settings.fine_score, turned=settings.turned,
-                                             coarse_side=settings.coarse_side)
+                                             coarse_side=settings.coarse_side,
+                                             arena=settings.text_threads <= 1)  # one thread per core in a worker
         scorer = explicit_image.ExplicitScorer(threads=1) if settings.explicit else None
         reader = _text_reader(settings.text_threads) if settings.text else None
         _MODELS[key] = (detector, scorer, reader)

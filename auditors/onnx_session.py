@@ -1,4 +1,5 @@
-"""The one way schoolaudit opens an ONNX model: an onnxruntime CPU session that keeps no memory between runs.
+"""The one way schoolaudit opens an ONNX model: an onnxruntime CPU session that keeps no memory between runs
+(unless asked: the face detector on one thread, see auditors/faces.py).
 
 onnxruntime's defaults suit one model on a machine of its own: its memory arena keeps the largest
 activations any image needed (a worker grew to 530 MB after 30 photos; without it, it goes back to

@@ -190,6 +190,16 @@ def test_model_sessions_keep_no_arena_but_the_face_detectors_and_the_text_reader
         [(True, False, 1), (False, False, 1)] + [(False, False, 2)] * 2
 
 
+def test_a_face_detector_shared_by_a_workers_image_threads_keeps_no_arena():
+    """The arena never shrinks and grows with the threads that share the detector (one thread: 117 MB
+    kept; four: 494 MB): only an analysis on one thread keeps it."""
+    from auditors.image_analysis import ImageSettings, _models
+
+    for threads, arena in ((1, True), (2, False)):
+        detector = _models(ImageSettings(text_threads=threads, explicit=False, text=False))[0]
+        assert detector.session.get_session_options().enable_cpu_mem_arena is arena
+
+
 def _stored_images(folder: Path, images: list[bytes]) -> list:
     """`images` laid out as the crawler stores them (`<sha256[:2]>/<sha256>.jpg`), as Media."""
     import hashlib
