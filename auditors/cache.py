@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -26,9 +27,32 @@ def cache_dir() -> Path:
             return Path.home() / "Library" / "Caches" / "schoolaudit"
         return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "schoolaudit"
     except RuntimeError:  # Path.home(): "Could not determine home directory"
-        import tempfile
+        return _private_temporary_folder()
 
-        return Path(tempfile.gettempdir()) / f"schoolaudit-cache-{getattr(os, 'getuid', lambda: 'user')()}"
+
+def _private_temporary_folder() -> Path:
+    """A cache folder in the shared temporary folder, used only when it is this user's alone: a folder
+    of that name made first by another user could hand this one a planted rules database."""
+    import tempfile
+
+    uid = getattr(os, "getuid", lambda: None)()
+    folder = Path(tempfile.gettempdir()) / f"schoolaudit-cache-{uid}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        found = folder.stat()
+        if uid is None or (found.st_uid == uid and not found.st_mode & 0o077):
+            return folder
+    except OSError:
+        pass
+    return _process_folder(tempfile.gettempdir())
+
+
+@lru_cache(maxsize=None)
+def _process_folder(temporary: str) -> Path:
+    """A folder of this process's own, made once: nothing is kept between runs."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="schoolaudit-cache-", dir=temporary))
 
 
 def read_cache(name: str) -> bytes | None:

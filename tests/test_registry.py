@@ -142,3 +142,8 @@ def test_a_user_without_a_home_folder_keeps_the_cache_in_the_temporary_folder(tm
     assert cache.cache_dir().parent == tmp_path
     entry_points("schoolaudit.commands")  # raised RuntimeError
     assert list(tmp_path.glob("schoolaudit-cache-*/entry-points-*.json"))
+    folder = cache.cache_dir()
+    assert folder.stat().st_mode & 0o777 == 0o700
+    folder.chmod(0o777)  # as if another user had made it first, for all to write in
+    own = cache.cache_dir()
+    assert own != folder and own.parent == tmp_path and cache.cache_dir() == own
