@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from auditors import explicit_image, faces as faces_module
+from auditors import faces as faces_module
 from auditors.faces import FaceDetector
 from auditors.image_analysis import ImageAnalyser, ImageSettings, analyse_bytes, open_image
 from records.image_cache import ImageCache
@@ -264,15 +264,31 @@ def test_changed_detector_passes_are_part_of_the_cache_key(monkeypatch):
     assert ImageSettings().params != before
 
 
-def test_the_explicit_scorer_and_the_text_gate_share_a_small_copy_of_a_large_photo():
-    from PIL import Image
-
+def test_the_explicit_scorer_and_the_text_gate_share_a_small_copy_of_a_large_photo(monkeypatch):
+    from auditors import image_analysis
     from auditors.image_analysis import small_copy
 
-    photo = Image.new("RGB", (2016, 1512))
-    assert small_copy(photo).size == (672, 504) and small_copy(Image.new("RGB", (1280, 960))).size == (640, 480)
+    assert small_copy(Image.new("RGB", (1280, 960))).size == (640, 480)
     web = Image.new("RGB", (1024, 768))
     assert small_copy(web) is web  # an ordinary post's image is looked at as it is
+    given = {}
+
+    class Scorer:  # records what the scorer is given, in place of open_nsfw
+        def score(self, image):
+            given["explicit"] = image
+            return 0.0
+
+    class Reader:  # records what the text gate is given, in place of the OCR engine
+        def read(self, image, small=None):
+            given["text"] = small
+            return ""
+
+    detector = image_analysis._models(ImageSettings(explicit=False, text=False))[0]
+    monkeypatch.setattr(image_analysis, "_models", lambda settings: (detector, Scorer(), Reader()))
+    photo = io.BytesIO()
+    Image.new("RGB", (4032, 3024), "white").save(photo, "JPEG")
+    analyse_bytes(photo.getvalue(), ImageSettings(fine_side=1600))
+    assert given["explicit"] is given["text"] and given["explicit"].size == (672, 504)
 
 
 def test_the_small_copy_is_part_of_the_cache_key(monkeypatch):

@@ -9,7 +9,6 @@ import base64
 import dataclasses
 import gzip
 import json
-import math
 import os
 import re
 import subprocess
@@ -22,7 +21,7 @@ import pytest
 from auditors.base import AuditContext
 from auditors.registry import AUDITORS, audit_post, load_auditors
 from auditors.text_model import (CATEGORIES, EMBEDDING_PATH, MODEL_PATH, TextModel, TextModelAuditor, combine, document, load_model,
-                                 model_flags)
+                                 model_flags, post_document)
 from records.model import Finding
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR, load_policy
@@ -249,40 +248,6 @@ def test_the_fast_transform_gives_the_straightforward_computation(doc):
     assert np.allclose(model.calibrated(model.decision(doc)), model.calibrated(expected), rtol=0, atol=1e-12)
 
 
-def _one_document_decision(model: TextModel, doc: str) -> np.ndarray:
-    """The decision values of one document alone, computed the plain sparse way (as before documents
-    were scored together): its features with repeats, counted, sublinear tf, each part L2-normalised."""
-    low = doc.lower()
-    tokens = model.token.findall(low)
-    ids = [model.word_index[t] for t in tokens + [" ".join(p) for p in zip(tokens, tokens[1:])] if t in model.word_index]
-    for chunk in low.split():
-        padded = f" {chunk} "
-        for n in range(model.char_lo, model.char_hi + 1):
-            ids += [model.n_word + model.char_index[padded[i:i + n]] for i in range(max(1, len(padded) - n + 1))
-                    if padded[i:i + n] in model.char_index]
-            if len(padded) <= n:
-                break
-    embedded = model.embedding.token_ids(doc)
-    if embedded:
-        total = model.embedding.rows.take(embedded, axis=0).sum(axis=0)
-        norm = math.sqrt(float(total @ total))
-        unit = (total / norm if norm else total).astype(np.float64)
-    else:
-        unit = np.zeros(model.embedding.dims)
-    meaning = unit @ model.embedding_weighted + model.intercept
-    if not ids:
-        return meaning
-    unique, counts = np.unique(np.array(ids), return_counts=True)
-    tf = np.log(counts) + 1.0
-    squares = tf * tf * model.idf_sq.take(unique)
-    split = int(np.searchsorted(unique, model.n_word))
-    if split:
-        tf[:split] /= math.sqrt(squares[:split].sum())
-    if split < len(unique):
-        tf[split:] /= math.sqrt(squares[split:].sum())
-    return tf @ model.weighted.take(unique, axis=0) + meaning
-
-
 def test_documents_scored_together_get_exactly_the_values_of_each_scored_alone():
     """The batched transform (TextModel.decisions) counts the features of many documents at once; every
     sum of one document's values is still taken over that document alone, in the same order, so its
@@ -293,7 +258,7 @@ def test_documents_scored_together_get_exactly_the_values_of_each_scored_alone()
     docs = [document(r["text"], r.get("image_alt", [])) for r in records]
     docs += [document(sentence, ()) for doc in docs[:50] for sentence in re.split(r"(?<=[.!?])\s+", doc)]
     docs += ["", " || ", "ΟΔΟΣ ΣΑΣ σοφός ΟΔΟΣ", "İstanbul İİ", "a\u00a0b\u2003c", "x\x1cy\x1fz", "ß STRASSE ﬁne", "📌 📌"]
-    alone = np.array([_one_document_decision(model, doc) for doc in docs])
+    alone = np.array([model.decision(doc) for doc in docs])  # a batch of one; the values themselves: test above
     together = model.decisions(docs)
     assert np.array_equal(together, alone)
     assert np.array_equal(model.decisions(docs[::-1][:7]), alone[::-1][:7])
@@ -310,6 +275,9 @@ def test_posts_prepared_together_get_the_findings_of_posts_audited_one_by_one():
     posts = [record_to_post(json.loads(line)) for path in sorted(FIXTURES.glob("*.jsonl"))
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     one_by_one = [classify(post, account, policy, auditors) for post, account in posts]
+    [model] = [a for a in auditors if a.name == "text_model"]
+    model.prepare([post for post, _ in posts])  # here, not through registry.prepare, which survives a failure
+    assert len(model._prepared) == len({post_document(post) for post, _ in posts})
     assert classify_all(posts, policy, auditors) == one_by_one
     assert any(f["explanation"].startswith("Reads like") for result in one_by_one for f in result["findings"])
 
