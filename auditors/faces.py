@@ -254,7 +254,7 @@ class FaceDetector:
 
     def _fine_passes(self, image) -> "_Boxes":
         """Boxes in the photo as decoded (at least `fine_side`), and in the mosaic of the places that pass found almost a face."""
-        scaled = scaled_down(image, max(self.fine_side, FINE_MAX_SIDE))
+        scaled = scaled_down(image, max(self.fine_side, FINE_MAX_SIDE))  # fine_side: the decode's least side
         outputs = self._run(scaled)
         found = _decode(outputs, scaled.size, self.fine_score)
         large = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height) >= SMALL_BOX

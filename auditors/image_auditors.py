@@ -122,7 +122,7 @@ def analyse_images(auditors: list, posts: list[Post], map_=map) -> str | None:
     reads the images, or None when no image auditor runs."""
     reader = next((auditor for auditor in auditors if isinstance(auditor, _ImageAuditorBase)), None)
     # one per image: a picture in two posts analysed by two threads at once would be read twice
-    media = list({m.sha256: m for post in posts for m in post.media if m.path}.values())
+    media = list({m.sha256 or m.path: m for post in posts for m in post.media if m.path}.values())
     if reader is None or not media:
         return None
     analyser = reader._analyser_for(media[0])

@@ -38,6 +38,7 @@ photos its recall by face size and time over "before", in the same run.
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import io
 import json
@@ -298,8 +299,9 @@ def lone_face_figures(folder: Path, settings: ImageSettings) -> dict:
         out = io.BytesIO()
         scene.save(out, format="JPEG", quality=92)
         for name, how in zip(found, (faces_only, replace(faces_only, coarse_side=0))):
-            if analyse_bytes(out.getvalue(), how).faces:
-                found[name].append(px)
+            with own_models(how):  # the two settings in turns: each keeps its detector
+                if analyse_bytes(out.getvalue(), how).faces:
+                    found[name].append(px)
     return {"face_px": list(LONE_FACE_SIZES), "found_px": found}
 
 
@@ -516,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"eval_images: --against: {exc}", file=sys.stderr)
         return 2
+    if old:
+        atexit.register(old.close)  # the other revision's process and checkout go even when a figure fails
     results, samples, samples_before, old_results, old_samples = [], [], [], [], []
     if old:
         old.analyse(folder / rows[0]["file"])  # warm up

@@ -52,6 +52,8 @@ class OldAnalyser:
         return found, timings
 
     def close(self) -> None:
+        if self._child.stdin.closed:  # closed already (eval_images closes it early, and at exit in any case)
+            return
         self._child.stdin.close()
         self._child.wait()
         self._folder.cleanup()

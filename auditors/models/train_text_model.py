@@ -392,7 +392,8 @@ def rule_namer() -> Callable:
     for auditor in (a for a in load_auditors(None)[1] if isinstance(a, RuleAuditor)):
         for rule in auditor.rules:
             pattern = "(.+?)".join(re.escape(part) for part in rule.explanation.split("{term}"))
-            templates.setdefault(auditor.category, []).append((rule, re.compile(pattern, re.DOTALL)))
+            # case-insensitive: a repost's finding begins the same explanation in lower case (repost_explanation)
+            templates.setdefault(auditor.category, []).append((rule, re.compile(pattern, re.DOTALL | re.IGNORECASE)))
 
     def name(finding) -> str:
         matched = [(rule, m) for rule, template in templates.get(finding.category, [])
@@ -418,7 +419,7 @@ def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, np.ndarr
     for split, quoted in zip(*probabilities):
         for i in clean:
             kept, added = combined(records[i], found[i], split[i], quoted[i], thresholds, vetoes)
-            vetoed += bool(found[i]) and not kept
+            vetoed += bool(found[i]) and not kept and not added  # a veto the model then overrode is a flag
             flagged += bool(kept or added)
             kinds.update({"rule hit kept" if kept else "", "model alone" if added else ""} - {""})
             sources = {f"rule {name(f)}" for f in kept} | {f"model {c}" for c, _ in added}
