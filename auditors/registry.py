@@ -22,6 +22,7 @@ import logging
 import time
 
 from auditors.base import AuditContext, Auditor, Disabled, Policy
+from auditors.cache import remember_valid_patterns
 from auditors.plugins import EntryPoint, entry_points
 from records.model import CATEGORIES, Finding, Post
 
@@ -80,6 +81,7 @@ def load_auditors(policy: Policy, table: tuple[str, ...] | None = None,
             if cls not in plugins:
                 raise
             _turn_off(disabled, cls.name, f"plugin failed to start ({type(exc).__name__}: {exc})")
+    remember_valid_patterns()  # once for all the rules files the auditors compiled, not once per file
     return ready, disabled
 
 

@@ -475,7 +475,6 @@ def _validate_rules(label: str, entries: list[dict], sources: list[dict]) -> Non
         where = f"{label} [[rules]] {entry.get('id', f'rule {index + 1}')}"
         for key, patterns in rule.items():
             _validate(patterns, where, ("rules", index, key))
-    cache.remember_valid_patterns()
 
 
 def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | None, re.Pattern | None]:

@@ -459,7 +459,7 @@ class TextModelAuditor:
             raise Disabled(f"cannot read {MODEL_PATH.name} or its embedding: {exc}") from None
         self._position = {c: i for i, c in enumerate(self.model.categories)}
         self._last: tuple[Post | None, dict[str, float]] = (None, {})
-        self._prepared: dict[str, list[float]] = {}  # document -> probabilities, of the posts shown to `prepare`
+        self._prepared: dict[str, dict[str, float]] = {}  # document -> probabilities, of the posts shown to `prepare`
         self._sentences: dict[str, np.ndarray] = {}  # document -> decision values, of their candidate evidence
 
     def prepare(self, posts: list[Post]) -> None:
@@ -468,10 +468,11 @@ class TextModelAuditor:
         model's fixed cost per call is shared by them, and each document's values are what it gets alone."""
         documents = [post_document(post) for post in posts]
         unique = list(dict.fromkeys(documents))
-        self._prepared = dict(zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist()))
+        self._prepared = {doc: dict(zip(self.model.categories, row))
+                          for doc, row in zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist())}
         sentences: dict[str, None] = {}
         for post, doc in zip(posts, documents):
-            likely = [c for c, t in self.thresholds.items() if self._prepared[doc][self._position[c]] >= t]
+            likely = [c for c, t in self.thresholds.items() if self._prepared[doc][c] >= t]
             candidates = self._candidates(post) if likely else []
             for category in likely:
                 pool = self._pool(candidates, category)
@@ -490,8 +491,7 @@ class TextModelAuditor:
         last = self._last  # one read: another thread may replace it meanwhile
         if last[0] is not post:
             doc = post_document(post)
-            scores = self._prepared.get(doc) or self.model.calibrated(self.model.decision(doc)).tolist()
-            last = self._last = (post, dict(zip(self.model.categories, scores)))
+            last = self._last = (post, self._prepared.get(doc) or self.model.probabilities(doc))
         return last[1]
 
     def review(self, post: Post, context: AuditContext, findings: list[Finding]) -> list[Finding]:
