@@ -155,7 +155,7 @@ def audit_post(post: Post, context: AuditContext, auditors: list[Auditor],
             _collect(auditor, post, context, findings, cpu=cpu)
     for auditor in later:
         if hasattr(auditor, "review"):
-            _reviewed(auditor, post, context, findings)
+            _reviewed(auditor, post, context, findings, cpu)
     found = frozenset(category for category, _, _ in findings)
     for auditor in later:
         _collect(auditor, post, context, findings, found, cpu)
@@ -167,13 +167,19 @@ def _identity(finding: Finding) -> tuple[str, str, str]:
     return finding.category, finding.where, finding.evidence
 
 
-def _reviewed(auditor: Auditor, post: Post, context: AuditContext, findings: dict) -> None:
-    """Let a supplement with `review` veto or lower the others' findings; if it fails, they stay as they were."""
+def _reviewed(auditor: Auditor, post: Post, context: AuditContext, findings: dict,
+              cpu: dict[str, float] | None = None) -> None:
+    """Let a supplement with `review` veto or lower the others' findings; if it fails, they stay as they were.
+    Its CPU counts as the auditor's in `cpu`, as in `_collect`."""
+    started = time.process_time() if cpu is not None else 0.0
     try:
         kept = auditor.review(post, context, list(findings.values()))
     except Exception:  # one auditor's bug must not lose the others' findings
         log.exception("auditor %s failed to review post %s", auditor.name, post.key)
         return
+    finally:
+        if cpu is not None:
+            cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.process_time() - started
     findings.clear()
     findings.update((_identity(f), f) for f in kept)
 

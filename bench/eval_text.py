@@ -82,7 +82,8 @@ def classify_run(posts: list, policy, auditors) -> list[dict]:
 
 
 def cost_split(policy, auditors, posts) -> tuple[float, float, float]:
-    """CPU µs per post of the text rule auditors, of the text model (its batched `prepare` included),
+    """CPU µs per post of the text rule auditors, of the text model (its batched `prepare` and its review of
+    the rules' findings included),
     and of one prefilter pass over each text of the post."""
     cpu: dict[str, float] = {}
     forget_texts()
