@@ -14,11 +14,12 @@ scale). A box is `[x, y, w, h]` in pixels; `Face.size` is its longer side.
 """
 from __future__ import annotations
 
+
 import hashlib
 import importlib.util
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -226,8 +227,9 @@ class FaceDetector:
         full = original_size or image.size
         passes = [lambda: self._coarse_pass(image)]
         if self.fine_side and max(full) >= 1.5 * self.max_side:
-            passes = [lambda: self._fine_passes(image),
-                      lambda: self._pass(image, CLOSE_FACE_SIDE, self.score_threshold)]
+            # the pass at CLOSE_FACE_SIDE may run in the fine passes (to confirm a large box): once at most
+            close = cache(lambda: self._pass(image, CLOSE_FACE_SIDE, self.score_threshold))
+            passes = [lambda: self._fine_passes(image, close), close]
         boxes = 0
         for look in passes:  # each only where the ones before found no (person's) face
             found = look()
@@ -252,7 +254,7 @@ class FaceDetector:
                 return found
         return self._pass(image, self.max_side, self.score_threshold)
 
-    def _fine_passes(self, image) -> "_Boxes":
+    def _fine_passes(self, image, close) -> "_Boxes":
         """Boxes in the photo as decoded (at least `fine_side`), and in the mosaic of the places that pass found almost a face."""
         scaled = scaled_down(image, max(self.fine_side, FINE_MAX_SIDE))  # fine_side: the decode's least side
         outputs = self._run(scaled)
@@ -261,8 +263,7 @@ class FaceDetector:
         found = found.take(~large | (found.scores >= self.score_threshold))
         huge = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height) >= CONFIRM_BOX
         if huge.any():  # a face this close is seen whole at CLOSE_FACE_SIDE; a chest or a sleeve is not
-            close = self._pass(image, CLOSE_FACE_SIDE, self.score_threshold)
-            found = found.take(~huge | close.contain(found.centres))
+            found = found.take(~huge | close().contain(found.centres))
         centres = _candidates(outputs, scaled.size, found, MOSAIC_CELLS)
         if not len(centres):
             return found
