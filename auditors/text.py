@@ -392,6 +392,7 @@ class Rule:
     requires_check: str | None = None
     unless_check: str | None = None
     check_scope: str = "sentence"  # sentence | post: what `requires_check` / `unless_check` read
+    firm: bool = False  # its terms are never look-alikes: the text model neither vetoes nor lowers its findings
 
     def __post_init__(self):
         self._compiled: dict[str, re.Pattern | None] = {}
@@ -491,7 +492,8 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
     compiled = [Rule(id=entry.get("id", f"rule {index + 1}"), explanation=entry["explanation"], sources=rule,
                      near=int(entry.get("near", default_near)), read=entry.get("read", "all"),
                      severity=entry.get("severity"), requires_check=entry.get("requires_check"),
-                     unless_check=entry.get("unless_check"), check_scope=entry.get("check_scope", "sentence"))
+                     unless_check=entry.get("unless_check"), check_scope=entry.get("check_scope", "sentence"),
+                     firm=bool(entry.get("firm", False)))
                 for index, (entry, rule) in enumerate(zip(entries, sources))]
     return (compiled, compile_any(_as_list(rules.get("exceptions")), label, ("exceptions",)),
             compile_any(_as_list(rules.get("post_exceptions")), label, ("post_exceptions",)))
@@ -577,6 +579,8 @@ class RuleAuditor:
                     sentence, match = found
                     seen.add((where, sentence))
                     extra = {"severity": rule.severity} if rule.severity else {}
+                    if rule.firm:
+                        extra["firm"] = True
                     explanation = rule.explanation.format(term=text[match.start():match.end()].strip())
                     findings.append(context.finding(
                         self.category, evidence_span(text, sentence, match.span()),

@@ -391,8 +391,10 @@ def model_settings(policy) -> dict:
 
 def single_weak_signal(findings: list[Finding]) -> bool:
     """One finding of a category, from words the model also reads (text, title, reposted text or alt
-    text): one look-alike word can make it, and it is all the rules have."""
-    return len(findings) == 1 and (findings[0].where in ("text", "title", "repost") or findings[0].where.startswith("alt:"))
+    text): one look-alike word can make it, and it is all the rules have. A firm rule's finding is
+    never one: its words have no innocent reading for the model to weigh."""
+    return len(findings) == 1 and not findings[0].firm \
+        and (findings[0].where in ("text", "title", "repost") or findings[0].where.startswith("alt:"))
 
 
 def combine(findings: list[Finding], probabilities: dict[str, float], thresholds: dict[str, float],

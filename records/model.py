@@ -168,6 +168,7 @@ class Finding:
     auditor: str
     where: str = "text"  # text | title | alt:N | image:N | repost
     media_sha256: str | None = None
+    firm: bool = False  # from a rule whose words are never innocent: the text model may not veto or lower it
 
     def fingerprint(self, post_key: str) -> str:
         """Stable identity: the same finding on the same post is recognised again after a dismissal."""

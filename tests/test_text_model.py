@@ -366,6 +366,25 @@ def test_combine_leaves_several_hits_images_and_unscored_categories_alone():
     assert combine(repost, {"hostile": 0.01}, thresholds, vetoes) == repost
 
 
+def test_combine_neither_vetoes_nor_lowers_a_firm_rule_finding():
+    thresholds, vetoes = {"explicit": 0.6}, {"explicit": 0.1}
+    firm = [dataclasses.replace(_finding("explicit"), firm=True)]
+    assert combine(firm, {"explicit": 0.01}, thresholds, vetoes) == firm
+    assert combine(firm, {"explicit": 0.3}, thresholds, vetoes) == firm  # still high
+
+
+@pytest.mark.parametrize("text", ["Our senior boys basketball team brought the heat tonight 🍑🍆",
+                                  "Grade 12 football players are ready for Friday's home opener 🍆💦",
+                                  "Varsity rugby packs a punch this year 🍑💦"])
+def test_an_explicit_emoji_pair_stands_in_a_sports_post_the_model_reads_as_clean(text):
+    """The model reads words: beside a sports sentence it gives the pair no weight, and used to veto it."""
+    engine = load(str(DEFAULT_CONFIG_DIR))
+    post, account = record_to_post(_record(text))
+    model = next(a for a in engine[1] if a.name == "text_model")
+    assert model.probabilities(post)["explicit"] < model.vetoes["explicit"]
+    assert "explicit" in classify(post, account, *engine)["labels"]
+
+
 def test_model_flags_skip_found_categories_and_photo_without_alt():
     probabilities = {"hostile": 0.9, "student_photo": 0.95, "privacy": 0.2}
     thresholds = {"hostile": 0.6, "student_photo": 0.5, "privacy": 0.5}

@@ -28,6 +28,7 @@ RULE = Table({
     **{key: patterns() for key in CONTEXT_KEYS},
     "near": whole(minimum=0), "read": choice("text", "alt", "all"), "severity": choice(*SEVERITIES),
     "requires_check": text(), "unless_check": text(), "check_scope": choice("sentence", "post"),
+    "firm": flag(),
 }, required=("explanation",))
 TEXT_RULES = {"rules": Rows(RULE), "exceptions": patterns(), "post_exceptions": patterns(), "near": whole(minimum=0),
               "restore_case": flag()}
