@@ -33,6 +33,14 @@ def test_every_command_help_has_an_example(command, capsys):
     assert f"Example: {module.EXAMPLE}" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_the_command_list_reads_each_commands_own_help_line(command):
+    """`--help` reads HELP from the source without importing it; it must read what the module says."""
+    from schoolaudit.cli import _summary
+
+    assert _summary(COMMANDS[command]) == import_module(COMMANDS[command]).HELP != ""
+
+
 def _keys(table: dict, prefix: str = ""):
     for key, value in table.items():
         if isinstance(value, dict):
