@@ -385,6 +385,16 @@ def test_an_explicit_emoji_pair_stands_in_a_sports_post_the_model_reads_as_clean
     assert "explicit" in classify(post, account, *engine)["labels"]
 
 
+@pytest.mark.parametrize("text", ["Stuffed eggplant and peach cobbler on the menu this week 🍆🍑 Recipes are up on the club page!",
+                                  "Our fruit still-life study: pears, peaches and one very photogenic eggplant 🍑🍆🎨",
+                                  "Jardin de l'école : la récolte d'aubergines et de pêches est arrivée 🍆🍑"])
+def test_fruit_emoji_beside_the_fruit_itself_is_not_explicit(text):
+    """The pair rule is firm, so the model no longer saves these: the rule's own exception must."""
+    engine = load(str(DEFAULT_CONFIG_DIR))
+    post, account = record_to_post(_record(text))
+    assert "explicit" not in classify(post, account, *engine)["labels"]
+
+
 def test_model_flags_skip_found_categories_and_photo_without_alt():
     probabilities = {"hostile": 0.9, "student_photo": 0.95, "privacy": 0.2}
     thresholds = {"hostile": 0.6, "student_photo": 0.5, "privacy": 0.5}
