@@ -373,26 +373,22 @@ def test_combine_neither_vetoes_nor_lowers_a_firm_rule_finding():
     assert combine(firm, {"explicit": 0.3}, thresholds, vetoes) == firm  # still high
 
 
-@pytest.mark.parametrize("text", ["Our senior boys basketball team brought the heat tonight 🍑🍆",
-                                  "Grade 12 football players are ready for Friday's home opener 🍆💦",
-                                  "Varsity rugby packs a punch this year 🍑💦"])
-def test_an_explicit_emoji_pair_stands_in_a_sports_post_the_model_reads_as_clean(text):
-    """The model reads words: beside a sports sentence it gives the pair no weight, and used to veto it."""
+@pytest.mark.parametrize("text, explicit", [
+    ("Our senior boys basketball team brought the heat tonight 🍑🍆", True),
+    ("Grade 12 football players are ready for Friday's home opener 🍆💦", True),
+    ("Varsity rugby packs a punch this year 🍑💦", True),
+    ("Stuffed eggplant and peach cobbler on the menu this week 🍆🍑 Recipes are up on the club page!", False),
+    ("Our fruit still-life study: pears, peaches and one very photogenic eggplant 🍑🍆🎨", False),
+    ("Jardin de l'école : la récolte d'aubergines et de pêches est arrivée 🍆🍑", False),
+])
+def test_an_explicit_emoji_pair_is_judged_by_the_rule_not_vetoed_by_the_model(text, explicit):
+    """The model reads words: beside a sports sentence it gives the pair no weight, and used to veto it.
+    The rule is firm now, so the fruit itself (a recipe, a still life) must be the rule's own exception."""
     engine = load(str(DEFAULT_CONFIG_DIR))
     post, account = record_to_post(_record(text))
     model = next(a for a in engine[1] if a.name == "text_model")
     assert model.probabilities(post)["explicit"] < model.vetoes["explicit"]
-    assert "explicit" in classify(post, account, *engine)["labels"]
-
-
-@pytest.mark.parametrize("text", ["Stuffed eggplant and peach cobbler on the menu this week 🍆🍑 Recipes are up on the club page!",
-                                  "Our fruit still-life study: pears, peaches and one very photogenic eggplant 🍑🍆🎨",
-                                  "Jardin de l'école : la récolte d'aubergines et de pêches est arrivée 🍆🍑"])
-def test_fruit_emoji_beside_the_fruit_itself_is_not_explicit(text):
-    """The pair rule is firm, so the model no longer saves these: the rule's own exception must."""
-    engine = load(str(DEFAULT_CONFIG_DIR))
-    post, account = record_to_post(_record(text))
-    assert "explicit" not in classify(post, account, *engine)["labels"]
+    assert ("explicit" in classify(post, account, *engine)["labels"]) == explicit
 
 
 def test_model_flags_skip_found_categories_and_photo_without_alt():
