@@ -28,8 +28,9 @@ Then, unless told not to:
   how many the gate opens, now and as it was.
 Timing is CPU milliseconds per image on one core (process pinned to one CPU, one onnxruntime
 thread; CPU time, as a shared machine's neighbours lengthen wall time), image bytes already read:
-decode, faces, small copy (the one the explicit scorer and the text gate share), explicit, text and
-total, median and 90th percentile; beside each step its limit,
+decode, small copy (the one the explicit scorer, the text gate and the face passes at 640 px and less
+share), faces, explicit, text and total, median and 90th percentile, and within faces the detector's
+own steps ("faces: fine pass", mosaic, 640/1280 pass, turned, landmarks, nms); beside each step its limit,
 the bare model on a fixed input of the size that step gives it for the median image (faces: the
 coarse pass's input; explicit: open_nsfw's 224 x 224; text: the gate's copy).
 With `--against REF` the image analysis of git revision REF (bench/old_code.py) runs beside this
@@ -118,9 +119,52 @@ def timed(data: bytes, settings: ImageSettings, as_before: bool = False):
     timings: dict[str, float] = {}
     if as_before:
         settings = replace(settings, **BEFORE)
-    with landmark_check(not as_before), own_models(settings):
+    steps: dict[str, float] = {}
+    with landmark_check(not as_before), own_models(settings), face_steps(steps):
         analysis = analyse_bytes(data, settings, timings=timings)
-    return analysis, timings
+    return analysis, {**timings, **{f"{FACE_STEP_PREFIX}{step}": ms for step, ms in steps.items()}}
+
+
+#: the face detector's steps, timed apart within the faces stage: (where, function, step); a step's time
+#: is its own, without the steps it runs (the mosaic in the fine passes); inside the turned passes all is "turned"
+FACE_STEPS = ((faces_module.FaceDetector, "_fine_passes", "fine pass"),
+              (faces_module.FaceDetector, "_mosaic_pass", "mosaic"),
+              (faces_module.FaceDetector, "_coarse_pass", "640/1280 pass"),
+              (faces_module.FaceDetector, "_pass", "640/1280 pass"),
+              (faces_module.FaceDetector, "_turned_passes", "turned"),
+              (faces_module, "_person", "landmarks"),
+              (faces_module.FaceDetector, "_faces", "nms"))
+#: the faces stage's steps are reported as "faces: STEP", apart from the stages (the total counts them once)
+FACE_STEP_PREFIX = "faces: "
+
+
+@contextmanager
+def face_steps(steps: dict[str, float]):
+    """The face detector with each of `FACE_STEPS` adding its own CPU ms to `steps`."""
+    running: list[list] = []  # the steps running, innermost last: [step, start, ms of the steps inside it]
+
+    def timed_step(function, step):
+        def run(*args, **kwargs):
+            frame = [running[-1][0] if running and running[-1][0] == "turned" else step, time.process_time(), 0.0]
+            running.append(frame)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                running.pop()
+                spent = (time.process_time() - frame[1]) * 1000
+                steps[frame[0]] = steps.get(frame[0], 0.0) + spent - frame[2]
+                if running:
+                    running[-1][2] += spent
+        return run
+
+    kept = [(owner, name, owner.__dict__[name]) for owner, name, _ in FACE_STEPS]
+    for (owner, name, function), (_, _, step) in zip(kept, FACE_STEPS):
+        setattr(owner, name, timed_step(function, step))
+    try:
+        yield
+    finally:
+        for owner, name, function in kept:
+            setattr(owner, name, function)
 
 
 #: the models of each settings the bench runs (by `ImageSettings.params`), kept between images
@@ -199,11 +243,11 @@ def stage_summary(timings: dict[str, list[float]]) -> dict:
 
 
 def collect(samples: list[dict[str, float]]) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"decode": [], "faces": [], "small copy": [], "explicit": [], "text": [], "total": []}
+    out: dict[str, list[float]] = {"decode": [], "small copy": [], "faces": [], "explicit": [], "text": [], "total": []}
     for ms in samples:
         for stage, value in ms.items():
-            out[stage].append(value)
-        out["total"].append(sum(ms.values()))
+            out.setdefault(stage, []).append(value)
+        out["total"].append(sum(value for stage, value in ms.items() if not stage.startswith(FACE_STEP_PREFIX)))
     return out
 
 
