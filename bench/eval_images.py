@@ -16,7 +16,8 @@ Then, unless told not to:
 - full-size photos (bench/synthetic_scenes.py: reference faces of 24..128 px pasted on 12 MP
   photos): recall by face size, boxes that are no face, and ms per image, for the detector as it
   was (one pass at 1280 px, no landmark check, no text) and as it is (finer, mosaic and turned
-  passes, landmark check, text);
+  passes, landmark check, text); the same photos with no face (their backgrounds alone, where every
+  pass runs: fine, mosaic, close and turned): boxes found and ms per image, before and now;
 - text in images: ms of the text step per photo where the gate (two stacked lines found by the
   text detector on a 320 px copy) closes and where it opens, per flyer; which photos open it, and
   how many opened the gate as it was (any one box); what the gate misses (photos and flyers where
@@ -27,8 +28,9 @@ Then, unless told not to:
   how many the gate opens, now and as it was.
 Timing is CPU milliseconds per image on one core (process pinned to one CPU, one onnxruntime
 thread; CPU time, as a shared machine's neighbours lengthen wall time), image bytes already read:
-decode, faces, small copy (the one the explicit scorer and the text gate share), explicit, text and
-total, median and 90th percentile; beside each step its limit,
+decode, small copy (the one the explicit scorer, the text gate and the face passes at 640 px and less
+share), faces, explicit, text and total, median and 90th percentile, and within faces the detector's
+own steps ("faces: fine pass", mosaic, 640/1280 pass, turned, landmarks, nms); beside each step its limit,
 the bare model on a fixed input of the size that step gives it for the median image (faces: the
 coarse pass's input; explicit: open_nsfw's 224 x 224; text: the gate's copy).
 With `--against REF` the image analysis of git revision REF (bench/old_code.py) runs beside this
@@ -117,9 +119,52 @@ def timed(data: bytes, settings: ImageSettings, as_before: bool = False):
     timings: dict[str, float] = {}
     if as_before:
         settings = replace(settings, **BEFORE)
-    with landmark_check(not as_before), own_models(settings):
+    steps: dict[str, float] = {}
+    with landmark_check(not as_before), own_models(settings), face_steps(steps):
         analysis = analyse_bytes(data, settings, timings=timings)
-    return analysis, timings
+    return analysis, {**timings, **{f"{FACE_STEP_PREFIX}{step}": ms for step, ms in steps.items()}}
+
+
+#: the face detector's steps, timed apart within the faces stage: (where, function, step); a step's time
+#: is its own, without the steps it runs (the mosaic in the fine passes); inside the turned passes all is "turned"
+FACE_STEPS = ((faces_module.FaceDetector, "_fine_passes", "fine pass"),
+              (faces_module.FaceDetector, "_mosaic_pass", "mosaic"),
+              (faces_module.FaceDetector, "_coarse_pass", "640/1280 pass"),
+              (faces_module.FaceDetector, "_pass", "640/1280 pass"),
+              (faces_module.FaceDetector, "_turned_passes", "turned"),
+              (faces_module, "_person", "landmarks"),
+              (faces_module.FaceDetector, "_faces", "nms"))
+#: the faces stage's steps are reported as "faces: STEP", apart from the stages (the total counts them once)
+FACE_STEP_PREFIX = "faces: "
+
+
+@contextmanager
+def face_steps(steps: dict[str, float]):
+    """The face detector with each of `FACE_STEPS` adding its own CPU ms to `steps`."""
+    running: list[list] = []  # the steps running, innermost last: [step, start, ms of the steps inside it]
+
+    def timed_step(function, step):
+        def run(*args, **kwargs):
+            frame = [running[-1][0] if running and running[-1][0] == "turned" else step, time.process_time(), 0.0]
+            running.append(frame)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                running.pop()
+                spent = (time.process_time() - frame[1]) * 1000
+                steps[frame[0]] = steps.get(frame[0], 0.0) + spent - frame[2]
+                if running:
+                    running[-1][2] += spent
+        return run
+
+    kept = [(owner, name, owner.__dict__[name]) for owner, name, _ in FACE_STEPS]
+    for (owner, name, function), (_, _, step) in zip(kept, FACE_STEPS):
+        setattr(owner, name, timed_step(function, step))
+    try:
+        yield
+    finally:
+        for owner, name, function in kept:
+            setattr(owner, name, function)
 
 
 #: the models of each settings the bench runs (by `ImageSettings.params`), kept between images
@@ -198,11 +243,11 @@ def stage_summary(timings: dict[str, list[float]]) -> dict:
 
 
 def collect(samples: list[dict[str, float]]) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"decode": [], "faces": [], "small copy": [], "explicit": [], "text": [], "total": []}
+    out: dict[str, list[float]] = {"decode": [], "small copy": [], "faces": [], "explicit": [], "text": [], "total": []}
     for ms in samples:
         for stage, value in ms.items():
-            out[stage].append(value)
-        out["total"].append(sum(ms.values()))
+            out.setdefault(stage, []).append(value)
+        out["total"].append(sum(value for stage, value in ms.items() if not stage.startswith(FACE_STEP_PREFIX)))
     return out
 
 
@@ -223,22 +268,7 @@ def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int
     from auditors.faces import FaceDetector
 
     scenes = make_scenes(folder, work, FaceDetector(), seed=seed)
-    variants = {"before": True, "now": False}
-    for as_before in variants.values():
-        timed(scenes[0].path.read_bytes(), settings, as_before)  # warm up: models and shapes
-    results: dict[str, list] = {name: [] for name in variants}
-    if old:
-        old.analyse(scenes[0].path)  # warm up
-        results[old.ref] = []
-    for scene in scenes:
-        data = scene.path.read_bytes()
-        for name, as_before in variants.items():
-            runs = [timed(data, settings, as_before) for _ in range(rounds)]
-            results[name].append((scene, runs[0][0], min((ms for _, ms in runs), key=lambda ms: sum(ms.values()))))
-        if old:
-            runs = [old.analyse(scene.path) for _ in range(rounds)]
-            results[old.ref].append((scene, ImageAnalysis.from_dict(runs[0][0]),
-                                     min((ms for _, ms in runs), key=lambda ms: sum(ms.values()))))
+    results = timed_scenes(scenes, settings, rounds, old)
     figures = {}
     for name, found in results.items():
         hits = {size: [0, 0] for size in FACE_SIZES}
@@ -259,6 +289,7 @@ def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int
         figures[name].update(time_ratios(figures[name]["ms_per_12mp_image"], before))
     figures["time_ratio"], figures["time_ratio_without_text"] = (figures["now"][k] for k in
                                                                  ("time_ratio", "time_ratio_without_text"))
+    figures["no_face"] = no_face_figures(folder, settings, work / "no-face", rounds, old)
     from auditors.image_analysis import open_image
 
     decoded = open_image(scenes[0].path.read_bytes(), settings.max_pixels, settings.decode_side)[0]
@@ -266,6 +297,41 @@ def scene_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int
     figures["bare_model_ms"] = {"1280x960 (before)": bare_model_ms((1280, 960)),
                                 f"{fine[0]}x{fine[1]} (now)": bare_model_ms(fine)}
     return figures
+
+
+def timed_scenes(scenes: list, settings: ImageSettings, rounds: int, old: OldAnalyser | None) -> dict[str, list]:
+    """{"before" | "now" | old.ref: [(scene, analysis, {stage: ms}), ...]}: each scene analysed in turns,
+    `rounds` times, the fastest round's ms kept: a shared machine's load then weighs on all alike."""
+    variants = {"before": True, "now": False}
+    for as_before in variants.values():
+        timed(scenes[0].path.read_bytes(), settings, as_before)  # warm up: models and shapes
+    results: dict[str, list] = {name: [] for name in variants}
+    if old:
+        old.analyse(scenes[0].path)  # warm up
+        results[old.ref] = []
+    for scene in scenes:
+        data = scene.path.read_bytes()
+        for name, as_before in variants.items():
+            runs = [timed(data, settings, as_before) for _ in range(rounds)]
+            results[name].append((scene, runs[0][0], min((ms for _, ms in runs), key=lambda ms: sum(ms.values()))))
+        if old:
+            runs = [old.analyse(scene.path) for _ in range(rounds)]
+            results[old.ref].append((scene, ImageAnalysis.from_dict(runs[0][0]),
+                                     min((ms for _, ms in runs), key=lambda ms: sum(ms.values()))))
+    return results
+
+
+def no_face_figures(folder: Path, settings: ImageSettings, work: Path, rounds: int, old: OldAnalyser | None) -> dict:
+    """The scenes' backgrounds alone at 12 MP (no face: every pass runs, the close and turned ones too):
+    boxes found and ms per image, before and now, and now (and `old`) over before."""
+    scenes = make_scenes(folder, work, None, per_size=0)
+    results = timed_scenes(scenes, settings, rounds, old)
+    figures = {name: {"boxes": sum(len(analysis.faces) for _, analysis, _ in found),
+                      "ms_per_12mp_image": stage_summary(collect([ms for *_, ms in found]))}
+               for name, found in results.items()}
+    for name in ("now", *([old.ref] if old else [])):
+        figures[name].update(time_ratios(figures[name]["ms_per_12mp_image"], figures["before"]["ms_per_12mp_image"]))
+    return {"images": len(scenes), **figures}
 
 
 def time_ratios(now: dict, before: dict) -> dict[str, float]:
@@ -644,6 +710,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:6} " + ", ".join(f"{px} px {hit}" for px, hit in found["recall_by_face_px"].items())
                   + f"; {found['false_boxes']} boxes on no face")
             print("         ms per 12 MP image: " + timing_line(found["ms_per_12mp_image"])
+                  + (f"; / before: {found['time_ratio']}x ({found['time_ratio_without_text']}x without text)"
+                     if "time_ratio" in found else ""))
+        no_face = scenes["no_face"]
+        print(f"  the same {no_face['images']} photos with no face (every pass runs):")
+        for name in ("before", "now", *([against["ref"]] if against else [])):
+            found = no_face[name]
+            print(f"  {name:6} {found['boxes']} boxes; ms per 12 MP image: " + timing_line(found["ms_per_12mp_image"])
                   + (f"; / before: {found['time_ratio']}x ({found['time_ratio_without_text']}x without text)"
                      if "time_ratio" in found else ""))
         gate = scenes["text_gate_opens"]

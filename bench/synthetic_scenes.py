@@ -49,10 +49,11 @@ def face_crops(images_dir: Path, detector) -> list[tuple[Image.Image, tuple[floa
 
 def make_scenes(images_dir: Path, out_dir: Path, detector, size: tuple[int, int] = (4032, 3024),
                 per_size: int = 3, seed: int = 7) -> list[Scene]:
-    """One scene per background, each holding `per_size` faces of every size in FACE_SIZES."""
+    """One scene per background, each holding `per_size` faces of every size in FACE_SIZES (none: the
+    backgrounds alone, photos with no face)."""
     rng = random.Random(seed)
-    crops = face_crops(images_dir, detector)
-    if not crops:
+    crops = face_crops(images_dir, detector) if per_size else []
+    if per_size and not crops:
         return []
     scenes = []
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +62,7 @@ def make_scenes(images_dir: Path, out_dir: Path, detector, size: tuple[int, int]
         targets = [s for s in FACE_SIZES for _ in range(per_size)]
         rng.shuffle(targets)
         columns = 6
-        rows = -(-len(targets) // columns)
+        rows = max(1, -(-len(targets) // columns))
         cell_w, cell_h = size[0] // columns, size[1] // rows
         truth = []
         for slot, target in enumerate(targets):
