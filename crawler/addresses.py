@@ -145,7 +145,7 @@ class LinearPool(httpcore.AsyncConnectionPool):
 
     httpcore 1.0 counts the connections again for each idle one it looks at, and hands one idle
     connection to every request queued at that moment: all but the first then find it busy and
-    queue again. In a crawl with 16 connections kept alive that was 4 placements and 400 `is_idle`
+    queue again. In a crawl with 16 connections kept alive that was 4 placements and 250-500 `is_idle`
     calls per request, the first cost of the HTTP client. Here a connection already given to a
     request (one connection serves one HTTP/1.1 request at a time) is not given to another; idle
     connections are closed, kept and reused as httpcore does."""
