@@ -18,7 +18,8 @@ into the crawling process (HTTP, parsing, storing; the aim is at most 10 ms) and
 prefilter pass over all their terms (auditors/prefilter.py) on the same posts. Connections opened are counted (an
 unchanged feed's 304 keeps its connection).
 
-`--profile` prints the 25 most expensive functions of the first crawl (cProfile, in CPU time).
+`--profile` prints the 25 most expensive functions of the first crawl (cProfile, in CPU time) and the
+share of the profile each stage of the crawling process takes (HTTP client, feed parsing, store, imports).
 """
 from __future__ import annotations
 
@@ -214,6 +215,30 @@ def stage_lines(summary, cpu: float, workers_cpu: float, accounts: int, regex_ms
             f"(one prefilter pass over the same posts: {regex_ms / accounts:.2f} ms); text model {model * per:.1f} ms"]
 
 
+#: Where the crawling process's CPU goes, as (stage, [(module path ending, function name)]) read from the profile.
+PROFILE_STAGES = (
+    ("HTTP client (httpx, the pool, robots, throttle)", [("crawler/http.py", "get")]),
+    ("feed parsing", [("crawler/sources/feed.py", "parse_feed_page")]),
+    ("store (posts, validators, findings, checks)", [("schoolaudit/pipeline.py", "_store"),
+                                                     ("records/posts.py", "unaudited_posts"),
+                                                     ("records/findings.py", "save_audits"),
+                                                     ("records/runs.py", "record_check")]),
+    ("imports during the crawl (some within the stages above)", [("<frozen importlib._bootstrap>", "_find_and_load")]),
+)
+
+
+def profile_shares(stats: pstats.Stats) -> list[str]:
+    """Each stage's share of the profiled CPU (cProfile weighs pure-Python code more than C code, so
+    these are shares of the profile, not of the unprofiled run)."""
+    total = stats.total_tt
+    lines = [f"profiled CPU of the first crawl: {total:.2f} s (main thread)"]
+    for stage, functions in PROFILE_STAGES:
+        seconds = sum(timing[3] for (path, _, name), timing in stats.stats.items()
+                      if any(path.endswith(end) and name == function for end, function in functions))
+        lines.append(f"  {stage}: {seconds:.2f} s ({seconds / total:.0%})")
+    return lines
+
+
 def board_arguments(parser: argparse.ArgumentParser, accounts: int, posts: int) -> None:
     """The board a bench builds and how it is crawled (this bench's and bench/night.py's)."""
     parser.add_argument("--accounts", type=int, default=accounts)
@@ -280,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"              {second_bytes:,} bytes ({second_bytes / first_stats['bytes']:.2%} of the first crawl's "
           f"bytes, aim < 5%)")
     if profiler:
-        pstats.Stats(profiler).sort_stats(args.sort).print_stats(25)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats(args.sort).print_stats(25)
+        print("\n".join(profile_shares(stats)))
     return 0
 
 

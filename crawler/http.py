@@ -139,8 +139,7 @@ class HttpClient:
         `robots`: check robots.txt (not for a platform's API).
         `expect`: 'feed' or 'image': a body that sniffs as an HTML page is refused as such.
         """
-        check_url(url)
-        request_headers = dict(headers or {})
+        request_headers = dict(headers or {})  # `url` is checked with each hop, the first one included
         if conditional and self.cache:
             request_headers.update(_conditional_headers(self.cache.validators(url)))
         response, content, final = await self._request(url, request_headers, max_bytes or self.max_bytes,

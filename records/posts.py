@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Iterable
 
 from records.model import Account, Media, Post, PostRecord, PostVersion, RepostRef, utcnow
-from records.rows import chunks, insert, insert_many, loads, placeholders, record, records, update_many, upsert
+from records.rows import chunks, dict_rows, insert, insert_many, loads, placeholders, record, records, update_many, upsert
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -86,7 +86,7 @@ class PostsPart:
         if account_id:
             sql += " AND account_id = ?"
             params.append(account_id)
-        return [post_from_row(row) for row in self.db.query(sql + " ORDER BY created_at", params)]
+        return [post_from_row(row) for row in dict_rows(self.db.execute(sql + " ORDER BY created_at", params))]
 
     def count_posts(self, account_id: str) -> int:
         return self.db.execute("SELECT count(*) FROM posts WHERE account_id = ?", [account_id]).fetchone()[0]
@@ -120,7 +120,7 @@ class PostsPart:
     # -- conditional GET validators (crawler.http.ValidatorCache) ----------------------------
 
     def validators(self, url: str) -> dict | None:
-        rows = list(self.db.query("SELECT etag, last_modified FROM http_validators WHERE url = ?", [url]))
+        rows = dict_rows(self.db.execute("SELECT etag, last_modified FROM http_validators WHERE url = ?", [url]))
         return rows[0] if rows else None
 
     def remember_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:

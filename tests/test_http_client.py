@@ -226,6 +226,29 @@ def test_images_are_downloaded_once_and_identical_bytes_are_stored_once(tmp_path
     assert posts[0].media[1].sha256 != posts[0].media[0].sha256
 
 
+def test_requests_at_once_to_one_host_each_get_a_connection_and_keep_it():
+    """40 feeds, 4 at a time (the host's limit): each request has a connection of its own, and the 4
+    kept-alive connections carry all 40 (the client's pool places each request once: crawler.addresses)."""
+    connections = set()
+    served = feed(rss(2))
+
+    def counted(handler):
+        connections.add(handler.client_address)
+        served(handler)
+
+    async def forty_gets(base):
+        settings = ClientSettings(timeout=5, retries=0, per_host_delay=0, per_host_concurrency=4,
+                                  allow_private_addresses=True)
+        async with HttpClient("https://board.example/contact", settings=settings) as client:
+            answers = await asyncio.gather(*(client.get(f"{base}/feed/{n}.xml", trusted=True, robots=False)
+                                             for n in range(40)))
+            return [answer.status for answer in answers]
+
+    with FaultServer({f"/feed/{n}.xml": counted for n in range(40)}) as server:
+        assert run(forty_gets(server.url)) == [200] * 40
+    assert len(connections) == 4
+
+
 def test_a_304_answer_keeps_its_connection_for_the_next_request():
     connections = set()
     unchanged = feed(rss(2))

@@ -198,6 +198,25 @@ def test_feedparser_date_table():
     assert len(table) > 60 and wrong == []
 
 
+def test_the_common_rfc822_form_is_read_as_feedparser_reads_it():
+    """parse_time reads `Mon, 02 Mar 2026 12:00:00 GMT` (and numeric zones) without feedparser's readers:
+    every such date, real or not (31 February, hour 24, year 9999 past midnight UTC), comes out as
+    their reading of it does."""
+    from crawler.sources.common import _feedparser_date
+
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    zones = ("GMT", "UT", "UTC", "Z", "+0000", "-0500", "+0530", "+1400", "-1200", "-0030")
+    texts = [f"{days[(d + m) % 7]}, {d:02d} {month} 2024 {hour} {zone}"
+             for m, month in enumerate(months) for d in (1, 9, 29, 30, 31) for zone in zones
+             for hour in ("00:00:00", "23:59:59", "24:00:00")]
+    texts += ["Fri, 31 Dec 9999 23:00:00 -0500", "Mon, 1 Jan 0001 00:30:00 +0100", "Thu, 2 Jul 2026 08:05:09 GMT",
+              "Sat, 00 Jan 2000 00:00:00 GMT", "Sun, 29 Feb 2023 12:00:00 GMT", "Mon, 02 Mar 2026 12:60:00 GMT"]
+    expected = {text: _feedparser_date(text) for text in texts}
+    assert sum(value is None for value in expected.values()) > 50  # dates that do not exist are among them
+    assert {text: parse_time(text) for text in texts} == expected
+
+
 def test_feedparser_corpus_sample():
     """A sample of feedparser's wellformed/illformed corpus (tests/fixtures/feedparser/corpus,
     BSD-2-Clause) read as bench/feedparser_corpus.py reads the whole of it: every entry field a

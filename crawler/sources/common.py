@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from bs4 import BeautifulSoup
 from feedparser import datetimes as feedparser_datetimes
 
 from crawler.http import Fetched, HttpClient
@@ -51,13 +50,34 @@ def parse_time(value) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    parsed = _iso(text) or _slashed(text) or _feedparser_date(text) or _written(text)
+    parsed = _common_rfc822(text) or _iso(text) or _slashed(text) or _feedparser_date(text) or _written(text)
     if parsed is None:
         return None
     try:
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
     except (OverflowError, ValueError):
         return None  # a year-9999 time with an offset that crosses into year 10000
+
+
+_COMMON_RFC822 = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                            r"(\d{4}) (\d{2}):(\d{2}):(\d{2}) (?:GMT|UTC?|Z|([+-])(\d{2})(\d{2}))")
+
+
+def _common_rfc822(text: str) -> datetime | None:
+    """The one RFC 822 form nearly every feed writes (`Mon, 02 Mar 2026 12:00:00 GMT`, or `+0100`), read
+    directly: what feedparser's reader gives for it, at a quarter of its time (no other reader takes a
+    text that starts with a day name). Any other form, or a date that does not exist, is left to them."""
+    match = _COMMON_RFC822.fullmatch(text)
+    if not match:
+        return None
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
+    try:
+        stamp = datetime(int(year), _MONTHS[month.lower()], int(day), int(hour), int(minute), int(second),
+                         tzinfo=timezone.utc)
+        offset = timedelta(hours=int(zone_hours), minutes=int(zone_minutes)) if sign else timedelta(0)
+        return stamp + offset if sign == "-" else stamp - offset
+    except (ValueError, OverflowError):
+        return None
 
 
 def _iso(text: str) -> datetime | None:
@@ -138,6 +158,14 @@ _BLOCKS = ("p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6
            "figcaption", "figure", "section", "article", "header", "footer", "pre", "hr", "img", "dt", "dd", "table")
 
 
+def _soup(html: str):
+    """The parsed fragment. bs4 is imported here, at the first HTML met: its import (soupsieve's
+    selectors) costs a quarter of a second, which a crawl of plain-text feeds never needs."""
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(html, "html.parser")
+
+
 def html_to_text(html) -> str:
     """Readable text of an HTML fragment: tags dropped, entities decoded, whitespace folded.
     Words split over inline tags (Mastodon's `@<span>user</span>`, its `invisible` URL pieces)
@@ -146,7 +174,7 @@ def html_to_text(html) -> str:
         return ""
     if "<" not in html and "&" not in html:
         return " ".join(html.split())
-    soup = BeautifulSoup(html, "html.parser")
+    soup = _soup(html)
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
     for tag in soup.find_all(_BLOCKS):  # words meet across inline tags (`@<span>user</span>`), not blocks
@@ -182,7 +210,7 @@ def html_images(html: str, base: str) -> list[Media]:
     Lazy-loading attributes count; tracking pixels, 1×1 images and inline data: images do not."""
     if not isinstance(html, str) or "<img" not in html:
         return []
-    soup = BeautifulSoup(html, "html.parser")
+    soup = _soup(html)
     found = []
     for img in soup.find_all("img"):
         src = _img_src(img)

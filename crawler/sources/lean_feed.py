@@ -11,10 +11,11 @@ readings give the same posts on every fixture feed that this one accepts.
 """
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ElementTree
 
-from feedparser.urls import _urljoin  # feedparser's own resolution, for the same results
+from feedparser import urls
 
 from crawler.sniff import charset_of
 
@@ -33,6 +34,8 @@ _KNOWN_IN_CHANNEL = frozenset({"title", "link", "description", "language", "copy
                                "image", "item", _ATOM + "link",
                                "{http://purl.org/rss/1.0/modules/syndication/}updatePeriod",
                                "{http://purl.org/rss/1.0/modules/syndication/}updateFrequency"})
+#: feedparser's own resolution, for the same results; remembered, as an item's link and guid are most often one URL.
+_urljoin = functools.lru_cache(maxsize=256)(urls._urljoin)
 _DECLARATION = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
