@@ -249,6 +249,17 @@ def test_requests_at_once_to_one_host_each_get_a_connection_and_keep_it():
     assert len(connections) == 4
 
 
+def test_the_client_pool_still_overrides_httpcores_placing():
+    """crawler.addresses.LinearPool replaces a private method of httpcore 1.0: an httpcore that renamed
+    it would crawl correctly but place each request 4 times again; this says so at once."""
+    import httpcore
+
+    from crawler.addresses import LinearPool
+
+    assert callable(vars(httpcore.AsyncConnectionPool).get("_assign_requests_to_connections"))
+    assert "_assign_requests_to_connections" in vars(LinearPool)
+
+
 def test_a_304_answer_keeps_its_connection_for_the_next_request():
     connections = set()
     unchanged = feed(rss(2))
