@@ -227,7 +227,8 @@ class FaceDetector:
         (`image_analysis.small_copy`): the passes at those sides and the turned passes are scaled from it,
         not from the image (on a 12 MP photo, decoded at 2016 px, each such resize cost 10 to 15 ms)."""
         image, small = (i if i is None or i.mode == "RGB" else i.convert("RGB") for i in (image, small))
-        small = image if small is None else small
+        # a copy too small for a configured coarse_side is no use: those passes scale the image instead
+        small = image if small is None or max(small.size) < max(self.coarse_side, CLOSE_FACE_SIDE) else small
         full = original_size or image.size
         passes = [lambda: self._coarse_pass(image, small)]
         if self.fine_side and max(full) >= 1.5 * self.max_side:

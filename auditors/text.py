@@ -20,7 +20,7 @@ Rule keys (each optional except `explanation` and one of `terms`/`words`):
 
     id, explanation, terms, words, spaced, unless, unless_near, unless_before, unless_after, near, requires, requires_near,
     unless_post, requires_post, about, read ("text" | "alt" | "all"), severity, requires_check, unless_check,
-    check_scope ("sentence" | "post")
+    check_scope ("sentence" | "post"), firm (true: the text model neither vetoes nor lowers its findings)
 
 Category keys around the rules: `exceptions` (sentence patterns that cancel every rule),
 `post_exceptions` (post patterns that cancel every rule; a rule with `about` only when the framing
@@ -579,13 +579,11 @@ class RuleAuditor:
                     sentence, match = found
                     seen.add((where, sentence))
                     extra = {"severity": rule.severity} if rule.severity else {}
-                    if rule.firm:
-                        extra["firm"] = True
                     explanation = rule.explanation.format(term=text[match.start():match.end()].strip())
                     findings.append(context.finding(
                         self.category, evidence_span(text, sentence, match.span()),
                         repost_explanation(post, explanation) if where == "repost" else explanation, self.name,
-                        where=where, **extra))
+                        where=where, firm=rule.firm, **extra))
         return findings
 
     def _first_finding(self, rule: Rule, which: tuple[int, ...], where: str, text: str, cased: str, low: str | None,

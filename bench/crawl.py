@@ -219,7 +219,7 @@ def stage_lines(summary, cpu: float, workers_cpu: float, accounts: int, regex_ms
 PROFILE_STAGES = (
     ("HTTP client (httpx, the pool, robots, throttle)", [("crawler/http.py", "get")]),
     ("feed parsing", [("crawler/sources/feed.py", "parse_feed_page")]),
-    ("store (posts, validators, findings, checks)", [("schoolaudit/pipeline.py", "_store"),
+    ("store (posts, validators, findings, checks; a failed fetch's check counted twice)", [("schoolaudit/pipeline.py", "_store"),
                                                      ("records/posts.py", "unaudited_posts"),
                                                      ("records/findings.py", "save_audits"),
                                                      ("records/runs.py", "record_check")]),

@@ -151,7 +151,7 @@ class LinearPool(httpcore.AsyncConnectionPool):
     connections are closed, kept and reused as httpcore does."""
 
     def _assign_requests_to_connections(self) -> list:
-        if self._http2:  # an HTTP/2 connection serves several requests at once: httpcore's own placing
+        if self._http2:  # a guard (the crawler asks for HTTP/1.1): an HTTP/2 connection serves several at once
             return super()._assign_requests_to_connections()
         closing = []
         for connection in list(self._connections):  # closed, expired, or idle beyond the keep-alive limit

@@ -314,3 +314,18 @@ def test_the_close_and_turned_passes_of_a_large_photo_are_scaled_from_the_small_
 
     assert sides_from((2016, 1512)) == {faces_module.FINE_MAX_SIDE}  # the fine pass: the decode as it is
     assert sides_from((672, 504)) == {faces_module.CLOSE_FACE_SIDE, faces_module.TURNED_PASS_SIDE}
+
+
+def test_a_coarse_side_larger_than_the_small_copy_is_scaled_from_the_image(monkeypatch):
+    """A configured coarse_side above the small copy's side runs at that side, not the copy's."""
+    scaled, scale = [], faces_module.scaled_down
+
+    def recorded(image, side, *rest):
+        scaled.append(scale(image, side, *rest))
+        return scaled[-1]
+
+    monkeypatch.setattr(faces_module, "scaled_down", recorded)
+    photo = io.BytesIO()
+    _gradient(1300, 975).save(photo, "JPEG")
+    analyse_bytes(photo.getvalue(), ImageSettings(coarse_side=960, explicit=False, text=False))
+    assert scaled[0].size == (960, 720)

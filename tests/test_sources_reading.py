@@ -202,7 +202,7 @@ def test_the_common_rfc822_form_is_read_as_feedparser_reads_it():
     """parse_time reads `Mon, 02 Mar 2026 12:00:00 GMT` (and numeric zones) without feedparser's readers:
     every such date, real or not (31 February, hour 24, year 9999 past midnight UTC), comes out as
     their reading of it does."""
-    from crawler.sources.common import _feedparser_date
+    from crawler.sources.common import _common_rfc822, _feedparser_date
 
     days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
     months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -215,6 +215,8 @@ def test_the_common_rfc822_form_is_read_as_feedparser_reads_it():
     expected = {text: _feedparser_date(text) for text in texts}
     assert sum(value is None for value in expected.values()) > 50  # dates that do not exist are among them
     assert {text: parse_time(text) for text in texts} == expected
+    fast = [text for text in texts if _common_rfc822(text) is not None]  # read without feedparser's readers
+    assert len(fast) > 1000 and all(_common_rfc822(text) == expected[text] for text in fast)
 
 
 def test_feedparser_corpus_sample():

@@ -434,9 +434,7 @@ def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, np.ndarr
     for kind, count in kinds.most_common():
         print(f"  posts with a {kind}: {count / seeds:.1f}")
     print(f"  {'source (a post may count under several)':44} posts  examples")
-    for source, count in by_source.most_common():
-        ids = list(dict.fromkeys(posts_of[source]))[:examples]
-        print(f"  {source:44} {count / seeds:5.1f}  {' '.join(ids)}")
+    print_sources(by_source, posts_of, seeds, examples)
 
 
 def explain_vetoed_hits(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list],
@@ -448,18 +446,19 @@ def explain_vetoed_hits(records: list[dict], probabilities: tuple[np.ndarray, np
 
     name, seeds = rule_namer(), probabilities[0].shape[0]
     lost, posts_of = Counter(), {}
-    for split, quoted in zip(*probabilities):
-        for i, record in enumerate(records):
-            if not found[i]:
-                continue
-            kept, added = combined(record, found[i], split[i], quoted[i], thresholds, vetoes)
-            reported = {f.category for f in kept} | {c for c, _ in added}
-            for finding in found[i]:
+    for split in zip(*probabilities):
+        for record, findings, reported in zip(records, found, combined_labels(records, split, found, thresholds, vetoes)):
+            for finding in findings:
                 if finding.category in record["labels"] and finding.category not in reported:
                     lost[name(finding)] += 1
                     posts_of.setdefault(name(finding), []).append(record["id"])
     print(f"\nright rule hits vetoed out of fold: {sum(lost.values()) / seeds:.1f} per split")
-    for source, count in lost.most_common():
+    print_sources(lost, posts_of, seeds, examples)
+
+
+def print_sources(counts, posts_of: dict[str, list[str]], seeds: int, examples: int) -> None:
+    """Each source's count per split, most first, with the ids of its first posts."""
+    for source, count in counts.most_common():
         ids = list(dict.fromkeys(posts_of[source]))[:examples]
         print(f"  {source:44} {count / seeds:5.1f}  {' '.join(ids)}")
 
