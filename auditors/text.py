@@ -60,6 +60,9 @@ _MASK = "*#%_"
 #: Most repeats after a letter ("fuuuck") or masks after the last one that an obfuscated word takes.
 MAX_REPEATS = 16
 _SUFFIX = r"(?:s|es|ed|er|ers|ing|in|in'|y|ies)?"
+#: Most answers of `RuleAuditor._rules_for` kept per auditor (a post's candidates are a few rules, and
+#: the same sets come again).
+MAX_CHOSEN = 4096
 
 
 def reposted_text(post: Post) -> str:
@@ -95,6 +98,11 @@ def post_texts(post: Post, read: str = "all", policy=None) -> list[tuple[str, st
     return _read_texts(post, read, policy)
 
 
+def text_state(post: Post) -> tuple:
+    """What the texts of a post are read from: a post object changed since it was read is read anew."""
+    return post.title, post.text, post.repost_of and post.repost_of.text, [(m.alt, m.path) for m in post.media]
+
+
 #: The last post read (`_reading`): (post, policy, prefilter, what it read, reading). The text
 #: auditors of one post ask in turn; each would otherwise read its texts and ask the prefilter again.
 _last_reading: tuple = (None, None, None, None, None)
@@ -104,11 +112,13 @@ def _reading(post: Post, policy, rules: prefilter.Prefilter | None):
     """(texts, the candidate rule ids of each text, all of them in increasing order) of the post, as
     `post_texts(post, policy=policy)` and `rules.candidates` tell; None for "every rule" (no `rules`)."""
     global _last_reading
-    read_now = (post.title, post.text, post.repost_of and post.repost_of.text, [(m.alt, m.path) for m in post.media])
+    read_now = text_state(post)
     last = _last_reading  # one read: another thread may replace it meanwhile
-    if last[0] is post and last[1] is policy and last[2] is rules and last[3] == read_now:
+    same_texts = last[0] is post and last[3] == read_now \
+        and (last[1] is policy or not any(media.path for media in post.media))  # else image texts may differ
+    if same_texts and last[1] is policy and last[2] is rules:
         return last[4]
-    texts = _read_texts(post, "all", policy)
+    texts = last[4][0] if same_texts else _read_texts(post, "all", policy)
     found = [rules.candidates(text) for _, text in texts] if rules is not None else [None] * len(texts)
     every = None if None in found else tuple(sorted({i for ids in found for i in ids}))
     _last_reading = (post, policy, rules, read_now, (texts, found, every))
@@ -541,20 +551,29 @@ class RuleAuditor:
         self.prefilter_ids = self.prefilter.register(self.category, [(rule.sources["terms"][index],) for rule, index in terms])
         self._term_of = dict(zip(self.prefilter_ids, terms))  # ids grow in the rules' and their terms' order
         self._id_range = (self.prefilter_ids[0], self.prefilter_ids[-1] + 1) if terms else (0, 0)
+        self._chosen: dict[tuple, list[tuple[Rule, tuple[int, ...]]]] = {}  # `_rules_for`, by its question
 
     def _rules_for(self, found: tuple[int, ...] | None, kind: str) -> list[tuple[Rule, tuple[int, ...]]]:
         """(rule, its terms that can match) for the rules that read this kind of text and, by the
         prefilter's candidate term ids `found`, can match it; in the rules' order."""
-        if found is None:
-            rules = [(rule, rule.every_term) for rule in self.rules]
-        else:
+        if found is not None:
             first, end = self._id_range
-            grouped: dict[Rule, list[int]] = {}
-            for i in found[bisect_left(found, first):bisect_left(found, end)]:
-                rule, index = self._term_of[i]
-                grouped.setdefault(rule, []).append(index)
-            rules = [(rule, tuple(which)) for rule, which in grouped.items()]
-        return [(rule, which) for rule, which in rules if rule.read in ("all", kind)]
+            found = found[bisect_left(found, first):bisect_left(found, end)]
+        key = (found, kind)
+        chosen = self._chosen.get(key)  # the same few sets of candidates come again and again
+        if chosen is None:
+            if found is None:
+                rules = [(rule, rule.every_term) for rule in self.rules]
+            else:
+                grouped: dict[Rule, list[int]] = {}
+                for i in found:
+                    rule, index = self._term_of[i]
+                    grouped.setdefault(rule, []).append(index)
+                rules = [(rule, tuple(which)) for rule, which in grouped.items()]
+            chosen = [(rule, which) for rule, which in rules if rule.read in ("all", kind)]
+            if len(self._chosen) < MAX_CHOSEN:
+                self._chosen[key] = chosen
+        return chosen
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
         texts, possible, every = _reading(post, self.policy, self.prefilter)

@@ -40,7 +40,7 @@ import numpy as np
 
 from auditors import cache
 from auditors.base import AuditContext, Disabled, RulesError
-from auditors.text import own_text, post_texts, repost_explanation, reposted_text, sentence_spans
+from auditors.text import own_text, post_texts, repost_explanation, reposted_text, sentence_spans, text_state
 from records.model import Finding, Post
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "text-lr.json.gz"
@@ -538,6 +538,9 @@ class TextModelAuditor:
         self._last: tuple[Post | None, dict[str, float]] = (None, {})
         self._prepared: dict[str, dict[str, float]] = {}  # document -> probabilities, of the posts shown to `prepare`
         self._sentences: dict[str, np.ndarray] = {}  # document -> decision values, of their candidate evidence
+        # id(post) -> (post, its text_state, probabilities, candidate evidence or None), of the posts shown to `prepare`
+        self._by_post: dict[int, tuple] = {}
+        self._enabled: tuple = (None, {})  # (policy, the thresholds of the categories it enables)
 
     def prepare(self, posts: list[Post]) -> None:
         """Score the posts about to be audited in one call (auditors.registry.prepare), and, in a second,
@@ -548,14 +551,23 @@ class TextModelAuditor:
         self._prepared = {doc: dict(zip(self.model.categories, row))
                           for doc, row in zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist())}
         sentences: dict[str, None] = {}
+        by_post = {}
         for post, doc in zip(posts, documents):
-            likely = [c for c, t in self.thresholds.items() if self._prepared[doc][c] >= t]
+            probabilities = self._prepared[doc]
+            likely = [c for c, t in self.thresholds.items() if probabilities[c] >= t]
             candidates = self._candidates(post) if likely else []
+            by_post[id(post)] = (post, text_state(post), probabilities, candidates if likely else None)
             for category in likely:
                 pool = self._pool(candidates, category)
                 if len(pool) > 1:  # the model may flag the category: the quoted sentence is chosen by these values
                     sentences.update((candidates[i][2], None) for i in pool)
         self._sentences = dict(zip(sentences, self.model.decisions(list(sentences))))
+        self._by_post = by_post
+
+    def _kept(self, post: Post) -> tuple | None:
+        """What `prepare` kept of the post: (post, its text_state, probabilities, candidates or None), if unchanged since."""
+        kept = self._by_post.get(id(post))
+        return kept if kept is not None and kept[0] is post and kept[1] == text_state(post) else None
 
     def _sentence_decisions(self, docs: list[str]) -> list[np.ndarray]:
         """Decision values of candidate evidence documents: those `prepare` scored, the others now."""
@@ -567,8 +579,12 @@ class TextModelAuditor:
         """{category: calibrated probability} for the post, computed once per post object (or by `prepare`)."""
         last = self._last  # one read: another thread may replace it meanwhile
         if last[0] is not post:
-            doc = post_document(post)
-            last = self._last = (post, self._prepared.get(doc) or self.model.probabilities(doc))
+            kept = self._kept(post)
+            if kept is not None:
+                last = self._last = (post, kept[2])
+            else:
+                doc = post_document(post)
+                last = self._last = (post, self._prepared.get(doc) or self.model.probabilities(doc))
         return last[1]
 
     def review(self, post: Post, context: AuditContext, findings: list[Finding]) -> list[Finding]:
@@ -586,11 +602,15 @@ class TextModelAuditor:
     def audit(self, post: Post, context: AuditContext, found: frozenset[str] = frozenset()) -> list[Finding]:
         if not post_texts(post):
             return []
-        thresholds = {c: t for c, t in self.thresholds.items() if context.policy.enabled(c)}
-        flagged = model_flags(self.probabilities(post), thresholds, found, has_alt=any(m.alt.strip() for m in post.media))
+        enabled = self._enabled  # one read: another thread may replace it meanwhile
+        if enabled[0] is not context.policy:
+            enabled = self._enabled = (context.policy, {c: t for c, t in self.thresholds.items()
+                                                        if context.policy.enabled(c)})
+        flagged = model_flags(self.probabilities(post), enabled[1], found, has_alt=any(m.alt.strip() for m in post.media))
         if not flagged:
             return []
-        candidates = self._candidates(post)
+        kept = self._kept(post)
+        candidates = kept[3] if kept is not None and kept[3] is not None else self._candidates(post)
         pools = {category: self._pool(candidates, category) for category, _ in flagged}
         weighed = sorted({i for pool in pools.values() if len(pool) > 1 for i in pool})  # a choice needs their values
         decisions = dict(zip(weighed, self._sentence_decisions([candidates[i][2] for i in weighed])))
