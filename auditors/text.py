@@ -552,6 +552,16 @@ class RuleAuditor:
         self._term_of = dict(zip(self.prefilter_ids, terms))  # ids grow in the rules' and their terms' order
         self._id_range = (self.prefilter_ids[0], self.prefilter_ids[-1] + 1) if terms else (0, 0)
         self._chosen: dict[tuple, list[tuple[Rule, tuple[int, ...]]]] = {}  # `_rules_for`, by its question
+        # the sentence-level context patterns, asked of the prefilter too: one it finds nowhere in a text is
+        # not searched for in the text's sentences (a sentence is bounded by white space or the text's ends, so
+        # a context pattern that matches in a sentence can match in the text; see _may_match)
+        category_rules = policy[self.category].rules
+        gated = [(key, None, tuple(_as_list(category_rules.get(key)))) for key in ("post_exceptions", "exceptions")]
+        gated += [(key, rule, rule.sources[key]) for rule in self.rules for key in ("unless", "requires")]
+        gated = [(key, rule, patterns) for key, rule, patterns in gated if any(patterns)]
+        gate_ids = self.prefilter.register(f"{self.category} sentence context",
+                                           [tuple(p for p in patterns if p) for _, _, patterns in gated])
+        self._gate = {(key, rule): i for (key, rule, _), i in zip(gated, gate_ids)}
 
     def _rules_for(self, found: tuple[int, ...] | None, kind: str) -> list[tuple[Rule, tuple[int, ...]]]:
         """(rule, its terms that can match) for the rules that read this kind of text and, by the
@@ -589,11 +599,13 @@ class RuleAuditor:
         if framings and not any(rule.sources["about"] for rule in self.rules):
             return []
         findings, seen, post_verdicts = [], set(), {}
-        for where, text, rules in candidates:
+        for (where, text, rules), ids in zip(candidates, possible):
+            maybe = None if ids is None else frozenset(ids)
             low = lowered(text)
             cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
             for rule, which in rules:
-                found = self._first_finding(rule, which, where, text, cased, low, (whole, framings), seen, post_verdicts)
+                found = self._first_finding(rule, which, where, text, cased, low, (whole, framings), seen, post_verdicts,
+                                            maybe)
                 if found:
                     sentence, match = found
                     seen.add((where, sentence))
@@ -608,10 +620,12 @@ class RuleAuditor:
         return findings
 
     def _first_finding(self, rule: Rule, which: tuple[int, ...], where: str, text: str, cased: str, low: str | None,
-                       post: tuple[str, list[str]], seen: set, post_verdicts: dict) -> tuple[tuple[int, int], re.Match] | None:
+                       post: tuple[str, list[str]], seen: set, post_verdicts: dict,
+                       maybe: frozenset[int] | None = None) -> tuple[tuple[int, int], re.Match] | None:
         """(sentence, match) of `rule` (its terms `which`) on the first sentence of `text` that breaks it and has no
         finding yet (`seen`: (where, sentence) pairs), or None. `post` is the whole post's text and the
-        post exceptions it holds (`framings`). `cased` is `text` in restored case
+        post exceptions it holds (`framings`); `maybe`, the prefilter's candidate ids for `text` (None: any
+        pattern may match). `cased` is `text` in restored case
         (same offsets), which the patterns read; the checks read the original, whose case they judge.
         What a sentence or the post says is judged once per rule, not once per match in it, so that
         a long sentence with many matches costs its length once."""
@@ -626,7 +640,7 @@ class RuleAuditor:
                 if id(rule) not in post_verdicts:
                     post_verdicts[id(rule)] = self._post_allows(rule, *post)
                 sentence_verdicts[sentence] = post_verdicts[id(rule)] and self._sentence_allows(
-                    rule, cased[sentence[0]:sentence[1]], text[sentence[0]:sentence[1]])
+                    rule, cased[sentence[0]:sentence[1]], text[sentence[0]:sentence[1]], maybe)
             if sentence_verdicts[sentence] and self._near_allows(rule, cased, sentence, match):
                 return sentence, match
         return None
@@ -652,17 +666,25 @@ class RuleAuditor:
         terms = rule.pattern("terms")
         return any(about.search(framing) or terms.search(framing) for framing in framings)
 
-    def _sentence_allows(self, rule: Rule, said: str, original: str) -> bool:
-        if self.post_exceptions and self.post_exceptions.search(said):
+    def _sentence_allows(self, rule: Rule, said: str, original: str, maybe: frozenset[int] | None = None) -> bool:
+        if self.post_exceptions and self._may_match(maybe, "post_exceptions") and self.post_exceptions.search(said):
             return False  # a framing in the term's own sentence is about it
         unless, requires = rule.pattern("unless"), rule.pattern("requires")
-        if unless and unless.search(said):
+        if unless and self._may_match(maybe, "unless", rule) and unless.search(said):
             return False
-        if self.exceptions and self.exceptions.search(said):
+        if self.exceptions and self._may_match(maybe, "exceptions") and self.exceptions.search(said):
             return False
-        if requires and not requires.search(said):
+        if requires and not (self._may_match(maybe, "requires", rule) and requires.search(said)):
             return False
         return rule.check_scope == "post" or self._checks_allow(rule, original)
+
+    def _may_match(self, maybe: frozenset[int] | None, key: str, rule: Rule | None = None) -> bool:
+        """False when the prefilter found that the sentence-level context pattern `key` (of `rule`, or of the
+        category) cannot match the text (`maybe`: its candidate ids). A sentence starts and ends at white
+        space or at an end of its text, and its stray one-character span (`sentence_at`) holds no word
+        character, so the relaxed pattern, without lookarounds and anchors, matches the text wherever
+        the pattern matches one of its sentences."""
+        return maybe is None or self._gate[(key, rule)] in maybe
 
     def _checks_allow(self, rule: Rule, checked: str) -> bool:
         if rule.requires_check and not getattr(self, f"check_{rule.requires_check}")(checked):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditors import cache, prefilter
+from auditors.base import AuditContext
 from auditors.prefilter import GramEngine, HyperscanEngine, Prefilter, relaxed_patterns, scanned_text, shared_prefilter
 from auditors.registry import load_auditors
 from auditors.text import RuleAuditor
@@ -194,3 +195,30 @@ def test_old_databases_are_pruned(tmp_path, monkeypatch):
         rules.register("test", [(rf"\bword{index}\b",)])
         assert rules.candidates(f"a word{index}.") == (0,)
     assert len(list(tmp_path.glob("prefilter-*.hsdb"))) == prefilter.KEPT_DATABASES
+
+
+@needs_hyperscan
+def test_a_sentence_is_searched_for_the_exceptions_only_where_the_prefilter_finds_one_in_its_text():
+    """A category's `exceptions` (and a rule's `unless` and `requires`) are asked of the prefilter too: no
+    sentence of a text without one is searched for them; where the text holds one, it cancels as before."""
+    policy, auditors = load(str(DEFAULT_CONFIG_DIR))
+    substances = next(a for a in auditors if getattr(a, "category", "") == "substances")
+    searched = []
+
+    class Watched:
+        def __init__(self, pattern):
+            self.pattern = pattern
+
+        def search(self, text, *args):
+            searched.append(text)
+            return self.pattern.search(text, *args)
+
+    substances.exceptions = Watched(substances.exceptions)
+
+    def findings(text):
+        post, account = record_to_post({"id": text[:9], "platform": "website", "account": {"name": "demo", "kind": "school"},
+                                        "text": text})
+        return substances.audit(post, AuditContext(policy, account))
+
+    assert findings("Craft beer night at the pub on Friday!") and searched == []
+    assert findings("Craft beer is banned at the school fair.") == [] and searched == ["Craft beer is banned at the school fair."]
