@@ -552,12 +552,13 @@ class RuleAuditor:
         self._term_of = dict(zip(self.prefilter_ids, terms))  # ids grow in the rules' and their terms' order
         self._id_range = (self.prefilter_ids[0], self.prefilter_ids[-1] + 1) if terms else (0, 0)
         self._chosen: dict[tuple, list[tuple[Rule, tuple[int, ...]]]] = {}  # `_rules_for`, by its question
-        # the sentence-level context patterns, asked of the prefilter too: one it finds nowhere in a text is
-        # not searched for in the text's sentences (a sentence is bounded by white space or the text's ends, so
-        # a context pattern that matches in a sentence can match in the text; see _may_match)
+        # the context patterns, asked of the prefilter too: one it finds nowhere in a text is not searched for
+        # in the text or its sentences (a sentence is bounded by white space or the text's ends, so a context
+        # pattern that matches in a sentence can match in the text; see _may_match)
         category_rules = policy[self.category].rules
         gated = [(key, None, tuple(_as_list(category_rules.get(key)))) for key in ("post_exceptions", "exceptions")]
-        gated += [(key, rule, rule.sources[key]) for rule in self.rules for key in ("unless", "requires")]
+        gated += [(key, rule, rule.sources[key]) for rule in self.rules
+                  for key in ("unless", "requires", "unless_post", "requires_post")]
         gated = [(key, rule, patterns) for key, rule, patterns in gated if any(patterns)]
         gate_ids = self.prefilter.register(f"{self.category} sentence context",
                                            [tuple(p for p in patterns if p) for _, _, patterns in gated])
@@ -595,7 +596,9 @@ class RuleAuditor:
         if not any(rules for _, _, rules in candidates):
             return []  # nothing can match: what would cancel a finding need not be read
         whole = "\n".join(text for _, text in texts)
-        framings = [m.group() for m in self.post_exceptions.finditer(whole)] if self.post_exceptions else []
+        whole_maybe = self._candidate_ids(whole)
+        framings = [m.group() for m in self.post_exceptions.finditer(whole)] \
+            if self.post_exceptions and self._may_match(whole_maybe, "post_exceptions") else []
         if framings and not any(rule.sources["about"] for rule in self.rules):
             return []
         findings, seen, post_verdicts = [], set(), {}
@@ -604,7 +607,8 @@ class RuleAuditor:
             low = lowered(text)
             cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
             for rule, which in rules:
-                found = self._first_finding(rule, which, where, text, cased, low, (whole, framings), seen, post_verdicts,
+                found = self._first_finding(rule, which, where, text, cased, low, (whole, framings, whole_maybe), seen,
+                                            post_verdicts,
                                             maybe)
                 if found:
                     sentence, match = found
@@ -620,12 +624,12 @@ class RuleAuditor:
         return findings
 
     def _first_finding(self, rule: Rule, which: tuple[int, ...], where: str, text: str, cased: str, low: str | None,
-                       post: tuple[str, list[str]], seen: set, post_verdicts: dict,
+                       post: tuple[str, list[str], frozenset[int] | None], seen: set, post_verdicts: dict,
                        maybe: frozenset[int] | None = None) -> tuple[tuple[int, int], re.Match] | None:
         """(sentence, match) of `rule` (its terms `which`) on the first sentence of `text` that breaks it and has no
-        finding yet (`seen`: (where, sentence) pairs), or None. `post` is the whole post's text and the
-        post exceptions it holds (`framings`); `maybe`, the prefilter's candidate ids for `text` (None: any
-        pattern may match). `cased` is `text` in restored case
+        finding yet (`seen`: (where, sentence) pairs), or None. `post` is the whole post's text, the
+        post exceptions it holds (`framings`) and the prefilter's candidate ids for it; `maybe`, those for
+        `text` (None: any pattern may match). `cased` is `text` in restored case
         (same offsets), which the patterns read; the checks read the original, whose case they judge.
         What a sentence or the post says is judged once per rule, not once per match in it, so that
         a long sentence with many matches costs its length once."""
@@ -645,13 +649,13 @@ class RuleAuditor:
                 return sentence, match
         return None
 
-    def _post_allows(self, rule: Rule, whole: str, framings: list[str]) -> bool:
+    def _post_allows(self, rule: Rule, whole: str, framings: list[str], maybe: frozenset[int] | None = None) -> bool:
         if self._framed(rule, framings):
             return False
         unless_post, requires_post = rule.pattern("unless_post"), rule.pattern("requires_post")
-        if unless_post and unless_post.search(whole):
+        if unless_post and self._may_match(maybe, "unless_post", rule) and unless_post.search(whole):
             return False
-        if requires_post and not requires_post.search(whole):
+        if requires_post and not (self._may_match(maybe, "requires_post", rule) and requires_post.search(whole)):
             return False
         return rule.check_scope != "post" or self._checks_allow(rule, whole)
 
@@ -678,9 +682,14 @@ class RuleAuditor:
             return False
         return rule.check_scope == "post" or self._checks_allow(rule, original)
 
+    def _candidate_ids(self, text: str) -> frozenset[int] | None:
+        """The prefilter's candidate ids for `text` (None: any pattern may match)."""
+        ids = self.prefilter.candidates(text) if self.prefilter is not None else None
+        return None if ids is None else frozenset(ids)
+
     def _may_match(self, maybe: frozenset[int] | None, key: str, rule: Rule | None = None) -> bool:
-        """False when the prefilter found that the sentence-level context pattern `key` (of `rule`, or of the
-        category) cannot match the text (`maybe`: its candidate ids). A sentence starts and ends at white
+        """False when the prefilter found that the context pattern `key` (of `rule`, or of the category)
+        cannot match the text (`maybe`: its candidate ids), and so none of its sentences. A sentence starts and ends at white
         space or at an end of its text, and its stray one-character span (`sentence_at`) holds no word
         character, so the relaxed pattern, without lookarounds and anchors, matches the text wherever
         the pattern matches one of its sentences."""

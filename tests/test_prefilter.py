@@ -198,22 +198,28 @@ def test_old_databases_are_pruned(tmp_path, monkeypatch):
 
 
 @needs_hyperscan
-def test_a_sentence_is_searched_for_the_exceptions_only_where_the_prefilter_finds_one_in_its_text():
-    """A category's `exceptions` (and a rule's `unless` and `requires`) are asked of the prefilter too: no
-    sentence of a text without one is searched for them; where the text holds one, it cancels as before."""
+def test_a_text_is_searched_for_the_exceptions_only_where_the_prefilter_finds_one():
+    """A category's `exceptions` and `post_exceptions` (and a rule's `unless`, `requires`, `unless_post`,
+    `requires_post`) are asked of the prefilter too: a text without one is not searched for it, nor
+    are its sentences; where the text holds one, it cancels as before."""
     policy, auditors = load(str(DEFAULT_CONFIG_DIR))
     substances = next(a for a in auditors if getattr(a, "category", "") == "substances")
     searched = []
 
     class Watched:
-        def __init__(self, pattern):
-            self.pattern = pattern
+        def __init__(self, key, pattern):
+            self.key, self.pattern = key, pattern
 
         def search(self, text, *args):
-            searched.append(text)
+            searched.append((self.key, text))
             return self.pattern.search(text, *args)
 
-    substances.exceptions = Watched(substances.exceptions)
+        def finditer(self, text, *args):
+            searched.append((self.key, text))
+            return self.pattern.finditer(text, *args)
+
+    substances.exceptions = Watched("exceptions", substances.exceptions)
+    substances.post_exceptions = Watched("post_exceptions", substances.post_exceptions)
 
     def findings(text):
         post, account = record_to_post({"id": text[:9], "platform": "website", "account": {"name": "demo", "kind": "school"},
@@ -221,4 +227,8 @@ def test_a_sentence_is_searched_for_the_exceptions_only_where_the_prefilter_find
         return substances.audit(post, AuditContext(policy, account))
 
     assert findings("Craft beer night at the pub on Friday!") and searched == []
-    assert findings("Craft beer is banned at the school fair.") == [] and searched == ["Craft beer is banned at the school fair."]
+    banned = "Craft beer is banned at the school fair."
+    assert findings(banned) == [] and searched == [("exceptions", banned)]
+    searched.clear()
+    framed = "Vaping awareness week: vaping is harmful. Join the vape club!"
+    assert findings(framed) == [] and searched == [("post_exceptions", framed)]
