@@ -48,6 +48,8 @@ DEFAULT_NEAR = 30
 # Possessive, and only from the first mark of a run: a long run of marks not followed by a space
 # ("((((" or "....x") costs one pass, not one pass per mark.
 _BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”»)]*+(?=\s|$)|\n+|\s[•|·]\s")
+#: A character for which str.isalnum() is true (re's \w is exactly that or "_").
+_ALNUM = re.compile(r"[^\W_]")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:mr|mrs|ms|mme|mlle|dr|st|ste|sr|jr|no|vs|etc|ave|rd|blvd|cres|hwy|approx|dept|gr|ex|e\.g|i\.e"
     r"|a\.m|p\.m|[a-z])\.$)", re.IGNORECASE)
@@ -155,12 +157,12 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans.append((start, len(text)))
     result = []
     for begin, end in spans:
-        while begin < end and text[begin].isspace():
-            begin += 1
-        while end > begin and text[end - 1].isspace():
-            end -= 1
-        if end > begin:
-            if result and not any(c.isalnum() for c in text[begin:end]):
+        part = text[begin:end]
+        kept = part.strip()  # str.strip() drops what str.isspace() calls white space
+        if kept:
+            begin += len(part) - len(part.lstrip())
+            end = begin + len(kept)
+            if result and not _ALNUM.search(text, begin, end):
                 result[-1] = (result[-1][0], end)  # a trailing emoji or "!!!" belongs to the sentence it reacts to
             else:
                 result.append((begin, end))
@@ -563,6 +565,7 @@ class RuleAuditor:
         gate_ids = self.prefilter.register(f"{self.category} sentence context",
                                            [tuple(p for p in patterns if p) for _, _, patterns in gated])
         self._gate = {(key, rule): i for (key, rule, _), i in zip(gated, gate_ids)}
+        self._gates_post = any(key in ("post_exceptions", "unless_post", "requires_post") for key, _ in self._gate)
 
     def _rules_for(self, found: tuple[int, ...] | None, kind: str) -> list[tuple[Rule, tuple[int, ...]]]:
         """(rule, its terms that can match) for the rules that read this kind of text and, by the
@@ -596,7 +599,7 @@ class RuleAuditor:
         if not any(rules for _, _, rules in candidates):
             return []  # nothing can match: what would cancel a finding need not be read
         whole = "\n".join(text for _, text in texts)
-        whole_maybe = self._candidate_ids(whole)
+        whole_maybe = self._candidate_ids(whole) if self._gates_post else None  # a second scan when several texts
         framings = [m.group() for m in self.post_exceptions.finditer(whole)] \
             if self.post_exceptions and self._may_match(whole_maybe, "post_exceptions") else []
         if framings and not any(rule.sources["about"] for rule in self.rules):
