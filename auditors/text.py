@@ -110,6 +110,10 @@ def text_state(post: Post) -> tuple:
 _last_reading: tuple = (None, None, None, None, None)
 
 
+#: (prefilter, posts) of the last `RuleAuditor.prepare`, which the other text auditors need not read again.
+_read_ahead: tuple = (None, None)
+
+
 def _reading(post: Post, policy, rules: prefilter.Prefilter | None):
     """(texts, the candidate rule ids of each text, all of them in increasing order) of the post, as
     `post_texts(post, policy=policy)` and `rules.candidates` tell; None for "every rule" (no `rules`)."""
@@ -566,6 +570,20 @@ class RuleAuditor:
                                            [tuple(p for p in patterns if p) for _, _, patterns in gated])
         self._gate = {(key, rule): i for (key, rule, _), i in zip(gated, gate_ids)}
         self._gates_post = any(key in ("post_exceptions", "unless_post", "requires_post") for key, _ in self._gate)
+
+    def prepare(self, posts: list[Post]) -> None:
+        """Read the texts of the posts about to be audited with the prefilter, one after the other
+        (auditors.registry.prepare; its answers are kept per text): its tables, megabytes large, then
+        stay in the processor's caches, where one text read between other work finds them evicted. The
+        text auditors of a policy share the prefilter: the first of them reads, for all."""
+        global _read_ahead
+        if self.prefilter is None or _read_ahead[0] is self.prefilter and _read_ahead[1] is posts:
+            return
+        for post in posts:
+            texts = [text for _, text in _read_texts(post, "all", None)]  # as post_texts(post), without its cache
+            for text in texts + (["\n".join(texts)] if len(texts) > 1 else []):  # the whole post too (_post_allows)
+                self.prefilter.candidates(text)
+        _read_ahead = (self.prefilter, posts)
 
     def _rules_for(self, found: tuple[int, ...] | None, kind: str) -> list[tuple[Rule, tuple[int, ...]]]:
         """(rule, its terms that can match) for the rules that read this kind of text and, by the

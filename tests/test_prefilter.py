@@ -12,7 +12,7 @@ from auditors import cache, prefilter
 from auditors.base import AuditContext
 from auditors.prefilter import GramEngine, HyperscanEngine, Prefilter, relaxed_patterns, scanned_text, shared_prefilter
 from auditors.registry import load_auditors
-from auditors.text import RuleAuditor
+from auditors.text import RuleAuditor, post_texts
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR
 from schoolaudit.corpus import record_to_post
@@ -232,3 +232,24 @@ def test_a_text_is_searched_for_the_exceptions_only_where_the_prefilter_finds_on
     searched.clear()
     framed = "Vaping awareness week: vaping is harmful. Join the vape club!"
     assert findings(framed) == [] and searched == [("post_exceptions", framed)]
+
+
+def test_the_posts_shown_together_are_read_by_the_prefilter_before_any_is_audited(corpus):
+    """registry.prepare shows a batch to the text auditors: the prefilter reads its texts one after the
+    other then (its tables stay in the processor's caches), once for all the auditors sharing it, and
+    the audits that follow find every answer kept."""
+    from auditors.registry import prepare
+
+    policy, auditors = load(str(DEFAULT_CONFIG_DIR))
+    engine = shared_prefilter(policy).engine
+    read = []
+    original = engine.candidates
+    engine.candidates = lambda text: read.append(text) or original(text)
+    posts = corpus[:40]
+    prefilter.forget_texts()
+    prepare(auditors, [post for post, _ in posts])
+    texts = [text for post, _ in posts for _, text in post_texts(post)]
+    assert set(texts) <= set(read) and len(read) == len(set(read))
+    read.clear()
+    _findings(auditors, policy, posts)
+    assert read == []
