@@ -46,8 +46,9 @@ DEFAULT_NEAR = 30
 
 # A sentence ends at . ! ? … or a line break, unless the dot closes an abbreviation or a number.
 # Possessive, and only from the first mark of a run: a long run of marks not followed by a space
-# ("((((" or "....x") costs one pass, not one pass per mark.
-_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”»)]*+(?=\s|$)|\n+|\s[•|·]\s")
+# ("((((" or "....x") costs one pass, not one pass per mark. Each branch begins with a character (the
+# look-behind follows the first mark), so the engine skips ahead to the next candidate character.
+_BOUNDARY = re.compile(r"[.!?…](?<![.!?…].)[.!?…]*+[\"'”»)]*+(?=\s|$)|\n+|\s[•|·]\s")
 #: A character for which str.isalnum() is true (re's \w is exactly that or "_").
 _ALNUM = re.compile(r"[^\W_]")
 _ABBREVIATION = re.compile(
@@ -102,7 +103,8 @@ def post_texts(post: Post, read: str = "all", policy=None) -> list[tuple[str, st
 
 def text_state(post: Post) -> tuple:
     """What the texts of a post are read from: a post object changed since it was read is read anew."""
-    return post.title, post.text, post.repost_of and post.repost_of.text, [(m.alt, m.path) for m in post.media]
+    media = post.media
+    return post.title, post.text, post.repost_of and post.repost_of.text, [(m.alt, m.path) for m in media] if media else []
 
 
 #: The last post read (`_reading`): (post, policy, prefilter, what it read, reading). The text
@@ -115,8 +117,9 @@ _read_ahead: tuple = (None, None)
 
 
 def _reading(post: Post, policy, rules: prefilter.Prefilter | None):
-    """(texts, the candidate rule ids of each text, all of them in increasing order) of the post, as
-    `post_texts(post, policy=policy)` and `rules.candidates` tell; None for "every rule" (no `rules`)."""
+    """(texts, the candidate rule ids of each text, all of them in increasing order, the ids of each text
+    as a set) of the post, as `post_texts(post, policy=policy)` and `rules.candidates` tell; None for
+    "every rule" (no `rules`)."""
     global _last_reading
     read_now = text_state(post)
     last = _last_reading  # one read: another thread may replace it meanwhile
@@ -127,8 +130,9 @@ def _reading(post: Post, policy, rules: prefilter.Prefilter | None):
     texts = last[4][0] if same_texts else _read_texts(post, "all", policy)
     found = [rules.candidates(text) for _, text in texts] if rules is not None else [None] * len(texts)
     every = None if None in found else tuple(sorted({i for ids in found for i in ids}))
-    _last_reading = (post, policy, rules, read_now, (texts, found, every))
-    return texts, found, every
+    sets = [None if ids is None else frozenset(ids) for ids in found]
+    _last_reading = (post, policy, rules, read_now, (texts, found, every, sets))
+    return texts, found, every, sets
 
 
 def _read_texts(post: Post, read: str, policy) -> list[tuple[str, str]]:
@@ -608,7 +612,7 @@ class RuleAuditor:
         return chosen
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
-        texts, possible, every = _reading(post, self.policy, self.prefilter)
+        texts, possible, every, sets = _reading(post, self.policy, self.prefilter)
         first, end = self._id_range
         if every is not None and bisect_left(every, first) == bisect_left(every, end):
             return []  # no rule of this auditor can match a text of the post
@@ -623,8 +627,7 @@ class RuleAuditor:
         if framings and not any(rule.sources["about"] for rule in self.rules):
             return []
         findings, seen, post_verdicts = [], set(), {}
-        for (where, text, rules), ids in zip(candidates, possible):
-            maybe = None if ids is None else frozenset(ids)
+        for (where, text, rules), maybe in zip(candidates, sets):
             low = lowered(text)
             cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
             for rule, which in rules:
