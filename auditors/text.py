@@ -570,7 +570,7 @@ class RuleAuditor:
         gated += [(key, rule, rule.sources[key]) for rule in self.rules
                   for key in ("unless", "requires", "unless_post", "requires_post")]
         gated = [(key, rule, patterns) for key, rule, patterns in gated if any(patterns)]
-        gate_ids = self.prefilter.register(f"{self.category} sentence context",
+        gate_ids = self.prefilter.register(f"{self.category} context",
                                            [tuple(p for p in patterns if p) for _, _, patterns in gated])
         self._gate = {(key, rule): i for (key, rule, _), i in zip(gated, gate_ids)}
         self._gates_post = any(key in ("post_exceptions", "unless_post", "requires_post") for key, _ in self._gate)
@@ -632,8 +632,7 @@ class RuleAuditor:
             cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
             for rule, which in rules:
                 found = self._first_finding(rule, which, where, text, cased, low, (whole, framings, whole_maybe), seen,
-                                            post_verdicts,
-                                            maybe)
+                                            post_verdicts, maybe)
                 if found:
                     sentence, match = found
                     seen.add((where, sentence))
