@@ -130,15 +130,21 @@ def _turn_off(disabled: dict[str, str], name: str, reason: str) -> None:
     log.warning("auditor %s disabled: %s", name, reason)
 
 
-def prepare(auditors: list[Auditor], posts: list[Post]) -> None:
+def prepare(auditors: list[Auditor], posts: list[Post], cpu: dict[str, float] | None = None) -> None:
     """Show the posts about to be audited to the auditors that read many at once more cheaply (the
-    text model's `prepare`); their findings stay those of each post alone. A failure only costs time."""
+    text model's scoring, the text rules' prefilter); their findings stay those of each post alone. A
+    failure only costs time. `cpu`, when given, accumulates each auditor's CPU seconds by name, as in
+    `audit_post`."""
     for auditor in auditors:
         if hasattr(auditor, "prepare"):
+            started = time.process_time() if cpu is not None else 0.0
             try:
                 auditor.prepare(posts)
             except Exception:  # the posts are then read one by one, as without `prepare`
                 log.exception("auditor %s failed to prepare %d posts", auditor.name, len(posts))
+            finally:
+                if cpu is not None:
+                    cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.process_time() - started
 
 
 def audit_post(post: Post, context: AuditContext, auditors: list[Auditor],

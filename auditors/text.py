@@ -46,8 +46,11 @@ DEFAULT_NEAR = 30
 
 # A sentence ends at . ! ? … or a line break, unless the dot closes an abbreviation or a number.
 # Possessive, and only from the first mark of a run: a long run of marks not followed by a space
-# ("((((" or "....x") costs one pass, not one pass per mark.
-_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”»)]*+(?=\s|$)|\n+|\s[•|·]\s")
+# ("((((" or "....x") costs one pass, not one pass per mark. Each branch begins with a character (the
+# look-behind follows the first mark), so the engine skips ahead to the next candidate character.
+_BOUNDARY = re.compile(r"[.!?…](?<![.!?…].)[.!?…]*+[\"'”»)]*+(?=\s|$)|\n+|\s[•|·]\s")
+#: A character for which str.isalnum() is true (re's \w is exactly that or "_").
+_ALNUM = re.compile(r"[^\W_]")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:mr|mrs|ms|mme|mlle|dr|st|ste|sr|jr|no|vs|etc|ave|rd|blvd|cres|hwy|approx|dept|gr|ex|e\.g|i\.e"
     r"|a\.m|p\.m|[a-z])\.$)", re.IGNORECASE)
@@ -60,6 +63,9 @@ _MASK = "*#%_"
 #: Most repeats after a letter ("fuuuck") or masks after the last one that an obfuscated word takes.
 MAX_REPEATS = 16
 _SUFFIX = r"(?:s|es|ed|er|ers|ing|in|in'|y|ies)?"
+#: Most answers of `RuleAuditor._rules_for` kept per auditor (a post's candidates are a few rules, and
+#: the same sets come again).
+MAX_CHOSEN = 4096
 
 
 def reposted_text(post: Post) -> str:
@@ -95,24 +101,38 @@ def post_texts(post: Post, read: str = "all", policy=None) -> list[tuple[str, st
     return _read_texts(post, read, policy)
 
 
+def text_state(post: Post) -> tuple:
+    """What the texts of a post are read from: a post object changed since it was read is read anew."""
+    media = post.media
+    return post.title, post.text, post.repost_of and post.repost_of.text, [(m.alt, m.path) for m in media] if media else []
+
+
 #: The last post read (`_reading`): (post, policy, prefilter, what it read, reading). The text
 #: auditors of one post ask in turn; each would otherwise read its texts and ask the prefilter again.
 _last_reading: tuple = (None, None, None, None, None)
 
 
+#: (prefilter, posts) of the last `RuleAuditor.prepare`, which the other text auditors need not read again.
+_read_ahead: tuple = (None, None)
+
+
 def _reading(post: Post, policy, rules: prefilter.Prefilter | None):
-    """(texts, the candidate rule ids of each text, all of them in increasing order) of the post, as
-    `post_texts(post, policy=policy)` and `rules.candidates` tell; None for "every rule" (no `rules`)."""
+    """(texts, the candidate rule ids of each text, all of them in increasing order, the ids of each text
+    as a set) of the post, as `post_texts(post, policy=policy)` and `rules.candidates` tell; None for
+    "every rule" (no `rules`)."""
     global _last_reading
-    read_now = (post.title, post.text, post.repost_of and post.repost_of.text, [(m.alt, m.path) for m in post.media])
+    read_now = text_state(post)
     last = _last_reading  # one read: another thread may replace it meanwhile
-    if last[0] is post and last[1] is policy and last[2] is rules and last[3] == read_now:
+    same_texts = last[0] is post and last[3] == read_now \
+        and (last[1] is policy or not any(media.path for media in post.media))  # else image texts may differ
+    if same_texts and last[1] is policy and last[2] is rules:
         return last[4]
-    texts = _read_texts(post, "all", policy)
+    texts = last[4][0] if same_texts else _read_texts(post, "all", policy)
     found = [rules.candidates(text) for _, text in texts] if rules is not None else [None] * len(texts)
     every = None if None in found else tuple(sorted({i for ids in found for i in ids}))
-    _last_reading = (post, policy, rules, read_now, (texts, found, every))
-    return texts, found, every
+    sets = [None if ids is None else frozenset(ids) for ids in found]
+    _last_reading = (post, policy, rules, read_now, (texts, found, every, sets))
+    return texts, found, every, sets
 
 
 def _read_texts(post: Post, read: str, policy) -> list[tuple[str, str]]:
@@ -145,12 +165,12 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans.append((start, len(text)))
     result = []
     for begin, end in spans:
-        while begin < end and text[begin].isspace():
-            begin += 1
-        while end > begin and text[end - 1].isspace():
-            end -= 1
-        if end > begin:
-            if result and not any(c.isalnum() for c in text[begin:end]):
+        part = text[begin:end]
+        kept = part.strip()  # str.strip() drops what str.isspace() calls white space
+        if kept:
+            begin += len(part) - len(part.lstrip())
+            end = begin + len(kept)
+            if result and not _ALNUM.search(text, begin, end):
                 result[-1] = (result[-1][0], end)  # a trailing emoji or "!!!" belongs to the sentence it reacts to
             else:
                 result.append((begin, end))
@@ -541,23 +561,58 @@ class RuleAuditor:
         self.prefilter_ids = self.prefilter.register(self.category, [(rule.sources["terms"][index],) for rule, index in terms])
         self._term_of = dict(zip(self.prefilter_ids, terms))  # ids grow in the rules' and their terms' order
         self._id_range = (self.prefilter_ids[0], self.prefilter_ids[-1] + 1) if terms else (0, 0)
+        self._chosen: dict[tuple, list[tuple[Rule, tuple[int, ...]]]] = {}  # `_rules_for`, by its question
+        # the context patterns, asked of the prefilter too: one it finds nowhere in a text is not searched for
+        # in the text or its sentences (a sentence is bounded by white space or the text's ends, so a context
+        # pattern that matches in a sentence can match in the text; see _may_match)
+        category_rules = policy[self.category].rules
+        gated = [(key, None, tuple(_as_list(category_rules.get(key)))) for key in ("post_exceptions", "exceptions")]
+        gated += [(key, rule, rule.sources[key]) for rule in self.rules
+                  for key in ("unless", "requires", "unless_post", "requires_post")]
+        gated = [(key, rule, patterns) for key, rule, patterns in gated if any(patterns)]
+        gate_ids = self.prefilter.register(f"{self.category} context",
+                                           [tuple(p for p in patterns if p) for _, _, patterns in gated])
+        self._gate = {(key, rule): i for (key, rule, _), i in zip(gated, gate_ids)}
+        self._gates_post = any(key in ("post_exceptions", "unless_post", "requires_post") for key, _ in self._gate)
+
+    def prepare(self, posts: list[Post]) -> None:
+        """Read the texts of the posts about to be audited with the prefilter, one after the other
+        (auditors.registry.prepare; its answers are kept per text): its tables, megabytes large, then
+        stay in the processor's caches, where one text read between other work finds them evicted. The
+        text auditors of a policy share the prefilter: the first of them reads, for all."""
+        global _read_ahead
+        if self.prefilter is None or _read_ahead[0] is self.prefilter and _read_ahead[1] is posts:
+            return
+        for post in posts:
+            texts = [text for _, text in _read_texts(post, "all", None)]  # as post_texts(post), without its cache
+            for text in texts + (["\n".join(texts)] if len(texts) > 1 else []):  # the whole post too (_post_allows)
+                self.prefilter.candidates(text)
+        _read_ahead = (self.prefilter, posts)
 
     def _rules_for(self, found: tuple[int, ...] | None, kind: str) -> list[tuple[Rule, tuple[int, ...]]]:
         """(rule, its terms that can match) for the rules that read this kind of text and, by the
         prefilter's candidate term ids `found`, can match it; in the rules' order."""
-        if found is None:
-            rules = [(rule, rule.every_term) for rule in self.rules]
-        else:
+        if found is not None:
             first, end = self._id_range
-            grouped: dict[Rule, list[int]] = {}
-            for i in found[bisect_left(found, first):bisect_left(found, end)]:
-                rule, index = self._term_of[i]
-                grouped.setdefault(rule, []).append(index)
-            rules = [(rule, tuple(which)) for rule, which in grouped.items()]
-        return [(rule, which) for rule, which in rules if rule.read in ("all", kind)]
+            found = found[bisect_left(found, first):bisect_left(found, end)]
+        key = (found, kind)
+        chosen = self._chosen.get(key)  # the same few sets of candidates come again and again
+        if chosen is None:
+            if found is None:
+                rules = [(rule, rule.every_term) for rule in self.rules]
+            else:
+                grouped: dict[Rule, list[int]] = {}
+                for i in found:
+                    rule, index = self._term_of[i]
+                    grouped.setdefault(rule, []).append(index)
+                rules = [(rule, tuple(which)) for rule, which in grouped.items()]
+            chosen = [(rule, which) for rule, which in rules if rule.read in ("all", kind)]
+            if len(self._chosen) < MAX_CHOSEN:
+                self._chosen[key] = chosen
+        return chosen
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
-        texts, possible, every = _reading(post, self.policy, self.prefilter)
+        texts, possible, every, sets = _reading(post, self.policy, self.prefilter)
         first, end = self._id_range
         if every is not None and bisect_left(every, first) == bisect_left(every, end):
             return []  # no rule of this auditor can match a text of the post
@@ -566,15 +621,18 @@ class RuleAuditor:
         if not any(rules for _, _, rules in candidates):
             return []  # nothing can match: what would cancel a finding need not be read
         whole = "\n".join(text for _, text in texts)
-        framings = [m.group() for m in self.post_exceptions.finditer(whole)] if self.post_exceptions else []
+        whole_maybe = self._candidate_ids(whole) if self._gates_post else None  # a second scan when several texts
+        framings = [m.group() for m in self.post_exceptions.finditer(whole)] \
+            if self.post_exceptions and self._may_match(whole_maybe, "post_exceptions") else []
         if framings and not any(rule.sources["about"] for rule in self.rules):
             return []
         findings, seen, post_verdicts = [], set(), {}
-        for where, text, rules in candidates:
+        for (where, text, rules), maybe in zip(candidates, sets):
             low = lowered(text)
             cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
             for rule, which in rules:
-                found = self._first_finding(rule, which, where, text, cased, low, (whole, framings), seen, post_verdicts)
+                found = self._first_finding(rule, which, where, text, cased, low, (whole, framings, whole_maybe), seen,
+                                            post_verdicts, maybe)
                 if found:
                     sentence, match = found
                     seen.add((where, sentence))
@@ -587,10 +645,12 @@ class RuleAuditor:
         return findings
 
     def _first_finding(self, rule: Rule, which: tuple[int, ...], where: str, text: str, cased: str, low: str | None,
-                       post: tuple[str, list[str]], seen: set, post_verdicts: dict) -> tuple[tuple[int, int], re.Match] | None:
+                       post: tuple[str, list[str], frozenset[int] | None], seen: set, post_verdicts: dict,
+                       maybe: frozenset[int] | None = None) -> tuple[tuple[int, int], re.Match] | None:
         """(sentence, match) of `rule` (its terms `which`) on the first sentence of `text` that breaks it and has no
-        finding yet (`seen`: (where, sentence) pairs), or None. `post` is the whole post's text and the
-        post exceptions it holds (`framings`). `cased` is `text` in restored case
+        finding yet (`seen`: (where, sentence) pairs), or None. `post` is the whole post's text, the
+        post exceptions it holds (`framings`) and the prefilter's candidate ids for it; `maybe`, those for
+        `text` (None: any pattern may match). `cased` is `text` in restored case
         (same offsets), which the patterns read; the checks read the original, whose case they judge.
         What a sentence or the post says is judged once per rule, not once per match in it, so that
         a long sentence with many matches costs its length once."""
@@ -605,18 +665,18 @@ class RuleAuditor:
                 if id(rule) not in post_verdicts:
                     post_verdicts[id(rule)] = self._post_allows(rule, *post)
                 sentence_verdicts[sentence] = post_verdicts[id(rule)] and self._sentence_allows(
-                    rule, cased[sentence[0]:sentence[1]], text[sentence[0]:sentence[1]])
+                    rule, cased[sentence[0]:sentence[1]], text[sentence[0]:sentence[1]], maybe)
             if sentence_verdicts[sentence] and self._near_allows(rule, cased, sentence, match):
                 return sentence, match
         return None
 
-    def _post_allows(self, rule: Rule, whole: str, framings: list[str]) -> bool:
+    def _post_allows(self, rule: Rule, whole: str, framings: list[str], maybe: frozenset[int] | None = None) -> bool:
         if self._framed(rule, framings):
             return False
         unless_post, requires_post = rule.pattern("unless_post"), rule.pattern("requires_post")
-        if unless_post and unless_post.search(whole):
+        if unless_post and self._may_match(maybe, "unless_post", rule) and unless_post.search(whole):
             return False
-        if requires_post and not requires_post.search(whole):
+        if requires_post and not (self._may_match(maybe, "requires_post", rule) and requires_post.search(whole)):
             return False
         return rule.check_scope != "post" or self._checks_allow(rule, whole)
 
@@ -631,17 +691,30 @@ class RuleAuditor:
         terms = rule.pattern("terms")
         return any(about.search(framing) or terms.search(framing) for framing in framings)
 
-    def _sentence_allows(self, rule: Rule, said: str, original: str) -> bool:
-        if self.post_exceptions and self.post_exceptions.search(said):
+    def _sentence_allows(self, rule: Rule, said: str, original: str, maybe: frozenset[int] | None = None) -> bool:
+        if self.post_exceptions and self._may_match(maybe, "post_exceptions") and self.post_exceptions.search(said):
             return False  # a framing in the term's own sentence is about it
         unless, requires = rule.pattern("unless"), rule.pattern("requires")
-        if unless and unless.search(said):
+        if unless and self._may_match(maybe, "unless", rule) and unless.search(said):
             return False
-        if self.exceptions and self.exceptions.search(said):
+        if self.exceptions and self._may_match(maybe, "exceptions") and self.exceptions.search(said):
             return False
-        if requires and not requires.search(said):
+        if requires and not (self._may_match(maybe, "requires", rule) and requires.search(said)):
             return False
         return rule.check_scope == "post" or self._checks_allow(rule, original)
+
+    def _candidate_ids(self, text: str) -> frozenset[int] | None:
+        """The prefilter's candidate ids for `text` (None: any pattern may match)."""
+        ids = self.prefilter.candidates(text) if self.prefilter is not None else None
+        return None if ids is None else frozenset(ids)
+
+    def _may_match(self, maybe: frozenset[int] | None, key: str, rule: Rule | None = None) -> bool:
+        """False when the prefilter found that the context pattern `key` (of `rule`, or of the category)
+        cannot match the text (`maybe`: its candidate ids), and so none of its sentences. A sentence starts and ends at white
+        space or at an end of its text, and its stray one-character span (`sentence_at`) holds no word
+        character, so the relaxed pattern, without lookarounds and anchors, matches the text wherever
+        the pattern matches one of its sentences."""
+        return maybe is None or self._gate[(key, rule)] in maybe
 
     def _checks_allow(self, rule: Rule, checked: str) -> bool:
         if rule.requires_check and not getattr(self, f"check_{rule.requires_check}")(checked):

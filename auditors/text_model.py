@@ -26,9 +26,11 @@ import dataclasses
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import math
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -38,7 +40,7 @@ import numpy as np
 
 from auditors import cache
 from auditors.base import AuditContext, Disabled, RulesError
-from auditors.text import own_text, post_texts, repost_explanation, reposted_text, sentence_spans
+from auditors.text import own_text, post_texts, repost_explanation, reposted_text, sentence_spans, text_state
 from records.model import Finding, Post
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "text-lr.json.gz"
@@ -202,7 +204,14 @@ class TextModel:
         idf = np.concatenate([self.word_idf, self.char_idf])
         self.weighted = np.ascontiguousarray(idf[:, None] * coef)
         self.idf_sq = idf * idf
-        self._chunk = lru_cache(maxsize=_WORD_CACHE)(self._chunk_of)
+        # the word pairs of the vocabulary as (first word, second word) ids, for looking them up in arrays
+        words = dict.fromkeys(part for term in self.word_index for part in term.split(" "))
+        self.token_id = {word: i for i, word in enumerate(words)}
+        pairs = sorted((self.token_id[a] * len(words) + self.token_id[b], i) for (a, b), i in (
+            (term.split(" "), i) for term, i in self.word_index.items() if " " in term))
+        self.pair_keys = np.array([key for key, _ in pairs] or [-1], dtype=np.intp)
+        self.pair_ids = np.array([i for _, i in pairs] or [0], dtype=np.intp)
+        self._chunks = _ChunkPool(self._chunk_of, 3, _WORD_CACHE)
 
     # --- the transform -------------------------------------------------------------------------------
 
@@ -225,41 +234,52 @@ class TextModel:
                 break
         return ids
 
-    def _chunk_of(self, chunk: str) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-        """What one whitespace-free chunk of a document contributes, computed once per chunk: its word
-        tokens, the feature ids of those words and of its character n-grams (with repeats), and its
-        embedding token ids. Neither a word token nor an n-gram crosses white space, and lower-casing
-        a chunk alone gives what lower-casing the document gives it (a final sigma is judged within
-        its word), so a document's features are its chunks' features plus the word pairs across them."""
+    def _chunk_of(self, chunk: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What one whitespace-free chunk of a document contributes, computed once per chunk: the ids
+        of its word tokens among the words that make the vocabulary's terms (-1 for another word), the
+        feature ids of those words and of its character n-grams (with repeats), and its embedding token
+        ids. Neither a word token nor an n-gram crosses white space, and lower-casing a chunk alone
+        gives what lower-casing the document gives it (a final sigma is judged within its word), so a
+        document's features are its chunks' features plus the word pairs across them."""
         low = chunk.lower()
-        tokens = tuple(self.token.findall(low))
+        tokens = self.token.findall(low)
         ids = [i for i in map(self.word_index.get, tokens) if i is not None] + self._char_ids_of(low)
-        return (tokens, np.array(ids, dtype=np.intp),
-                np.array(self.embedding.chunk_token_ids(chunk), dtype=np.intp))
+        return (np.array([self.token_id.get(token, -1) for token in tokens], dtype=np.intp),
+                np.array(ids, dtype=np.intp), np.array(self.embedding.chunk_token_ids(chunk), dtype=np.intp))
 
-    def feature_ids(self, doc: str) -> tuple[list[np.ndarray], list[int], list[np.ndarray]]:
-        """The document's feature indices with repeats, as (arrays of its chunks' word and character
-        n-gram ids, the ids of its known word pairs, arrays of its chunks' embedding token ids); word
-        ids come before the character n-grams' (offset by the word vocabulary)."""
-        chunks = [self._chunk(chunk) for chunk in doc.split()]
-        tokens = [token for chunk in chunks for token in chunk[0]]
-        pairs = [i for i in map(self.word_index.get, map(" ".join, zip(tokens, tokens[1:]))) if i is not None]
-        return [chunk[1] for chunk in chunks], pairs, [chunk[2] for chunk in chunks]
+    def _gathered(self, docs: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(values, document of each value) of each part of `_chunk_of` over the documents' chunks, in the
+        documents' and their chunks' order. Each chunk's parts are computed once and kept in flat
+        arrays (`_ChunkPool`); a batch takes them by array indexing, not by a loop per chunk."""
+        split = [doc.split() for doc in docs]
+        every = list(itertools.chain.from_iterable(split))
+        doc_of_chunk = np.repeat(np.arange(len(docs), dtype=np.intp), [len(chunks) for chunks in split])
+        with self._chunks.lock:
+            self._chunks.make_room()
+            order = np.fromiter(map(self._chunks.__getitem__, every), dtype=np.intp, count=len(every))
+            return [(values, np.repeat(doc_of_chunk, lengths)) for values, lengths in self._chunks.gather(order)]
+
+    def _pairs(self, tokens: np.ndarray, doc_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(feature id, document) of each known word pair: two tokens in a row of one document."""
+        first, second = tokens[:-1], tokens[1:]
+        adjacent = (doc_of[:-1] == doc_of[1:]) & (first >= 0) & (second >= 0)
+        keys = first[adjacent] * len(self.token_id) + second[adjacent]
+        at = np.minimum(np.searchsorted(self.pair_keys, keys), len(self.pair_keys) - 1)
+        known = self.pair_keys.take(at) == keys
+        return self.pair_ids.take(at[known]), doc_of[:-1][adjacent][known]
 
     def decisions(self, docs: list[str]) -> np.ndarray:
         """The linear models' decision values (margins, before calibration): one row per document, one
-        column per category. The documents' features are gathered, sorted and counted together; the
-        sums that make one document's values are then taken per document, in the same order as for a
-        document alone, so a document's values do not depend on the others read with it."""
-        features = [self.feature_ids(doc) for doc in docs]
-        meaning = self._meanings([embedded for _, _, embedded in features])
+        column per category. The documents' features are gathered, sorted and counted together; each
+        sum that makes one document's values is taken over that document's values alone, so a document's
+        values do not depend on the others read with it."""
+        (tokens, doc_of_tokens), (ids, doc_of_ids), embedded = self._gathered(docs)
+        n_docs = len(docs)
+        pairs, doc_of_pairs = self._pairs(tokens, doc_of_tokens)
+        meaning = self._meanings(*embedded, n_docs)
         width = len(self.idf_sq)
-        chunks = [part for arrays, _, _ in features for part in arrays]
         # each feature id keyed by its document (document x width + id), chunks' ids and word pairs' alike
-        keys = np.concatenate([
-            np.repeat(np.arange(len(docs), dtype=np.intp) * width, [sum(map(len, arrays)) for arrays, _, _ in features])
-            + np.concatenate([np.zeros(0, dtype=np.intp), *chunks]),
-            np.array([row * width + i for row, (_, pairs, _) in enumerate(features) for i in pairs], dtype=np.intp)])
+        keys = np.concatenate([doc_of_ids * width + ids, doc_of_pairs * width + pairs])
         keys.sort()
         n = len(keys)
         bounds = np.empty(n + 1, dtype=bool)
@@ -271,27 +291,23 @@ class TextModel:
         tf = np.log(edges[1:] - edges[:-1]) + 1.0  # sublinear tf
         squares = tf * tf * self.idf_sq.take(unique)
         # each document's word features, then its character n-grams, among the unique ones: each part is
-        # L2-normalised apart; every sum is taken per document, as for a document alone
-        bounds = np.searchsorted(unique_keys, (np.arange(len(docs), dtype=np.intp) * width)[:, None]
-                                 + np.array([0, self.n_word, width], dtype=np.intp)).tolist()
-        add = np.add.reduce  # what ndarray.sum calls, without its Python wrapper
-        norms = [math.sqrt(add(squares[a:b])) if b > a else 1.0
-                 for row in bounds for a, b in zip(row, row[1:])]
-        tf /= np.repeat(norms, [b - a for row in bounds for a, b in zip(row, row[1:])])
-        weighted = self.weighted.take(unique, axis=0)
-        out = np.zeros((len(docs), len(self.categories)), dtype=np.float64)
-        for row, (start, _, end) in enumerate(bounds):
-            if end > start:
-                out[row] = tf[start:end] @ weighted[start:end]
-        return out + meaning
+        # L2-normalised apart
+        starts = np.searchsorted(unique_keys, np.arange(n_docs * 2, dtype=np.intp) // 2 * width
+                                 + np.tile(np.array([0, self.n_word], dtype=np.intp), n_docs))
+        sizes = np.diff(starts, append=len(unique_keys))
+        norms = np.sqrt(_segment_sums(squares, starts, sizes))
+        norms[sizes == 0] = 1.0  # an empty part stays zeros
+        tf /= np.repeat(norms, sizes)
+        terms = tf[:, None] * self.weighted.take(unique, axis=0)
+        doc_starts, doc_sizes = starts[::2], sizes[::2] + sizes[1::2]
+        return _segment_sums(terms, doc_starts, doc_sizes) + meaning
 
-    def _meanings(self, embedded: list[list[np.ndarray]]) -> np.ndarray:
+    def _meanings(self, ids: np.ndarray, doc_of: np.ndarray, n_docs: int) -> np.ndarray:
         """The embedding's term of each document's decision values: its unit mean vector
         (`StaticEmbedding.unit`) times the coefficients, plus the intercepts."""
-        sizes = [sum(map(len, arrays)) for arrays in embedded]
-        ids = np.concatenate([np.zeros(0, dtype=np.intp), *(a for arrays in embedded for a in arrays)])
+        sizes = np.bincount(doc_of, minlength=n_docs).tolist()
         rows = self.embedding.rows.take(ids, axis=0)
-        totals = np.zeros((len(embedded), self.embedding.dims), dtype=np.float32)
+        totals = np.zeros((n_docs, self.embedding.dims), dtype=np.float32)
         start = 0
         for row, size in enumerate(sizes):  # each sum in token order, as `sum(axis=0)` adds rows (np.add.reduceat does not)
             if size:
@@ -299,7 +315,7 @@ class TextModel:
             start += size
         norms = np.array([math.sqrt(float(total @ total)) or 1.0 for total in totals], dtype=np.float32)
         units = (totals / norms[:, None]).astype(np.float64)
-        out = np.empty((len(embedded), len(self.categories)), dtype=np.float64)
+        out = np.empty((n_docs, len(self.categories)), dtype=np.float64)
         for row, unit in enumerate(units):  # one product per document, as for a document alone
             out[row] = unit @ self.embedding_weighted
         return out + self.intercept
@@ -316,6 +332,65 @@ class TextModel:
     def probabilities(self, doc: str) -> dict[str, float]:
         """{category: probability} for one document."""
         return dict(zip(self.categories, self.calibrated(self.decision(doc)).tolist()))
+
+
+class _ChunkPool(dict):
+    """Chunk -> its number, with the parts `compute(chunk)` gives (int arrays) kept in one flat array per
+    part, so that the parts of many chunks are gathered by array indexing. Emptied when it holds more
+    than `limit` chunks (`make_room`, between batches); `lock` guards it."""
+
+    def __init__(self, compute: Callable[[str], tuple[np.ndarray, ...]], parts: int, limit: int):
+        super().__init__()
+        self.compute, self.parts, self.limit = compute, parts, limit
+        self.lock = threading.Lock()
+        self._empty()
+
+    def _empty(self) -> None:
+        self.clear()
+        self.values = [np.zeros(1 << 12, dtype=np.intp) for _ in range(self.parts)]
+        self.used = [0] * self.parts
+        self.starts = np.zeros((1 << 10, self.parts), dtype=np.intp)
+        self.lengths = np.zeros((1 << 10, self.parts), dtype=np.intp)
+
+    def make_room(self) -> None:
+        if len(self) > self.limit:
+            self._empty()
+
+    def __missing__(self, chunk: str) -> int:
+        number = len(self)
+        if number == len(self.starts):
+            self.starts, self.lengths = (np.concatenate([a, np.zeros_like(a)]) for a in (self.starts, self.lengths))
+        for part, array in enumerate(self.compute(chunk)):
+            start = self.used[part]
+            end = start + len(array)
+            while end > len(self.values[part]):
+                self.values[part] = np.concatenate([self.values[part], np.zeros_like(self.values[part])])
+            self.values[part][start:end] = array
+            self.starts[number, part], self.lengths[number, part], self.used[part] = start, len(array), end
+        self[chunk] = number
+        return number
+
+    def gather(self, order: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each part: the values of the chunks numbered `order`, one after the other, and how many each has."""
+        out = []
+        for part in range(self.parts):
+            lengths = self.lengths[:, part].take(order)
+            ends = np.cumsum(lengths)
+            # each chunk's start in the flat array, repeated over its values, plus each value's rank in the chunk
+            index = np.repeat(self.starts[:, part].take(order) - (ends - lengths), lengths) \
+                + np.arange(ends[-1] if len(ends) else 0, dtype=np.intp)
+            out.append((self.values[part].take(index), lengths))
+        return out
+
+
+def _segment_sums(values: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The sum of each segment `values[start:start + size]` along the first axis (0 for an empty one),
+    for segments that follow each other and cover `values`; each sum is over its own values only."""
+    sums = np.zeros((len(starts), *values.shape[1:]), dtype=values.dtype)
+    filled = sizes > 0
+    if filled.any():
+        sums[filled] = np.add.reduceat(values, starts[filled], axis=0)
+    return sums
 
 
 def _checked_embedding(folder: Path, spec: dict) -> StaticEmbedding:
@@ -463,6 +538,9 @@ class TextModelAuditor:
         self._last: tuple[Post | None, dict[str, float]] = (None, {})
         self._prepared: dict[str, dict[str, float]] = {}  # document -> probabilities, of the posts shown to `prepare`
         self._sentences: dict[str, np.ndarray] = {}  # document -> decision values, of their candidate evidence
+        # id(post) -> (post, its text_state, probabilities, candidate evidence or None), of the posts shown to `prepare`
+        self._by_post: dict[int, tuple] = {}
+        self._enabled: tuple = (None, {})  # (policy, the thresholds of the categories it enables)
 
     def prepare(self, posts: list[Post]) -> None:
         """Score the posts about to be audited in one call (auditors.registry.prepare), and, in a second,
@@ -473,14 +551,23 @@ class TextModelAuditor:
         self._prepared = {doc: dict(zip(self.model.categories, row))
                           for doc, row in zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist())}
         sentences: dict[str, None] = {}
+        by_post = {}
         for post, doc in zip(posts, documents):
-            likely = [c for c, t in self.thresholds.items() if self._prepared[doc][c] >= t]
+            probabilities = self._prepared[doc]
+            likely = [c for c, t in self.thresholds.items() if probabilities[c] >= t]
             candidates = self._candidates(post) if likely else []
+            by_post[id(post)] = (post, text_state(post), probabilities, candidates if likely else None)
             for category in likely:
                 pool = self._pool(candidates, category)
                 if len(pool) > 1:  # the model may flag the category: the quoted sentence is chosen by these values
                     sentences.update((candidates[i][2], None) for i in pool)
         self._sentences = dict(zip(sentences, self.model.decisions(list(sentences))))
+        self._by_post = by_post
+
+    def _kept(self, post: Post) -> tuple | None:
+        """What `prepare` kept of the post: (post, its text_state, probabilities, candidates or None), if unchanged since."""
+        kept = self._by_post.get(id(post))
+        return kept if kept is not None and kept[0] is post and kept[1] == text_state(post) else None
 
     def _sentence_decisions(self, docs: list[str]) -> list[np.ndarray]:
         """Decision values of candidate evidence documents: those `prepare` scored, the others now."""
@@ -492,8 +579,12 @@ class TextModelAuditor:
         """{category: calibrated probability} for the post, computed once per post object (or by `prepare`)."""
         last = self._last  # one read: another thread may replace it meanwhile
         if last[0] is not post:
-            doc = post_document(post)
-            last = self._last = (post, self._prepared.get(doc) or self.model.probabilities(doc))
+            kept = self._kept(post)
+            if kept is not None:
+                last = self._last = (post, kept[2])
+            else:
+                doc = post_document(post)
+                last = self._last = (post, self._prepared.get(doc) or self.model.probabilities(doc))
         return last[1]
 
     def review(self, post: Post, context: AuditContext, findings: list[Finding]) -> list[Finding]:
@@ -511,11 +602,15 @@ class TextModelAuditor:
     def audit(self, post: Post, context: AuditContext, found: frozenset[str] = frozenset()) -> list[Finding]:
         if not post_texts(post):
             return []
-        thresholds = {c: t for c, t in self.thresholds.items() if context.policy.enabled(c)}
-        flagged = model_flags(self.probabilities(post), thresholds, found, has_alt=any(m.alt.strip() for m in post.media))
+        enabled = self._enabled  # one read: another thread may replace it meanwhile
+        if enabled[0] is not context.policy:
+            enabled = self._enabled = (context.policy, {c: t for c, t in self.thresholds.items()
+                                                        if context.policy.enabled(c)})
+        flagged = model_flags(self.probabilities(post), enabled[1], found, has_alt=any(m.alt.strip() for m in post.media))
         if not flagged:
             return []
-        candidates = self._candidates(post)
+        kept = self._kept(post)
+        candidates = kept[3] if kept is not None and kept[3] is not None else self._candidates(post)
         pools = {category: self._pool(candidates, category) for category, _ in flagged}
         weighed = sorted({i for pool in pools.values() if len(pool) > 1 for i in pool})  # a choice needs their values
         decisions = dict(zip(weighed, self._sentence_decisions([candidates[i][2] for i in weighed])))

@@ -8,7 +8,7 @@ allows it; CPU time, so that other processes on the machine do not count); then 
 on the `hard` subset when records carry `difficulty`. The speed is measured after one untimed
 round (rules compile at their first use), each timed round on cold per-text caches; beside it,
 the text model's CPU per post (its scoring of each batch included) and the text rules' CPU per
-post beside their limit: one prefilter pass over every rule of every category
+post (their prefilter's reading of each batch included) beside their limit: one prefilter pass over every rule of every category
 (auditors/prefilter.py), which is what reading each post once costs.
 Predictions come from the same code path as `schoolaudit classify` (posts in its batches);
 labels, difficulty and notes are read only here, to score.
@@ -82,19 +82,17 @@ def classify_run(posts: list, policy, auditors) -> list[dict]:
 
 
 def cost_split(policy, auditors, posts) -> tuple[float, float, float]:
-    """CPU µs per post of the text rule auditors, of the text model (its batched `prepare` and its review of
-    the rules' findings included),
-    and of one prefilter pass over each text of the post."""
+    """CPU µs per post of the text rule auditors (their prefilter's reading of each batch included), of the
+    text model (its batched `prepare` and its review of the rules' findings included), and of one
+    prefilter pass over each text of the post."""
     cpu: dict[str, float] = {}
     forget_texts()
     for batch in batches(posts):
-        started = time.process_time()
-        prepare(auditors, [post for post, _ in batch])
-        cpu["prepare"] = cpu.get("prepare", 0.0) + time.process_time() - started
+        prepare(auditors, [post for post, _ in batch], cpu=cpu)
         for post, account in batch:
             audit_post(post, AuditContext(policy, account), auditors, cpu=cpu)
     rules = sum(cpu.get(a.name, 0.0) for a in auditors if isinstance(a, RuleAuditor))
-    model = cpu["prepare"] + cpu.get("text_model", 0.0)
+    model = cpu.get("text_model", 0.0)
     limit_ms = prefilter_pass_ms(policy, [text for post, _ in posts for _, text in post_texts(post)])
     return rules * 1e6 / len(posts), model * 1e6 / len(posts), limit_ms * 1e3 / len(posts)
 

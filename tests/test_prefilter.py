@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from auditors import cache, prefilter
+from auditors.base import AuditContext
 from auditors.prefilter import GramEngine, HyperscanEngine, Prefilter, relaxed_patterns, scanned_text, shared_prefilter
 from auditors.registry import load_auditors
-from auditors.text import RuleAuditor
+from auditors.text import RuleAuditor, post_texts
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR
 from schoolaudit.corpus import record_to_post
@@ -194,3 +195,61 @@ def test_old_databases_are_pruned(tmp_path, monkeypatch):
         rules.register("test", [(rf"\bword{index}\b",)])
         assert rules.candidates(f"a word{index}.") == (0,)
     assert len(list(tmp_path.glob("prefilter-*.hsdb"))) == prefilter.KEPT_DATABASES
+
+
+@needs_hyperscan
+def test_a_text_is_searched_for_the_exceptions_only_where_the_prefilter_finds_one():
+    """A category's `exceptions` and `post_exceptions` (and a rule's `unless`, `requires`, `unless_post`,
+    `requires_post`) are asked of the prefilter too: a text without one is not searched for it, nor
+    are its sentences; where the text holds one, it cancels as before."""
+    policy, auditors = load(str(DEFAULT_CONFIG_DIR))
+    substances = next(a for a in auditors if getattr(a, "category", "") == "substances")
+    searched = []
+
+    class Watched:
+        def __init__(self, key, pattern):
+            self.key, self.pattern = key, pattern
+
+        def search(self, text, *args):
+            searched.append((self.key, text))
+            return self.pattern.search(text, *args)
+
+        def finditer(self, text, *args):
+            searched.append((self.key, text))
+            return self.pattern.finditer(text, *args)
+
+    substances.exceptions = Watched("exceptions", substances.exceptions)
+    substances.post_exceptions = Watched("post_exceptions", substances.post_exceptions)
+
+    def findings(text):
+        post, account = record_to_post({"id": text[:9], "platform": "website", "account": {"name": "demo", "kind": "school"},
+                                        "text": text})
+        return substances.audit(post, AuditContext(policy, account))
+
+    assert findings("Craft beer night at the pub on Friday!") and searched == []
+    banned = "Craft beer is banned at the school fair."
+    assert findings(banned) == [] and searched == [("exceptions", banned)]
+    searched.clear()
+    framed = "Vaping awareness week: vaping is harmful. Join the vape club!"
+    assert findings(framed) == [] and searched == [("post_exceptions", framed)]
+
+
+def test_the_posts_shown_together_are_read_by_the_prefilter_before_any_is_audited(corpus):
+    """registry.prepare shows a batch to the text auditors: the prefilter reads its texts one after the
+    other then (its tables stay in the processor's caches), once for all the auditors sharing it, and
+    the audits that follow find every answer kept."""
+    from auditors.registry import prepare
+
+    policy, auditors = load(str(DEFAULT_CONFIG_DIR))
+    engine = shared_prefilter(policy).engine
+    read = []
+    original = engine.candidates
+    engine.candidates = lambda text: read.append(text) or original(text)
+    posts = corpus[:40]
+    prefilter.forget_texts()
+    prepare(auditors, [post for post, _ in posts])
+    texts = [text for post, _ in posts for _, text in post_texts(post)]
+    assert set(texts) <= set(read) and len(read) == len(set(read))
+    read.clear()
+    _findings(auditors, policy, posts)
+    assert read == []

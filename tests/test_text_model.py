@@ -266,6 +266,23 @@ def test_documents_scored_together_get_exactly_the_values_of_each_scored_alone()
     assert model.decisions([]).shape == (0, len(model.categories))
 
 
+def test_the_kept_word_features_are_bounded_and_emptying_them_changes_no_value():
+    """Each word's features are kept in flat arrays (a batch gathers them by indexing); past the limit
+    they are emptied before the next batch, and a document's values stay the same."""
+    model = load_model()
+    docs = ["Craft beer night at the pub, everyone welcome || A pint of beer", "Vote for Sam on Thursday! || Students"]
+    expected = model.decisions(docs)
+    limit = model._chunks.limit
+    model._chunks.limit = 3
+    try:
+        for doc in docs:  # each call empties what the one before kept, then keeps its own words
+            model.decision(doc)
+            assert len(model._chunks) == len(set(doc.split()))
+        assert np.array_equal(model.decisions(docs), expected)
+    finally:
+        model._chunks.limit = limit
+
+
 def test_posts_prepared_together_get_the_findings_of_posts_audited_one_by_one():
     """`schoolaudit classify` shows the text model many posts at once (auditors.registry.prepare): the
     findings, the model's probabilities in them and the sentences it quotes are those of each post alone."""
