@@ -116,6 +116,11 @@ _last_reading: tuple = (None, None, None, None, None)
 _read_ahead: tuple = (None, None)
 
 
+def whole_text(texts: list[str]) -> str:
+    """A post's texts as one, as the post-level context patterns read it."""
+    return "\n".join(texts)
+
+
 def _reading(post: Post, policy, rules: prefilter.Prefilter | None):
     """(texts, the candidate rule ids of each text, all of them in increasing order, the ids of each text
     as a set) of the post, as `post_texts(post, policy=policy)` and `rules.candidates` tell; None for
@@ -561,7 +566,7 @@ class RuleAuditor:
         self.prefilter_ids = self.prefilter.register(self.category, [(rule.sources["terms"][index],) for rule, index in terms])
         self._term_of = dict(zip(self.prefilter_ids, terms))  # ids grow in the rules' and their terms' order
         self._id_range = (self.prefilter_ids[0], self.prefilter_ids[-1] + 1) if terms else (0, 0)
-        self._chosen: dict[tuple, list[tuple[Rule, tuple[int, ...]]]] = {}  # `_rules_for`, by its question
+        self._choose = lru_cache(maxsize=MAX_CHOSEN)(self._choose)  # the same few candidate sets come again and again
         # the context patterns, asked of the prefilter too: one it finds nowhere in a text is not searched for
         # in the text or its sentences (a sentence is bounded by white space or the text's ends, so a context
         # pattern that matches in a sentence can match in the text; see _may_match)
@@ -584,8 +589,9 @@ class RuleAuditor:
         if self.prefilter is None or _read_ahead[0] is self.prefilter and _read_ahead[1] is posts:
             return
         for post in posts:
-            texts = [text for _, text in _read_texts(post, "all", None)]  # as post_texts(post), without its cache
-            for text in texts + (["\n".join(texts)] if len(texts) > 1 else []):  # the whole post too (_post_allows)
+            # as post_texts(post), without its cache; text read in downloaded images is not read ahead
+            texts = [text for _, text in _read_texts(post, "all", None)]
+            for text in texts + ([whole_text(texts)] if len(texts) > 1 else []):  # the whole post too (_post_allows)
                 self.prefilter.candidates(text)
         _read_ahead = (self.prefilter, posts)
 
@@ -595,21 +601,19 @@ class RuleAuditor:
         if found is not None:
             first, end = self._id_range
             found = found[bisect_left(found, first):bisect_left(found, end)]
-        key = (found, kind)
-        chosen = self._chosen.get(key)  # the same few sets of candidates come again and again
-        if chosen is None:
-            if found is None:
-                rules = [(rule, rule.every_term) for rule in self.rules]
-            else:
-                grouped: dict[Rule, list[int]] = {}
-                for i in found:
-                    rule, index = self._term_of[i]
-                    grouped.setdefault(rule, []).append(index)
-                rules = [(rule, tuple(which)) for rule, which in grouped.items()]
-            chosen = [(rule, which) for rule, which in rules if rule.read in ("all", kind)]
-            if len(self._chosen) < MAX_CHOSEN:
-                self._chosen[key] = chosen
-        return chosen
+        return self._choose(found, kind)
+
+    def _choose(self, found: tuple[int, ...] | None, kind: str) -> list[tuple[Rule, tuple[int, ...]]]:
+        """`_rules_for` once the candidates are this auditor's (kept per question: see __init__)."""
+        if found is None:
+            rules = [(rule, rule.every_term) for rule in self.rules]
+        else:
+            grouped: dict[Rule, list[int]] = {}
+            for i in found:
+                rule, index = self._term_of[i]
+                grouped.setdefault(rule, []).append(index)
+            rules = [(rule, tuple(which)) for rule, which in grouped.items()]
+        return [(rule, which) for rule, which in rules if rule.read in ("all", kind)]
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
         texts, possible, every, sets = _reading(post, self.policy, self.prefilter)
@@ -620,7 +624,7 @@ class RuleAuditor:
                       for (where, text), ids in zip(texts, possible)]  # a repost's text reads as text
         if not any(rules for _, _, rules in candidates):
             return []  # nothing can match: what would cancel a finding need not be read
-        whole = "\n".join(text for _, text in texts)
+        whole = whole_text([text for _, text in texts])
         whole_maybe = self._candidate_ids(whole) if self._gates_post else None  # a second scan when several texts
         framings = [m.group() for m in self.post_exceptions.finditer(whole)] \
             if self.post_exceptions and self._may_match(whole_maybe, "post_exceptions") else []

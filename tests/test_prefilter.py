@@ -234,22 +234,29 @@ def test_a_text_is_searched_for_the_exceptions_only_where_the_prefilter_finds_on
     assert findings(framed) == [] and searched == [("post_exceptions", framed)]
 
 
-def test_the_posts_shown_together_are_read_by_the_prefilter_before_any_is_audited(corpus):
+def test_the_posts_shown_together_are_read_by_the_prefilter_before_any_is_audited(corpus, monkeypatch):
     """registry.prepare shows a batch to the text auditors: the prefilter reads its texts one after the
-    other then (its tables stay in the processor's caches), once for all the auditors sharing it, and
-    the audits that follow find every answer kept."""
+    other then (its tables stay in the processor's caches), the batch once for all the auditors sharing
+    it (the others read none of its posts again), and the audits that follow find every answer kept."""
+    import auditors.text as text_module
     from auditors.registry import prepare
 
     policy, auditors = load(str(DEFAULT_CONFIG_DIR))
     engine = shared_prefilter(policy).engine
-    read = []
-    original = engine.candidates
-    engine.candidates = lambda text: read.append(text) or original(text)
-    posts = corpus[:40]
+    read, posts_read = [], []
+    original, read_texts = engine.candidates, text_module._read_texts
+    monkeypatch.setattr(engine, "candidates", lambda text: read.append(text) or original(text))
+    batch = [post for post, _ in corpus[:40]]
     prefilter.forget_texts()
-    prepare(auditors, [post for post, _ in posts])
-    texts = [text for post, _ in posts for _, text in post_texts(post)]
+    prepare(auditors, batch)
+    texts = [text for post in batch for _, text in post_texts(post)]
     assert set(texts) <= set(read) and len(read) == len(set(read))
+    monkeypatch.setattr(text_module, "_read_texts", lambda *args: posts_read.append(args[0]) or read_texts(*args))
+    for auditor in auditors:
+        if isinstance(auditor, RuleAuditor):
+            auditor.prepare(batch)
+    assert posts_read == []
+    posts = corpus[:40]
     read.clear()
     _findings(auditors, policy, posts)
     assert read == []
