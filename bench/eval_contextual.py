@@ -7,6 +7,7 @@ auditor load auditors/models/contextual_embeddings.ContextualTextModel instead, 
 contextual block (each document's vector looked up by text in the .npz, computed when missing), then runs
 bench/eval_text.py unchanged on the rest: the same classify path, combine code and scores. Its speed
 figures leave out the contextual forward pass (`contextual_embeddings.py --time` measures that).
+A model trained without --contextual is scored as the runtime scores it (a baseline read the same way).
 Needs numpy and scipy (the forward pass): the scikit-learn venv of train_text_model.py has both.
 """
 from __future__ import annotations
@@ -26,9 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) < 3 or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0 if argv[:1] in (["-h"], ["--help"]) else 2
-    model = ContextualTextModel(Path(argv[0]), ContextualVectors(Path(argv[1])))
+    vectors = ContextualVectors(Path(argv[1]))
+    model = ContextualTextModel(Path(argv[0]), vectors)
     auditors.text_model.load_model = lambda path=None: model  # the auditor reads the model through this
-    return eval_text.main(argv[2:])
+    status = eval_text.main(argv[2:])
+    vectors.save()  # the sentences' and quotes' vectors computed meanwhile, for the next run
+    return status
 
 
 if __name__ == "__main__":

@@ -84,27 +84,34 @@ class ContextualVectors:
         return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
 
     def save(self) -> None:
+        """Write the cache whole, then put it in place (several experiments may share one)."""
         texts = list(self.known)
-        np.savez(self.cache_path, texts=np.frombuffer(json.dumps(texts).encode("utf-8"), dtype=np.uint8),
+        partial = self.cache_path.with_name(f"{self.cache_path.name}.{os.getpid()}.npz")
+        np.savez(partial, texts=np.frombuffer(json.dumps(texts).encode("utf-8"), dtype=np.uint8),
                  vectors=np.stack([self.known[t] for t in texts]))
+        partial.replace(self.cache_path)
 
 
 class ContextualTextModel(TextModel):
     """The runtime's TextModel (auditors/text_model.py) plus the contextual block of a model the trainer
-    exported with `--contextual`: each document's decision values gain its contextual vector times that
-    block's coefficients (shift and scale folded in, as for the static block). For experiments only: the
-    vectors come from a ContextualVectors (looked up by text, computed when missing)."""
+    exported with `--contextual` (a model without one is read as the runtime reads it): each document's
+    decision values gain its contextual vector times that block's coefficients (shift and scale folded in,
+    as for the static block). For experiments only: the vectors come from a ContextualVectors (looked up by
+    text, computed when missing)."""
 
     def __init__(self, path: Path, contextual: ContextualVectors):
         super().__init__(path)
         data = json.loads(gzip.decompress(Path(path).read_bytes()).decode("utf-8"))
         self.contextual = contextual
-        self.contextual_coef = np.frombuffer(base64.b64decode(data["contextual"]["coef"]), dtype="<f8").reshape(
-            -1, len(self.categories))
+        block = data.get("contextual")  # none in a model trained without --contextual: the runtime's model as it is
+        self.contextual_coef = None if block is None else np.frombuffer(
+            base64.b64decode(block["coef"]), dtype="<f8").reshape(-1, len(self.categories))
 
     def decisions(self, docs: list[str]) -> np.ndarray:
         out = super().decisions(docs)
-        return out + self.contextual.vectors(docs).astype(np.float64) @ self.contextual_coef if docs else out
+        if self.contextual_coef is None or not docs:
+            return out
+        return out + self.contextual.vectors(docs).astype(np.float64) @ self.contextual_coef
 
 
 def post_documents(path: Path) -> list[str]:
