@@ -126,11 +126,22 @@ def rule_findings(records: list[dict]) -> list[list]:
     return found
 
 
+#: An experiment (`--contextual`): the contextual MiniLM vectors by text (contextual_embeddings.py), a second
+#: embedding block after the static one, and its weight; None: the static embedding alone, as shipped.
+CONTEXTUAL = None
+CONTEXTUAL_WEIGHT = 0.5
+CONTEXTUAL_DIMS = 384
+
+
 def embeddings(docs: list[str]) -> np.ndarray:
+    """Each document's static sentence embedding, then (`--contextual`) its contextual one."""
     from auditors.text_model import StaticEmbedding
 
     embedding = StaticEmbedding()
-    return np.stack([embedding.vector(d) for d in docs])
+    static = np.stack([embedding.vector(d) for d in docs]) if docs else np.zeros((0, embedding.dims))
+    if CONTEXTUAL is None:
+        return static
+    return np.hstack([static, CONTEXTUAL.vectors(docs).astype(np.float64)])
 
 
 def vectorizers():
@@ -163,6 +174,20 @@ def embedding_scaling(vectors: np.ndarray, standardize: bool) -> tuple[np.ndarra
     if not standardize:
         return np.zeros(vectors.shape[1]), np.ones(vectors.shape[1])
     return vectors.mean(axis=0), 1.0 / (vectors.std(axis=0) + 1e-6) / np.sqrt(vectors.shape[1])
+
+
+def category_scales(vectors: np.ndarray, standardize: bool, weights: dict[str, float]) -> tuple[np.ndarray, dict]:
+    """(shift, {category: scale}) of the embedding features: the static block times the category's weight,
+    and the contextual block (`--contextual`), scaled on its own, times CONTEXTUAL_WEIGHT."""
+    from auditors.text_model import StaticEmbedding
+
+    static = StaticEmbedding().dims
+    shift, scale = embedding_scaling(vectors[:, :static], standardize)
+    if CONTEXTUAL is None:
+        return shift, {c: weights[c] * scale for c in CATEGORIES}
+    context_shift, context_scale = embedding_scaling(vectors[:, static:], standardize)
+    return (np.concatenate([shift, context_shift]),
+            {c: np.concatenate([weights[c] * scale, CONTEXTUAL_WEIGHT * context_scale]) for c in CATEGORIES})
 
 
 def near_duplicate_groups(char_features) -> np.ndarray:
@@ -231,8 +256,7 @@ def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, st
     word, char = vectorizers()
     word.fit(docs)
     char.fit(docs)
-    shift, scale = embedding_scaling(vectors, standardize)
-    scales = {c: weights[c] * scale for c in CATEGORIES}
+    shift, scales = category_scales(vectors, standardize, weights)
     sparse = sparse_features(word, char, docs)
     groups = near_duplicate_groups(char.transform(docs))
     found = rule_findings(records)
@@ -290,15 +314,18 @@ def export(model) -> bytes:
     # the embedding's shift and scale folded in: coef . ((v - shift) * scale) = (scale * coef) . v - shift . (scale * coef)
     meaning = np.stack([scales[c] for c in CATEGORIES], axis=1) * coef[n_sparse:]
     intercept = np.array([models[c].intercept_[0] for c in CATEGORIES]) - shift @ meaning
+    static = len(meaning) if CONTEXTUAL is None else len(meaning) - CONTEXTUAL_DIMS
     data = {"format": 3, "categories": list(CATEGORIES), "calibration": [calibration[c] for c in CATEGORIES],
             "document": 'text + " || " + " | ".join(image_alt)',
             "vectorizers": [vectorizer(word), vectorizer(char)],
             "coef": _floats(coef[:n_sparse]), "intercept": [float(v) for v in intercept],
             "embedding": {"file": EMBEDDING_PATH.name, "sha256": hashlib.sha256(EMBEDDING_PATH.read_bytes()).hexdigest(),
-                          "coef": base64.b64encode(meaning.astype("<f8").tobytes()).decode("ascii")},
+                          "coef": base64.b64encode(meaning[:static].astype("<f8").tobytes()).decode("ascii")},
             "calibration_check": check,
             "probes": [{"document": d, "decision": [float(v) for v in decisions(model, [d])[0]]} for d in PROBES],
             "training": [str(p.relative_to(REPO)) for p in TRAINING], "licence": "MIT (the schoolaudit project's own; see LICENSE)"}
+    if CONTEXTUAL is not None:  # an experiment's block, read by contextual_embeddings.ContextualTextModel only
+        data["contextual"] = {"coef": base64.b64encode(meaning[static:].astype("<f8").tobytes()).decode("ascii")}
     raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     out = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as handle:
@@ -313,12 +340,18 @@ def decisions(model, docs: list[str]) -> np.ndarray:
     return np.stack([models[c].decision_function(features(sparse, vectors, shift, scales[c])) for c in CATEGORIES], axis=1)
 
 
-def self_test(model, check: list[Path]) -> float:
-    """Largest |probability difference| between sklearn and auditors/text_model.py on the check posts."""
+def self_test(model, check: list[Path], path: Path = TARGET) -> float:
+    """Largest |probability difference| between sklearn and auditors/text_model.py on the check posts (with
+    `--contextual`, the experiment's runtime, contextual_embeddings.ContextualTextModel)."""
     from auditors.text_model import TextModel
 
     calibration = model[4]
-    runtime = TextModel(TARGET)
+    if CONTEXTUAL is None:
+        runtime = TextModel(path)
+    else:
+        from auditors.models.contextual_embeddings import ContextualTextModel
+
+        runtime = ContextualTextModel(path, CONTEXTUAL)
     a = np.array([calibration[c][0] for c in CATEGORIES])
     b = np.array([calibration[c][1] for c in CATEGORIES])
     worst = 0.0
@@ -519,6 +552,7 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], foun
 
 
 def main(argv: list[str] | None = None) -> int:
+    global CONTEXTUAL, CONTEXTUAL_WEIGHT  # an experiment's second embedding block (--contextual)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", nargs="*", type=Path, default=[],
                         help="more posts to compare sklearn and runtime on (besides the training posts)")
@@ -527,15 +561,31 @@ def main(argv: list[str] | None = None) -> int:
                         help="print where the clean posts flagged out of fold come from (rule ids, model), "
                              "and the right rule hits the model vetoed, by rule, with the configured settings "
                              "and, with --tune, the settings found")
+    parser.add_argument("--output", type=Path, default=TARGET, help=f"where to write the model (default {TARGET.name})")
+    parser.add_argument("--embedding-weight", type=float,
+                        help="the static embedding's weight in every category (default: EMBEDDING_WEIGHTS; 0: left out)")
+    parser.add_argument("--contextual", type=Path, metavar="VECTORS.npz",
+                        help="experiment: add the contextual MiniLM embedding as a feature block (vectors cached by "
+                             "text in this file, computed when missing: contextual_embeddings.py); needs --output")
+    parser.add_argument("--contextual-weight", type=float, default=CONTEXTUAL_WEIGHT,
+                        help=f"the contextual block's weight (default {CONTEXTUAL_WEIGHT})")
     args = parser.parse_args(argv)
+    if args.contextual and args.output == TARGET:
+        parser.error("--contextual is an experiment: give --output elsewhere than the shipped model")
     forbidden = [p for p in TRAINING + args.check if p.name in FORBIDDEN]
     if forbidden:
         parser.error(f"{forbidden[0]} is a measurement, never read by the trainer")
     records = [r for path in TRAINING for r in load(path)]
-    model, probabilities, found, groups = train(records, seeds=TUNING_SEEDS if args.tune or args.explain_clean else (0,))
+    if args.contextual:
+        from auditors.models.contextual_embeddings import ContextualVectors
+
+        CONTEXTUAL, CONTEXTUAL_WEIGHT = ContextualVectors(args.contextual), args.contextual_weight
+    weights = EMBEDDING_WEIGHTS if args.embedding_weight is None else dict.fromkeys(CATEGORIES, args.embedding_weight)
+    model, probabilities, found, groups = train(records, weights,
+                                                seeds=TUNING_SEEDS if args.tune or args.explain_clean else (0,))
     blob = export(model)
-    TARGET.write_bytes(blob)
-    print(f"{TARGET.name}: {len(blob):,} bytes; {len(records)} training posts in {groups.max() + 1} near-duplicate "
+    args.output.write_bytes(blob)
+    print(f"{args.output.name}: {len(blob):,} bytes; {len(records)} training posts in {groups.max() + 1} near-duplicate "
           f"groups; {len(model[0].vocabulary_):,} word + {len(model[1].vocabulary_):,} char features + embedding")
     for band in model[5]:
         print(f"calibration (out of fold, where the model speaks): {band}")
@@ -551,7 +601,9 @@ def main(argv: list[str] | None = None) -> int:
             explain_clean(records, probabilities, found, thresholds, vetoes)
             explain_vetoed_hits(records, probabilities, found, thresholds, vetoes)
     check = TRAINING + args.check
-    worst = self_test(model, check)
+    worst = self_test(model, check, args.output)
+    if CONTEXTUAL is not None:
+        CONTEXTUAL.save()  # the quotes' and checks' vectors computed meanwhile
     print(f"self-test on {len(check)} files: largest probability difference sklearn vs runtime {worst:.2e}")
     if worst > 1e-5:
         print("self-test FAILED", file=sys.stderr)
