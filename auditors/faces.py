@@ -203,15 +203,11 @@ class FaceDetector:
     def __init__(self, score_threshold: float = 0.8, nms_threshold: float = 0.4,
                  max_side: int = DEFAULT_MAX_SIDE, threads: int = 1, model_path: Path | None = None,
                  precision: str = "int8", fine_side: int = 0, fine_score: float = 0.6,
-                 turned: bool = False, coarse_side: int = DEFAULT_COARSE_SIDE, arena: bool = True):
+                 turned: bool = False, coarse_side: int = DEFAULT_COARSE_SIDE):
         if model_path is None:
             check_available(precision)
             model_path = model_file(precision)
-        # with onnxruntime's arena: a 12 MP photo's fine pass (2016 px) took 266 ms without it, 185 with,
-        # its activations of 25 to 50 MB each mapped afresh on every run; the arena keeps them (117 MB for
-        # one thread). It never shrinks and grows with the threads sharing the detector (4 threads: 494 MB),
-        # so a worker's image threads (`arena=False`) go without it.
-        self.session = lean_session(model_path, threads, arena=arena)
+        self.session = lean_session(model_path, threads, arena=True)  # see auditors.onnx_session
         self.input_name = self.session.get_inputs()[0].name
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)

@@ -202,8 +202,7 @@ def _models(settings: ImageSettings):
         detector = faces_module.FaceDetector(settings.face_score, settings.nms, settings.max_side, threads=1,
                                              precision=settings.face_model, fine_side=settings.fine_side,
                                              fine_score=settings.fine_score, turned=settings.turned,
-                                             coarse_side=settings.coarse_side,
-                                             arena=settings.text_threads <= 1)  # one thread per core in a worker
+                                             coarse_side=settings.coarse_side)
         scorer = explicit_image.ExplicitScorer(threads=1) if settings.explicit else None
         reader = _text_reader(settings.text_threads) if settings.text else None
         _MODELS[key] = (detector, scorer, reader)

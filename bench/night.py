@@ -120,6 +120,7 @@ class TreeSampler:
 
     def __init__(self, root: int):
         self.root, self.peak_rss, self.peak_pss, self.cpu, self.peak_each = root, 0, 0, {}, {}
+        self.peak_each_pss: dict[int, int] = {}
         self.started = time.perf_counter()
         self.wanted: dict[tuple[int, int], float] = {}  # (pid, thread id) -> seconds on a CPU or waiting for one
         #: (seconds since start, root CPU, descendants' CPU, seconds on or waiting for a CPU, all threads)
@@ -145,8 +146,10 @@ class TreeSampler:
             tree |= grown
         tree &= set(stats)
         self.peak_rss = max(self.peak_rss, sum(stats[pid][1] for pid in tree))
-        self.peak_pss = max(self.peak_pss, sum(_pss(pid) for pid in tree))
+        pss = {pid: _pss(pid) for pid in tree}
+        self.peak_pss = max(self.peak_pss, sum(pss.values()))
         for pid in tree:
+            self.peak_each_pss[pid] = max(self.peak_each_pss.get(pid, 0), pss[pid])
             self.cpu[pid] = stats[pid][0]
             self.peak_each[pid] = max(self.peak_each.get(pid, 0), stats[pid][1])
             self._read_schedstat(pid)
@@ -182,10 +185,12 @@ class TreeSampler:
             previous = current
         return out
 
-    def peaks(self) -> list[float]:
-        """Peak resident MB of the root process, then of each descendant, largest first."""
-        others = sorted((rss for pid, rss in self.peak_each.items() if pid != self.root), reverse=True)
-        return [rss / 2**20 for rss in [self.peak_each.get(self.root, 0), *others]]
+    def peaks(self) -> list[tuple[float, float]]:
+        """Peak (resident, proportional) MB of the root process, then of each descendant, largest first."""
+        others = sorted(((rss, self.peak_each_pss.get(pid, 0)) for pid, rss in self.peak_each.items()
+                         if pid != self.root), reverse=True)
+        root = self.peak_each.get(self.root, 0), self.peak_each_pss.get(self.root, 0)
+        return [(rss / 2**20, pss / 2**20) for rss, pss in [root, *others]]
 
     def split(self) -> tuple[float, float]:
         """(CPU seconds of the root process, of all its descendants)."""
@@ -225,9 +230,10 @@ def report(label: str, result: dict, cores: int, images: int, bare_ms: float) ->
           f"{result['load']:.1f} at its end (other work on the machine: the bound assumes idle cores)")
     print(f"      peak memory of the process tree: {result['peak_mb']:.0f} MB resident, {result['pss_mb']:.0f} MB "
           f"proportional (shared pages counted once; aim < 500 MB)")
-    main_mb, *children_mb = result["process_mb"]
-    print(f"      peak per process: crawling process {main_mb:.0f} MB; its children (workers) "
-          + (", ".join(f"{mb:.0f}" for mb in children_mb) or "none") + " MB")
+    (main_mb, main_pss), *children_mb = result["process_mb"]
+    print(f"      peak per process, resident (proportional): crawling process {main_mb:.0f} ({main_pss:.0f}) MB; "
+          "its children (workers, resource tracker) "
+          + (", ".join(f"{mb:.0f} ({pss:.0f})" for mb, pss in children_mb) or "none") + " MB")
     print("      cores busy over each tenth of the run (crawling process + workers, / cores wanted: busy or "
           "waiting for a CPU): " + ", ".join(f"{main:.1f}+{workers:.1f}/{wanted:.1f}"
                                              for main, workers, wanted in result["busy"]))

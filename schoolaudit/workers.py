@@ -15,10 +15,11 @@ once per core. The crawling process mostly waits, so the threads are one per cor
 core. A worker whose parent died (a killed run) exits by itself.
 
 Memory: a worker's models are loaded on its first image (`auditors.image_analysis`; their sessions keep
-no memory between images: `auditors.onnx_session`; the face detector's arena only on one thread), all its threads allocate from one C heap
+no memory between images: `auditors.onnx_session`; the face detector's arena is emptied after each run), all its threads allocate from one C heap
 (`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
 (`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
-and about 460 MB at its peak (bench/night.py, 200 accounts).
+and about 460 to 500 MB at its peak (bench/night.py, 200 accounts: two threads each at an image's
+peak at once; one image thread: 441 MB, and 9% less CPU on half the cores).
 `InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
 for starting workers to pay (`POOL_MIN_ACCOUNTS`).
 """
