@@ -72,6 +72,8 @@ def photos() -> list[bytes]:
     found = sorted(SHARED_IMAGES.glob("*.jpg")) if SHARED_IMAGES.is_dir() else []
     if found:
         return [path.read_bytes() for path in found]
+    print(f"night.py: no photos in {SHARED_IMAGES}: drawn images instead (few or no faces: fewer findings)",
+          file=sys.stderr)
     import io
 
     from PIL import Image, ImageDraw
