@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -39,8 +40,8 @@ def _private_temporary_folder() -> Path:
     folder = Path(tempfile.gettempdir()) / f"schoolaudit-cache-{uid}"
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
-        found = folder.stat()
-        if uid is None or (found.st_uid == uid and not found.st_mode & 0o077):
+        found = os.lstat(folder)  # not followed: a link planted there could point at any folder of this user's
+        if uid is None or (stat.S_ISDIR(found.st_mode) and found.st_uid == uid and not found.st_mode & 0o077):
             return folder
     except OSError:
         pass
@@ -98,7 +99,7 @@ _found: set[str] = set()  # found valid by this process
 def _known_file() -> str:
     import hashlib  # here: `--help` reads no rules
 
-    return f"patterns-valid-{hashlib.sha256(sys.version.encode()).hexdigest()[:16]}.json"
+    return f"patterns-valid-2-{hashlib.sha256(sys.version.encode()).hexdigest()[:16]}.json"
 
 
 def _known_valid() -> set[str]:
@@ -113,11 +114,12 @@ def _known_valid() -> set[str]:
 
 def pattern_error(pattern: str) -> str | None:
     """Why `pattern` is not a usable regular expression (re's message), or None when it is one. It is
-    compiled as the auditors join patterns, "(?:...)", so a global flag mid-pattern fails here too;
+    compiled as written and as the auditors join patterns, "(?:...)", so a global flag mid-pattern fails here too;
     a pattern this Python compiled before (remembered by `remember_valid_patterns`) is not compiled again."""
     if pattern in _known_valid() or pattern in _found:
         return None
     try:
+        re.compile(pattern)  # as written: "a)|(b" balanced by the wrapping below would mean something else
         re.compile(f"(?:{pattern})")
     except re.error as exc:
         return str(exc)

@@ -147,3 +147,31 @@ def test_a_user_without_a_home_folder_keeps_the_cache_in_the_temporary_folder(tm
     folder.chmod(0o777)  # as if another user had made it first, for all to write in
     own = cache.cache_dir()
     assert own != folder and own.parent == tmp_path and cache.cache_dir() == own
+
+
+def test_a_link_planted_at_the_temporary_cache_folder_is_not_followed(tmp_path, monkeypatch):
+    """Another user could plant the folder's name as a link to a private folder of this user's (~/.ssh):
+    the cache would then be written and pruned there."""
+    from pathlib import Path
+
+    from auditors import cache
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    for name in ("SCHOOLAUDIT_CACHE", "XDG_CACHE_HOME", "LOCALAPPDATA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    (tmp_path / f"schoolaudit-cache-{os.getuid()}").symlink_to(private)
+    assert cache.cache_dir().resolve() != private.resolve()
+
+
+def test_a_pattern_balanced_only_by_the_joining_is_refused():
+    """"a)|(b" is not a pattern; wrapped as the auditors join patterns it would compile, meaning "(?:a)|(b)"."""
+    from auditors.cache import pattern_error
+
+    assert "unbalanced parenthesis" in pattern_error("a)|(b")
+    assert pattern_error("(?:a)|(b)") is None
