@@ -62,7 +62,8 @@ def test_a_utf16_header_decides_a_page_but_a_utf16_meta_does_not():
 
 
 @pytest.mark.parametrize("content_type", ["application/rss+xml", 'application/rss+xml; charset="UTF-8"',
-                                          "application/rss+xml; charset = utf8", "application/rss+xml; charset="])
+                                          "application/rss+xml; charset = utf8", "application/rss+xml; charset=",
+                                          "application/rss+xml; charset=UTF_8"])
 def test_the_fast_feed_reading_takes_a_utf8_header_in_any_spelling(content_type):
     assert lean_parse(FEED, "https://example.org/feed.xml", content_type) is not None
 

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ElementTree
 
 from feedparser import urls
 
-from crawler.sniff import charset_of
+from crawler.sniff import charset_of, codec
 
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 _MEDIA = "{http://search.yahoo.com/mrss/}"
@@ -76,8 +76,8 @@ def lean_parse(body: bytes, base: str, content_type: str) -> LeanFeed | None:
 def _utf8(body: bytes, content_type: str) -> bool:
     """Whether both the HTTP charset (if any) and the XML declaration (if any) say UTF-8."""
     declared = _DECLARATION.match(body.removeprefix(b"\xef\xbb\xbf")[:200])
-    names = [charset_of(content_type) or "utf-8", declared.group(1).decode() if declared else "utf-8"]
-    return all(name.lower() in ("utf-8", "utf8") for name in names)
+    labels = [charset_of(content_type), declared.group(1).decode() if declared else None]
+    return all(label is None or codec(label) == "utf-8" for label in labels)
 
 
 def _channel(channel, base: str) -> LeanFeed:
