@@ -61,7 +61,7 @@ PASSES_VERSION = ("5: coarse_side then max_side, fine as decoded up to 2048 px, 
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
-#: A large photo with no face at `fine_side` is looked at once more at this side (a face too close
+#: A large photo with no face in the fine pass is looked at once more at this side (a face too close
 #: for the finer scale's largest anchors).
 CLOSE_FACE_SIDE = 640
 #: Images are first looked at this longer side: a third of a 1280 px pass on a typical 1024 x 520
@@ -260,9 +260,9 @@ class FaceDetector:
         scaled = scaled_down(image, max(self.fine_side, FINE_MAX_SIDE))  # fine_side: the decode's least side
         outputs = self._run(scaled)
         found = _decode(outputs, scaled.size, self.fine_score)
-        large = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height) >= SMALL_BOX
-        found = found.take(~large | (found.scores >= self.score_threshold))
-        huge = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height) >= CONFIRM_BOX
+        sides = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height)
+        kept = (sides < SMALL_BOX) | (found.scores >= self.score_threshold)
+        found, huge = found.take(kept), sides[kept] >= CONFIRM_BOX
         if huge.any():  # a face this close is seen whole at CLOSE_FACE_SIDE; a chest or a sleeve is not
             found = found.take(~huge | close().contain(found.centres))
         centres = _candidates(outputs, scaled.size, found, MOSAIC_CELLS)

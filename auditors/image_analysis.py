@@ -50,7 +50,7 @@ class ImageSettings:
     coarse_side: int = faces_module.DEFAULT_COARSE_SIDE  # detection looks first at this longer side; 0 = at max_side only
     max_side: int = faces_module.DEFAULT_MAX_SIDE  # detection runs at most at this longer side
     fine_side: int = faces_module.DEFAULT_FINE_SIDE  # large photos: decoded to at least this side, looked at as decoded (up to 2048 px); 0 = as others
-    fine_score: float = 0.6  # score threshold at fine_side
+    fine_score: float = 0.6  # score threshold in the fine pass
     turned: bool = True  # turned passes (90/180/270 degrees) on images where no face was found
     face_model: str = "int8"  # "int8" (default, faster) or "fp32" (the original RetinaFace weights)
     max_pixels: int = DEFAULT_MAX_PIXELS
