@@ -92,7 +92,8 @@ def _digest(state: list) -> str:
 
 def _read_groups() -> dict[str, list[tuple[str, str]]]:
     """{group: [(name, value)]} of every `schoolaudit.` group, read by importlib.metadata."""
-    from importlib.metadata import distributions, entry_points as installed  # here: only when the installation changed
+    from importlib.metadata import entry_points as installed  # here: only when the installation changed
 
-    names = {entry.group for dist in distributions() for entry in dist.entry_points if entry.group.startswith(PREFIX)}
-    return {group: [(entry.name, entry.value) for entry in installed(group=group)] for group in sorted(names)}
+    every = installed()  # read once (each `group=` query reads every package again)
+    return {group: [(entry.name, entry.value) for entry in every.select(group=group)]
+            for group in sorted(every.groups) if group.startswith(PREFIX)}
