@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
+
 from schoolaudit.cli import main
 from schoolaudit.config import DEFAULT_CONFIG_DIR
 
@@ -124,13 +126,10 @@ def test_plugin_entry_points_are_read_again_when_the_installation_changes(tmp_pa
     assert listed() == before
 
 
-def test_a_user_without_a_home_folder_keeps_the_cache_in_the_temporary_folder(tmp_path, monkeypatch):
-    """A service account with neither $HOME nor a passwd entry: Path.home() raises RuntimeError, which
-    every command (even --help, through the plugins' entry points) met at start-up."""
+@pytest.fixture
+def homeless(tmp_path, monkeypatch):
+    """A service account with neither $HOME nor a passwd entry, its temporary folder `tmp_path`."""
     from pathlib import Path
-
-    from auditors import cache
-    from auditors.plugins import entry_points
 
     def no_home():
         raise RuntimeError("Could not determine home directory.")
@@ -139,33 +138,33 @@ def test_a_user_without_a_home_folder_keeps_the_cache_in_the_temporary_folder(tm
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(Path, "home", staticmethod(no_home))
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    assert cache.cache_dir().parent == tmp_path
+    return tmp_path
+
+
+def test_a_user_without_a_home_folder_keeps_the_cache_in_the_temporary_folder(homeless):
+    """A service account with neither $HOME nor a passwd entry: Path.home() raises RuntimeError, which
+    every command (even --help, through the plugins' entry points) met at start-up."""
+    from auditors import cache
+    from auditors.plugins import entry_points
+
+    assert cache.cache_dir().parent == homeless
     entry_points("schoolaudit.commands")  # raised RuntimeError
-    assert list(tmp_path.glob("schoolaudit-cache-*/entry-points-*.json"))
+    assert list(homeless.glob("schoolaudit-cache-*/entry-points-*.json"))
     folder = cache.cache_dir()
     assert folder.stat().st_mode & 0o777 == 0o700
     folder.chmod(0o777)  # as if another user had made it first, for all to write in
     own = cache.cache_dir()
-    assert own != folder and own.parent == tmp_path and cache.cache_dir() == own
+    assert own != folder and own.parent == homeless and cache.cache_dir() == own
 
 
-def test_a_link_planted_at_the_temporary_cache_folder_is_not_followed(tmp_path, monkeypatch):
+def test_a_link_planted_at_the_temporary_cache_folder_is_not_followed(homeless):
     """Another user could plant the folder's name as a link to a private folder of this user's (~/.ssh):
     the cache would then be written and pruned there."""
-    from pathlib import Path
-
     from auditors import cache
 
-    def no_home():
-        raise RuntimeError("Could not determine home directory.")
-
-    for name in ("SCHOOLAUDIT_CACHE", "XDG_CACHE_HOME", "LOCALAPPDATA"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(Path, "home", staticmethod(no_home))
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    private = tmp_path / "private"
+    private = homeless / "private"
     private.mkdir(mode=0o700)
-    (tmp_path / f"schoolaudit-cache-{os.getuid()}").symlink_to(private)
+    (homeless / f"schoolaudit-cache-{os.getuid()}").symlink_to(private)
     assert cache.cache_dir().resolve() != private.resolve()
 
 
