@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import sys
+import tokenize
 from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
@@ -54,15 +55,26 @@ def _chosen_command(argv: list[str]) -> str | None:
     return None
 
 
-#: A command module's `HELP = ...` statement: to the next line that starts at the margin.
-HELP_STATEMENT = re.compile(r"^HELP = (.+?)\n(?=\S)", re.MULTILINE | re.DOTALL)
+#: Where a command module's `HELP = ...` statement starts.
+HELP_STATEMENT = re.compile(r"^HELP = ", re.MULTILINE)
 
 
 def _summary(module_name: str) -> str:
     """A command module's HELP line, read from its source without importing it (only the statement
-    is parsed: parsing every command's whole source was a tenth of `--help`)."""
-    found = HELP_STATEMENT.search(Path(find_spec(module_name).origin).read_text(encoding="utf-8"))
-    return ast.literal_eval(found.group(1).strip()) if found else ""
+    is parsed: parsing every command's whole source was a tenth of `--help`). The statement is read
+    as Python reads it, to the end of its logical line, so brackets and continued lines are fine."""
+    source = Path(find_spec(module_name).origin).read_text(encoding="utf-8")
+    found = HELP_STATEMENT.search(source)
+    if not found:
+        return ""
+    lines = iter(source[found.end():].splitlines(keepends=True))
+    value = []
+    for token in tokenize.generate_tokens(lambda: next(lines, "")):
+        if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            break
+        if token.type not in (tokenize.COMMENT, tokenize.NL):
+            value.append(token)
+    return ast.literal_eval(tokenize.untokenize(value).strip())
 
 
 class _VersionAction(argparse._VersionAction):

@@ -41,6 +41,21 @@ def test_the_command_list_reads_each_commands_own_help_line(command):
     assert _summary(COMMANDS[command]) == import_module(COMMANDS[command]).HELP != ""
 
 
+
+@pytest.mark.parametrize("layout", [
+    'HELP = "one line"\n',
+    'HELP = (\n    "one "\n    "line"\n)\nEXAMPLE = "x"\n',
+    'HELP = "one " \\\n    "line"  # why\n\nEXAMPLE = "x"\n',
+    'EXAMPLE = "x"\nHELP = "one line"',  # the file's last line, without a newline
+])
+def test_the_help_line_is_read_in_any_layout_python_allows(layout, tmp_path, monkeypatch):
+    from schoolaudit.cli import _summary
+
+    (tmp_path / "laid_out_command.py").write_text(layout, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _summary("laid_out_command") == "one line"
+
+
 def _keys(table: dict, prefix: str = ""):
     for key, value in table.items():
         if isinstance(value, dict):
