@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 
 from auditors.base import AuditContext
 from auditors.registry import audit_post, load_auditors, prepare
@@ -53,21 +54,29 @@ def classify_all(pairs: list, policy, auditors) -> list[dict]:
 
 def run(args) -> int:
     policy, auditors = load(args.config)
-    bad, batch, lines = 0, [], read_posts(args.file)
-    while True:
-        try:  # only the reading: an error writing the findings is not the file's
-            line = next(lines, None)
-        except OSError as exc:
-            _print_batch(batch, args.file, policy, auditors)  # what was read before the error is not lost
-            print(f"schoolaudit classify: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+    bad = 0
+    for batch, error in _batches(read_posts(args.file)):
+        bad += _print_batch(batch, args.file, policy, auditors)  # what was read before an error is not lost
+        if error:
+            print(f"schoolaudit classify: cannot read {args.file}: {error.strerror or error}", file=sys.stderr)
             return 2
-        if line is not None:
+    return 1 if bad else 0
+
+
+def _batches(lines: Iterator) -> Iterator[tuple[list, OSError | None]]:
+    """The lines in lists of up to BATCH, each with None, or with the error that ended the reading. Only
+    the reading is caught: an error writing the findings is not the file's."""
+    batch = []
+    try:
+        for line in lines:
             batch.append(line)
-        if line is None or len(batch) == BATCH:
-            bad += _print_batch(batch, args.file, policy, auditors)
-            batch = []
-        if line is None:
-            return 1 if bad else 0
+            if len(batch) == BATCH:
+                yield batch, None
+                batch = []
+    except OSError as exc:
+        yield batch, exc
+        return
+    yield batch, None
 
 
 def _print_batch(batch: list, file: str, policy, auditors) -> int:
