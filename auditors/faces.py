@@ -56,8 +56,8 @@ _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
-PASSES_VERSION = ("6: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates in windows twice "
-                  "their box, landmark check, "
+PASSES_VERSION = ("6: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 3/255 in windows "
+                  "twice their box, landmark check, "
                   "turned at 480 px; passes at 640 px and less from the small copy")
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
@@ -97,7 +97,11 @@ MOSAIC_CELLS = 64
 MOSAIC_CELL = 80
 MOSAIC_GAP = 8
 CANDIDATE_SPACING = 40
-CANDIDATE_SCORE = 0.005
+#: The int8 model's scores are steps of 1/255: most places of a plain photo score 2/255 (27 to 456 per
+#: scene background), and every face of 32 px or more the mosaic found on scene seeds 7 to 13 scored at
+#: least 3/255 there (the one at 2/255 was the 190th candidate, far beyond the 64 windows). At 3/255 a
+#: photo with few such places gets a smaller mosaic (faces-only 7 to 11 ms less a 12 MP photo).
+CANDIDATE_SCORE = 0.01
 #: A window is FACE_IN_WINDOW times the box the fine pass regressed at its anchor (px of its input),
 #: within MIN_WINDOW..MAX_WINDOW: the face then shows at about 40 px in its cell. A fixed window of 40
 #: px (the 2x half-scale decode: a 32 px face at 32 px) scored a narrow 32 px face 0.59 and 0.67 on
