@@ -56,8 +56,8 @@ _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
-PASSES_VERSION = ("6: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 3/255 in windows "
-                  "twice their box, landmark check, "
+PASSES_VERSION = ("6: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 3/255 "
+                  "in windows twice their box, landmark check, "
                   "turned at 480 px; passes at 640 px and less from the small copy")
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).

@@ -89,7 +89,8 @@ def test_mosaic_candidates_are_the_best_places_one_per_window():
     priors = _priors(height, width)
     finest = (height // 8) * (width // 8) * 2
     scores = np.zeros(len(priors), np.float32)
-    scores[:finest] = np.random.default_rng(3).random(finest, np.float32) * 4 * faces_module.CANDIDATE_SCORE  # a quarter under the floor
+    # a quarter of them under the floor
+    scores[:finest] = np.random.default_rng(3).random(finest, np.float32) * 4 * faces_module.CANDIDATE_SCORE
     nothing = _Boxes(*(np.zeros((0, 2), np.float32),) * 2, np.zeros(0, np.float32), np.zeros(0, bool))
     spacing = faces_module.CANDIDATE_SPACING / 2
     chosen = priors[_candidates((None, scores, None), (width, height), nothing, 40), :2] * np.array([width, height])
