@@ -56,7 +56,8 @@ _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
-PASSES_VERSION = ("5: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates, landmark check, "
+PASSES_VERSION = ("6: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 3/255 "
+                  "in windows twice their box, landmark check, "
                   "turned at 480 px; passes at 640 px and less from the small copy")
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
@@ -90,19 +91,29 @@ FINE_MAX_SIDE = 2048
 #: scored 0.9 (tests), where 640 and 1600 px see none.
 CONFIRM_BOX = 256
 #: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor scored at least
-#: CANDIDATE_SCORE in the fine pass, each enlarged ZOOM times to a MOSAIC_CELL px square (MOSAIC_GAP
-#: apart). At 2x the half-scale decode a 32 px face of a 12 MP photo is back to 32 px, where the
-#: model sees it; 64 cells of 80 px are about a third of a 1280 px pass.
+#: CANDIDATE_SCORE in the fine pass (one per CANDIDATE_SPACING px square of its input), each scaled to
+#: a MOSAIC_CELL px square (MOSAIC_GAP apart); 64 cells of 80 px are about a third of a 1280 px pass.
 MOSAIC_CELLS = 64
 MOSAIC_CELL = 80
 MOSAIC_GAP = 8
-ZOOM = 2.0
-CANDIDATE_SCORE = 0.005
+CANDIDATE_SPACING = 40
+#: The int8 model's scores are steps of 1/255: most places of a plain photo score 2/255 (27 to 456 per
+#: scene background), and every face of 32 px or more the mosaic found on scene seeds 7 to 13 scored at
+#: least 3/255 there (the one at 2/255 was the 190th candidate, far beyond the 64 windows). At 3/255 a
+#: photo with few such places gets a smaller mosaic (faces-only 7 to 11 ms less a 12 MP photo).
+CANDIDATE_SCORE = 0.01
+#: A window is FACE_IN_WINDOW times the box the fine pass regressed at its anchor (px of its input),
+#: within MIN_WINDOW..MAX_WINDOW: the face then shows at about 40 px in its cell. A fixed window of 40
+#: px (the 2x half-scale decode: a 32 px face at 32 px) scored a narrow 32 px face 0.59 and 0.67 on
+#: scene seeds 10 and 11 (0.96 at 40 px), and cut 48 and 64 px faces the fine pass scored 0.1 to 0.45.
+FACE_IN_WINDOW = 2.0
+MIN_WINDOW, MAX_WINDOW = 32.0, 80.0
 #: Candidates within this many times a found face's box (centred on it) are that face's edges: in the
 #: bench's scenes a fifth of the best 70 were, and pushed a 32 px face out of the 64 windows.
 NEAR_FOUND = 1.5
-#: A face found in the mosaic must be found again in a window this many times its size centred on it.
-VERIFY_WINDOW = 2.5
+#: A face found in the mosaic must be found again in a window this many times its size centred on it
+#: (so at about 40 px in the cell, as in the mosaic: at 2.5 times, 32 px, the narrow face scored 0.59).
+VERIFY_WINDOW = 2.0
 #: (mouth - nose) / (nose - eyes) along the face: at most 1.6 on the bench's 502 faces (99% under
 #: 1.52); a dog's muzzle puts its nose high above the mouth (1.9 to 2.2 on two of the bench's dogs).
 MAX_MUZZLE = 1.7
@@ -191,8 +202,9 @@ class FaceDetector:
       most `FINE_MAX_SIDE`, keeping boxes from `fine_score`: faces of 48 px and more at the back of a
       classroom (boxes of `CONFIRM_BOX` px or more only where `CLOSE_FACE_SIDE` sees a face too);
     - in such a photo, the places that pass liked a little but not enough (its `MOSAIC_CELLS` best
-      small candidates, none beside a face found) are cut out, enlarged `ZOOM` times (so back to
-      their size in the photo) and looked at together in one small mosaic: faces of 32 px, for a fraction of a pass;
+      small candidates, none beside a face found) are cut out, each twice the size of the box the
+      pass almost saw there, scaled to `MOSAIC_CELL` px (the face at about 40 px) and looked at
+      together in one small mosaic: faces of 32 px, for a fraction of a pass;
     - when a large photo shows no face there, once more at `CLOSE_FACE_SIDE` (a face too close for the
       finer scale's largest anchors);
     - when still no face (nor any face-like box) is found and `turned` is on, the image turned 90, 180
@@ -265,11 +277,15 @@ class FaceDetector:
         found, huge = found.take(kept), sides[kept] >= CONFIRM_BOX
         if huge.any():  # a face this close is seen whole at CLOSE_FACE_SIDE; a chest or a sleeve is not
             found = found.take(~huge | close().contain(found.centres))
-        centres = _candidates(outputs, scaled.size, found, MOSAIC_CELLS)
-        if not len(centres):
+        chosen = _candidates(outputs, scaled.size, found, MOSAIC_CELLS)
+        if not len(chosen):
             return found
-        window = MOSAIC_CELL / ZOOM * image.width / scaled.width  # image px
-        mosaic = self._mosaic_pass(image, centres, np.full(len(centres), window))
+        # each window FACE_IN_WINDOW times the box the fine pass almost saw there: its face at about
+        # 40 px in the cell, where 32 px (a fixed 2x zoom on a 32 px face) lost a narrow face (0.6)
+        almost = _boxes_at(outputs, scaled.size, chosen).sizes * np.array(scaled.size, np.float32)
+        windows = np.clip(FACE_IN_WINDOW * almost.max(axis=1), MIN_WINDOW, MAX_WINDOW)  # px of scaled
+        centres = _priors(scaled.height, scaled.width)[chosen, :2]
+        mosaic = self._mosaic_pass(image, centres, windows * image.width / scaled.width)
         # a window beside a large face may show part of it as a small one
         mosaic = mosaic.take(~found.contain(mosaic.centres))
         # overlapping windows show one face more than once: it is verified once
@@ -421,9 +437,13 @@ def scaled_down(image, max_side: int, reducing_gap: float | None = None):
 
 def _decode(outputs, size: tuple[int, int], threshold: float) -> _Boxes:
     """The boxes scoring at least `threshold` among the network's `outputs` for an image of `size`."""
+    return _boxes_at(outputs, size, np.nonzero(outputs[1] >= threshold)[0])
+
+
+def _boxes_at(outputs, size: tuple[int, int], selected: np.ndarray) -> _Boxes:
+    """The boxes the network's `outputs` for an image of `size` regress from the priors `selected`."""
     loc, scores, landmarks = outputs
     width, height = size
-    selected = np.nonzero(scores >= threshold)[0]
     priors = _priors(height, width)[selected]
     deltas = loc[selected]
     centres = priors[:, :2] + deltas[:, :2] * _VARIANCE[0] * priors[:, 2:]
@@ -434,8 +454,8 @@ def _decode(outputs, size: tuple[int, int], threshold: float) -> _Boxes:
 
 
 def _candidates(outputs, size: tuple[int, int], found: _Boxes, limit: int) -> np.ndarray:
-    """Centres (normalised) of up to `limit` places where the finest anchors scored at least
-    `CANDIDATE_SCORE` but no box was kept: best first, one per mosaic window, none on or beside a kept
+    """Indices of the priors at up to `limit` places where the finest anchors scored at least
+    `CANDIDATE_SCORE` but no box was kept: best first, one per `CANDIDATE_SPACING` square, none on or beside a kept
     box (within `NEAR_FOUND` times its size: the hair, chin and collar of a face found)."""
     _loc, scores, _landmarks = outputs
     width, height = size
@@ -445,20 +465,21 @@ def _candidates(outputs, size: tuple[int, int], found: _Boxes, limit: int) -> np
     order = order[np.argsort(scores[order])[::-1]]
     points = _priors(height, width)[order, :2] * np.array([width, height], np.float32)
     near_found = _Boxes(found.centres, found.sizes * NEAR_FOUND, found.scores, found.person)
-    points = points[~near_found.contain(points / np.array([width, height], np.float32))]
+    apart = ~near_found.contain(points / np.array([width, height], np.float32))
+    order, points = order[apart], points[apart]
     # the points lie on the finest priors' grid: a point closer than `spacing` on both axes to one chosen
     # before lies within `reach` cells of it, marked taken when that one was chosen
     stride = _STRIDES[0]
-    reach = math.ceil(MOSAIC_CELL / ZOOM / 2 / stride) - 1
+    reach = math.ceil(CANDIDATE_SPACING / 2 / stride) - 1
     taken = np.zeros((math.ceil(height / stride) + 2 * reach, math.ceil(width / stride) + 2 * reach), bool)
     chosen = []
-    for column, row in (points // stride).astype(int).tolist():
+    for prior, (column, row) in zip(order.tolist(), (points // stride).astype(int).tolist()):
         if len(chosen) >= limit:
             break
         if not taken[row + reach, column + reach]:
-            chosen.append((column, row))
+            chosen.append(prior)
             taken[row:row + 2 * reach + 1, column:column + 2 * reach + 1] = True
-    return (np.array(chosen, np.float32).reshape(-1, 2) + 0.5) * stride / np.array([width, height], np.float32)
+    return np.array(chosen, dtype=int)
 
 
 def model_digest(path: Path = MODEL_PATH) -> str:
