@@ -304,21 +304,31 @@ class TextModel:
 
     def _meanings(self, ids: np.ndarray, doc_of: np.ndarray, n_docs: int) -> np.ndarray:
         """The embedding's term of each document's decision values: its unit mean vector
-        (`StaticEmbedding.unit`) times the coefficients, plus the intercepts."""
-        sizes = np.bincount(doc_of, minlength=n_docs).tolist()
-        rows = self.embedding.rows.take(ids, axis=0)
+        (`StaticEmbedding.unit`) times the coefficients, plus the intercepts. Each document's values are
+        those of the document alone: its token rows are added in token order (as `sum(axis=0)` adds them;
+        np.add.reduceat does not), the k-th rows of every document in one step; each norm and product is
+        one BLAS call per document (a stacked np.matmul makes one per item, as `@` does for one vector)."""
+        sizes = np.bincount(doc_of, minlength=n_docs)
         totals = np.zeros((n_docs, self.embedding.dims), dtype=np.float32)
-        start = 0
-        for row, size in enumerate(sizes):  # each sum in token order, as `sum(axis=0)` adds rows (np.add.reduceat does not)
-            if size:
-                totals[row] = np.add.reduce(rows[start:start + size], axis=0)
-            start += size
-        norms = np.array([math.sqrt(float(total @ total)) or 1.0 for total in totals], dtype=np.float32)
-        units = (totals / norms[:, None]).astype(np.float64)
-        out = np.empty((n_docs, len(self.categories)), dtype=np.float64)
-        for row, unit in enumerate(units):  # one product per document, as for a document alone
-            out[row] = unit @ self.embedding_weighted
-        return out + self.intercept
+        if len(ids):
+            order = np.argsort(-sizes, kind="stable")  # longest first: the documents with a k-th token lead
+            ranked = sizes.take(order)
+            # (k, rank) of each token, k-th tokens of all documents together: position-major
+            position, rank = (ranked[None, :] > np.arange(ranked[0])[:, None]).nonzero()
+            starts = np.cumsum(sizes) - sizes
+            rows = self.embedding.rows.take(ids.take(starts.take(order).take(rank) + position), axis=0)
+            counts = np.bincount(position).tolist()
+            running = rows[:counts[0]].copy()  # the first rows as they are, as reduce starts (a -0.0 stays)
+            begin = counts[0]
+            for count in counts[1:]:
+                running[:count] += rows[begin:begin + count]
+                begin += count
+            totals[order[:counts[0]]] = running
+        squares = np.matmul(totals[:, None, :], totals[:, :, None]).reshape(n_docs).astype(np.float64)
+        norms = np.sqrt(squares)
+        norms[norms == 0.0] = 1.0
+        units = (totals / norms.astype(np.float32)[:, None]).astype(np.float64)
+        return np.matmul(units[:, None, :], self.embedding_weighted).reshape(n_docs, len(self.categories)) + self.intercept
 
     def decision(self, doc: str) -> np.ndarray:
         """The decision values of one document."""
