@@ -545,12 +545,11 @@ class TextModelAuditor:
         except (OSError, ValueError, KeyError) as exc:
             raise Disabled(f"cannot read {MODEL_PATH.name} or its embedding: {exc}") from None
         self._position = {c: i for i, c in enumerate(self.model.categories)}
-        self._last: tuple[Post | None, dict[str, float]] = (None, {})
-        self._prepared: dict[str, dict[str, float]] = {}  # document -> probabilities, of the posts shown to `prepare`
-        self._sentences: dict[str, np.ndarray] = {}  # document -> decision values, of their candidate evidence
-        # id(post) -> (post, its text_state, probabilities, candidate evidence or None), of the posts shown to `prepare`
+        # What is known of a post: (post, its text_state, probabilities, candidate evidence or None), of the
+        # posts shown to the last `prepare` by id, and of the last post asked about otherwise
         self._by_post: dict[int, tuple] = {}
-        self._enabled: tuple = (None, {})  # (policy, the thresholds of the categories it enables)
+        self._last: tuple = (None, None, None, None)
+        self._sentences: dict[str, np.ndarray] = {}  # document -> decision values, of their candidate evidence
 
     def prepare(self, posts: list[Post]) -> None:
         """Score the posts about to be audited in one call (auditors.registry.prepare), and, in a second,
@@ -558,15 +557,14 @@ class TextModelAuditor:
         model's fixed cost per call is shared by them, and each document's values are what it gets alone."""
         documents = [post_document(post) for post in posts]
         unique = list(dict.fromkeys(documents))
-        self._prepared = {doc: dict(zip(self.model.categories, row))
-                          for doc, row in zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist())}
+        scored = dict(zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist()))
         sentences: dict[str, None] = {}
         by_post = {}
         for post, doc in zip(posts, documents):
-            probabilities = self._prepared[doc]
+            probabilities = dict(zip(self.model.categories, scored[doc]))
             likely = [c for c, t in self.thresholds.items() if probabilities[c] >= t]
-            candidates = self._candidates(post) if likely else []
-            by_post[id(post)] = (post, text_state(post), probabilities, candidates if likely else None)
+            candidates = self._candidates(post) if likely else None
+            by_post[id(post)] = (post, text_state(post), probabilities, candidates)
             for category in likely:
                 pool = self._pool(candidates, category)
                 if len(pool) > 1:  # the model may flag the category: the quoted sentence is chosen by these values
@@ -574,10 +572,24 @@ class TextModelAuditor:
         self._sentences = dict(zip(sentences, self.model.decisions(list(sentences))))
         self._by_post = by_post
 
-    def _kept(self, post: Post) -> tuple | None:
-        """What `prepare` kept of the post: (post, its text_state, probabilities, candidates or None), if unchanged since."""
+    def _known(self, post: Post) -> tuple:
+        """(post, its text_state, probabilities, candidate evidence or None): kept if the post is unchanged
+        since, else worked out now (the probabilities; the candidates when asked: `_candidates_of`)."""
+        state = text_state(post)
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last[0] is post and last[1] == state:
+            return last
         kept = self._by_post.get(id(post))
-        return kept if kept is not None and kept[0] is post and kept[1] == text_state(post) else None
+        if kept is None or kept[0] is not post or kept[1] != state:
+            kept = (post, state, self.model.probabilities(post_document(post)), None)
+        self._last = kept
+        return kept
+
+    def _candidates_of(self, post: Post) -> list[tuple[str, str, str]]:
+        known = self._known(post)
+        if known[3] is None:
+            known = self._last = (*known[:3], self._candidates(post))
+        return known[3]
 
     def _sentence_decisions(self, docs: list[str]) -> list[np.ndarray]:
         """Decision values of candidate evidence documents: those `prepare` scored, the others now."""
@@ -587,15 +599,7 @@ class TextModelAuditor:
 
     def probabilities(self, post: Post) -> dict[str, float]:
         """{category: calibrated probability} for the post, computed once per post object (or by `prepare`)."""
-        last = self._last  # one read: another thread may replace it meanwhile
-        if last[0] is not post:
-            kept = self._kept(post)
-            if kept is not None:
-                last = self._last = (post, kept[2])
-            else:
-                doc = post_document(post)
-                last = self._last = (post, self._prepared.get(doc) or self.model.probabilities(doc))
-        return last[1]
+        return self._known(post)[2]
 
     def review(self, post: Post, context: AuditContext, findings: list[Finding]) -> list[Finding]:
         """The other auditors' findings, with those resting on one look-alike word vetoed or lowered (`combine`)."""
@@ -612,15 +616,12 @@ class TextModelAuditor:
     def audit(self, post: Post, context: AuditContext, found: frozenset[str] = frozenset()) -> list[Finding]:
         if not post_texts(post):
             return []
-        enabled = self._enabled  # one read: another thread may replace it meanwhile
-        if enabled[0] is not context.policy:
-            enabled = self._enabled = (context.policy, {c: t for c, t in self.thresholds.items()
-                                                        if context.policy.enabled(c)})
-        flagged = model_flags(self.probabilities(post), enabled[1], found, has_alt=any(m.alt.strip() for m in post.media))
+        flagged = [(category, probability) for category, probability in model_flags(
+            self.probabilities(post), self.thresholds, found, has_alt=any(m.alt.strip() for m in post.media))
+            if context.policy.enabled(category)]
         if not flagged:
             return []
-        kept = self._kept(post)
-        candidates = kept[3] if kept is not None and kept[3] is not None else self._candidates(post)
+        candidates = self._candidates_of(post)
         pools = {category: self._pool(candidates, category) for category, _ in flagged}
         weighed = sorted({i for pool in pools.values() if len(pool) > 1 for i in pool})  # a choice needs their values
         decisions = dict(zip(weighed, self._sentence_decisions([candidates[i][2] for i in weighed])))
