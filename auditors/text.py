@@ -544,8 +544,13 @@ def _validate_rules(label: str, entries: list[dict], sources: list[dict]) -> Non
             _validate(patterns, where, ("rules", index, key))
 
 
-def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | None, re.Pattern | None]:
-    """The rules of one category's TOML table, plus its category-wide sentence and post exceptions."""
+#: The category-wide context keys of a rules file: sentence patterns and post patterns that cancel every rule.
+EXCEPTION_KEYS = ("exceptions", "post_exceptions")
+
+
+def compile_rules(category: str, rules: dict) -> tuple[list[Rule], dict[str, tuple[tuple[str, ...], re.Pattern | None]]]:
+    """The rules of one category's TOML table, plus its category-wide sentence and post exceptions:
+    {key: (its patterns, them compiled as one)} for each of EXCEPTION_KEYS."""
     label = f"rules/{category}.toml"
     default_near = int(rules.get("near", DEFAULT_NEAR))
     entries = rules.get("rules", [])
@@ -561,8 +566,8 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
                      unless_check=entry.get("unless_check"), check_scope=entry.get("check_scope", "sentence"),
                      firm=bool(entry.get("firm", False)))
                 for index, (entry, rule) in enumerate(zip(entries, sources))]
-    return (compiled, compile_any(_as_list(rules.get("exceptions")), label, ("exceptions",)),
-            compile_any(_as_list(rules.get("post_exceptions")), label, ("post_exceptions",)))
+    exceptions = {key: tuple(p for p in _as_list(rules.get(key)) if p) for key in EXCEPTION_KEYS}
+    return compiled, {key: (patterns, compile_any(patterns, label, (key,))) for key, patterns in exceptions.items()}
 
 
 class RuleAuditor:
@@ -595,7 +600,8 @@ class RuleAuditor:
         names = policy["privacy"].rules
         self.check_full_name = FullNames(names.get("not_names", []), names.get("titles", []))
         self.check_named_child = NamedChild(self.check_full_name, names.get("named_child", []), names.get("not_names", []))
-        self.rules, self.exceptions, self.post_exceptions = compile_rules(self.category, policy[self.category].rules)
+        self.rules, exceptions = compile_rules(self.category, policy[self.category].rules)
+        self.exceptions, self.post_exceptions = (exceptions[key][1] for key in EXCEPTION_KEYS)
         self.restores_case = bool(policy[self.category].rules.get("restore_case", False))
         for index, rule in enumerate(self.rules):
             for check in filter(None, (rule.requires_check, rule.unless_check)):
@@ -611,8 +617,7 @@ class RuleAuditor:
         # the context patterns, asked of the prefilter too: one it finds nowhere in a text is not searched for
         # in the text or its sentences (a sentence is bounded by white space or the text's ends, so a context
         # pattern that matches in a sentence can match in the text; see _may_match)
-        category_rules = policy[self.category].rules
-        gated = [(key, None, tuple(_as_list(category_rules.get(key)))) for key in ("post_exceptions", "exceptions")]
+        gated = [(key, None, exceptions[key][0]) for key in ("post_exceptions", "exceptions")]
         gated += [(key, rule, rule.sources[key]) for rule in self.rules
                   for key in ("unless", "requires", "unless_post", "requires_post")]
         gated = [(key, rule, patterns) for key, rule, patterns in gated if any(patterns)]
