@@ -148,6 +148,8 @@ class Reading:
 
     def whole_ids(self, rules: prefilter.Prefilter) -> frozenset[int] | None:
         """The candidate ids of the whole post's text (None: any pattern may match)."""
+        if len(self.texts) == 1:
+            return self.candidate_sets(rules)[0]  # the whole post is its one text
         kept = self._whole_ids
         if kept[0] is not rules:
             ids = rules.candidates(self.whole)
