@@ -382,15 +382,13 @@ class _ChunkPool(dict):
 
     def gather(self, order: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each part: the values of the chunks numbered `order`, one after the other, and how many each has."""
-        out = []
-        for part in range(self.parts):
-            lengths = self.lengths[:, part].take(order)
-            ends = np.cumsum(lengths)
-            # each chunk's start in the flat array, repeated over its values, plus each value's rank in the chunk
-            index = np.repeat(self.starts[:, part].take(order) - (ends - lengths), lengths) \
-                + np.arange(ends[-1] if len(ends) else 0, dtype=np.intp)
-            out.append((self.values[part].take(index), lengths))
-        return out
+        lengths = self.lengths.take(order, axis=0)
+        ends = np.cumsum(lengths, axis=0)
+        # each chunk's start in the flat array less the offset of its first value in the output
+        shifts = self.starts.take(order, axis=0) - (ends - lengths)
+        totals = ends[-1].tolist() if len(order) else [0] * self.parts
+        return [(self.values[part].take(np.repeat(shifts[:, part], lengths[:, part]) + np.arange(totals[part], dtype=np.intp)),
+                 lengths[:, part]) for part in range(self.parts)]
 
 
 def _segment_sums(values: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
