@@ -97,7 +97,7 @@ def post_texts(post: Post, read: str = "all", policy=None) -> list[tuple[str, st
     text as "repost" (audited like the account's own), each alt text as "alt:N"; with a `policy`,
     also the text read in each downloaded image as "image_text:N" (read like "text")."""
     if read == "all":
-        return list(_reading(post, policy, None)[0])
+        return list(_reading(post, policy).texts)
     return _read_texts(post, read, policy)
 
 
@@ -107,37 +107,80 @@ def text_state(post: Post) -> tuple:
     return post.title, post.text, post.repost_of and post.repost_of.text, [(m.alt, m.path) for m in media] if media else []
 
 
-#: The last post read (`_reading`): (post, policy, prefilter, what it read, reading). The text
-#: auditors of one post ask in turn; each would otherwise read its texts and ask the prefilter again.
-_last_reading: tuple = (None, None, None, None, None)
-
-
-#: (prefilter, posts) of the last `RuleAuditor.prepare`, which the other text auditors need not read again.
-_read_ahead: tuple = (None, None)
-
-
 def whole_text(texts: list[str]) -> str:
     """A post's texts as one, as the post-level context patterns read it."""
     return "\n".join(texts)
 
 
-def _reading(post: Post, policy, rules: prefilter.Prefilter | None):
-    """(texts, the candidate rule ids of each text, all of them in increasing order, the ids of each text
-    as a set) of the post, as `post_texts(post, policy=policy)` and `rules.candidates` tell; None for
-    "every rule" (no `rules`)."""
+class Reading:
+    """The texts of one post (`post_texts(post, policy=policy)`) and what the prefilter says of them, each
+    worked out at its first question: the text auditors of a post (rules and model) ask in turn. Each
+    answer is kept with the prefilter it came from, so that another prefilter's question is answered anew."""
+
+    __slots__ = ("texts", "_whole", "_answer", "_sets", "_whole_ids")
+
+    def __init__(self, texts: list[tuple[str, str]]):
+        self.texts = texts
+        self._whole = None
+        self._answer = self._sets = self._whole_ids = (None, None)
+
+    @property
+    def whole(self) -> str:
+        if self._whole is None:
+            self._whole = whole_text([text for _, text in self.texts])
+        return self._whole
+
+    def candidates(self, rules: prefilter.Prefilter) -> tuple[list, tuple[int, ...] | None]:
+        """(the candidate rule ids of each text, all of them in increasing order, None for "every rule")."""
+        answer = self._answer  # one read: another thread may replace it meanwhile
+        if answer[0] is not rules:
+            found = [rules.candidates(text) for _, text in self.texts]
+            every = None if None in found else tuple(sorted({i for ids in found for i in ids}))
+            answer = self._answer = (rules, (found, every))
+        return answer[1]
+
+    def candidate_sets(self, rules: prefilter.Prefilter) -> list[frozenset[int] | None]:
+        """The candidate ids of each text as a set (None: any pattern may match), for the context gates."""
+        kept = self._sets
+        if kept[0] is not rules:
+            kept = self._sets = (rules, [None if ids is None else frozenset(ids) for ids in self.candidates(rules)[0]])
+        return kept[1]
+
+    def whole_ids(self, rules: prefilter.Prefilter) -> frozenset[int] | None:
+        """The candidate ids of the whole post's text (None: any pattern may match)."""
+        if len(self.texts) == 1:
+            return self.candidate_sets(rules)[0]  # the whole post is its one text
+        kept = self._whole_ids
+        if kept[0] is not rules:
+            ids = rules.candidates(self.whole)
+            kept = self._whole_ids = (rules, None if ids is None else frozenset(ids))
+        return kept[1]
+
+
+#: The last post read (`_reading`): (post, policy, its text_state, Reading). The text auditors of one
+#: post ask in turn; each would otherwise read its texts and ask the prefilter again.
+_last_reading: tuple = (None, None, None, None)
+
+#: (prefilter, posts, {id(post): (post, its text_state, Reading)}) of the last `RuleAuditor.prepare`: what it
+#: read of posts without downloaded images, which the text auditors need not read again.
+_read_ahead: tuple = (None, None, {})
+
+
+def _reading(post: Post, policy) -> Reading:
+    """The Reading of `post_texts(post, policy=policy)`: the last post's, one read ahead, or a new one."""
     global _last_reading
     read_now = text_state(post)
     last = _last_reading  # one read: another thread may replace it meanwhile
-    same_texts = last[0] is post and last[3] == read_now \
-        and (last[1] is policy or not any(media.path for media in post.media))  # else image texts may differ
-    if same_texts and last[1] is policy and last[2] is rules:
-        return last[4]
-    texts = last[4][0] if same_texts else _read_texts(post, "all", policy)
-    found = [rules.candidates(text) for _, text in texts] if rules is not None else [None] * len(texts)
-    every = None if None in found else tuple(sorted({i for ids in found for i in ids}))
-    sets = [None if ids is None else frozenset(ids) for ids in found]
-    _last_reading = (post, policy, rules, read_now, (texts, found, every, sets))
-    return texts, found, every, sets
+    if last[0] is post and last[2] == read_now \
+            and (last[1] is policy or not any(media.path for media in post.media)):  # else image texts may differ
+        return last[3]
+    ahead = _read_ahead[2].get(id(post))
+    if ahead is not None and ahead[0] is post and ahead[1] == read_now:  # read ahead: no downloaded image
+        reading = ahead[2]
+    else:
+        reading = Reading(_read_texts(post, "all", policy))
+    _last_reading = (post, policy, read_now, reading)
+    return reading
 
 
 def _read_texts(post: Post, read: str, policy) -> list[tuple[str, str]]:
@@ -503,8 +546,13 @@ def _validate_rules(label: str, entries: list[dict], sources: list[dict]) -> Non
             _validate(patterns, where, ("rules", index, key))
 
 
-def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | None, re.Pattern | None]:
-    """The rules of one category's TOML table, plus its category-wide sentence and post exceptions."""
+#: The category-wide context keys of a rules file: sentence patterns and post patterns that cancel every rule.
+EXCEPTION_KEYS = ("exceptions", "post_exceptions")
+
+
+def compile_rules(category: str, rules: dict) -> tuple[list[Rule], dict[str, tuple[tuple[str, ...], re.Pattern | None]]]:
+    """The rules of one category's TOML table, plus its category-wide sentence and post exceptions:
+    {key: (its patterns, them compiled as one)} for each of EXCEPTION_KEYS."""
     label = f"rules/{category}.toml"
     default_near = int(rules.get("near", DEFAULT_NEAR))
     entries = rules.get("rules", [])
@@ -520,8 +568,8 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], re.Pattern | 
                      unless_check=entry.get("unless_check"), check_scope=entry.get("check_scope", "sentence"),
                      firm=bool(entry.get("firm", False)))
                 for index, (entry, rule) in enumerate(zip(entries, sources))]
-    return (compiled, compile_any(_as_list(rules.get("exceptions")), label, ("exceptions",)),
-            compile_any(_as_list(rules.get("post_exceptions")), label, ("post_exceptions",)))
+    exceptions = {key: tuple(p for p in _as_list(rules.get(key)) if p) for key in EXCEPTION_KEYS}
+    return compiled, {key: (patterns, compile_any(patterns, label, (key,))) for key, patterns in exceptions.items()}
 
 
 class RuleAuditor:
@@ -554,7 +602,8 @@ class RuleAuditor:
         names = policy["privacy"].rules
         self.check_full_name = FullNames(names.get("not_names", []), names.get("titles", []))
         self.check_named_child = NamedChild(self.check_full_name, names.get("named_child", []), names.get("not_names", []))
-        self.rules, self.exceptions, self.post_exceptions = compile_rules(self.category, policy[self.category].rules)
+        self.rules, exceptions = compile_rules(self.category, policy[self.category].rules)
+        self.exceptions, self.post_exceptions = (exceptions[key][1] for key in EXCEPTION_KEYS)
         self.restores_case = bool(policy[self.category].rules.get("restore_case", False))
         for index, rule in enumerate(self.rules):
             for check in filter(None, (rule.requires_check, rule.unless_check)):
@@ -570,8 +619,7 @@ class RuleAuditor:
         # the context patterns, asked of the prefilter too: one it finds nowhere in a text is not searched for
         # in the text or its sentences (a sentence is bounded by white space or the text's ends, so a context
         # pattern that matches in a sentence can match in the text; see _may_match)
-        category_rules = policy[self.category].rules
-        gated = [(key, None, tuple(_as_list(category_rules.get(key)))) for key in ("post_exceptions", "exceptions")]
+        gated = [(key, None, exceptions[key][0]) for key in ("post_exceptions", "exceptions")]
         gated += [(key, rule, rule.sources[key]) for rule in self.rules
                   for key in ("unless", "requires", "unless_post", "requires_post")]
         gated = [(key, rule, patterns) for key, rule, patterns in gated if any(patterns)]
@@ -588,12 +636,16 @@ class RuleAuditor:
         global _read_ahead
         if self.prefilter is None or _read_ahead[0] is self.prefilter and _read_ahead[1] is posts:
             return
+        readings = {}
         for post in posts:
-            # as post_texts(post), without its cache; text read in downloaded images is not read ahead
-            texts = [text for _, text in _read_texts(post, "all", None)]
-            for text in texts + ([whole_text(texts)] if len(texts) > 1 else []):  # the whole post too (_post_allows)
-                self.prefilter.candidates(text)
-        _read_ahead = (self.prefilter, posts)
+            # as post_texts(post); text read in downloaded images is not read ahead
+            reading = Reading(_read_texts(post, "all", None))
+            reading.candidates(self.prefilter)
+            if len(reading.texts) > 1:
+                reading.whole_ids(self.prefilter)  # the whole post too (_post_allows)
+            if not any(media.path for media in post.media):
+                readings[id(post)] = (post, text_state(post), reading)
+        _read_ahead = (self.prefilter, posts, readings)
 
     def _rules_for(self, found: tuple[int, ...] | None, kind: str) -> list[tuple[Rule, tuple[int, ...]]]:
         """(rule, its terms that can match) for the rules that read this kind of text and, by the
@@ -616,7 +668,9 @@ class RuleAuditor:
         return [(rule, which) for rule, which in rules if rule.read in ("all", kind)]
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
-        texts, possible, every, sets = _reading(post, self.policy, self.prefilter)
+        reading = _reading(post, self.policy)
+        texts = reading.texts
+        possible, every = reading.candidates(self.prefilter) if self.prefilter is not None else ([None] * len(texts), None)
         first, end = self._id_range
         if every is not None and bisect_left(every, first) == bisect_left(every, end):
             return []  # no rule of this auditor can match a text of the post
@@ -624,8 +678,9 @@ class RuleAuditor:
                       for (where, text), ids in zip(texts, possible)]  # a repost's text reads as text
         if not any(rules for _, _, rules in candidates):
             return []  # nothing can match: what would cancel a finding need not be read
-        whole = whole_text([text for _, text in texts])
-        whole_maybe = self._candidate_ids(whole) if self._gates_post else None  # a second scan when several texts
+        whole = reading.whole
+        whole_maybe = reading.whole_ids(self.prefilter) if self._gates_post and self.prefilter is not None else None
+        sets = reading.candidate_sets(self.prefilter) if self.prefilter is not None else [None] * len(texts)
         framings = [m.group() for m in self.post_exceptions.finditer(whole)] \
             if self.post_exceptions and self._may_match(whole_maybe, "post_exceptions") else []
         if framings and not any(rule.sources["about"] for rule in self.rules):
@@ -706,11 +761,6 @@ class RuleAuditor:
         if requires and not (self._may_match(maybe, "requires", rule) and requires.search(said)):
             return False
         return rule.check_scope == "post" or self._checks_allow(rule, original)
-
-    def _candidate_ids(self, text: str) -> frozenset[int] | None:
-        """The prefilter's candidate ids for `text` (None: any pattern may match)."""
-        ids = self.prefilter.candidates(text) if self.prefilter is not None else None
-        return None if ids is None else frozenset(ids)
 
     def _may_match(self, maybe: frozenset[int] | None, key: str, rule: Rule | None = None) -> bool:
         """False when the prefilter found that the context pattern `key` (of `rule`, or of the category)

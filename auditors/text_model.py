@@ -304,21 +304,31 @@ class TextModel:
 
     def _meanings(self, ids: np.ndarray, doc_of: np.ndarray, n_docs: int) -> np.ndarray:
         """The embedding's term of each document's decision values: its unit mean vector
-        (`StaticEmbedding.unit`) times the coefficients, plus the intercepts."""
-        sizes = np.bincount(doc_of, minlength=n_docs).tolist()
-        rows = self.embedding.rows.take(ids, axis=0)
+        (`StaticEmbedding.unit`) times the coefficients, plus the intercepts. Each document's values are
+        those of the document alone: its token rows are added in token order (as `sum(axis=0)` adds them;
+        np.add.reduceat does not), the k-th rows of every document in one step; each norm and product is
+        one BLAS call per document (a stacked np.matmul makes one per item, as `@` does for one vector)."""
+        sizes = np.bincount(doc_of, minlength=n_docs)
         totals = np.zeros((n_docs, self.embedding.dims), dtype=np.float32)
-        start = 0
-        for row, size in enumerate(sizes):  # each sum in token order, as `sum(axis=0)` adds rows (np.add.reduceat does not)
-            if size:
-                totals[row] = np.add.reduce(rows[start:start + size], axis=0)
-            start += size
-        norms = np.array([math.sqrt(float(total @ total)) or 1.0 for total in totals], dtype=np.float32)
-        units = (totals / norms[:, None]).astype(np.float64)
-        out = np.empty((n_docs, len(self.categories)), dtype=np.float64)
-        for row, unit in enumerate(units):  # one product per document, as for a document alone
-            out[row] = unit @ self.embedding_weighted
-        return out + self.intercept
+        if len(ids):
+            order = np.argsort(-sizes, kind="stable")  # longest first: the documents with a k-th token lead
+            ranked = sizes.take(order)
+            # (k, rank) of each token, k-th tokens of all documents together: position-major
+            position, rank = (ranked[None, :] > np.arange(ranked[0])[:, None]).nonzero()
+            starts = np.cumsum(sizes) - sizes
+            rows = self.embedding.rows.take(ids.take(starts.take(order).take(rank) + position), axis=0)
+            counts = np.bincount(position).tolist()
+            running = rows[:counts[0]].copy()  # the first rows as they are, as reduce starts (a -0.0 stays)
+            begin = counts[0]
+            for count in counts[1:]:
+                running[:count] += rows[begin:begin + count]
+                begin += count
+            totals[order[:counts[0]]] = running
+        squares = np.matmul(totals[:, None, :], totals[:, :, None]).reshape(n_docs).astype(np.float64)
+        norms = np.sqrt(squares)
+        norms[norms == 0.0] = 1.0
+        units = (totals / norms.astype(np.float32)[:, None]).astype(np.float64)
+        return np.matmul(units[:, None, :], self.embedding_weighted).reshape(n_docs, len(self.categories)) + self.intercept
 
     def decision(self, doc: str) -> np.ndarray:
         """The decision values of one document."""
@@ -372,15 +382,13 @@ class _ChunkPool(dict):
 
     def gather(self, order: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each part: the values of the chunks numbered `order`, one after the other, and how many each has."""
-        out = []
-        for part in range(self.parts):
-            lengths = self.lengths[:, part].take(order)
-            ends = np.cumsum(lengths)
-            # each chunk's start in the flat array, repeated over its values, plus each value's rank in the chunk
-            index = np.repeat(self.starts[:, part].take(order) - (ends - lengths), lengths) \
-                + np.arange(ends[-1] if len(ends) else 0, dtype=np.intp)
-            out.append((self.values[part].take(index), lengths))
-        return out
+        lengths = self.lengths.take(order, axis=0)
+        ends = np.cumsum(lengths, axis=0)
+        # each chunk's start in the flat array less the offset of its first value in the output
+        shifts = self.starts.take(order, axis=0) - (ends - lengths)
+        totals = ends[-1].tolist() if len(order) else [0] * self.parts
+        return [(self.values[part].take(np.repeat(shifts[:, part], lengths[:, part]) + np.arange(totals[part], dtype=np.intp)),
+                 lengths[:, part]) for part in range(self.parts)]
 
 
 def _segment_sums(values: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -535,12 +543,11 @@ class TextModelAuditor:
         except (OSError, ValueError, KeyError) as exc:
             raise Disabled(f"cannot read {MODEL_PATH.name} or its embedding: {exc}") from None
         self._position = {c: i for i, c in enumerate(self.model.categories)}
-        self._last: tuple[Post | None, dict[str, float]] = (None, {})
-        self._prepared: dict[str, dict[str, float]] = {}  # document -> probabilities, of the posts shown to `prepare`
-        self._sentences: dict[str, np.ndarray] = {}  # document -> decision values, of their candidate evidence
-        # id(post) -> (post, its text_state, probabilities, candidate evidence or None), of the posts shown to `prepare`
+        # What is known of a post: (post, its text_state, probabilities, candidate evidence or None), of the
+        # posts shown to the last `prepare` by id, and of the last post asked about otherwise
         self._by_post: dict[int, tuple] = {}
-        self._enabled: tuple = (None, {})  # (policy, the thresholds of the categories it enables)
+        self._last: tuple = (None, None, None, None)
+        self._sentences: dict[str, np.ndarray] = {}  # document -> decision values, of their candidate evidence
 
     def prepare(self, posts: list[Post]) -> None:
         """Score the posts about to be audited in one call (auditors.registry.prepare), and, in a second,
@@ -548,15 +555,14 @@ class TextModelAuditor:
         model's fixed cost per call is shared by them, and each document's values are what it gets alone."""
         documents = [post_document(post) for post in posts]
         unique = list(dict.fromkeys(documents))
-        self._prepared = {doc: dict(zip(self.model.categories, row))
-                          for doc, row in zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist())}
+        scored = dict(zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist()))
         sentences: dict[str, None] = {}
         by_post = {}
         for post, doc in zip(posts, documents):
-            probabilities = self._prepared[doc]
+            probabilities = dict(zip(self.model.categories, scored[doc]))
             likely = [c for c, t in self.thresholds.items() if probabilities[c] >= t]
-            candidates = self._candidates(post) if likely else []
-            by_post[id(post)] = (post, text_state(post), probabilities, candidates if likely else None)
+            candidates = self._candidates(post) if likely else None
+            by_post[id(post)] = (post, text_state(post), probabilities, candidates)
             for category in likely:
                 pool = self._pool(candidates, category)
                 if len(pool) > 1:  # the model may flag the category: the quoted sentence is chosen by these values
@@ -564,10 +570,24 @@ class TextModelAuditor:
         self._sentences = dict(zip(sentences, self.model.decisions(list(sentences))))
         self._by_post = by_post
 
-    def _kept(self, post: Post) -> tuple | None:
-        """What `prepare` kept of the post: (post, its text_state, probabilities, candidates or None), if unchanged since."""
+    def _known(self, post: Post) -> tuple:
+        """(post, its text_state, probabilities, candidate evidence or None): kept if the post is unchanged
+        since, else worked out now (the probabilities; the candidates when asked: `_candidates_of`)."""
+        state = text_state(post)
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last[0] is post and last[1] == state:
+            return last
         kept = self._by_post.get(id(post))
-        return kept if kept is not None and kept[0] is post and kept[1] == text_state(post) else None
+        if kept is None or kept[0] is not post or kept[1] != state:
+            kept = (post, state, self.model.probabilities(post_document(post)), None)
+        self._last = kept
+        return kept
+
+    def _candidates_of(self, post: Post) -> list[tuple[str, str, str]]:
+        known = self._known(post)
+        if known[3] is None:
+            known = self._last = (*known[:3], self._candidates(post))
+        return known[3]
 
     def _sentence_decisions(self, docs: list[str]) -> list[np.ndarray]:
         """Decision values of candidate evidence documents: those `prepare` scored, the others now."""
@@ -577,15 +597,7 @@ class TextModelAuditor:
 
     def probabilities(self, post: Post) -> dict[str, float]:
         """{category: calibrated probability} for the post, computed once per post object (or by `prepare`)."""
-        last = self._last  # one read: another thread may replace it meanwhile
-        if last[0] is not post:
-            kept = self._kept(post)
-            if kept is not None:
-                last = self._last = (post, kept[2])
-            else:
-                doc = post_document(post)
-                last = self._last = (post, self._prepared.get(doc) or self.model.probabilities(doc))
-        return last[1]
+        return self._known(post)[2]
 
     def review(self, post: Post, context: AuditContext, findings: list[Finding]) -> list[Finding]:
         """The other auditors' findings, with those resting on one look-alike word vetoed or lowered (`combine`)."""
@@ -602,15 +614,12 @@ class TextModelAuditor:
     def audit(self, post: Post, context: AuditContext, found: frozenset[str] = frozenset()) -> list[Finding]:
         if not post_texts(post):
             return []
-        enabled = self._enabled  # one read: another thread may replace it meanwhile
-        if enabled[0] is not context.policy:
-            enabled = self._enabled = (context.policy, {c: t for c, t in self.thresholds.items()
-                                                        if context.policy.enabled(c)})
-        flagged = model_flags(self.probabilities(post), enabled[1], found, has_alt=any(m.alt.strip() for m in post.media))
+        flagged = [(category, probability) for category, probability in model_flags(
+            self.probabilities(post), self.thresholds, found, has_alt=any(m.alt.strip() for m in post.media))
+            if context.policy.enabled(category)]
         if not flagged:
             return []
-        kept = self._kept(post)
-        candidates = kept[3] if kept is not None and kept[3] is not None else self._candidates(post)
+        candidates = self._candidates_of(post)
         pools = {category: self._pool(candidates, category) for category, _ in flagged}
         weighed = sorted({i for pool in pools.values() if len(pool) > 1 for i in pool})  # a choice needs their values
         decisions = dict(zip(weighed, self._sentence_decisions([candidates[i][2] for i in weighed])))

@@ -260,3 +260,21 @@ def test_the_posts_shown_together_are_read_by_the_prefilter_before_any_is_audite
     read.clear()
     _findings(auditors, policy, posts)
     assert read == []
+
+
+def test_a_post_read_by_the_text_model_keeps_the_prefilters_answers(corpus, monkeypatch):
+    """The text model asks for a post's texts (post_texts) between the rule auditors' questions: the
+    prefilter's answers about the post stay with its reading, and no rule auditor asks the prefilter again
+    (post_texts replaced the reading with one without them)."""
+    policy, auditors = load(str(DEFAULT_CONFIG_DIR))
+    rules = [auditor for auditor in auditors if isinstance(auditor, RuleAuditor)]
+    post, account = next((post, account) for post, account in corpus if len(post_texts(post)) > 1)
+    context = AuditContext(policy, account)
+    first = [auditor.audit(post, context) for auditor in rules]
+    asked = []
+    shared = shared_prefilter(policy)
+    original = shared.candidates
+    monkeypatch.setattr(shared, "candidates", lambda text: asked.append(text) or original(text))
+    post_texts(post)
+    assert [auditor.audit(post, context) for auditor in rules] == first
+    assert asked == []

@@ -21,7 +21,7 @@ import pytest
 from auditors.base import AuditContext
 from auditors.registry import AUDITORS, audit_post, load_auditors
 from auditors.text_model import (CATEGORIES, EMBEDDING_PATH, MODEL_PATH, TextModel, TextModelAuditor, combine, document, load_model,
-                                 model_flags, post_document)
+                                 model_flags)
 from records.model import Finding
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR, load_policy
@@ -294,7 +294,7 @@ def test_posts_prepared_together_get_the_findings_of_posts_audited_one_by_one():
     one_by_one = [classify(post, account, policy, auditors) for post, account in posts]
     [model] = [a for a in auditors if a.name == "text_model"]
     model.prepare([post for post, _ in posts])  # here, not through registry.prepare, which survives a failure
-    assert len(model._prepared) == len({post_document(post) for post, _ in posts})
+    assert set(model._by_post) == {id(post) for post, _ in posts}
     assert classify_all(posts, policy, auditors) == one_by_one
     assert any(f["explanation"].startswith("Reads like") for result in one_by_one for f in result["findings"])
 
