@@ -49,6 +49,10 @@ def model_identity(precision: str = "int8") -> tuple[str, str]:
     model_file(precision)
     return (MODEL_NAME, MODEL_SHA256) if precision == "int8" else (FP32_MODEL_NAME, FP32_MODEL_SHA256)
 
+#: Passes on inputs this large (a 1280 x 400 image and more: +40 MB at 1280 px) take turns with the
+#: other memory-heavy runs of the process (`onnx_session.lean_session`)
+HEAVY_INPUT = 1280 * 400 * 3
+
 # RetinaFace MobileNet-0.25 priors (biubug6/Pytorch_Retinaface cfg_mnet).
 _STRIDES = (8, 16, 32)
 _MIN_SIZES = ((16, 32), (64, 128), (256, 512))
@@ -219,7 +223,7 @@ class FaceDetector:
         if model_path is None:
             check_available(precision)
             model_path = model_file(precision)
-        self.session = lean_session(model_path, threads, arena=True)  # see auditors.onnx_session
+        self.session = lean_session(model_path, threads, arena=True, heavy_from=HEAVY_INPUT)  # see auditors.onnx_session
         self.input_name = self.session.get_inputs()[0].name
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)

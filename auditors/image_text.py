@@ -37,6 +37,9 @@ READING_VERSION = "3: gate on stacked lines, read at 960 to 1280 px, lines found
 #: and what is read stays the same (bench/eval_images.py --text-only: the same text on every flyer
 #: and page, character accuracy 0.999, as when the lines were found at the side read).
 DETECT_SIDE = 640
+#: Finding lines in an input this large (the read's, not the gate's at 320 px) costs up to 100 MB: such
+#: runs take turns with the process's other memory-heavy runs (`onnx_session.lean_session`)
+HEAVY_INPUT = 400 * 400 * 3
 
 
 class ModelMissing(RuntimeError):
@@ -76,7 +79,7 @@ class TextReader:
             "Rec.model_path": str(recogniser), "Rec.rec_batch_num": 1})  # a line at a time: on a text page 260 MB peak instead of 339, 0.48 s CPU instead of 0.66, same text
         # our sessions (rapidocr takes ready sessions, but its config holds only plain values unless told)
         with flag_override(self.engine.cfg, "allow_objects", True):
-            self.engine.cfg.Det.session = lean_session(detector, threads)
+            self.engine.cfg.Det.session = lean_session(detector, threads, heavy_from=HEAVY_INPUT)
             self.engine.cfg.Rec.session = lean_session(recogniser, threads)
         # rapidocr loads each model on its first use; load both now, so an image's time is its own
         self.engine._load_det_model(), self.engine._load_rec_model()

@@ -19,7 +19,9 @@ no memory between images: `auditors.onnx_session`; the face detector's arena is 
 (`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
 (`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
 and about 460 to 500 MB at its peak (bench/night.py, 200 accounts: two threads each at an image's
-peak at once; one image thread: 441 MB, and 9% less CPU on half the cores).
+peak at once; one image thread: 441 MB, and 9% less CPU on half the cores). The models' runs on large
+inputs (text lines found at read size, face passes at 1280 px) take turns (`auditors.onnx_session`),
+so only one thread at a time is at such a peak while the other goes on with the lighter steps.
 `InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
 for starting workers to pay (`POOL_MIN_ACCOUNTS`).
 """

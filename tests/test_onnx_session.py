@@ -1,0 +1,46 @@
+"""The model sessions' memory-heavy runs take turns within a process (auditors/onnx_session.py)."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+PHOTO = Path(__file__).parent.parent / "schoolaudit/demo/site/images/astronaut-visit.jpg"
+
+
+def _started(work) -> threading.Thread:
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_reading_text_and_large_face_passes_wait_for_a_heavy_run_while_small_runs_go_on(tmp_path):
+    """Two image threads each at their memory peak at once made a night's peak: face passes on large
+    inputs and the text reader's line finding take turns; the text gate, small face passes and the
+    explicit score do not wait for them."""
+    from PIL import Image
+
+    from auditors import onnx_session
+    from auditors.explicit_image import ExplicitScorer
+    from auditors.faces import FaceDetector
+    from auditors.image_text import TextReader
+    from flyers import draw_flyer
+
+    photo = Image.open(PHOTO).convert("RGB")
+    small = photo.resize((480, 480 * photo.height // photo.width))
+    flyer = Image.open(draw_flyer(tmp_path / "flyer.jpg", ["Bake sale Friday", "Gym doors open at noon"]))
+    detector, scorer, reader = FaceDetector(), ExplicitScorer(), TextReader()
+    # no face at 640 px: the flyer (1080 x 1350) is looked at 1280 px too
+    expected = {"faces": detector.detect(flyer), "text": reader.read_all(flyer, 1280)}
+    found = {}
+    with onnx_session._HEAVY_RUN:  # as another thread's heavy run holds it
+        assert detector.detect(small)  # the astronaut, found at 480 px
+        scorer.score(small), reader.gate_boxes(flyer)
+        # (the reader's own lock, held by a read that waits here, would keep the gate waiting in this test)
+        waiting = [_started(lambda: found.update(faces=detector.detect(flyer))),
+                   _started(lambda: found.update(text=reader.read_all(flyer, 1280)))]
+        for thread in waiting:
+            thread.join(timeout=1.0)
+        assert all(thread.is_alive() for thread in waiting) and not found
+    for thread in waiting:
+        thread.join(timeout=60)
+    assert found == expected and "Bake sale" in expected["text"]
