@@ -30,10 +30,12 @@ The model, per category of CATEGORIES (not endorsement_repost, which is mechanic
 
 `--tune` prints, from the out-of-fold probabilities of three fold seeds pooled and the rules' findings, the combined
 figures of rules + model (auditors.text_model.combine, the code the registry runs) for the
-thresholds and vetoes of config/rules/text_model.toml, and per category the threshold and veto
-that would do best there: the cross-validated figures of the issue's target. As at run time, a
+thresholds, vetoes and gates of config/rules/text_model.toml, and per category the threshold, veto
+and gate that would do best there: the cross-validated figures of the issue's target. As at run time, a
 finding resting on a single weak signal is vetoed only when both the post and its quoted evidence
 (its likeliest clause) score under the veto: the fold's model scores the quotes of its held-out posts.
+A gate is the probability the likeliest candidate sentence or alt text (scored alone) must reach for the
+model to flag the category on its own: the fold's model scores every held-out post's candidates too.
 
 `--explain-clean` prints where the clean posts flagged out of fold come from: each category flagged on
 a clean post, as a rule hit the model did not veto (by rules file and rule id) or the model alone.
