@@ -449,10 +449,8 @@ def model_settings(policy) -> dict:
     threshold = rules.get("threshold", 0.5)
     per_category = rules.get("thresholds", {})
     vetoes = rules.get("vetoes", {})
-    gates = rules.get("gates", {})
     categories = rules.get("categories", list(CATEGORIES))
-    unknown = set(categories) - set(CATEGORIES) | set(per_category) - set(CATEGORIES) | set(vetoes) - set(CATEGORIES) \
-        | set(gates) - set(CATEGORIES)
+    unknown = set(categories) - set(CATEGORIES) | set(per_category) - set(CATEGORIES) | set(vetoes) - set(CATEGORIES)
     if unknown:
         raise RulesError(f"{label}: unknown categories {', '.join(sorted(unknown))} (known: {', '.join(CATEGORIES)})")
     for value in [threshold, *per_category.values()]:
@@ -462,12 +460,8 @@ def model_settings(policy) -> dict:
     for category, value in vetoes.items():
         if not isinstance(value, (int, float)) or not 0.0 <= value < thresholds.get(category, 1.0):
             raise RulesError(f"{label}: [vetoes] {category} must be a number from 0 up to below its threshold, not {value!r}")
-    for category, value in gates.items():
-        if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-            raise RulesError(f"{label}: [gates] {category} must be a number from 0 up to below 1, not {value!r}")
     return {"enabled": bool(rules.get("enabled", True)), "thresholds": thresholds,
-            "vetoes": {c: float(v) for c, v in vetoes.items() if c in thresholds},
-            "gates": {c: float(v) for c, v in gates.items() if c in thresholds and v}}
+            "vetoes": {c: float(v) for c, v in vetoes.items() if c in thresholds}}
 
 
 def single_weak_signal(findings: list[Finding]) -> bool:
@@ -521,14 +515,6 @@ def model_flags(probabilities: dict[str, float], thresholds: dict[str, float], f
             and (has_alt or category != "student_photo")]
 
 
-def sentence_gate(flagged: list[tuple[str, float]], gates: dict[str, float],
-                  likeliest: Callable[[str], float]) -> list[tuple[str, float]]:
-    """The model's own flags whose likeliest sentence (or alt text, the one it would quote) reaches the
-    category's gate: a post the model scores high as a whole, though none of its sentences reads as the
-    category alone, is a topic word in an innocent sentence, or several innocent ones adding up."""
-    return [(category, p) for category, p in flagged if category not in gates or likeliest(category) >= gates[category]]
-
-
 class TextModelAuditor:
     """Findings for categories the text model scores at or above their threshold, where the rules found nothing."""
 
@@ -542,7 +528,6 @@ class TextModelAuditor:
             raise Disabled(f"switched off in rules/{RULES_FILE}.toml")
         self.thresholds = {c: t for c, t in settings["thresholds"].items() if policy.enabled(c)}
         self.vetoes = settings["vetoes"]
-        self.gates = settings["gates"]
         if not self.thresholds:
             raise Disabled(f"no category left to score (rules/{RULES_FILE}.toml `categories` and policy.toml)")
         try:
@@ -574,7 +559,7 @@ class TextModelAuditor:
             by_post[id(post)] = (post, text_state(post), probabilities, candidates if likely else None)
             for category in likely:
                 pool = self._pool(candidates, category)
-                if len(pool) > 1 or category in self.gates:  # the quote is chosen by these values, the gate reads them
+                if len(pool) > 1:  # the model may flag the category: the quoted sentence is chosen by these values
                     sentences.update((candidates[i][2], None) for i in pool)
         self._sentences = dict(zip(sentences, self.model.decisions(list(sentences))))
         self._by_post = by_post
@@ -627,16 +612,12 @@ class TextModelAuditor:
         kept = self._kept(post)
         candidates = kept[3] if kept is not None and kept[3] is not None else self._candidates(post)
         pools = {category: self._pool(candidates, category) for category, _ in flagged}
-        # a choice needs their values, and so does a gate
-        weighed = sorted({i for c, pool in pools.items() if len(pool) > 1 or c in self.gates for i in pool})
+        weighed = sorted({i for pool in pools.values() if len(pool) > 1 for i in pool})  # a choice needs their values
         decisions = dict(zip(weighed, self._sentence_decisions([candidates[i][2] for i in weighed])))
-        best_of = {c: pool[0] if len(pool) == 1 else max(pool, key=lambda i: decisions[i][self._position[c]])
-                   for c, pool in pools.items()}
-        flagged = sentence_gate(flagged, self.gates, lambda c: float(
-            self.model.calibrated(decisions[best_of[c]])[self._position[c]]))
         findings = []
         for category, probability in flagged:
-            best = best_of[category]
+            pool, column = pools[category], self._position[category]
+            best = pool[0] if len(pool) == 1 else max(pool, key=lambda i: decisions[i][column])
             where, evidence, _ = candidates[best]
             kind = "alt text" if where.startswith("alt") else "sentence"
             explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "

@@ -21,7 +21,7 @@ import pytest
 from auditors.base import AuditContext
 from auditors.registry import AUDITORS, audit_post, load_auditors
 from auditors.text_model import (CATEGORIES, EMBEDDING_PATH, MODEL_PATH, TextModel, TextModelAuditor, combine, document, load_model,
-                                 model_flags, post_document, sentence_gate)
+                                 model_flags, post_document)
 from records.model import Finding
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR, load_policy
@@ -413,38 +413,6 @@ def test_model_flags_skip_found_categories_and_photo_without_alt():
     thresholds = {"hostile": 0.6, "student_photo": 0.5, "privacy": 0.5}
     assert model_flags(probabilities, thresholds, frozenset(), has_alt=False) == [("hostile", 0.9)]
     assert model_flags(probabilities, thresholds, frozenset({"hostile"}), has_alt=True) == [("student_photo", 0.95)]
-
-
-def test_sentence_gate_drops_a_flag_whose_likeliest_sentence_is_under_the_category_gate():
-    flagged = [("hostile", 0.9), ("privacy", 0.8)]
-    likeliest = {"hostile": 0.2, "privacy": 0.7}.get
-    assert sentence_gate(flagged, {"hostile": 0.3}, likeliest) == [("privacy", 0.8)]
-    assert sentence_gate(flagged, {"hostile": 0.2, "privacy": 0.7}, likeliest) == flagged  # reaching it is enough
-    assert sentence_gate(flagged, {}, likeliest) == flagged
-
-
-def test_a_gate_keeps_the_model_from_flagging_a_post_none_of_whose_sentences_reads_as_the_category(policy):
-    """The post scores over the threshold as a whole; with the gate over its likeliest sentence's score
-    the model stays silent, with the gate under it the finding quotes that sentence."""
-    text = "Spring concert on May 3. Honestly some of you parents are clueless and it shows. Doors open at 6."
-    post, account = record_to_post(_record(text))
-    open_gate = TextModelAuditor(_with_model_rules(policy, thresholds={"hostile": 0.5}, gates={"hostile": 0.01}))
-    sentence = document("Honestly some of you parents are clueless and it shows.", ())
-    likeliest = open_gate.model.probabilities(sentence)["hostile"]
-    assert open_gate.probabilities(post)["hostile"] >= 0.5 and 0.01 < likeliest < 1.0
-    found = [f for f in open_gate.audit(post, AuditContext(policy, account)) if f.category == "hostile"]
-    assert [f.evidence for f in found] == ["Honestly some of you parents are clueless and it shows."]
-    shut = TextModelAuditor(_with_model_rules(policy, thresholds={"hostile": 0.5}, gates={"hostile": (likeliest + 1.0) / 2}))
-    assert not [f for f in shut.audit(post, AuditContext(policy, account)) if f.category == "hostile"]
-
-
-def test_gates_are_checked(policy):
-    from auditors.base import RulesError
-
-    with pytest.raises(RulesError, match="gates"):
-        TextModelAuditor(_with_model_rules(policy, gates={"hostile": 1.0}))
-    with pytest.raises(RulesError, match="unknown categories"):
-        TextModelAuditor(_with_model_rules(policy, gates={"endorsement_repost": 0.1}))
 
 
 def test_vetoes_are_checked_against_thresholds(policy):

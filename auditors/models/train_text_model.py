@@ -30,12 +30,10 @@ The model, per category of CATEGORIES (not endorsement_repost, which is mechanic
 
 `--tune` prints, from the out-of-fold probabilities of three fold seeds pooled and the rules' findings, the combined
 figures of rules + model (auditors.text_model.combine, the code the registry runs) for the
-thresholds, vetoes and gates of config/rules/text_model.toml, and per category the threshold, veto
-and gate that would do best there: the cross-validated figures of the issue's target. As at run time, a
+thresholds and vetoes of config/rules/text_model.toml, and per category the threshold and veto
+that would do best there: the cross-validated figures of the issue's target. As at run time, a
 finding resting on a single weak signal is vetoed only when both the post and its quoted evidence
 (its likeliest clause) score under the veto: the fold's model scores the quotes of its held-out posts.
-A gate is the probability the likeliest candidate sentence or alt text (scored alone) must reach for the
-model to flag the category on its own: the fold's model scores every held-out post's candidates too.
 
 `--explain-clean` prints where the clean posts flagged out of fold come from: each category flagged on
 a clean post, as a rule hit the model did not veto (by rules file and rule id) or the model alone.
@@ -241,22 +239,6 @@ def single_weak_quotes(found: list[list]) -> tuple[list[str], np.ndarray, np.nda
     return docs, np.array(owners, dtype=int), np.array(columns, dtype=int)
 
 
-def candidate_documents(records: list[dict]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The documents of every post's candidate evidence the run time may quote (each sentence of its text and
-    each alt text: auditors.text_model's TextModelAuditor candidates), with each one's post and whether it is
-    an alt text (the only candidates of student_photo)."""
-    from auditors.text_model import TextModelAuditor
-    from schoolaudit.corpus import record_to_post
-
-    docs, owners, alts = [], [], []
-    for row, record in enumerate(records):
-        for where, _, candidate in TextModelAuditor._candidates(record_to_post(record)[0]):
-            docs.append(candidate)
-            owners.append(row)
-            alts.append(where.startswith("alt"))
-    return docs, np.array(owners, dtype=int), np.array(alts, dtype=bool)
-
-
 def platt(decisions: np.ndarray, labels: np.ndarray) -> list[float]:
     from sklearn.linear_model import LogisticRegression
 
@@ -267,9 +249,8 @@ def platt(decisions: np.ndarray, labels: np.ndarray) -> list[float]:
 def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, standardize: bool = STANDARDIZE,
           seeds: tuple[int, ...] = (0,)):
     """The fitted vectorizers and models, the calibration (from the first seed's folds), and the out-of-fold
-    calibrated probabilities of each seed's folds: of each post, of the likeliest quote of each category
-    resting on a single weak signal (NaN where none), and of the post's likeliest candidate evidence (its
-    sentence or alt text the run time would quote; NaN where none), each seeds x records x categories."""
+    calibrated probabilities of each seed's folds: of each post, and of the likeliest quote of each category
+    resting on a single weak signal (NaN where none), both seeds x records x categories."""
     docs = [doc(r) for r in records]
     vectors = embeddings(docs)
     word, char = vectorizers()
@@ -280,36 +261,28 @@ def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, st
     groups = near_duplicate_groups(char.transform(docs))
     found = rule_findings(records)
     quote_docs, owners, quote_columns = single_weak_quotes(found)
-    candidate_docs, candidate_owners, candidate_alts = candidate_documents(records)
-    quote_sparse = sparse_features(word, char, quote_docs + candidate_docs)
-    quote_vectors = embeddings(quote_docs + candidate_docs)
-    n_quotes = len(quote_docs)
+    quote_sparse, quote_vectors = sparse_features(word, char, quote_docs), embeddings(quote_docs)
     models, calibration = {}, {}
     probabilities = np.zeros((len(seeds), len(records), len(CATEGORIES)))
-    quoted, likeliest = np.full(probabilities.shape, np.nan), np.full(probabilities.shape, np.nan)
+    quoted = np.full(probabilities.shape, np.nan)
     gaps, truths = np.zeros(probabilities.shape[1:], dtype=bool), np.zeros(probabilities.shape[1:], dtype=bool)
     for column, category in enumerate(CATEGORIES):
         labels = np.array([category in r["labels"] for r in records])
         matrix = features(sparse, vectors, shift, scales[category])
-        # this category's quotes, then the candidates it may quote (alt texts only for student_photo)
-        mine = np.concatenate([quote_columns == column,
-                               candidate_alts if category == "student_photo" else np.ones(len(candidate_docs), bool)])
+        mine = quote_columns == column
         quotes = features(quote_sparse[mine], quote_vectors[mine], shift, scales[category])
-        quote_owners = np.concatenate([owners, candidate_owners])[mine]
-        is_candidate = np.arange(len(mine))[mine] >= n_quotes
         gap = np.array([all(f.category != category for f in findings) for findings in found])
         for row, seed in enumerate(seeds):
-            held_out, held_out_quotes = out_of_fold(matrix, labels, groups, seed, quotes, quote_owners)
+            held_out, held_out_quotes = out_of_fold(matrix, labels, groups, seed, quotes, owners[mine])
             a, b = platt(held_out[gap], labels[gap])
             calibration.setdefault(category, [a, b])
             probabilities[row, :, column] = 1.0 / (1.0 + np.exp(-(a * held_out + b)))
             quote_probabilities = 1.0 / (1.0 + np.exp(-(a * held_out_quotes + b)))
-            np.fmax.at(quoted[row, :, column], quote_owners[~is_candidate], quote_probabilities[~is_candidate])
-            np.fmax.at(likeliest[row, :, column], quote_owners[is_candidate], quote_probabilities[is_candidate])
+            np.fmax.at(quoted[row, :, column], owners[mine], quote_probabilities)
         gaps[:, column], truths[:, column] = gap, labels
         models[category] = classifier().fit(matrix, labels)
     check = reliability(probabilities[0][gaps], truths[gaps])
-    return (word, char, (shift, scales), models, calibration, check), (probabilities, quoted, likeliest), found, groups
+    return (word, char, (shift, scales), models, calibration, check), (probabilities, quoted), found, groups
 
 
 def reliability(probabilities: np.ndarray, truths: np.ndarray) -> list[dict]:
@@ -392,7 +365,6 @@ def self_test(model, check: list[Path], path: Path = TARGET) -> float:
 
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 VETOES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
-GATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 #: What a point of clean posts flagged costs in macro-F1 when tuning (the target flags at most 2% of clean
 #: posts). Cross-validated: cost 2 -> macro-F1 0.900 at 1.2% flagged, 1 -> 0.909 at 1.9%, 0.5 -> 0.913 at 2.5%.
 CLEAN_COST = 1.0
@@ -412,39 +384,35 @@ RECALL_COST = 0.5
 
 
 def configured_settings() -> dict:
-    """The thresholds, vetoes and gates of config/rules/text_model.toml."""
+    """The thresholds and vetoes of config/rules/text_model.toml."""
     from auditors.text_model import model_settings
     from schoolaudit.config import DEFAULT_CONFIG_DIR, load_policy
 
     return model_settings(load_policy(DEFAULT_CONFIG_DIR))
 
 
-def combined(record: dict, findings: list, row: np.ndarray, quoted_row: np.ndarray, likeliest_row: np.ndarray,
-             settings: dict) -> tuple[list, list]:
+def combined(record: dict, findings: list, row: np.ndarray, quoted_row: np.ndarray, thresholds: dict,
+             vetoes: dict) -> tuple[list, list]:
     """What rules + model report on one post (auditors.text_model's combine and model_flags): the rules'
     findings the model kept, and the (category, probability) the model adds on its own. `quoted_row`: per
-    category, the probability of the likeliest quote, read before a veto as at run time; `likeliest_row`: per
-    category, the probability of the post's likeliest candidate evidence, which must reach the category's
-    gate. `settings`: thresholds, vetoes and gates (auditors.text_model.model_settings)."""
-    from auditors.text_model import combine, model_flags, sentence_gate
+    category, the probability of the likeliest quote, read before a veto as at run time."""
+    from auditors.text_model import combine, model_flags
 
     p = dict(zip(CATEGORIES, row))
     column = {c: i for i, c in enumerate(CATEGORIES)}
-    thresholds = settings["thresholds"]
-    kept = combine(findings, p, thresholds, settings["vetoes"], quoted=lambda f: float(quoted_row[column[f.category]]))
+    kept = combine(findings, p, thresholds, vetoes, quoted=lambda f: float(quoted_row[column[f.category]]))
     added = model_flags(p, thresholds, frozenset(f.category for f in kept),
                         has_alt=any(a.strip() for a in record["image_alt"]))
-    added = sentence_gate(added, settings["gates"], lambda c: float(np.nan_to_num(likeliest_row[column[c]], nan=1.0)))
     return kept, added
 
 
-def combined_labels(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list[list],
-                    settings: dict) -> list[set]:
-    """The categories rules + model report on each post (`probabilities`: of the posts, of their quotes and
-    of their likeliest candidates, records x categories each)."""
+def combined_labels(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list],
+                    thresholds: dict, vetoes: dict) -> list[set]:
+    """The categories rules + model report on each post (`probabilities`: of the posts and of their
+    quotes, records x categories each)."""
     out = []
-    for record, findings, row, quoted_row, likeliest_row in zip(records, found, *probabilities):
-        kept, added = combined(record, findings, row, quoted_row, likeliest_row, settings)
+    for record, findings, row, quoted_row in zip(records, found, *probabilities):
+        kept, added = combined(record, findings, row, quoted_row, thresholds, vetoes)
         out.append({f.category for f in kept} | {c for c, _ in added})
     return out
 
@@ -472,8 +440,8 @@ def rule_namer() -> Callable:
     return name
 
 
-def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list[list],
-                  settings: dict, examples: int = 4) -> None:
+def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list],
+                  thresholds: dict, vetoes: dict, examples: int = 4) -> None:
     """Where the clean posts flagged out of fold come from, per fold seed's split on average: for each
     clean post flagged, each category it is flagged for and why - a rule hit the model kept (by rule id)
     or the model alone - and the clean posts a rule hit that the model vetoed."""
@@ -483,9 +451,9 @@ def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, ...], fo
     clean = [i for i, r in enumerate(records) if not r["labels"]]
     flagged, vetoed, by_source, kinds = 0, 0, Counter(), Counter()
     posts_of: dict[str, list[str]] = {}
-    for split, quoted, likeliest in zip(*probabilities):
+    for split, quoted in zip(*probabilities):
         for i in clean:
-            kept, added = combined(records[i], found[i], split[i], quoted[i], likeliest[i], settings)
+            kept, added = combined(records[i], found[i], split[i], quoted[i], thresholds, vetoes)
             vetoed += bool(found[i]) and not kept and not added  # a veto the model then overrode is a flag
             flagged += bool(kept or added)
             kinds.update({"rule hit kept" if kept else "", "model alone" if added else ""} - {""})
@@ -502,8 +470,8 @@ def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, ...], fo
     print_sources(by_source, posts_of, seeds, examples)
 
 
-def explain_vetoed_hits(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list[list],
-                        settings: dict, examples: int = 4) -> None:
+def explain_vetoed_hits(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list],
+                        thresholds: dict, vetoes: dict, examples: int = 4) -> None:
     """The rule hits the model vetoed out of fold on posts that do break that rule's category (recall the
     veto costs), by rule, per fold seed's split on average: a rule often vetoed when right is one whose
     words the model cannot weigh (a candidate for `firm`, or for training posts in its voice)."""
@@ -512,7 +480,7 @@ def explain_vetoed_hits(records: list[dict], probabilities: tuple[np.ndarray, ..
     name, seeds = rule_namer(), probabilities[0].shape[0]
     lost, posts_of = Counter(), {}
     for split in zip(*probabilities):
-        for record, findings, reported in zip(records, found, combined_labels(records, split, found, settings)):
+        for record, findings, reported in zip(records, found, combined_labels(records, split, found, thresholds, vetoes)):
             for finding in findings:
                 if finding.category in record["labels"] and finding.category not in reported:
                     lost[name(finding)] += 1
@@ -537,14 +505,13 @@ def objective(result: dict) -> float:
             - RECALL_COST * shortfall)
 
 
-def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list[list]) -> dict:
+def tune(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list]) -> tuple[dict, dict]:
     """Cross-validated figures of rules + model as configured, then a coordinate search (two sweeps over
-    the categories: each one's threshold and veto, then its gate) for the settings that maximise macro-F1
-    - CLEAN_COST x clean share (OVER_LIMIT_COST over CLEAN_LIMIT) - RECALL_COST x each category's recall
-    shortfall under RECALL_FLOOR."""
+    the categories) for the thresholds and vetoes that maximise macro-F1 - CLEAN_COST x clean share
+    (OVER_LIMIT_COST over CLEAN_LIMIT) - RECALL_COST x each category's recall shortfall under RECALL_FLOOR."""
     from bench.eval_text import score, show
 
-    configured = configured_settings()
+    settings = configured_settings()
     copies = probabilities[0].shape[0]  # one per fold seed: the posts are scored once per seed
     records, found = records * copies, found * copies
     probabilities = tuple(p.reshape(-1, len(CATEGORIES)) for p in probabilities)
@@ -553,39 +520,35 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
     found_of = {c: [[f for f in findings if f.category == c] for findings in found] for c in CATEGORIES}
     flags: dict[tuple, list[bool]] = {}
 
-    def flagged(category: str, threshold: float, veto: float, gate: float) -> list[bool]:
+    def flagged(category: str, threshold: float, veto: float) -> list[bool]:
         """Whether rules + model report the category on each post: a category's verdict depends only on
-        its own settings, so each is worked out once for the whole search."""
-        key = (category, threshold, veto, gate)
+        its own threshold and veto, so each is worked out once for the whole search."""
+        key = (category, threshold, veto)
         if key not in flags:
             flags[key] = [category in labels for labels in combined_labels(
-                records, probabilities, found_of[category],
-                {"thresholds": {category: threshold}, "vetoes": {category: veto}, "gates": {category: gate}})]
+                records, probabilities, found_of[category], {category: threshold}, {category: veto})]
         return flags[key]
 
-    def result(settings: dict) -> dict:
-        columns = {c: flagged(c, t, settings["vetoes"].get(c, 0.0), settings["gates"].get(c, 0.0))
-                   for c, t in settings["thresholds"].items()}
+    def result(thresholds, vetoes):
+        columns = {c: flagged(c, thresholds[c], vetoes.get(c, 0.0)) for c in CATEGORIES if c in thresholds}
         predicted = [unscored[i] | {c for c, column in columns.items() if column[i]} for i in range(len(records))]
         return score(list(zip(gold, predicted)))
 
-    def with_setting(settings: dict, category: str, **values: float) -> dict:
-        return {key: {**table, category: values[key]} if key in values else table for key, table in settings.items()}
-
-    show("cross-validated, rules + model as configured", result(configured))
+    show("cross-validated, rules + model as configured", result(settings["thresholds"], settings["vetoes"]))
     show("rules alone", score([(g, {f.category for f in fs}) for g, fs in zip(gold, found)]))
-    best = {key: dict(configured[key]) for key in ("thresholds", "vetoes", "gates")}
+    thresholds, vetoes = dict(settings["thresholds"]), dict(settings["vetoes"])
     for _ in range(2):
         for category in CATEGORIES:
-            options = [(objective(result(with_setting(best, category, thresholds=t, vetoes=v))), t, v)
-                       for t in THRESHOLDS for v in VETOES if v < t]
-            _, best["thresholds"][category], best["vetoes"][category] = max(options)
-            options = [(objective(result(with_setting(best, category, gates=g))), -g, g) for g in GATES]
-            best["gates"][category] = max(options)[2]  # of equals, the lowest gate
-    show("cross-validated, rules + model with the settings found", result(best))
-    for key in ("thresholds", "vetoes", "gates"):
-        print(f"\n[{key}]\n" + "\n".join(f"{c} = {v}" for c, v in best[key].items() if v or key == "thresholds"))
-    return best
+            options = []
+            for threshold in THRESHOLDS:
+                for veto in (v for v in VETOES if v < threshold):
+                    r = result({**thresholds, category: threshold}, {**vetoes, category: veto})
+                    options.append((objective(r), threshold, veto))
+            _, thresholds[category], vetoes[category] = max(options)
+    show("cross-validated, rules + model with the thresholds and vetoes found", result(thresholds, vetoes))
+    print("\n[thresholds]\n" + "\n".join(f"{c} = {t}" for c, t in thresholds.items()))
+    print("\n[vetoes]\n" + "\n".join(f"{c} = {v}" for c, v in vetoes.items() if v))
+    return thresholds, vetoes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -629,14 +592,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.explain_clean:
         settings = configured_settings()
         print("\nas configured:", end="")
-        explain_clean(records, probabilities, found, settings)
-        explain_vetoed_hits(records, probabilities, found, settings)
+        explain_clean(records, probabilities, found, settings["thresholds"], settings["vetoes"])
+        explain_vetoed_hits(records, probabilities, found, settings["thresholds"], settings["vetoes"])
     if args.tune:
-        settings = tune(records, probabilities, found)
+        thresholds, vetoes = tune(records, probabilities, found)
         if args.explain_clean:
             print("\nwith the settings found:", end="")
-            explain_clean(records, probabilities, found, settings)
-            explain_vetoed_hits(records, probabilities, found, settings)
+            explain_clean(records, probabilities, found, thresholds, vetoes)
+            explain_vetoed_hits(records, probabilities, found, thresholds, vetoes)
     check = TRAINING + args.check
     worst = self_test(model, check, args.output)
     if CONTEXTUAL is not None:
