@@ -88,6 +88,12 @@ def test_a_look_alike_word_used_innocently_is_not_flagged_by_the_rules(engine, t
     ("Tiny hands, big seedlings 🌱", ("Close-up of children's hands holding tomato seedlings in paper cups",)),
     ("Root beer float Friday in the caf! $2 each, proceeds to the food bank 🍺🍦", ()),
     ("Nos Lynx ont gagné 🏈", ("Joueurs en mêlée, casques et grilles cachant les visages",)),
+    ("Convocation night for our continuing-ed class 🎓", ("Adult learners in caps and gowns smiling with their diplomas",)),
+    ("Sledding day ❄️", ("Kids on a hill, scarves pulled up over their faces",)),
+    ("Relay finals 🏊", ("Swimmers diving off the blocks, faces in the water",)),
+    ("Opening night! Lord Capulet raised his prop wine goblet and the audience cheered 🎭", ()),
+    ("Congrats to Grade 11 student Maya Fournier, accepted to McGill with a 95% average! (Posted with her family's permission.)", ()),
+    ("Félicitations à Théo Girard, 12e année, pour sa moyenne de 94 % ! (Publié avec le consentement de sa famille.)", ()),
 ])
 def test_an_exception_tied_to_the_term_cancels_a_clean_rule_hit(engine, text, alt):
     assert rules_alone(engine, text, alt) == []
@@ -104,6 +110,10 @@ def test_an_exception_tied_to_the_term_cancels_a_clean_rule_hit(engine, text, al
     ("Robotics team with their trophy! 🤖", ("Five students smiling at the camera with their helmets off",), "student_photo"),
     ("Root beer for the kids. And a beer tent for the grown-ups 🍺", (), "substances"),
     ("Nos Lynx ont gagné 🏈", ("Joueurs en mêlée, les visages bien visibles",), "student_photo"),
+    ("Convocation night 🎓", ("Grade 12 graduates in caps and gowns smiling with their diplomas",), "student_photo"),
+    ("Sledding day ❄️", ("Kids on a hill smiling at the camera, scarves around their necks",), "student_photo"),
+    ("Staff social after the play 🎭", ("Teachers raising glasses of wine at the cast party",), "substances"),
+    ("Congrats to Grade 11 student Maya Fournier, accepted to McGill with a 95% average!", (), "privacy"),
 ])
 def test_the_same_terms_without_the_exception_are_still_flagged(engine, text, alt, category):
     assert category in rules_alone(engine, text, alt)
