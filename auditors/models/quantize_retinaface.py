@@ -14,7 +14,12 @@ What it does, in order:
 3. static QDQ quantisation: uint8 activations (asymmetric), int8 weights per channel, MinMax
    calibration. Left in fp32: the whole first backbone stage (`fx/stage1`, strides 2 to 8: int8
    there loses small faces in crowds) and the class/box/landmark heads (int8 there moved scores on
-   no-face images). Everything else (stages 2-3, FPN, SSH context modules) runs in int8.
+   no-face images). Everything else (stages 2-3, FPN, SSH context modules) runs in int8;
+4. the input becomes the image's own uint8 pixels (BGR planes, N x 3 x (H + 2) x (W + 2): framed by
+   one pixel of the mean colour, which `auditors/faces.py` draws), cast to float in the graph; the
+   mean is subtracted in the first conv's bias, whose zero padding the frame replaces (the mean is
+   whole numbers, so the frame is exactly the zeros the original padded with). The detector so never
+   builds a float copy of a 3 MP image; scores are the fp32 subtraction's up to float rounding.
 
 Calibration uses ONLY the public-domain / CC0 photos of the shared test set (listed below by name:
 scikit-image and darknet samples), each at two scales. No photo is stored in the repository; only
@@ -78,6 +83,34 @@ def _opset17_with_initializers(source: Path, target: Path) -> None:
     onnx.save(model, str(target))
 
 
+def _pixels_in(path: Path) -> None:
+    """Rewrite the model at `path` to take uint8 pixels framed by the mean (step 4 of the module's doc)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    first = graph.node[0]
+    if first.op_type != "Conv" or first.input[0] != graph.input[0].name:
+        raise ValueError(f"{path}: the first node is not the conv on the input")
+    pads = next(a for a in first.attribute if a.name == "pads")
+    if list(pads.ints) != [1, 1, 1, 1]:
+        raise ValueError(f"{path}: the first conv pads by {list(pads.ints)}, not the one pixel the frame replaces")
+    pads.ints[:] = [0, 0, 0, 0]
+    initializers = {t.name: t for t in graph.initializer}
+    weights = numpy_helper.to_array(initializers[first.input[1]])
+    bias = initializers[first.input[2]]
+    folded = numpy_helper.to_array(bias) - (weights * MEAN_BGR[None, :, None, None]).sum(axis=(1, 2, 3))
+    bias.CopyFrom(numpy_helper.from_array(folded.astype(np.float32), bias.name))
+    pixels = graph.input[0].name
+    graph.input[0].type.tensor_type.elem_type = onnx.TensorProto.UINT8
+    cast = helper.make_node("Cast", [pixels], [f"{pixels}_float"], to=onnx.TensorProto.FLOAT, name="pixels_to_float")
+    first.input[0] = cast.output[0]
+    graph.node.insert(0, cast)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
 def main(argv: list[str]) -> int:
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
@@ -110,6 +143,7 @@ def main(argv: list[str]) -> int:
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax,
                         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+    _pixels_in(TARGET)
     import hashlib
     print(f"{TARGET.name}: {TARGET.stat().st_size} bytes, sha256 {hashlib.sha256(TARGET.read_bytes()).hexdigest()}")
     return 0
