@@ -30,7 +30,7 @@ from auditors.onnx_session import lean_session
 _MODELS_DIR = Path(__file__).resolve().parent / "models"
 #: the default model (int8), and the fp32 original it was quantised from
 MODEL_PATH = _MODELS_DIR / "retinaface-mnet025-int8.onnx"
-MODEL_SHA256 = "9055468e65d704250d31cd9dc68cafdc89f9656671adb84ed64324868f01b3e5"
+MODEL_SHA256 = "a07e51c90baf3d1fe97b8cffe54b1542bc05e83b1f55583f4c09321e5363bfcf"
 MODEL_NAME = "retinaface-mnet025-int8"
 FP32_MODEL_PATH = _MODELS_DIR / "retinaface-mnet025.onnx"
 FP32_MODEL_SHA256 = "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5"
@@ -222,7 +222,7 @@ class FaceDetector:
             model_path = model_file(precision)
         self.session = lean_session(model_path, threads, arena=True)  # see auditors.onnx_session
         self.input_name = self.session.get_inputs()[0].name
-        # the int8 model takes the image's own pixels, framed by the mean (models/quantize_retinaface.py)
+        # the int8 model takes the image's own pixels (models/quantize_retinaface.py)
         self.takes_pixels = self.session.get_inputs()[0].type == "tensor(uint8)"
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
@@ -345,16 +345,13 @@ class FaceDetector:
 
     def _run(self, image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The network's (loc, face score, landmarks) for every prior of a Pillow RGB image."""
-        # Pillow's split gives each channel contiguous: faster than strided reads of the RGB array
-        bands = zip(reversed(image.split()), _MEAN_BGR)
-        if self.takes_pixels:  # the int8 model: uint8 BGR planes framed by one pixel of the mean
-            batch = np.empty((1, 3, image.height + 2, image.width + 2), dtype=np.uint8)
-            for plane, (band, mean) in zip(batch[0], bands):
-                plane[0], plane[-1], plane[:, 0], plane[:, -1] = mean, mean, mean, mean
-                plane[1:-1, 1:-1] = np.asarray(band)
-        else:  # N x BGR x H x W, minus the mean
-            batch = np.empty((1, 3, image.height, image.width), dtype=np.float32)
-            for plane, (band, mean) in zip(batch[0], bands):
+        # N x BGR x H x W: the int8 model takes the pixels and subtracts the mean itself (a third of
+        # numpy's time for it); Pillow's split gives each channel contiguous, faster than strided reads
+        batch = np.empty((1, 3, image.height, image.width), dtype=np.uint8 if self.takes_pixels else np.float32)
+        for plane, band, mean in zip(batch[0], reversed(image.split()), _MEAN_BGR):
+            if self.takes_pixels:
+                plane[...] = np.asarray(band)
+            else:
                 np.subtract(np.asarray(band), mean, out=plane, casting="unsafe")
         loc, conf, landmarks = self.session.run(None, {self.input_name: batch})
         return loc[0], conf[0, :, 1], landmarks[0]

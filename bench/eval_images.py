@@ -204,8 +204,7 @@ def landmark_check(on: bool):
 def bare_model_ms(size: tuple[int, int], rounds: int = 5) -> float:
     """The face model alone on a fixed input of `size` (width, height): the faces stage's limit."""
     detector = faces_module.FaceDetector()
-    frame = 2 if detector.takes_pixels else 0  # the int8 model takes pixels framed by one of the mean
-    return bare_session_ms(detector.session, (1, 3, size[1] + frame, size[0] + frame), rounds)
+    return bare_session_ms(detector.session, (1, 3, size[1], size[0]), rounds)
 
 
 def bare_session_ms(session, shape: tuple[int, ...], rounds: int = 5) -> float:
