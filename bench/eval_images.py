@@ -211,7 +211,8 @@ def bare_session_ms(session, shape: tuple[int, ...], rounds: int = 5) -> float:
     """CPU ms of the fastest of `rounds` runs of an onnxruntime session on zeros of `shape`."""
     import numpy as np
 
-    feed = {session.get_inputs()[0].name: np.zeros(shape, np.float32)}
+    model_input = session.get_inputs()[0]
+    feed = {model_input.name: np.zeros(shape, np.uint8 if model_input.type == "tensor(uint8)" else np.float32)}
     session.run(None, feed)
     runs = []
     for _ in range(rounds):
