@@ -402,8 +402,12 @@ def _segment_sums(values: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> 
 
 
 def _checked_embedding(folder: Path, spec: dict) -> StaticEmbedding:
-    """The embedding file the model was trained with: another one would give other features."""
+    """The embedding file the model was trained with: another one would give other features. It is
+    looked for beside the model, then among the bundled models (a model saved elsewhere, such as a
+    trainer's `--output`, uses the bundled file when its checksum is the one the model names)."""
     path = folder / spec["file"]
+    if not path.exists():
+        path = EMBEDDING_PATH.parent / spec["file"]
     return StaticEmbedding(path, _checked_vectors(path, spec["sha256"]))
 
 

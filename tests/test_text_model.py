@@ -342,6 +342,15 @@ def test_a_changed_embedding_file_is_refused(tmp_path):
         TextModel(tmp_path / MODEL_PATH.name)
 
 
+def test_a_model_saved_elsewhere_uses_the_bundled_embedding_file(tmp_path):
+    """A trainer's `--output` outside auditors/models has no embedding file beside it."""
+    import shutil
+
+    shutil.copy(MODEL_PATH, tmp_path / MODEL_PATH.name)
+    doc = document("Vote for Sam Porter on Thursday, the only candidate who cares!", [])
+    assert TextModel(tmp_path / MODEL_PATH.name).probabilities(doc) == load_model().probabilities(doc)
+
+
 def test_the_model_loads_and_scores_with_the_network_cut_off():
     script = ("import socket\n"
               "def refuse(*a, **k): raise OSError('network used')\n"
