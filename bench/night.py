@@ -122,7 +122,6 @@ class TreeSampler:
 
     def __init__(self, root: int):
         self.root, self.peak_rss, self.peak_pss, self.cpu, self.peak_each = root, 0, 0, {}, {}
-        self.peak_each_pss: dict[int, int] = {}
         self.started = time.perf_counter()
         self.wanted: dict[tuple[int, int], float] = {}  # (pid, thread id) -> seconds on a CPU or waiting for one
         #: (seconds since start, root CPU, descendants' CPU, seconds on or waiting for a CPU, all threads)
@@ -151,9 +150,9 @@ class TreeSampler:
         pss = {pid: _pss(pid) for pid in tree}
         self.peak_pss = max(self.peak_pss, sum(pss.values()))
         for pid in tree:
-            self.peak_each_pss[pid] = max(self.peak_each_pss.get(pid, 0), pss[pid])
             self.cpu[pid] = stats[pid][0]
-            self.peak_each[pid] = max(self.peak_each.get(pid, 0), stats[pid][1])
+            rss, proportional = self.peak_each.get(pid, (0, 0))  # each peak on its own
+            self.peak_each[pid] = max(rss, stats[pid][1]), max(proportional, pss[pid])
             self._read_schedstat(pid)
         self.timeline.append((time.perf_counter() - self.started, *self.split(), sum(self.wanted.values())))
 
@@ -189,9 +188,8 @@ class TreeSampler:
 
     def peaks(self) -> list[tuple[float, float]]:
         """Peak (resident, proportional) MB of the root process, then of each descendant, largest first."""
-        others = sorted(((rss, self.peak_each_pss.get(pid, 0)) for pid, rss in self.peak_each.items()
-                         if pid != self.root), reverse=True)
-        root = self.peak_each.get(self.root, 0), self.peak_each_pss.get(self.root, 0)
+        others = sorted((peak for pid, peak in self.peak_each.items() if pid != self.root), reverse=True)
+        root = self.peak_each.get(self.root, (0, 0))
         return [(rss / 2**20, pss / 2**20) for rss, pss in [root, *others]]
 
     def split(self) -> tuple[float, float]:
