@@ -114,6 +114,10 @@ def test_an_exception_tied_to_the_term_cancels_a_clean_rule_hit(engine, text, al
     ("Sledding day ❄️", ("Kids on a hill smiling at the camera, scarves around their necks",), "student_photo"),
     ("Staff social after the play 🎭", ("Teachers raising glasses of wine at the cast party",), "substances"),
     ("Congrats to Grade 11 student Maya Fournier, accepted to McGill with a 95% average!", (), "privacy"),
+    ("Cooking up something special for you tonight 😏🍆", (), "explicit"),  # no fruit reading beside a smirk
+    ("Who's ready for the bake sale 🍆💦", (), "explicit"),
+    ("Grade 5 student Maya Fournier was suspended for fighting. Permission was granted for the field trip.", (), "privacy"),
+    ("Congrats to Grade 11 student Maya Fournier on her 95% average! Field trip is on, with the principal's permission.", (), "privacy"),
 ])
 def test_the_same_terms_without_the_exception_are_still_flagged(engine, text, alt, category):
     assert category in rules_alone(engine, text, alt)
