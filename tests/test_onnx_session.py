@@ -33,8 +33,11 @@ def test_reading_text_and_large_face_passes_wait_for_a_heavy_run_while_small_run
     expected = {"faces": detector.detect(flyer), "text": reader.read_all(flyer, 1280)}
     found = {}
     with onnx_session._HEAVY_RUN:  # as another thread's heavy run holds it
-        assert detector.detect(small)  # the astronaut, found at 480 px
-        scorer.score(small), reader.gate_boxes(flyer)
+        light = {}  # in a thread: a light run that waited would fail the test, not hang it on this lock
+        ran = _started(lambda: light.update(faces=detector.detect(small), score=scorer.score(small),
+                                            gate=reader.gate_boxes(flyer)))
+        ran.join(timeout=30)
+        assert not ran.is_alive() and light["faces"]  # the astronaut, found at 480 px
         # (the reader's own lock, held by a read that waits here, would keep the gate waiting in this test)
         waiting = [_started(lambda: found.update(faces=detector.detect(flyer))),
                    _started(lambda: found.update(text=reader.read_all(flyer, 1280)))]
