@@ -148,11 +148,10 @@ class LinearPool(httpcore.AsyncConnectionPool):
     queue again. In a crawl with 16 connections kept alive that was 4 placements and 250-500 `is_idle`
     calls per request, the first cost of the HTTP client. Here a connection already given to a
     request (one connection serves one HTTP/1.1 request at a time) is not given to another; idle
-    connections are closed, kept and reused as httpcore does."""
+    connections are closed, kept and reused as httpcore does. HTTP/1.1 only: `pinned_transport` builds it
+    without `http2`, and an HTTP/2 connection would serve several requests at once."""
 
     def _assign_requests_to_connections(self) -> list:
-        if self._http2:  # a guard (the crawler asks for HTTP/1.1): an HTTP/2 connection serves several at once
-            return super()._assign_requests_to_connections()
         closing = []
         for connection in list(self._connections):  # closed, expired, or idle beyond the keep-alive limit
             if connection.is_closed():
