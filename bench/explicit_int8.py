@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -28,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from auditors.explicit_image import ExplicitScorer  # noqa: E402
 from auditors.faces import FaceDetector  # noqa: E402
 from auditors.image_analysis import ImageSettings, open_image, small_copy  # noqa: E402
-from bench.eval_images import ANIMALS_DIR, IMAGE_DIRS, drawn_flyers, real_text_images  # noqa: E402
+from bench.eval_images import ANIMALS_DIR, IMAGE_DIRS, drawn_flyers, pin_to_one_core, real_text_images  # noqa: E402
 from bench.synthetic_scenes import make_scenes  # noqa: E402
 
 
@@ -77,10 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if not folder.is_dir():
         print(f"explicit_int8: {folder} not found", file=sys.stderr)
         return 2
-    try:
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
-    except (AttributeError, OSError):
-        pass
+    pin_to_one_core()
     settings = ImageSettings()
     models = {precision: ExplicitScorer(precision=precision) for precision in ("fp32", "int8")}
     with tempfile.TemporaryDirectory() as work:
