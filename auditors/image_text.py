@@ -114,7 +114,7 @@ class TextReader:
     def gate_boxes(self, image) -> list[np.ndarray]:
         """The text detector's boxes (4x2) on a copy of the image at `gate_side`, in that copy's pixels.
         The detector alone, fed as rapidocr feeds it but in one resize, straight to the network's sides
-        (multiples of 32), and in float32: 4 to 5 ms less per photo than its engine, which also resized
+        (multiples of 32), and in float32: 1 to 2 ms less per photo than its engine, which also resized
         twice, normalised in float64 and cut out every box for a recogniser the gate does not run (the
         same gate on every reference photo and flyer, bench/eval_images.py --text-only)."""
         from PIL import Image
