@@ -535,6 +535,14 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))] if ordered else 0.0
 
 
+def pin_to_one_core() -> None:
+    """This process on one CPU: the figures are one core's."""
+    try:
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    except (AttributeError, OSError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="?", default=str(next((d for d in IMAGE_DIRS if d.is_dir()), IMAGE_DIRS[0])),
@@ -563,10 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     if not labels.is_file():
         print(f"eval_images: {labels} not found", file=sys.stderr)
         return 2
-    try:
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
-    except (AttributeError, OSError):
-        pass
+    pin_to_one_core()
     settings = ImageSettings()
     if args.threshold is not None:
         settings = replace(settings, face_score=args.threshold)

@@ -252,3 +252,17 @@ def test_a_changed_way_of_reading_is_part_of_the_cache_key(monkeypatch):
     before = ImageSettings().params
     monkeypatch.setattr(image_text, "READING_VERSION", image_text.READING_VERSION + " and more")
     assert ImageSettings().params != before
+
+
+@pytest.mark.parametrize("how", [{}, {"angle": -20}, {"points": (30, 22)}])
+def test_the_gate_finds_the_lines_rapidocrs_engine_finds_on_the_same_copy(reader, tmp_path, how):
+    """The gate runs the text detector alone, fed in one resize: the same stacked lines, of the same
+    height within a pixel, as the whole engine on the gate's copy."""
+    from auditors.image_text import _bgr
+
+    flyer = Image.open(draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES, **how))
+    engine_boxes = reader.engine(_bgr(flyer, reader.gate_side), use_det=True, use_cls=False, use_rec=False).boxes
+    engine_lines, gate_lines = stacked_lines(list(engine_boxes)), stacked_lines(reader.gate_boxes(flyer))
+    assert len(gate_lines) == len(engine_lines) >= 2
+    assert sorted(round(line.height) for line in gate_lines) == pytest.approx(
+        sorted(round(line.height) for line in engine_lines), abs=1)

