@@ -115,14 +115,19 @@ def whole_text(texts: list[str]) -> str:
 class Reading:
     """The texts of one post (`post_texts(post, policy=policy)`) and what the prefilter says of them, each
     worked out at its first question: the text auditors of a post (rules and model) ask in turn. Each
-    answer is kept with the prefilter it came from, so that another prefilter's question is answered anew."""
+    answer is kept with the prefilter it came from, so that another prefilter's question is answered anew.
 
-    __slots__ = ("texts", "_whole", "_answer", "_sets", "_whole_ids")
+    The prefilter reads the post's whole text, once: a relaxed pattern has no anchor, so one that can match
+    one of the post's texts (or one of its sentences) can match the whole, which holds that text. The whole's
+    candidates serve each text and the post-level context patterns; a rule they name runs on each text and
+    finds what it finds there (reading each text apart, and the whole again, cost one pass more per text)."""
+
+    __slots__ = ("texts", "_whole", "_answer")
 
     def __init__(self, texts: list[tuple[str, str]]):
         self.texts = texts
         self._whole = None
-        self._answer = self._sets = self._whole_ids = (None, None)
+        self._answer = (None, None)
 
     @property
     def whole(self) -> str:
@@ -130,31 +135,14 @@ class Reading:
             self._whole = whole_text([text for _, text in self.texts])
         return self._whole
 
-    def candidates(self, rules: prefilter.Prefilter) -> tuple[list, tuple[int, ...] | None]:
-        """(the candidate rule ids of each text, all of them in increasing order, None for "every rule")."""
+    def candidates(self, rules: prefilter.Prefilter) -> tuple[tuple[int, ...] | None, frozenset[int] | None]:
+        """(the candidate ids of the post in increasing order, the same as a set), or (None, None) when
+        any pattern may match."""
         answer = self._answer  # one read: another thread may replace it meanwhile
         if answer[0] is not rules:
-            found = [rules.candidates(text) for _, text in self.texts]
-            every = None if None in found else tuple(sorted({i for ids in found for i in ids}))
-            answer = self._answer = (rules, (found, every))
-        return answer[1]
-
-    def candidate_sets(self, rules: prefilter.Prefilter) -> list[frozenset[int] | None]:
-        """The candidate ids of each text as a set (None: any pattern may match), for the context gates."""
-        kept = self._sets
-        if kept[0] is not rules:
-            kept = self._sets = (rules, [None if ids is None else frozenset(ids) for ids in self.candidates(rules)[0]])
-        return kept[1]
-
-    def whole_ids(self, rules: prefilter.Prefilter) -> frozenset[int] | None:
-        """The candidate ids of the whole post's text (None: any pattern may match)."""
-        if len(self.texts) == 1:
-            return self.candidate_sets(rules)[0]  # the whole post is its one text
-        kept = self._whole_ids
-        if kept[0] is not rules:
             ids = rules.candidates(self.whole)
-            kept = self._whole_ids = (rules, None if ids is None else frozenset(ids))
-        return kept[1]
+            answer = self._answer = (rules, (ids, None if ids is None else frozenset(ids)))
+        return answer[1]
 
 
 #: The last post read (`_reading`): (post, policy, its text_state, Reading). The text auditors of one
@@ -626,7 +614,6 @@ class RuleAuditor:
         gate_ids = self.prefilter.register(f"{self.category} context",
                                            [tuple(p for p in patterns if p) for _, _, patterns in gated])
         self._gate = {(key, rule): i for (key, rule, _), i in zip(gated, gate_ids)}
-        self._gates_post = any(key in ("post_exceptions", "unless_post", "requires_post") for key, _ in self._gate)
 
     def prepare(self, posts: list[Post]) -> None:
         """Read the texts of the posts about to be audited with the prefilter, one after the other
@@ -641,8 +628,6 @@ class RuleAuditor:
             # as post_texts(post); text read in downloaded images is not read ahead
             reading = Reading(_read_texts(post, "all", None))
             reading.candidates(self.prefilter)
-            if len(reading.texts) > 1:
-                reading.whole_ids(self.prefilter)  # the whole post too (_post_allows)
             if not any(media.path for media in post.media):
                 readings[id(post)] = (post, text_state(post), reading)
         _read_ahead = (self.prefilter, posts, readings)
@@ -669,28 +654,25 @@ class RuleAuditor:
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
         reading = _reading(post, self.policy)
-        texts = reading.texts
-        possible, every = reading.candidates(self.prefilter) if self.prefilter is not None else ([None] * len(texts), None)
+        every, maybe = reading.candidates(self.prefilter) if self.prefilter is not None else (None, None)
         first, end = self._id_range
         if every is not None and bisect_left(every, first) == bisect_left(every, end):
             return []  # no rule of this auditor can match a text of the post
-        candidates = [(where, text, self._rules_for(ids, "alt" if where.startswith("alt") else "text"))
-                      for (where, text), ids in zip(texts, possible)]  # a repost's text reads as text
+        candidates = [(where, text, self._rules_for(every, "alt" if where.startswith("alt") else "text"))
+                      for where, text in reading.texts]  # a repost's text reads as text
         if not any(rules for _, _, rules in candidates):
             return []  # nothing can match: what would cancel a finding need not be read
         whole = reading.whole
-        whole_maybe = reading.whole_ids(self.prefilter) if self._gates_post and self.prefilter is not None else None
-        sets = reading.candidate_sets(self.prefilter) if self.prefilter is not None else [None] * len(texts)
         framings = [m.group() for m in self.post_exceptions.finditer(whole)] \
-            if self.post_exceptions and self._may_match(whole_maybe, "post_exceptions") else []
+            if self.post_exceptions and self._may_match(maybe, "post_exceptions") else []
         if framings and not any(rule.sources["about"] for rule in self.rules):
             return []
         findings, seen, post_verdicts = [], set(), {}
-        for (where, text, rules), maybe in zip(candidates, sets):
+        for where, text, rules in candidates:
             low = lowered(text)
             cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
             for rule, which in rules:
-                found = self._first_finding(rule, which, where, text, cased, low, (whole, framings, whole_maybe), seen,
+                found = self._first_finding(rule, which, where, text, cased, low, (whole, framings, maybe), seen,
                                             post_verdicts, maybe)
                 if found:
                     sentence, match = found
@@ -708,8 +690,8 @@ class RuleAuditor:
                        maybe: frozenset[int] | None = None) -> tuple[tuple[int, int], re.Match] | None:
         """(sentence, match) of `rule` (its terms `which`) on the first sentence of `text` that breaks it and has no
         finding yet (`seen`: (where, sentence) pairs), or None. `post` is the whole post's text, the
-        post exceptions it holds (`framings`) and the prefilter's candidate ids for it; `maybe`, those for
-        `text` (None: any pattern may match). `cased` is `text` in restored case
+        post exceptions it holds (`framings`) and the prefilter's candidate ids for it; `maybe`, the same ids,
+        which serve `text` too (Reading; None: any pattern may match). `cased` is `text` in restored case
         (same offsets), which the patterns read; the checks read the original, whose case they judge.
         What a sentence or the post says is judged once per rule, not once per match in it, so that
         a long sentence with many matches costs its length once."""

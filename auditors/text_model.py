@@ -316,12 +316,14 @@ class TextModel:
             # (k, rank) of each token, k-th tokens of all documents together: position-major
             position, rank = (ranked[None, :] > np.arange(ranked[0])[:, None]).nonzero()
             starts = np.cumsum(sizes) - sizes
-            rows = self.embedding.rows.take(ids.take(starts.take(order).take(rank) + position), axis=0)
+            tokens = ids.take(starts.take(order).take(rank) + position)
             counts = np.bincount(position).tolist()
-            running = rows[:counts[0]].copy()  # the first rows as they are, as reduce starts (a -0.0 stays)
+            # the k-th rows taken from the table at each step, not all rows first (megabytes written and read again)
+            table = self.embedding.rows
+            running = table.take(tokens[:counts[0]], axis=0)  # the first rows as they are, as reduce starts (a -0.0 stays)
             begin = counts[0]
             for count in counts[1:]:
-                running[:count] += rows[begin:begin + count]
+                running[:count] += table.take(tokens[begin:begin + count], axis=0)
                 begin += count
             totals[order[:counts[0]]] = running
         squares = np.matmul(totals[:, None, :], totals[:, :, None]).reshape(n_docs).astype(np.float64)

@@ -9,7 +9,7 @@ on the `hard` subset when records carry `difficulty`. The speed is measured afte
 round (rules compile at their first use), each timed round on cold per-text caches; beside it,
 the text model's CPU per post (its scoring of each batch included) and the text rules' CPU per
 post (their prefilter's reading of each batch included) beside their limit: one prefilter pass over every rule of every category
-(auditors/prefilter.py), which is what reading each post once costs.
+(auditors/prefilter.py), which is what reading each post once costs; then the same split by stage.
 Predictions come from the same code path as `schoolaudit classify` (posts in its batches);
 labels, difficulty and notes are read only here, to score.
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditors.base import AuditContext  # noqa: E402
 from auditors.registry import audit_post, prepare  # noqa: E402
-from auditors.text import RuleAuditor, forget_texts, post_texts  # noqa: E402
+from auditors.text import RuleAuditor, forget_texts, post_texts, whole_text  # noqa: E402
 from bench.crawl import prefilter_pass_ms  # noqa: E402
 from records.model import CATEGORIES  # noqa: E402
 from schoolaudit.commands.classify import BATCH, classify_all, load  # noqa: E402
@@ -81,20 +81,25 @@ def classify_run(posts: list, policy, auditors) -> list[dict]:
     return [output for batch in batches(posts) for output in classify_all(batch, policy, auditors)]
 
 
-def cost_split(policy, auditors, posts) -> tuple[float, float, float]:
-    """CPU µs per post of the text rule auditors (their prefilter's reading of each batch included), of the
-    text model (its batched `prepare` and its review of the rules' findings included), and of one
-    prefilter pass over each text of the post."""
-    cpu: dict[str, float] = {}
+def cost_split(policy, auditors, posts) -> dict[str, float]:
+    """CPU µs per post by stage: the text rules' prefilter reading each batch (their `prepare`), their
+    confirming what it found (their `audit`), the text model scoring each batch (its `prepare`), its review of
+    the rules' findings and its own flags; and, as their limit, one prefilter pass over each post's text."""
+    prepared: dict[str, float] = {}
+    audited: dict[str, float] = {}
     forget_texts()
     for batch in batches(posts):
-        prepare(auditors, [post for post, _ in batch], cpu=cpu)
+        prepare(auditors, [post for post, _ in batch], cpu=prepared)
         for post, account in batch:
-            audit_post(post, AuditContext(policy, account), auditors, cpu=cpu)
-    rules = sum(cpu.get(a.name, 0.0) for a in auditors if isinstance(a, RuleAuditor))
-    model = cpu.get("text_model", 0.0)
-    limit_ms = prefilter_pass_ms(policy, [text for post, _ in posts for _, text in post_texts(post)])
-    return rules * 1e6 / len(posts), model * 1e6 / len(posts), limit_ms * 1e3 / len(posts)
+            audit_post(post, AuditContext(policy, account), auditors, cpu=audited)
+    rules = [a.name for a in auditors if isinstance(a, RuleAuditor)]
+    limit_ms = prefilter_pass_ms(policy, [whole_text([text for _, text in post_texts(post)]) for post, _ in posts])
+    stages = {"text rules, prefilter": sum(prepared.get(name, 0.0) for name in rules),
+              "text rules, confirming": sum(audited.get(name, 0.0) for name in rules),
+              "text model, scoring": prepared.get("text_model", 0.0),
+              "text model, review and flags": audited.get("text_model", 0.0),
+              "limit": limit_ms / 1e3}
+    return {stage: seconds * 1e6 / len(posts) for stage, seconds in stages.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.process_time()
         classify_run(posts, policy, auditors)
         rounds, elapsed = rounds + 1, elapsed + time.process_time() - started
-    rules_us, model_us, limit_us = cost_split(policy, auditors, posts)
+    stages = cost_split(policy, auditors, posts)
     items = [(set(r.get("labels", [])), set(out["labels"])) for r, out in zip(records, outputs)]
     show("all posts", score(items))
     hard = [item for record, item in zip(records, items) if record.get("difficulty") == "hard"]
@@ -125,9 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         show("hard subset", score(hard))
     print(f"\nspeed: {rounds * len(posts) / elapsed:,.0f} posts/s of CPU ({pinned}, {len(auditors)} auditors; "
           f"start-up {start_up:.2f} s)")
+    model_us = stages["text model, scoring"] + stages["text model, review and flags"]
+    rules_us = stages["text rules, prefilter"] + stages["text rules, confirming"]
     print(f"text model: {model_us:,.0f} µs per post (scored {BATCH} posts per call)")
-    print(f"text rules: {rules_us:,.0f} µs per post; limit, one prefilter pass over every rule: {limit_us:,.1f} µs "
-          f"per post ({rules_us / max(limit_us, 1e-9):,.0f}x)")
+    print(f"text rules: {rules_us:,.0f} µs per post; limit, one prefilter pass over every rule: {stages['limit']:,.1f} µs "
+          f"per post ({rules_us / max(stages['limit'], 1e-9):,.0f}x)")
+    print("by stage (timed per auditor call, which adds its own cost), µs per post: "
+          + "; ".join(f"{stage} {us:,.0f}" for stage, us in stages.items() if stage != "limit"))
     if args.errors:
         print("\nerrors:")
         for record, (gold, pred), out in zip(records, items, outputs):

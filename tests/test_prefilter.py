@@ -12,7 +12,7 @@ from auditors import cache, prefilter
 from auditors.base import AuditContext
 from auditors.prefilter import GramEngine, HyperscanEngine, Prefilter, relaxed_patterns, scanned_text, shared_prefilter
 from auditors.registry import load_auditors
-from auditors.text import RuleAuditor, post_texts
+from auditors.text import RuleAuditor, post_texts, whole_text
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR
 from schoolaudit.corpus import record_to_post
@@ -235,9 +235,10 @@ def test_a_text_is_searched_for_the_exceptions_only_where_the_prefilter_finds_on
 
 
 def test_the_posts_shown_together_are_read_by_the_prefilter_before_any_is_audited(corpus, monkeypatch):
-    """registry.prepare shows a batch to the text auditors: the prefilter reads its texts one after the
-    other then (its tables stay in the processor's caches), the batch once for all the auditors sharing
-    it (the others read none of its posts again), and the audits that follow find every answer kept."""
+    """registry.prepare shows a batch to the text auditors: the prefilter reads its posts one after the
+    other then (its tables stay in the processor's caches), each post's texts as one (its whole text, not
+    each text again), the batch once for all the auditors sharing it (the others read none of its posts
+    again), and the audits that follow find every answer kept."""
     import auditors.text as text_module
     from auditors.registry import prepare
 
@@ -249,8 +250,9 @@ def test_the_posts_shown_together_are_read_by_the_prefilter_before_any_is_audite
     batch = [post for post, _ in corpus[:40]]
     prefilter.forget_texts()
     prepare(auditors, batch)
-    texts = [text for post in batch for _, text in post_texts(post)]
-    assert set(texts) <= set(read) and len(read) == len(set(read))
+    wholes = [whole_text([text for _, text in post_texts(post)]) for post in batch]
+    assert any(len(post_texts(post)) > 1 for post in batch)
+    assert set(read) == set(wholes) and len(read) == len(set(read))
     monkeypatch.setattr(text_module, "_read_texts", lambda *args: posts_read.append(args[0]) or read_texts(*args))
     for auditor in auditors:
         if isinstance(auditor, RuleAuditor):
