@@ -34,6 +34,9 @@ thresholds and vetoes of config/rules/text_model.toml, and per category the thre
 that would do best there: the cross-validated figures of the issue's target. As at run time, a
 finding resting on a single weak signal is vetoed only when both the post and its quoted evidence
 (its likeliest clause) score under the veto: the fold's model scores the quotes of its held-out posts.
+It then searches, per category, the sentence scoring of borderline posts (`[sentences]`: a post in a band
+under the threshold is flagged on its likeliest sentence or alt text), the fold's model scoring each
+held-out post's candidate sentences as the run time does, and prints the figures without it and with it.
 
 `--explain-clean` prints where the clean posts flagged out of fold come from: each category flagged on
 a clean post, as a rule hit the model did not veto (by rules file and rule id) or the model alone.
@@ -557,15 +560,25 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
     found_of = {c: [[f for f in findings if f.category == c] for findings in found] for c in CATEGORIES}
     flags: dict[tuple, list[bool]] = {}
 
-    def flagged(category: str, threshold: float, veto: float, sentence: tuple | None) -> list[bool]:
+    has_alt = np.array([any(a.strip() for a in r["image_alt"]) for r in records])
+
+    def flagged(category: str, threshold: float, veto: float, sentence: tuple | None) -> np.ndarray:
         """Whether rules + model report the category on each post: a category's verdict depends only on
-        its own settings, so each is worked out once for the whole search."""
+        its own settings, so each is worked out once for the whole search. Sentence scoring only adds
+        the borderline posts whose best sentence clears its threshold (model_flags), worked out here in
+        one step from the verdict without it."""
         key = (category, threshold, veto, sentence)
         if key not in flags:
-            one = {"thresholds": {category: threshold}, "vetoes": {category: veto},
-                   "sentences": {category: sentence} if sentence else {}}
-            flags[key] = [category in labels for labels in combined_labels(records, probabilities,
-                                                                           found_of[category], one)]
+            if sentence:
+                column, (band, sentence_threshold) = CATEGORIES.index(category), sentence
+                p, best_sentence = probabilities[0][:, column], probabilities[2][:, column]
+                may = has_alt | (category != "student_photo")
+                flags[key] = flagged(category, threshold, veto, None) | (
+                    may & (band <= p) & (p < threshold) & (best_sentence >= sentence_threshold))
+            else:
+                one = {"thresholds": {category: threshold}, "vetoes": {category: veto}, "sentences": {}}
+                flags[key] = np.array([category in labels for labels in combined_labels(
+                    records, probabilities, found_of[category], one)])
         return flags[key]
 
     def result(settings: dict) -> dict:
