@@ -549,6 +549,7 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
     the categories) for the thresholds and vetoes that maximise macro-F1 - CLEAN_COST x clean share
     (OVER_LIMIT_COST over CLEAN_LIMIT) - RECALL_COST x each category's recall shortfall under RECALL_FLOOR,
     then (two sweeps more) for each category's sentence scoring of borderline posts, or none."""
+    from auditors.text_model import single_weak_signal
     from bench.eval_text import score, show
 
     configured = configured_settings()
@@ -558,27 +559,27 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
     gold = [set(r.get("labels", [])) for r in records]
     unscored = [{f.category for f in findings} - set(CATEGORIES) for findings in found]  # endorsement_repost
     found_of = {c: [[f for f in findings if f.category == c] for findings in found] for c in CATEGORIES}
-    flags: dict[tuple, list[bool]] = {}
-
+    any_found = {c: np.array([bool(mine) for mine in found_of[c]]) for c in CATEGORIES}
+    weak = {c: np.array([single_weak_signal(mine) for mine in found_of[c]]) for c in CATEGORIES}
     has_alt = np.array([any(a.strip() for a in r["image_alt"]) for r in records])
+    flags: dict[tuple, np.ndarray] = {}
 
     def flagged(category: str, threshold: float, veto: float, sentence: tuple | None) -> np.ndarray:
-        """Whether rules + model report the category on each post: a category's verdict depends only on
-        its own settings, so each is worked out once for the whole search. Sentence scoring only adds
-        the borderline posts whose best sentence clears its threshold (model_flags), worked out here in
-        one step from the verdict without it."""
+        """Whether rules + model report the category on each post (combine and model_flags, in numpy): a
+        rule hit stands unless it is a single weak signal whose post and likeliest quote both score under
+        the veto; the model adds a post at or above the threshold, or a borderline one whose best sentence
+        clears the sentence threshold. A category's verdict depends only on its own settings, so each is
+        worked out once for the whole search."""
         key = (category, threshold, veto, sentence)
         if key not in flags:
+            column = CATEGORIES.index(category)
+            p, quoted, best_sentence = (values[:, column] for values in probabilities)
+            vetoed = weak[category] & (p < veto) & (np.fmax(p, quoted) < veto)
+            model = p >= threshold
             if sentence:
-                column, (band, sentence_threshold) = CATEGORIES.index(category), sentence
-                p, best_sentence = probabilities[0][:, column], probabilities[2][:, column]
-                may = has_alt | (category != "student_photo")
-                flags[key] = flagged(category, threshold, veto, None) | (
-                    may & (band <= p) & (p < threshold) & (best_sentence >= sentence_threshold))
-            else:
-                one = {"thresholds": {category: threshold}, "vetoes": {category: veto}, "sentences": {}}
-                flags[key] = np.array([category in labels for labels in combined_labels(
-                    records, probabilities, found_of[category], one)])
+                band, sentence_threshold = sentence
+                model |= (band <= p) & (p < threshold) & (best_sentence >= sentence_threshold)
+            flags[key] = (any_found[category] & ~vetoed) | ((has_alt | (category != "student_photo")) & model)
         return flags[key]
 
     def result(settings: dict) -> dict:
