@@ -544,6 +544,26 @@ def objective(result: dict) -> float:
             - RECALL_COST * shortfall)
 
 
+def array_score(truth: np.ndarray, predicted: np.ndarray, labels: list[str]) -> dict:
+    """bench.eval_text.score of posts x labels arrays (gold, predicted), in numpy: the tuner scores
+    thousands of settings. Also returns the predictions, as `predicted`."""
+    result = {}
+    for column, category in enumerate(labels):
+        gold, pred = truth[:, column], predicted[:, column]
+        tp, fp, fn = int((gold & pred).sum()), int((~gold & pred).sum()), int((gold & ~pred).sum())
+        precision = tp / (tp + fp) if tp + fp else (1.0 if not fn else 0.0)
+        recall = tp / (tp + fn) if tp + fn else 1.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        result[category] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn, "tp": tp,
+                            "fp": fp, "fn": fn}
+    present = [c for c in labels if result[c]["support"]]
+    result["macro_f1"] = sum(result[c]["f1"] for c in present) / max(1, len(present))
+    clean = ~truth.any(axis=1)
+    result["clean_false_alarm"] = int(predicted[clean].any(axis=1).sum()) / max(1, int(clean.sum()))
+    result["clean_posts"], result["posts"], result["predicted"] = int(clean.sum()), len(truth), predicted
+    return result
+
+
 def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list[list]) -> dict:
     """Cross-validated figures of rules + model as configured, then a coordinate search (two sweeps over
     the categories) for the thresholds and vetoes that maximise macro-F1 - CLEAN_COST x clean share
@@ -551,6 +571,7 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
     then (two sweeps more) for each category's sentence scoring of borderline posts, or none."""
     from auditors.text_model import single_weak_signal
     from bench.eval_text import score, show
+    from records.model import CATEGORIES as ALL_LABELS
 
     configured = configured_settings()
     copies = probabilities[0].shape[0]  # one per fold seed: the posts are scored once per seed
@@ -582,11 +603,19 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
             flags[key] = (any_found[category] & ~vetoed) | ((has_alt | (category != "student_photo")) & model)
         return flags[key]
 
+    labels = list(ALL_LABELS)
+    truth = np.array([[c in g for c in labels] for g in gold])
+    mechanical = np.array([[c in u for c in labels] for u in unscored])  # endorsement_repost, as the rules found it
+
     def result(settings: dict) -> dict:
-        columns = {c: flagged(c, t, settings["vetoes"].get(c, 0.0), settings["sentences"].get(c))
-                   for c, t in settings["thresholds"].items()}
-        predicted = [unscored[i] | {c for c, column in columns.items() if column[i]} for i in range(len(records))]
-        return score(list(zip(gold, predicted)))
+        predicted = mechanical.copy()
+        for c, t in settings["thresholds"].items():
+            predicted[:, labels.index(c)] = flagged(c, t, settings["vetoes"].get(c, 0.0), settings["sentences"].get(c))
+        return array_score(truth, predicted, labels)
+
+    checked = result(configured)  # the arrays' score is bench.eval_text's score
+    expected = score([(g, {c for c, on in zip(labels, row) if on}) for g, row in zip(gold, checked.pop("predicted"))])
+    assert expected == checked, "array_score differs from bench.eval_text.score"
 
     def best(settings: dict, category: str, choices) -> dict:
         """`settings` with the category's choice (a dict of its settings) that does best."""
