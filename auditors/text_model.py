@@ -475,7 +475,26 @@ def model_settings(policy) -> dict:
         if not isinstance(value, (int, float)) or not 0.0 <= value < thresholds.get(category, 1.0):
             raise RulesError(f"{label}: [vetoes] {category} must be a number from 0 up to below its threshold, not {value!r}")
     return {"enabled": bool(rules.get("enabled", True)), "thresholds": thresholds,
-            "vetoes": {c: float(v) for c, v in vetoes.items() if c in thresholds}}
+            "vetoes": {c: float(v) for c, v in vetoes.items() if c in thresholds},
+            "sentences": sentence_settings(rules.get("sentences", {}), thresholds, label)}
+
+
+def sentence_settings(table: dict, thresholds: dict[str, float], label: str) -> dict[str, tuple[float, float]]:
+    """[sentences] of rules/text_model.toml, checked: {category: (band, sentence threshold)}, a borderline
+    post (probability from `band` up to below the category's threshold) flagged on its best sentence."""
+    unknown = set(table) - set(CATEGORIES)
+    if unknown:
+        raise RulesError(f"{label}: [sentences] unknown categories {', '.join(sorted(unknown))}")
+    out = {}
+    for category, values in table.items():
+        band, threshold = (values.get(k) for k in ("band", "threshold")) if isinstance(values, dict) else (None, None)
+        if not all(isinstance(v, (int, float)) and 0.0 < v <= 1.0 for v in (band, threshold)) \
+                or band >= thresholds.get(category, 1.0):
+            raise RulesError(f"{label}: [sentences] {category} must be {{band = B, threshold = T}}, both in (0, 1], "
+                             f"B under the category's threshold, not {values!r}")
+        if category in thresholds:
+            out[category] = (float(band), float(threshold))
+    return out
 
 
 def single_weak_signal(findings: list[Finding]) -> bool:
@@ -521,12 +540,31 @@ def quoted_documents(finding: Finding) -> list[str]:
 
 
 def model_flags(probabilities: dict[str, float], thresholds: dict[str, float], found: frozenset[str],
-                has_alt: bool) -> list[tuple[str, float]]:
+                has_alt: bool, sentences: dict[str, tuple[float, float]] | None = None,
+                best_sentence: Callable[[str], float] | None = None) -> list[tuple[str, float]]:
     """(category, probability) the model flags on its own: at or above threshold, not found by another
-    auditor; student_photo only with an alt text to read (the image auditor judges the pixels)."""
-    return [(category, probabilities[category]) for category, threshold in thresholds.items()
-            if category not in found and probabilities[category] >= threshold
-            and (has_alt or category != "student_photo")]
+    auditor; student_photo only with an alt text to read (the image auditor judges the pixels). A
+    borderline post (in the category's `sentences` band, under its threshold) is flagged when its best
+    sentence alone (`best_sentence(category)`: its probability) reaches the sentence threshold: one
+    sentence can carry a violation that the rest of an innocent post dilutes."""
+    flags = []
+    for category, threshold in thresholds.items():
+        if category in found or not (has_alt or category != "student_photo"):
+            continue
+        probability = probabilities[category]
+        band, sentence_threshold = (sentences or {}).get(category, (threshold, 1.0))
+        if probability < threshold and band <= probability and best_sentence is not None:
+            probability = best_sentence(category)
+            threshold = sentence_threshold
+        if probability >= threshold:
+            flags.append((category, probability))
+    return flags
+
+
+def borderline(probabilities: dict[str, float], thresholds: dict[str, float],
+               sentences: dict[str, tuple[float, float]]) -> list[str]:
+    """The categories of `sentences` whose probability is in their band, under their threshold."""
+    return [c for c, (band, _) in sentences.items() if band <= probabilities[c] < thresholds[c]]
 
 
 class TextModelAuditor:
@@ -542,6 +580,7 @@ class TextModelAuditor:
             raise Disabled(f"switched off in rules/{RULES_FILE}.toml")
         self.thresholds = {c: t for c, t in settings["thresholds"].items() if policy.enabled(c)}
         self.vetoes = settings["vetoes"]
+        self.sentences = {c: v for c, v in settings["sentences"].items() if c in self.thresholds}
         if not self.thresholds:
             raise Disabled(f"no category left to score (rules/{RULES_FILE}.toml `categories` and policy.toml)")
         try:
@@ -567,6 +606,7 @@ class TextModelAuditor:
         for post, doc in zip(posts, documents):
             probabilities = dict(zip(self.model.categories, scored[doc]))
             likely = [c for c, t in self.thresholds.items() if probabilities[c] >= t]
+            likely += borderline(probabilities, self.thresholds, self.sentences)  # flagged or not by a sentence
             candidates = self._candidates(post) if likely else None
             by_post[id(post)] = (post, text_state(post), probabilities, candidates)
             for category in likely:
@@ -620,23 +660,37 @@ class TextModelAuditor:
     def audit(self, post: Post, context: AuditContext, found: frozenset[str] = frozenset()) -> list[Finding]:
         if not post_texts(post):
             return []
-        flagged = [(category, probability) for category, probability in model_flags(
-            self.probabilities(post), self.thresholds, found, has_alt=any(m.alt.strip() for m in post.media))
-            if context.policy.enabled(category)]
-        if not flagged:
+        probabilities = self.probabilities(post)
+        likely = {c for c, t in self.thresholds.items() if probabilities[c] >= t}
+        likely = (likely | set(borderline(probabilities, self.thresholds, self.sentences))) - found
+        if not likely:
             return []
         candidates = self._candidates_of(post)
-        pools = {category: self._pool(candidates, category) for category, _ in flagged}
+        pools = {category: self._pool(candidates, category) for category in likely}
         weighed = sorted({i for pool in pools.values() if len(pool) > 1 for i in pool})  # a choice needs their values
         decisions = dict(zip(weighed, self._sentence_decisions([candidates[i][2] for i in weighed])))
+
+        def best_sentence(category: str) -> float:
+            """The probability of the pool's likeliest sentence (0 for a pool of one: the post is that sentence)."""
+            pool, column = pools[category], self._position[category]
+            return max(float(self.model.calibrated(decisions[i])[column]) for i in pool) if len(pool) > 1 else 0.0
+
+        thresholds = {c: t for c, t in self.thresholds.items() if c in likely}
+        flagged = [(category, probability) for category, probability in model_flags(
+            probabilities, thresholds, found, has_alt=any(m.alt.strip() for m in post.media),
+            sentences=self.sentences, best_sentence=best_sentence) if context.policy.enabled(category)]
         findings = []
         for category, probability in flagged:
             pool, column = pools[category], self._position[category]
             best = pool[0] if len(pool) == 1 else max(pool, key=lambda i: decisions[i][column])
             where, evidence, _ = candidates[best]
             kind = "alt text" if where.startswith("alt") else "sentence"
-            explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "
-                           f"{probability:.2f}); the quoted {kind} weighs most.")
+            if probabilities[category] >= self.thresholds[category]:
+                explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "
+                               f"{probability:.2f}); the quoted {kind} weighs most.")
+            else:  # a borderline post, flagged on its sentence alone
+                explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate: the quoted {kind} "
+                               f"alone scores {probability:.2f} (the whole post {probabilities[category]:.2f}).")
             findings.append(context.finding(
                 category, evidence, repost_explanation(post, explanation) if where == "repost" else explanation,
                 self.name, where=where, severity=LOWER[context.policy[category].severity]))

@@ -465,3 +465,46 @@ def test_a_clear_violation_in_a_long_innocent_post_is_not_vetoed():
     body = " ".join(["Students enjoyed the library reading week."] * 5)
     post, account = record_to_post(_record("Vote for Jane Smith on election day. " + body))
     assert "endorsement_political" in classify(post, account, *engine)["labels"]
+
+
+def test_model_flags_a_borderline_post_on_its_best_sentence():
+    thresholds, sentences = {"hostile": 0.6, "privacy": 0.5}, {"hostile": (0.2, 0.8)}
+    best = {"hostile": 0.85, "privacy": 0.99}.get
+    assert model_flags({"hostile": 0.3, "privacy": 0.3}, thresholds, frozenset(), False, sentences, best) == [("hostile", 0.85)]
+    assert model_flags({"hostile": 0.1, "privacy": 0.3}, thresholds, frozenset(), False, sentences, best) == []  # under the band
+    assert model_flags({"hostile": 0.3, "privacy": 0.3}, thresholds, frozenset(), False, sentences,
+                       {"hostile": 0.7}.get) == []  # the sentence under its threshold
+    assert model_flags({"hostile": 0.3, "privacy": 0.3}, thresholds, frozenset({"hostile"}), False, sentences, best) == []
+
+
+BORDERLINE = ("Students enjoyed the library reading week. The book fair runs until Friday in the gym. Thank you to "
+              "our parent volunteers for the help. Pizza lunch orders are due Tuesday. Get 20% off at Joe's Pizza "
+              "with code SCHOOL20, best pizza in town.")
+
+
+def test_a_borderline_post_is_flagged_on_its_one_violating_sentence(policy):
+    """An advert in one sentence of an innocent post: the post scores under the threshold, the sentence over
+    the sentence threshold; flagged only with sentence scoring configured, quoting that sentence."""
+    post, account = record_to_post(_record(BORDERLINE))
+    settings = {"thresholds": {"endorsement_commercial": 0.6}}
+    plain = TextModelAuditor(_with_model_rules(policy, **settings))
+    probability = plain.probabilities(post)["endorsement_commercial"]
+    assert 0.05 <= probability < 0.6  # borderline
+    assert not [f for f in plain.audit(post, AuditContext(policy, account)) if f.category == "endorsement_commercial"]
+    scored = TextModelAuditor(_with_model_rules(
+        policy, **settings, sentences={"endorsement_commercial": {"band": 0.05, "threshold": 0.9}}))
+    found = [f for f in scored.audit(post, AuditContext(policy, account)) if f.category == "endorsement_commercial"]
+    assert [f.evidence for f in found] == ["Get 20% off at Joe's Pizza with code SCHOOL20, best pizza in town."]
+    assert f"(the whole post {probability:.2f})" in found[0].explanation
+    scored.prepare([post])  # scored in a batch: the same finding
+    assert scored.audit(post, AuditContext(policy, account)) == found
+
+
+@pytest.mark.parametrize("sentences", [{"hostile": {"band": 0.7, "threshold": 0.9}},  # band not under the threshold
+                                       {"hostile": {"band": 0.2}}, {"hostile": 0.5},
+                                       {"endorsement_repost": {"band": 0.1, "threshold": 0.9}}])
+def test_bad_sentence_settings_are_refused(policy, sentences):
+    from auditors.base import RulesError
+
+    with pytest.raises(RulesError, match=r"\[sentences\]"):
+        TextModelAuditor(_with_model_rules(policy, thresholds={"hostile": 0.6}, sentences=sentences))

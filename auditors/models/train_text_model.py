@@ -34,6 +34,9 @@ thresholds and vetoes of config/rules/text_model.toml, and per category the thre
 that would do best there: the cross-validated figures of the issue's target. As at run time, a
 finding resting on a single weak signal is vetoed only when both the post and its quoted evidence
 (its likeliest clause) score under the veto: the fold's model scores the quotes of its held-out posts.
+It then searches, per category, the sentence scoring of borderline posts (`[sentences]`: a post in a band
+under the threshold is flagged on its likeliest sentence or alt text), the fold's model scoring each
+held-out post's candidate sentences as the run time does, and prints the figures without it and with it.
 
 `--explain-clean` prints where the clean posts flagged out of fold come from: each category flagged on
 a clean post, as a rule hit the model did not veto (by rules file and rule id) or the model alone.
@@ -204,21 +207,22 @@ def classifier():
     return LinearSVC(C=C, class_weight="balanced", random_state=0)
 
 
-def out_of_fold(matrix, labels: np.ndarray, groups: np.ndarray, seed: int, quotes, owners: np.ndarray):
+def out_of_fold(matrix, labels: np.ndarray, groups: np.ndarray, seed: int, parts: list[tuple]):
     """Each post's decision value from the model of the fold it was held out of (folds drawn with `seed`),
-    and the same model's decision value for each quote (`quotes`: a matrix, a row per quote; `owners`: the
-    post each quote is from)."""
+    and, for each (rows, owners) of `parts` (a matrix of quotes or sentences, and the post each row is
+    from), the same model's decision value for each row."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     folds = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
-    held_out, quoted = np.zeros(len(labels)), np.zeros(len(owners))
+    held_out, of_parts = np.zeros(len(labels)), [np.zeros(len(owners)) for _, owners in parts]
     for train_rows, test_rows in folds.split(matrix, labels, groups):
         fold = classifier().fit(matrix[train_rows], labels[train_rows])
         held_out[test_rows] = fold.decision_function(matrix[test_rows])
-        mine = np.isin(owners, test_rows)
-        if mine.any():
-            quoted[mine] = fold.decision_function(quotes[mine])
-    return held_out, quoted
+        for (rows, owners), values in zip(parts, of_parts):
+            mine = np.isin(owners, test_rows)
+            if mine.any():
+                values[mine] = fold.decision_function(rows[mine])
+    return held_out, of_parts
 
 
 def single_weak_quotes(found: list[list]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -237,6 +241,24 @@ def single_weak_quotes(found: list[list]) -> tuple[list[str], np.ndarray, np.nda
                     owners.append(row)
                     columns.append(column)
     return docs, np.array(owners, dtype=int), np.array(columns, dtype=int)
+
+
+def candidate_sentences(records: list[dict]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The documents of the sentences and alt texts the run time weighs on a borderline post
+    (TextModelAuditor's candidates), with each one's post and whether it is in the student_photo pool;
+    only of posts with more than one (a post of one sentence is that sentence)."""
+    from auditors.text_model import TextModelAuditor
+    from schoolaudit.corpus import record_to_post
+
+    docs, owners, alt = [], [], []
+    for row, record in enumerate(records):
+        candidates = TextModelAuditor._candidates(record_to_post(record)[0])
+        if len(candidates) > 1:
+            for where, _, document in candidates:
+                docs.append(document)
+                owners.append(row)
+                alt.append(where.startswith("alt"))
+    return docs, np.array(owners, dtype=int), np.array(alt, dtype=bool)
 
 
 def platt(decisions: np.ndarray, labels: np.ndarray) -> list[float]:
@@ -262,27 +284,39 @@ def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, st
     found = rule_findings(records)
     quote_docs, owners, quote_columns = single_weak_quotes(found)
     quote_sparse, quote_vectors = sparse_features(word, char, quote_docs), embeddings(quote_docs)
+    sentence_docs, sentence_owners, sentence_alt = candidate_sentences(records)
+    sentence_sparse, sentence_vectors = sparse_features(word, char, sentence_docs), embeddings(sentence_docs)
     models, calibration = {}, {}
     probabilities = np.zeros((len(seeds), len(records), len(CATEGORIES)))
     quoted = np.full(probabilities.shape, np.nan)
+    best_sentence = np.zeros(probabilities.shape)
     gaps, truths = np.zeros(probabilities.shape[1:], dtype=bool), np.zeros(probabilities.shape[1:], dtype=bool)
     for column, category in enumerate(CATEGORIES):
         labels = np.array([category in r["labels"] for r in records])
         matrix = features(sparse, vectors, shift, scales[category])
         mine = quote_columns == column
         quotes = features(quote_sparse[mine], quote_vectors[mine], shift, scales[category])
+        pooled = sentence_alt if category == "student_photo" else np.ones(len(sentence_owners), dtype=bool)
+        sentences = features(sentence_sparse[pooled], sentence_vectors[pooled], shift, scales[category])
         gap = np.array([all(f.category != category for f in findings) for findings in found])
         for row, seed in enumerate(seeds):
-            held_out, held_out_quotes = out_of_fold(matrix, labels, groups, seed, quotes, owners[mine])
+            held_out, (held_out_quotes, held_out_sentences) = out_of_fold(
+                matrix, labels, groups, seed, [(quotes, owners[mine]), (sentences, sentence_owners[pooled])])
             a, b = platt(held_out[gap], labels[gap])
             calibration.setdefault(category, [a, b])
             probabilities[row, :, column] = 1.0 / (1.0 + np.exp(-(a * held_out + b)))
             quote_probabilities = 1.0 / (1.0 + np.exp(-(a * held_out_quotes + b)))
             np.fmax.at(quoted[row, :, column], owners[mine], quote_probabilities)
+            # the likeliest sentence of a pool of more than one (0 otherwise, as at run time)
+            pool_sizes = np.bincount(sentence_owners[pooled], minlength=len(records))
+            sentence_probabilities = 1.0 / (1.0 + np.exp(-(a * held_out_sentences + b)))
+            np.maximum.at(best_sentence[row, :, column], sentence_owners[pooled], sentence_probabilities)
+            best_sentence[row, pool_sizes < 2, column] = 0.0
         gaps[:, column], truths[:, column] = gap, labels
         models[category] = classifier().fit(matrix, labels)
     check = reliability(probabilities[0][gaps], truths[gaps])
-    return (word, char, (shift, scales), models, calibration, check), (probabilities, quoted), found, groups
+    return ((word, char, (shift, scales), models, calibration, check), (probabilities, quoted, best_sentence),
+            found, groups)
 
 
 def reliability(probabilities: np.ndarray, truths: np.ndarray) -> list[dict]:
@@ -380,6 +414,8 @@ RECALL_FLOORS = {"student_photo": 0.92}
 #: Fold seeds whose out-of-fold probabilities `--tune` pools: one split's best settings flagged 2.5% of
 #: clean posts on the others.
 TUNING_SEEDS = (0, 1, 2)
+#: Lower bounds of the probability band in which a post is flagged on its best sentence (under the threshold).
+SENTENCE_BANDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 RECALL_COST = 0.5
 
 
@@ -391,28 +427,31 @@ def configured_settings() -> dict:
     return model_settings(load_policy(DEFAULT_CONFIG_DIR))
 
 
-def combined(record: dict, findings: list, row: np.ndarray, quoted_row: np.ndarray, thresholds: dict,
-             vetoes: dict) -> tuple[list, list]:
-    """What rules + model report on one post (auditors.text_model's combine and model_flags): the rules'
-    findings the model kept, and the (category, probability) the model adds on its own. `quoted_row`: per
-    category, the probability of the likeliest quote, read before a veto as at run time."""
+def combined(record: dict, findings: list, rows: tuple[np.ndarray, ...], settings: dict) -> tuple[list, list]:
+    """What rules + model report on one post (auditors.text_model's combine and model_flags) with `settings`
+    (thresholds, vetoes, sentences): the rules' findings the model kept, and the (category, probability) the
+    model adds on its own. `rows`: per category, the probability of the post, of its likeliest quote (read
+    before a veto as at run time) and of its likeliest sentence (read on a borderline post)."""
     from auditors.text_model import combine, model_flags
 
+    row, quoted_row, sentence_row = rows
     p = dict(zip(CATEGORIES, row))
     column = {c: i for i, c in enumerate(CATEGORIES)}
-    kept = combine(findings, p, thresholds, vetoes, quoted=lambda f: float(quoted_row[column[f.category]]))
-    added = model_flags(p, thresholds, frozenset(f.category for f in kept),
-                        has_alt=any(a.strip() for a in record["image_alt"]))
+    kept = combine(findings, p, settings["thresholds"], settings["vetoes"],
+                   quoted=lambda f: float(quoted_row[column[f.category]]))
+    added = model_flags(p, settings["thresholds"], frozenset(f.category for f in kept),
+                        has_alt=any(a.strip() for a in record["image_alt"]), sentences=settings.get("sentences"),
+                        best_sentence=lambda c: float(sentence_row[column[c]]))
     return kept, added
 
 
-def combined_labels(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list],
-                    thresholds: dict, vetoes: dict) -> list[set]:
-    """The categories rules + model report on each post (`probabilities`: of the posts and of their
-    quotes, records x categories each)."""
+def combined_labels(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list[list],
+                    settings: dict) -> list[set]:
+    """The categories rules + model report on each post (`probabilities`: of the posts, of their quotes and
+    of their likeliest sentences, records x categories each)."""
     out = []
-    for record, findings, row, quoted_row in zip(records, found, *probabilities):
-        kept, added = combined(record, findings, row, quoted_row, thresholds, vetoes)
+    for record, findings, *rows in zip(records, found, *probabilities):
+        kept, added = combined(record, findings, rows, settings)
         out.append({f.category for f in kept} | {c for c, _ in added})
     return out
 
@@ -440,8 +479,8 @@ def rule_namer() -> Callable:
     return name
 
 
-def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list],
-                  thresholds: dict, vetoes: dict, examples: int = 4) -> None:
+def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list[list],
+                  settings: dict, examples: int = 4) -> None:
     """Where the clean posts flagged out of fold come from, per fold seed's split on average: for each
     clean post flagged, each category it is flagged for and why - a rule hit the model kept (by rule id)
     or the model alone - and the clean posts a rule hit that the model vetoed."""
@@ -451,9 +490,9 @@ def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, np.ndarr
     clean = [i for i, r in enumerate(records) if not r["labels"]]
     flagged, vetoed, by_source, kinds = 0, 0, Counter(), Counter()
     posts_of: dict[str, list[str]] = {}
-    for split, quoted in zip(*probabilities):
+    for split in zip(*probabilities):
         for i in clean:
-            kept, added = combined(records[i], found[i], split[i], quoted[i], thresholds, vetoes)
+            kept, added = combined(records[i], found[i], [p[i] for p in split], settings)
             vetoed += bool(found[i]) and not kept and not added  # a veto the model then overrode is a flag
             flagged += bool(kept or added)
             kinds.update({"rule hit kept" if kept else "", "model alone" if added else ""} - {""})
@@ -470,8 +509,8 @@ def explain_clean(records: list[dict], probabilities: tuple[np.ndarray, np.ndarr
     print_sources(by_source, posts_of, seeds, examples)
 
 
-def explain_vetoed_hits(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list],
-                        thresholds: dict, vetoes: dict, examples: int = 4) -> None:
+def explain_vetoed_hits(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list[list],
+                        settings: dict, examples: int = 4) -> None:
     """The rule hits the model vetoed out of fold on posts that do break that rule's category (recall the
     veto costs), by rule, per fold seed's split on average: a rule often vetoed when right is one whose
     words the model cannot weigh (a candidate for `firm`, or for training posts in its voice)."""
@@ -480,7 +519,7 @@ def explain_vetoed_hits(records: list[dict], probabilities: tuple[np.ndarray, np
     name, seeds = rule_namer(), probabilities[0].shape[0]
     lost, posts_of = Counter(), {}
     for split in zip(*probabilities):
-        for record, findings, reported in zip(records, found, combined_labels(records, split, found, thresholds, vetoes)):
+        for record, findings, reported in zip(records, found, combined_labels(records, split, found, settings)):
             for finding in findings:
                 if finding.category in record["labels"] and finding.category not in reported:
                     lost[name(finding)] += 1
@@ -505,50 +544,110 @@ def objective(result: dict) -> float:
             - RECALL_COST * shortfall)
 
 
-def tune(records: list[dict], probabilities: tuple[np.ndarray, np.ndarray], found: list[list]) -> tuple[dict, dict]:
+def array_score(truth: np.ndarray, predicted: np.ndarray, labels: list[str]) -> dict:
+    """bench.eval_text.score of posts x labels arrays (gold, predicted), in numpy: the tuner scores
+    thousands of settings. Also returns the predictions, as `predicted`."""
+    result = {}
+    for column, category in enumerate(labels):
+        gold, pred = truth[:, column], predicted[:, column]
+        tp, fp, fn = int((gold & pred).sum()), int((~gold & pred).sum()), int((gold & ~pred).sum())
+        precision = tp / (tp + fp) if tp + fp else (1.0 if not fn else 0.0)
+        recall = tp / (tp + fn) if tp + fn else 1.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        result[category] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn, "tp": tp,
+                            "fp": fp, "fn": fn}
+    present = [c for c in labels if result[c]["support"]]
+    result["macro_f1"] = sum(result[c]["f1"] for c in present) / max(1, len(present))
+    clean = ~truth.any(axis=1)
+    result["clean_false_alarm"] = int(predicted[clean].any(axis=1).sum()) / max(1, int(clean.sum()))
+    result["clean_posts"], result["posts"], result["predicted"] = int(clean.sum()), len(truth), predicted
+    return result
+
+
+def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list[list]) -> dict:
     """Cross-validated figures of rules + model as configured, then a coordinate search (two sweeps over
     the categories) for the thresholds and vetoes that maximise macro-F1 - CLEAN_COST x clean share
-    (OVER_LIMIT_COST over CLEAN_LIMIT) - RECALL_COST x each category's recall shortfall under RECALL_FLOOR."""
+    (OVER_LIMIT_COST over CLEAN_LIMIT) - RECALL_COST x each category's recall shortfall under RECALL_FLOOR,
+    then (two sweeps more) for each category's sentence scoring of borderline posts, or none."""
+    from auditors.text_model import single_weak_signal
     from bench.eval_text import score, show
+    from records.model import CATEGORIES as ALL_LABELS
 
-    settings = configured_settings()
+    configured = configured_settings()
     copies = probabilities[0].shape[0]  # one per fold seed: the posts are scored once per seed
     records, found = records * copies, found * copies
     probabilities = tuple(p.reshape(-1, len(CATEGORIES)) for p in probabilities)
     gold = [set(r.get("labels", [])) for r in records]
     unscored = [{f.category for f in findings} - set(CATEGORIES) for findings in found]  # endorsement_repost
     found_of = {c: [[f for f in findings if f.category == c] for findings in found] for c in CATEGORIES}
-    flags: dict[tuple, list[bool]] = {}
+    any_found = {c: np.array([bool(mine) for mine in found_of[c]]) for c in CATEGORIES}
+    weak = {c: np.array([single_weak_signal(mine) for mine in found_of[c]]) for c in CATEGORIES}
+    has_alt = np.array([any(a.strip() for a in r["image_alt"]) for r in records])
+    flags: dict[tuple, np.ndarray] = {}
 
-    def flagged(category: str, threshold: float, veto: float) -> list[bool]:
-        """Whether rules + model report the category on each post: a category's verdict depends only on
-        its own threshold and veto, so each is worked out once for the whole search."""
-        key = (category, threshold, veto)
+    def flagged(category: str, threshold: float, veto: float, sentence: tuple | None) -> np.ndarray:
+        """Whether rules + model report the category on each post (combine and model_flags, in numpy): a
+        rule hit stands unless it is a single weak signal whose post and likeliest quote both score under
+        the veto; the model adds a post at or above the threshold, or a borderline one whose best sentence
+        clears the sentence threshold. A category's verdict depends only on its own settings, so each is
+        worked out once for the whole search."""
+        key = (category, threshold, veto, sentence)
         if key not in flags:
-            flags[key] = [category in labels for labels in combined_labels(
-                records, probabilities, found_of[category], {category: threshold}, {category: veto})]
+            column = CATEGORIES.index(category)
+            p, quoted, best_sentence = (values[:, column] for values in probabilities)
+            vetoed = weak[category] & (p < veto) & (np.fmax(p, quoted) < veto)
+            model = p >= threshold
+            if sentence:
+                band, sentence_threshold = sentence
+                model |= (band <= p) & (p < threshold) & (best_sentence >= sentence_threshold)
+            flags[key] = (any_found[category] & ~vetoed) | ((has_alt | (category != "student_photo")) & model)
         return flags[key]
 
-    def result(thresholds, vetoes):
-        columns = {c: flagged(c, thresholds[c], vetoes.get(c, 0.0)) for c in CATEGORIES if c in thresholds}
-        predicted = [unscored[i] | {c for c, column in columns.items() if column[i]} for i in range(len(records))]
-        return score(list(zip(gold, predicted)))
+    labels = list(ALL_LABELS)
+    truth = np.array([[c in g for c in labels] for g in gold])
+    mechanical = np.array([[c in u for c in labels] for u in unscored])  # endorsement_repost, as the rules found it
 
-    show("cross-validated, rules + model as configured", result(settings["thresholds"], settings["vetoes"]))
+    def result(settings: dict) -> dict:
+        predicted = mechanical.copy()
+        for c, t in settings["thresholds"].items():
+            predicted[:, labels.index(c)] = flagged(c, t, settings["vetoes"].get(c, 0.0), settings["sentences"].get(c))
+        return array_score(truth, predicted, labels)
+
+    checked = result(configured)  # the arrays' score is bench.eval_text's score
+    expected = score([(g, {c for c, on in zip(labels, row) if on}) for g, row in zip(gold, checked.pop("predicted"))])
+    assert expected == checked, "array_score differs from bench.eval_text.score"
+
+    def best(settings: dict, category: str, choices) -> dict:
+        """`settings` with the category's choice (a dict of its settings) that does best."""
+        options = []
+        for choice in choices:
+            trial = {key: {**values, category: choice[key]} if key in choice else values
+                     for key, values in settings.items()}
+            options.append((objective(result(trial)), trial))
+        return max(options, key=lambda option: option[0])[1]
+
+    show("cross-validated, rules + model as configured", result(configured))
     show("rules alone", score([(g, {f.category for f in fs}) for g, fs in zip(gold, found)]))
-    thresholds, vetoes = dict(settings["thresholds"]), dict(settings["vetoes"])
+    settings = {key: dict(configured[key]) for key in ("thresholds", "vetoes", "sentences")}
+    plain = {**settings, "sentences": {}}
     for _ in range(2):
         for category in CATEGORIES:
-            options = []
-            for threshold in THRESHOLDS:
-                for veto in (v for v in VETOES if v < threshold):
-                    r = result({**thresholds, category: threshold}, {**vetoes, category: veto})
-                    options.append((objective(r), threshold, veto))
-            _, thresholds[category], vetoes[category] = max(options)
-    show("cross-validated, rules + model with the thresholds and vetoes found", result(thresholds, vetoes))
-    print("\n[thresholds]\n" + "\n".join(f"{c} = {t}" for c, t in thresholds.items()))
-    print("\n[vetoes]\n" + "\n".join(f"{c} = {v}" for c, v in vetoes.items() if v))
-    return thresholds, vetoes
+            plain = best(plain, category, [{"thresholds": t, "vetoes": v} for t in THRESHOLDS for v in VETOES if v < t])
+    show("cross-validated, rules + model with the thresholds and vetoes found, no sentence scoring", result(plain))
+    settings = {**plain, "sentences": {}}
+    for _ in range(2):
+        for category in CATEGORIES:
+            threshold = settings["thresholds"][category]
+            settings = best(settings, category, [{"sentences": None}] + [
+                {"sentences": (band, sentence)} for band in SENTENCE_BANDS if band < threshold
+                for sentence in THRESHOLDS])
+    settings["sentences"] = {c: v for c, v in settings["sentences"].items() if v}
+    show("cross-validated, rules + model with those and the sentence scoring found", result(settings))
+    print("\n[thresholds]\n" + "\n".join(f"{c} = {t}" for c, t in settings["thresholds"].items()))
+    print("\n[vetoes]\n" + "\n".join(f"{c} = {v}" for c, v in settings["vetoes"].items() if v))
+    print("\n[sentences]\n" + "\n".join(f"{c} = {{ band = {b}, threshold = {t} }}"
+                                         for c, (b, t) in settings["sentences"].items()))
+    return settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -590,16 +689,15 @@ def main(argv: list[str] | None = None) -> int:
     for band in model[5]:
         print(f"calibration (out of fold, where the model speaks): {band}")
     if args.explain_clean:
-        settings = configured_settings()
         print("\nas configured:", end="")
-        explain_clean(records, probabilities, found, settings["thresholds"], settings["vetoes"])
-        explain_vetoed_hits(records, probabilities, found, settings["thresholds"], settings["vetoes"])
+        explain_clean(records, probabilities, found, configured_settings())
+        explain_vetoed_hits(records, probabilities, found, configured_settings())
     if args.tune:
-        thresholds, vetoes = tune(records, probabilities, found)
+        settings = tune(records, probabilities, found)
         if args.explain_clean:
             print("\nwith the settings found:", end="")
-            explain_clean(records, probabilities, found, thresholds, vetoes)
-            explain_vetoed_hits(records, probabilities, found, thresholds, vetoes)
+            explain_clean(records, probabilities, found, settings)
+            explain_vetoed_hits(records, probabilities, found, settings)
     check = TRAINING + args.check
     worst = self_test(model, check, args.output)
     if CONTEXTUAL is not None:

@@ -47,7 +47,9 @@ IMAGE_RULES = Table({
 })
 TEXT_MODEL = Table({"enabled": flag(), "threshold": SHARE, "categories": strings(_category),
                     "thresholds": Table(any_key=SHARE, key_check=_category),
-                    "vetoes": Table(any_key=number(minimum=0, maximum=1), key_check=_category)})
+                    "vetoes": Table(any_key=number(minimum=0, maximum=1), key_check=_category),
+                    "sentences": Table(any_key=Table({"band": SHARE, "threshold": SHARE}, required=("band", "threshold")),
+                                       key_check=_category)})
 #: What a category's rules file may hold beyond the common text-rule keys.
 EXTRA_KEYS = {
     "privacy": {"not_names": strings(), "titles": strings(), "named_child": patterns()},
