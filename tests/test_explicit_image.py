@@ -10,7 +10,6 @@ from PIL import Image
 
 from auditors import explicit_image
 from auditors.explicit_image import ExplicitScorer, network_pixels
-from auditors.image_analysis import ImageSettings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "images"
 SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
@@ -36,16 +35,15 @@ def test_the_int8_model_takes_the_fp32_models_pixels_before_their_float_step():
     assert np.array_equal(pixels.astype(np.float32) - MEAN_BGR, preprocess(image))
 
 
-def test_int8_scores_stay_near_fp32_and_no_decision_changes(scorers):
+def test_int8_scores_stay_near_fp32(scorers):
     """On the project's own images (and the shared photos when present): the largest difference
-    measured by bench/explicit_int8.py is 0.039 (0.14 with int8 weights in the first convolution)."""
+    measured by bench/explicit_int8.py is 0.039 (0.14 with int8 weights in the first convolution).
+    All of them are safe, far under the threshold: the bench counts decisions changed, not this test."""
     paths = sorted(FIXTURES.glob("*.jpg")) + (sorted(SHARED_IMAGES.glob("*.jpg"))[:20] if SHARED_IMAGES.is_dir() else [])
-    threshold = ImageSettings().explicit_threshold
     for path in paths:
         image = Image.open(path).convert("RGB")
         fp32, int8 = scorers["fp32"].score(image), scorers["int8"].score(image)
         assert abs(fp32 - int8) <= 0.05, path.name
-        assert (fp32 >= threshold) == (int8 >= threshold), path.name
 
 
 def test_an_unknown_precision_is_refused():

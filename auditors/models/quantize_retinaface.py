@@ -86,9 +86,9 @@ def _opset17_with_initializers(source: Path, target: Path) -> None:
     onnx.save(model, str(target))
 
 
-def pixels_in(path: Path, channel_axis: int = 1) -> None:
-    """Rewrite the model at `path` to take uint8 BGR pixels, the mean colour taken off in its graph (step 4
-    of the module's doc); `channel_axis`: 1 for N x 3 x H x W, 3 for N x H x W x 3 (quantize_open_nsfw)."""
+def pixels_in(path: Path, mean_bgr: np.ndarray, channel_axis: int = 1) -> None:
+    """Rewrite the model at `path` to take uint8 BGR pixels, `mean_bgr` (whole numbers) taken off in its
+    graph (step 4 of the module's doc); `channel_axis`: 1 for N x 3 x H x W, 3 for N x H x W x 3."""
     import onnx
     from onnx import helper, numpy_helper
 
@@ -97,7 +97,7 @@ def pixels_in(path: Path, channel_axis: int = 1) -> None:
     pixels = graph.input[0].name
     graph.input[0].type.tensor_type.elem_type = onnx.TensorProto.UINT8
     # (pixel - zero point) x scale, per channel: pixel - mean, in one pass over the image
-    graph.initializer.append(numpy_helper.from_array(MEAN_BGR.astype(np.uint8), "mean_bgr"))
+    graph.initializer.append(numpy_helper.from_array(np.asarray(mean_bgr).astype(np.uint8), "mean_bgr"))
     graph.initializer.append(numpy_helper.from_array(np.ones(3, np.float32), "unit_scale"))
     centre = helper.make_node("DequantizeLinear", [pixels, "unit_scale", "mean_bgr"], [f"{pixels}_centred"],
                               name="pixels_minus_mean", axis=channel_axis)
@@ -140,7 +140,7 @@ def main(argv: list[str]) -> int:
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax,
                         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
-    pixels_in(TARGET)
+    pixels_in(TARGET, MEAN_BGR)
     import hashlib
     print(f"{TARGET.name}: {TARGET.stat().st_size} bytes, sha256 {hashlib.sha256(TARGET.read_bytes()).hexdigest()}")
     return 0
