@@ -1,7 +1,7 @@
 """The nightly job on a board of N accounts served on 127.0.0.1: wall time, CPU per stage, peak memory.
 
     nice -n 10 .venv/bin/python bench/night.py [--accounts 500] [--posts 20] [--image-every 3] [--workers N]
-                                               [--compare ../old-checkout] [--timeline memory.csv] [--objects]
+                                               [--compare ../old-checkout] [--timeline memory.csv] [--objects] [--analysed]
 
 A local server (its own process) serves one RSS feed per account (`--posts` items, ETag, 304 when
 unchanged); every `--image-every`-th post carries an image of its own (a photo of ../shared/images, or
@@ -24,6 +24,11 @@ resident MB, proportional MB), to tell a process that grows over the night from 
 `--objects` (with `--timeline`) also counts, once a minute in each Python process of the tree, its live
 objects by type (`gc`) and writes the counts beside the CSV (`FILE.objects.txt`): what a growing
 process accumulates.
+
+`--analysed` stores every image's analysis before the first night, as an earlier night would have (each
+photo analysed once, its analysis kept under the sha256 of each of its distinct copies): the workers read
+analyses instead of running the models, so a night of 2,000 accounts takes minutes and shows what grows
+with the number of accounts and images, apart from the models' own peaks.
 
 `--compare DIR` runs the same board with the code of another checkout first (e.g. a clone of main in ../old-checkout), so the
 before and after are measured on the same loaded machine and printed as a ratio.
@@ -127,6 +132,35 @@ def bare_model_ms(images: list[bytes], rules_dir: Path) -> float:
     for data in images:
         analyse_bytes(data, settings)
     return (time.process_time() - started) / len(images) * 1000
+
+
+def image_analyses(config: Path, images: list[bytes]) -> tuple[str, list[dict]]:
+    """(the image auditors' settings key, each photo's analysis with them), analysed in this process."""
+    from auditors.image_analysis import analyse_bytes
+    from auditors.image_auditors import image_settings, load_image_rules
+    from schoolaudit.app import load_app
+
+    policy = load_app(config, announce=False).policy
+    settings = image_settings(policy, load_image_rules(policy)[0])
+    return settings.params, [analyse_bytes(photo, settings).to_dict() for photo in images]
+
+
+def store_analyses(config: Path, images: list[bytes], analysed: tuple[str, list[dict]], numbers: range) -> None:
+    """Each image `numbers` of the board analysed already (`--analysed`): its photo's analysis, in the media
+    folder's analysis file under the sha256 of the image's distinct copy, where the night's auditors look first."""
+    import hashlib
+
+    from auditors.image_auditors import CACHE_FILE
+    from crawl import distinct_jpeg
+    from records.image_cache import ImageCache
+    from schoolaudit.app import load_app
+
+    params, analyses = analysed
+    cache = ImageCache(load_app(config, announce=False).settings.media_dir / CACHE_FILE)
+    for number in numbers:
+        sha = hashlib.sha256(distinct_jpeg(images, number)).hexdigest()
+        cache.put(sha, params, {**analyses[number % len(images)], "sha256": sha})
+    cache.close()
 
 
 def _cmdline(pid: int) -> str:
@@ -325,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     board_arguments(parser, accounts=500, posts=20)
     parser.add_argument("--image-every", type=int, default=3, help="one post in this many carries an image")
     parser.add_argument("--compare", type=Path, help="a checkout whose code runs the same board first")
+    parser.add_argument("--analysed", action="store_true",
+                        help="every image analysed before the first night: memory growth without the models' runs")
     parser.add_argument("--timeline", type=Path, help="a CSV file for each process's memory at each sample")
     parser.add_argument("--objects", action="store_true",
                         help="with --timeline: each process's live objects by type once a minute, in FILE.objects.txt")
@@ -350,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = [("before", args.compare.resolve(), {})] if args.compare else []
         workers = {} if args.workers is None else {"workers": args.workers}
         runs.append(("after" if args.compare else "this code", REPO, workers))
-        bare_ms, before = None, None
+        bare_ms, before, analysed = None, None, None
         print(f"{args.accounts} accounts x {args.posts} posts, {distinct} distinct images, {cores} cores")
         for label, code, extra in runs:
             folder = root / label
@@ -358,6 +394,9 @@ def main(argv: list[str] | None = None) -> int:
             config = write_config(folder, base, args.accounts, args.concurrency, **crawl, **extra)
             if bare_ms is None:
                 bare_ms = bare_model_ms(images[::max(1, len(images) // 12)], config)
+            if args.analysed:
+                analysed = analysed or image_analyses(config, images)
+                store_analyses(config, images, analysed, range(0, args.accounts * args.posts, args.image_every))
             first, second = (night(code, config, folder / "outbox", *recorders(args, table, root, label, which))
                              for which in ("first", "second"))
             print(f"{label} ({code}):")
