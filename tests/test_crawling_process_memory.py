@@ -1,17 +1,30 @@
-"""The crawling process of a night holds no library it never uses (its memory adds to the workers')."""
+"""The night's crawling process holds no library it never uses (its memory adds to the workers')."""
+import os
 import subprocess
 import sys
+from importlib import import_module
 
+from auditors.text import RuleAuditor
+from schoolaudit.config.policy import NO_RULE_AUDITORS
 from tests.conftest import REPO
 
 
 def test_crawling_process_does_not_import_numpy(tmp_path):
-    # sqlite-utils imports numpy when it can, only to name numpy values' column types: 15 MB resident
-    probe = ("import sys\nimport schoolaudit.pipeline, schoolaudit.scheduler\nfrom records.store import Store\n"
-             "Store(sys.argv[1]).close()\nprint([m for m in ('numpy', 'pandas') if m in sys.modules])")
-    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "a.db")], capture_output=True, text=True,
-                            check=True, cwd=REPO)
+    # reading the configuration imported the text model, and opening the store sqlite-utils: both import
+    # numpy (15 MB resident), which the crawling process never uses
+    probe = ("import sys\nfrom schoolaudit.app import load_app\nfrom schoolaudit.scheduler import run_job\n"
+             "import schoolaudit.pipeline\napp = load_app(None, announce=False)\napp.store.close()\n"
+             "print([m for m in ('numpy', 'pandas') if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO,
+                            env={**os.environ, "SCHOOLAUDIT_DATA": str(tmp_path), "SCHOOLAUDIT_CONFIG": ""})
     assert result.stdout.strip() == "[]"
+
+
+def test_auditors_left_unimported_by_a_policy_are_no_rule_auditors():
+    for row in NO_RULE_AUDITORS:
+        module, _, name = row.partition(":")
+        cls = getattr(import_module(module), name)
+        assert not (isinstance(cls, type) and issubclass(cls, RuleAuditor)), row
 
 
 def test_store_still_works_beside_numpy(tmp_path):
