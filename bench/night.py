@@ -1,7 +1,7 @@
 """The nightly job on a board of N accounts served on 127.0.0.1: wall time, CPU per stage, peak memory.
 
     nice -n 10 .venv/bin/python bench/night.py [--accounts 500] [--posts 20] [--image-every 3] [--workers N]
-                                               [--compare ../old-checkout]
+                                               [--compare ../old-checkout] [--timeline memory.csv] [--objects] [--analysed]
 
 A local server (its own process) serves one RSS feed per account (`--posts` items, ETag, 304 when
 unchanged); every `--image-every`-th post carries an image of its own (a photo of ../shared/images, or
@@ -19,12 +19,24 @@ and under 500 MB for 2,000 accounts; the second night under 30 s). Beside the im
 stands the bare-model time: the distinct images times the time one image takes in the models
 (decode, faces, explicit score, text in images), measured here in this process on a dozen photos.
 
+`--timeline FILE.csv` writes every sample of every process of the tree (run, night, seconds, pid, role,
+resident MB, proportional MB), to tell a process that grows over the night from one that peaks once.
+`--objects` (with `--timeline`) also counts, once a minute in each Python process of the tree, its live
+objects by type (`gc`) and writes the counts beside the CSV (`FILE.objects.txt`): what a growing
+process accumulates.
+
+`--analysed` stores every image's analysis before the first night, as an earlier night would have (each
+photo analysed once, its analysis kept under the sha256 of each of its distinct copies): the workers read
+analyses instead of running the models, so a night of 2,000 accounts takes minutes and shows what grows
+with the number of accounts and images, apart from the models' own peaks.
+
 `--compare DIR` runs the same board with the code of another checkout first (e.g. a clone of main in ../old-checkout), so the
 before and after are measured on the same loaded machine and printed as a ratio.
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import multiprocessing
 import os
@@ -67,6 +79,22 @@ print(json.dumps({"status": report.status, "ok": len(summary.results) - len(summ
 """
 
 
+#: Imported at the start of every Python process of the night's tree (`--objects`, through PYTHONPATH): a
+#: thread that counts the process's live objects by type once a minute into a file of its own.
+OBJECT_COUNTER = """
+import gc, os, sys, threading, time, collections
+def _count(folder=os.environ["NIGHT_OBJECTS"], every=float(os.environ.get("NIGHT_OBJECTS_EVERY", "60"))):
+    started = time.monotonic()
+    while True:
+        time.sleep(every)
+        counts = collections.Counter(type(o).__name__ for o in gc.get_objects())
+        top = ", ".join(f"{name} {n}" for name, n in counts.most_common(12))
+        with open(os.path.join(folder, f"{os.getpid()}.txt"), "a") as out:
+            out.write(f"{time.monotonic() - started:.0f} s, {sum(counts.values())} objects: {top}\\n")
+threading.Thread(target=_count, daemon=True, name="night-objects").start()
+"""
+
+
 def photos() -> list[bytes]:
     """The shared photos when present, else a few drawn ones (faces or not, the models run all the same)."""
     found = sorted(SHARED_IMAGES.glob("*.jpg")) if SHARED_IMAGES.is_dir() else []
@@ -106,6 +134,42 @@ def bare_model_ms(images: list[bytes], rules_dir: Path) -> float:
     return (time.process_time() - started) / len(images) * 1000
 
 
+def image_analyses(config: Path, images: list[bytes]) -> tuple[str, list[dict]]:
+    """(the image auditors' settings key, each photo's analysis with them), analysed in this process."""
+    from auditors.image_analysis import analyse_bytes
+    from auditors.image_auditors import image_settings, load_image_rules
+    from schoolaudit.app import load_app
+
+    policy = load_app(config, announce=False).policy
+    settings = image_settings(policy, load_image_rules(policy)[0])
+    return settings.params, [analyse_bytes(photo, settings).to_dict() for photo in images]
+
+
+def store_analyses(config: Path, images: list[bytes], analysed: tuple[str, list[dict]], numbers: range) -> None:
+    """Each image `numbers` of the board analysed already (`--analysed`): its photo's analysis, in the media
+    folder's analysis file under the sha256 of the image's distinct copy, where the night's auditors look first."""
+    import hashlib
+
+    from auditors.image_auditors import CACHE_FILE
+    from crawl import distinct_jpeg
+    from records.image_cache import ImageCache
+    from schoolaudit.app import load_app
+
+    params, analyses = analysed
+    cache = ImageCache(load_app(config, announce=False).settings.media_dir / CACHE_FILE)
+    for number in numbers:
+        sha = hashlib.sha256(distinct_jpeg(images, number)).hexdigest()
+        cache.put(sha, params, {**analyses[number % len(images)], "sha256": sha})
+    cache.close()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def _pss(pid: int) -> int:
     """Proportional set size in bytes: a page shared by n processes (libraries, numpy) counts 1/n in each."""
     try:
@@ -120,9 +184,11 @@ def _pss(pid: int) -> int:
 class TreeSampler:
     """Peak summed RSS and CPU per process of a process and its descendants, read from /proc."""
 
-    def __init__(self, root: int):
+    def __init__(self, root: int, timeline=None):
         self.root, self.peak_rss, self.peak_pss, self.cpu, self.peak_each = root, 0, 0, {}, {}
+        self.rows = timeline  # a csv writer for each process's memory at each sample, or None
         self.started = time.perf_counter()
+        self.roles = {root: "crawling"}  # pid -> what the process is, for the timeline
         self.wanted: dict[tuple[int, int], float] = {}  # (pid, thread id) -> seconds on a CPU or waiting for one
         #: (seconds since start, root CPU, descendants' CPU, seconds on or waiting for a CPU, all threads)
         self.timeline: list[tuple[float, float, float, float]] = []
@@ -139,6 +205,8 @@ class TreeSampler:
             fields = raw[raw.rindex(")") + 2:].split()
             parents[int(entry)] = int(fields[1])
             stats[int(entry)] = (int(fields[11]) + int(fields[12])) / TICKS, int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            if int(fields[1]) == self.root:
+                self.roles.setdefault(int(entry), "worker" if "spawn_main" in _cmdline(int(entry)) else "other")
         tree = {self.root}
         changed = True
         while changed:
@@ -154,6 +222,10 @@ class TreeSampler:
             rss, proportional = self.peak_each.get(pid, (0, 0))  # each peak on its own
             self.peak_each[pid] = max(rss, stats[pid][1]), max(proportional, pss[pid])
             self._read_schedstat(pid)
+        if self.rows is not None:
+            now = time.perf_counter() - self.started
+            self.rows(((f"{now:.1f}", pid, self.roles.get(pid, "other"), f"{stats[pid][1] / 2**20:.1f}",
+                        f"{pss[pid] / 2**20:.1f}") for pid in sorted(tree)))
         self.timeline.append((time.perf_counter() - self.started, *self.split(), sum(self.wanted.values())))
 
     def _read_schedstat(self, pid: int) -> None:
@@ -198,13 +270,18 @@ class TreeSampler:
         return root, sum(self.cpu.values()) - root
 
 
-def night(code: Path, config: Path, outbox: Path) -> dict:
-    """Run the nightly job once with the code in `code`; its measurements."""
+def night(code: Path, config: Path, outbox: Path, timeline=None, objects: Path | None = None) -> dict:
+    """Run the nightly job once with the code in `code`; its measurements. `timeline` takes each sample's
+    rows (seconds, pid, role, resident MB, proportional MB); with `objects`, a folder, each process of the
+    tree counts its objects into it (OBJECT_COUNTER)."""
     env = dict(os.environ, PYTHONPATH=str(code))
+    if objects is not None:
+        (objects / "sitecustomize.py").write_text(OBJECT_COUNTER)
+        env.update(PYTHONPATH=f"{objects}{os.pathsep}{code}", NIGHT_OBJECTS=str(objects))
     started = time.perf_counter()
     job = subprocess.Popen([sys.executable, "-c", NIGHT, str(config), str(outbox)], cwd=code, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    sampler = TreeSampler(job.pid)
+    sampler = TreeSampler(job.pid, timeline)
     while job.poll() is None:
         sampler.sample()
         time.sleep(0.1)
@@ -254,12 +331,42 @@ def report(label: str, result: dict, cores: int, images: int, bare_ms: float) ->
                                                 for name, seconds in sorted(audit.items(), key=lambda i: -i[1])))
 
 
+def recorders(args: argparse.Namespace, table, root: Path, run: str, which: str) -> tuple:
+    """(the timeline's row writer, the folder the processes count their objects into) for one night, or Nones."""
+    if table is None:
+        return None, None
+
+    def rows(samples) -> None:
+        table.writerows((run, which, *sample) for sample in samples)
+
+    objects = None
+    if args.objects:
+        objects = root / f"objects-{run.replace(' ', '-')}-{which}"
+        objects.mkdir()
+    return rows, objects
+
+
+def gather_objects(args: argparse.Namespace, root: Path) -> None:
+    """Each process's object counts, gathered beside the timeline (FILE.objects.txt)."""
+    with args.timeline.with_suffix(".objects.txt").open("w") as out:
+        for folder in sorted(root.glob("objects-*")):
+            for counts in sorted(folder.glob("*.txt")):
+                out.write(f"== {folder.name.removeprefix('objects-')}, process {counts.stem}\n{counts.read_text()}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     board_arguments(parser, accounts=500, posts=20)
     parser.add_argument("--image-every", type=int, default=3, help="one post in this many carries an image")
     parser.add_argument("--compare", type=Path, help="a checkout whose code runs the same board first")
+    parser.add_argument("--analysed", action="store_true",
+                        help="every image analysed before the first night: memory growth without the models' runs")
+    parser.add_argument("--timeline", type=Path, help="a CSV file for each process's memory at each sample")
+    parser.add_argument("--objects", action="store_true",
+                        help="with --timeline: each process's live objects by type once a minute, in FILE.objects.txt")
     args = parser.parse_args(argv)
+    if args.objects and not args.timeline:
+        parser.error("--objects writes beside the --timeline file: give --timeline too")
 
     cores = os.cpu_count() or 1
     images = photos()
@@ -271,11 +378,15 @@ def main(argv: list[str] | None = None) -> int:
     distinct = len(range(0, args.accounts * args.posts, args.image_every))
     crawl = {"allow_private_addresses": True, "posts_per_account": args.posts}
     root = Path(tempfile.mkdtemp(prefix="schoolaudit-night-"))
+    timeline = args.timeline.open("w", newline="", buffering=1) if args.timeline else None
+    table = csv.writer(timeline) if timeline else None
+    if table:
+        table.writerow(("run", "night", "seconds", "pid", "role", "rss_mb", "pss_mb"))
     try:
         runs = [("before", args.compare.resolve(), {})] if args.compare else []
         workers = {} if args.workers is None else {"workers": args.workers}
         runs.append(("after" if args.compare else "this code", REPO, workers))
-        bare_ms, before = None, None
+        bare_ms, before, analysed = None, None, None
         print(f"{args.accounts} accounts x {args.posts} posts, {distinct} distinct images, {cores} cores")
         for label, code, extra in runs:
             folder = root / label
@@ -283,8 +394,11 @@ def main(argv: list[str] | None = None) -> int:
             config = write_config(folder, base, args.accounts, args.concurrency, **crawl, **extra)
             if bare_ms is None:
                 bare_ms = bare_model_ms(images[::max(1, len(images) // 12)], config)
-            first = night(code, config, folder / "outbox")
-            second = night(code, config, folder / "outbox")
+            if args.analysed:
+                analysed = analysed or image_analyses(config, images)
+                store_analyses(config, images, analysed, range(0, args.accounts * args.posts, args.image_every))
+            first, second = (night(code, config, folder / "outbox", *recorders(args, table, root, label, which))
+                             for which in ("first", "second"))
             print(f"{label} ({code}):")
             report("first night ", first, cores, distinct, bare_ms)
             report("second night", second, cores, distinct, bare_ms)
@@ -294,7 +408,11 @@ def main(argv: list[str] | None = None) -> int:
                       f"{first['peak_mb'] / before[0]['peak_mb']:.2f}x memory; second night "
                       f"{second['wall'] / before[1]['wall']:.2f}x wall")
             before = (first, second)
+        if args.objects:
+            gather_objects(args, root)
     finally:
+        if timeline:
+            timeline.close()
         server.terminate()
         shutil.rmtree(root, ignore_errors=True)
     return 0

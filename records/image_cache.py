@@ -1,9 +1,12 @@
 """A small, self-contained cache of image analyses, keyed by the image's sha256.
 
-Two layers: a dict in this process, and (when a path is given) a SQLite file, normally
-`<media_dir>/image-analysis.sqlite` beside the images themselves. Each entry is also keyed by
-`params`, a short digest of the models and thresholds that produced it, so changing a threshold
-or a model re-analyses instead of serving a stale answer. The cache is not the project's store:
+Two layers: a dict in this process, holding the `MEMORY_ENTRIES` analyses used last, and (when a
+path is given) a SQLite file, normally `<media_dir>/image-analysis.sqlite` beside the images
+themselves. The dict serves the several auditors that read one post's images; unbounded, it held
+every image a night's audit worker had seen (about 5 KB each: 64 MB at 13,000 images), so the
+worker grew with the number of accounts. Each entry is also keyed by `params`, a short digest of
+the models and thresholds that produced it, so changing a threshold or a model re-analyses instead
+of serving a stale answer. The cache is not the project's store:
 deleting the file only costs a re-analysis.
 """
 from __future__ import annotations
@@ -12,9 +15,14 @@ import json
 import logging
 import sqlite3
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+#: Analyses kept in memory, the most recently used: an account's images at the crawl's defaults (50
+#: posts of at most 20 images) fit, so its auditors never read the file or re-analyse for one another.
+MEMORY_ENTRIES = 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS image_analysis (
@@ -30,7 +38,7 @@ CREATE TABLE IF NOT EXISTS image_analysis (
 class ImageCache:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else None
-        self.memory: dict[tuple[str, str], dict] = {}
+        self.memory: OrderedDict[tuple[str, str], dict] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self.hits = self.misses = 0
@@ -49,7 +57,9 @@ class ImageCache:
         key = (sha256, params)
         with self._lock:
             found = self.memory.get(key)
-            if found is None and self._db is not None:
+            if found is not None:
+                self.memory.move_to_end(key)
+            elif self._db is not None:
                 try:
                     row = self._db.execute("SELECT result FROM image_analysis WHERE sha256 = ? AND params = ?",
                                            key).fetchone()
@@ -58,7 +68,7 @@ class ImageCache:
                     row = None
                 if row:
                     found = json.loads(row[0])
-                    self.memory[key] = found
+                    self._remember(key, found)
             if found is None:
                 self.misses += 1
             else:
@@ -68,7 +78,7 @@ class ImageCache:
     def put(self, sha256: str, params: str, result: dict) -> None:
         key = (sha256, params)
         with self._lock:
-            self.memory[key] = result
+            self._remember(key, result)
             if self._db is not None:
                 try:
                     self._db.execute("INSERT OR REPLACE INTO image_analysis (sha256, params, result) VALUES (?, ?, ?)",
@@ -76,6 +86,13 @@ class ImageCache:
                     self._db.commit()
                 except sqlite3.Error as exc:
                     log.warning("image cache write failed: %s", exc)
+
+    def _remember(self, key: tuple[str, str], result: dict) -> None:
+        """Keep `result` in memory, forgetting the analysis used longest ago beyond `MEMORY_ENTRIES`."""
+        self.memory[key] = result
+        self.memory.move_to_end(key)
+        if len(self.memory) > MEMORY_ENTRIES:
+            self.memory.popitem(last=False)
 
     def close(self) -> None:
         with self._lock:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from typing import TYPE_CHECKING
 
-import sqlite_utils
-
 from records.model import utcnow
 
-if TYPE_CHECKING:  # the store's migrations import this module
+if TYPE_CHECKING:  # the store's migrations import this module; the store imports sqlite-utils
+    import sqlite_utils
+
     from records.store import Store
 
 ROLES = ("admin", "reviewer", "viewer")

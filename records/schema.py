@@ -1,9 +1,12 @@
 """The schema, as numbered migration steps: a database at version N runs steps N+1.. on open."""
 from __future__ import annotations
 
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from records.people import migrate_people
+
+if TYPE_CHECKING:  # the store imports sqlite-utils (records.store._sqlite_utils)
+    import sqlite_utils
 
 
 def _v1(db: sqlite_utils.Database) -> None:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import sys
 from pathlib import Path
-
-import sqlite_utils
 
 from records.errors import StoreBusy
 from records.findings import FindingsPart
@@ -22,6 +21,26 @@ from records.mailing import MailingPart
 from records.posts import PostsPart
 from records.runs import RunsPart
 from records.schema import MIGRATIONS
+
+#: Optional libraries sqlite-utils imports when it can, only to name the column types of their values,
+#: which the store never writes (its tables are declared with Python types): numpy is 15 MB resident
+#: in the night's crawling process, which has no other use for it.
+_UNUSED_BY_SQLITE_UTILS = ("numpy", "pandas")
+
+
+def _sqlite_utils():
+    """sqlite-utils, imported without the libraries of `_UNUSED_BY_SQLITE_UTILS` not already imported."""
+    hidden = [name for name in _UNUSED_BY_SQLITE_UTILS if name not in sys.modules]
+    sys.modules.update(dict.fromkeys(hidden))  # None: importing it raises ImportError, as when it is absent
+    try:
+        import sqlite_utils
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+    return sqlite_utils
+
+
+sqlite_utils = _sqlite_utils()
 
 #: How long a writer waits for another's transaction to end before it gives up with StoreBusy.
 BUSY_TIMEOUT_MS = 60_000

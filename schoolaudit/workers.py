@@ -17,7 +17,8 @@ core. A worker whose parent died (a killed run) exits by itself.
 Memory: a worker's models are loaded on its first image (`auditors.image_analysis`; their sessions keep
 no memory between images: `auditors.onnx_session`; the face detector's arena is emptied after each run), all its threads allocate from one C heap
 (`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
-(`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
+(`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB
+(and flat in the number of accounts: the image analyses it keeps are the last 1,024, `records.image_cache`),
 and about 460 to 500 MB at its peak (bench/night.py, 200 accounts: two threads each at an image's
 peak at once; one image thread: 441 MB, and 9% less CPU on half the cores). The models' runs on large
 inputs (text lines found at read size, face passes at 1280 px) take turns (`auditors.onnx_session`),

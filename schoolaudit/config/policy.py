@@ -57,12 +57,18 @@ EXTRA_KEYS = {
 }
 
 
+#: Rows of the registry's table that are no RuleAuditors, left unimported when a policy is read: the image
+#: auditors (image libraries), and the text model (numpy: 15 MB resident in every process that reads a
+#: configuration, the night's crawling process among them; its rules file has a schema of its own, `TEXT_MODEL`)
+NO_RULE_AUDITORS = READS_IMAGES | {"auditors.text_model:TextModelAuditor"}
+
+
 def rule_auditors() -> dict[str, type]:
-    """{category: its RuleAuditor class} for the text auditors of the registry's table (the image
-    auditors, no RuleAuditors, are not imported: reading a policy needs no image library)."""
+    """{category: its RuleAuditor class} for the text auditors of the registry's table (`NO_RULE_AUDITORS`
+    are not imported)."""
     found = {}
     for row in AUDITORS:
-        if row in READS_IMAGES:
+        if row in NO_RULE_AUDITORS:
             continue
         module_name, _, class_name = row.partition(":")
         cls = getattr(import_module(module_name), class_name)
