@@ -16,15 +16,21 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CHILD = r"""
-import json, os, sys, time, types
+import inspect, json, os, sys, time, types
 import auditors.image_analysis as analysis
 assert analysis.__file__.startswith(os.getcwd()), analysis.__file__  # that revision's, not the installed one
 analysis.time = types.SimpleNamespace(perf_counter=time.process_time, process_time=time.process_time)
 settings = analysis.ImageSettings()
+if "timings" in inspect.signature(analysis.analyse_bytes).parameters:
+    def analyse(data):
+        timings = {}
+        return analysis.analyse_bytes(data, settings, timings=timings), timings
+else:  # a revision from before analyse_bytes timed its stages (issue 13's start, ed11cb3^)
+    def analyse(data):
+        return analysis.timed_analyse(data, settings)
 for line in sys.stdin:
-    timings = {}
     with open(line.rstrip("\n"), "rb") as file:
-        found = analysis.analyse_bytes(file.read(), settings, timings=timings)
+        found, timings = analyse(file.read())
     print(json.dumps([found.to_dict(), timings]), flush=True)
 """
 
