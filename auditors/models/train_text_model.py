@@ -595,7 +595,7 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
         if key not in flags:
             column = CATEGORIES.index(category)
             p, quoted, best_sentence = (values[:, column] for values in probabilities)
-            vetoed = weak[category] & (p < veto) & (np.fmax(p, quoted) < veto)
+            vetoed = weak[category] & (np.fmax(p, quoted) < veto)
             model = p >= threshold
             if sentence:
                 band, sentence_threshold = sentence
@@ -614,8 +614,12 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
         return array_score(truth, predicted, labels)
 
     checked = result(configured)  # the arrays' score is bench.eval_text's score
-    expected = score([(g, {c for c, on in zip(labels, row) if on}) for g, row in zip(gold, checked.pop("predicted"))])
+    reported = [{c for c, on in zip(labels, row) if on} for row in checked.pop("predicted")]
+    expected = score(list(zip(gold, reported)))
     assert expected == checked, "array_score differs from bench.eval_text.score"
+    # `flagged` is the run time's decision in numpy: checked once against it
+    run_time = combined_labels(records, probabilities, found, configured)
+    assert reported == [kept | mine for kept, mine in zip(run_time, unscored)], "flagged differs from combined"
 
     def best(settings: dict, category: str, choices) -> dict:
         """`settings` with the category's choice (a dict of its settings) that does best."""
