@@ -553,7 +553,7 @@ def model_flags(probabilities: dict[str, float], thresholds: dict[str, float], f
             continue
         probability = probabilities[category]
         band, sentence_threshold = (sentences or {}).get(category, (threshold, 1.0))
-        if probability < threshold and band <= probability and best_sentence is not None:
+        if best_sentence is not None and in_band(probability, band, threshold):
             probability = best_sentence(category)
             threshold = sentence_threshold
         if probability >= threshold:
@@ -561,10 +561,15 @@ def model_flags(probabilities: dict[str, float], thresholds: dict[str, float], f
     return flags
 
 
+def in_band(probability: float, band: float, threshold: float) -> bool:
+    """Whether a post's probability is borderline: from its category's band up to below its threshold."""
+    return band <= probability < threshold
+
+
 def borderline(probabilities: dict[str, float], thresholds: dict[str, float],
                sentences: dict[str, tuple[float, float]]) -> list[str]:
     """The categories of `sentences` whose probability is in their band, under their threshold."""
-    return [c for c, (band, _) in sentences.items() if band <= probabilities[c] < thresholds[c]]
+    return [c for c, (band, _) in sentences.items() if in_band(probabilities[c], band, thresholds[c])]
 
 
 class TextModelAuditor:
@@ -605,8 +610,7 @@ class TextModelAuditor:
         by_post = {}
         for post, doc in zip(posts, documents):
             probabilities = dict(zip(self.model.categories, scored[doc]))
-            likely = [c for c, t in self.thresholds.items() if probabilities[c] >= t]
-            likely += borderline(probabilities, self.thresholds, self.sentences)  # flagged or not by a sentence
+            likely = self._considered(probabilities)
             candidates = self._candidates(post) if likely else None
             by_post[id(post)] = (post, text_state(post), probabilities, candidates)
             for category in likely:
@@ -615,6 +619,12 @@ class TextModelAuditor:
                     sentences.update((candidates[i][2], None) for i in pool)
         self._sentences = dict(zip(sentences, self.model.decisions(list(sentences))))
         self._by_post = by_post
+
+    def _considered(self, probabilities: dict[str, float]) -> set[str]:
+        """The categories the model may flag on a post: at or above their threshold, or borderline (flagged
+        or not by a sentence)."""
+        return ({c for c, t in self.thresholds.items() if probabilities[c] >= t}
+                | set(borderline(probabilities, self.thresholds, self.sentences)))
 
     def _known(self, post: Post) -> tuple:
         """(post, its text_state, probabilities, candidate evidence or None): kept if the post is unchanged
@@ -661,8 +671,7 @@ class TextModelAuditor:
         if not post_texts(post):
             return []
         probabilities = self.probabilities(post)
-        likely = {c for c, t in self.thresholds.items() if probabilities[c] >= t}
-        likely = (likely | set(borderline(probabilities, self.thresholds, self.sentences))) - found
+        likely = self._considered(probabilities)
         if not likely:
             return []
         candidates = self._candidates_of(post)
