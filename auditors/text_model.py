@@ -678,11 +678,15 @@ class TextModelAuditor:
         pools = {category: self._pool(candidates, category) for category in likely}
         weighed = sorted({i for pool in pools.values() if len(pool) > 1 for i in pool})  # a choice needs their values
         decisions = dict(zip(weighed, self._sentence_decisions([candidates[i][2] for i in weighed])))
+        # per category, the candidate quoted: the likeliest (calibration keeps the decision values' order)
+        best = {category: pool[0] if len(pool) == 1 else max(pool, key=lambda i: decisions[i][self._position[category]])
+                for category, pool in pools.items() if pool}
 
         def best_sentence(category: str) -> float:
             """The probability of the pool's likeliest sentence (0 for a pool of one: the post is that sentence)."""
-            pool, column = pools[category], self._position[category]
-            return max(float(self.model.calibrated(decisions[i])[column]) for i in pool) if len(pool) > 1 else 0.0
+            if len(pools[category]) < 2:
+                return 0.0
+            return float(self.model.calibrated(decisions[best[category]])[self._position[category]])
 
         thresholds = {c: t for c, t in self.thresholds.items() if c in likely}
         flagged = [(category, probability) for category, probability in model_flags(
@@ -690,9 +694,7 @@ class TextModelAuditor:
             sentences=self.sentences, best_sentence=best_sentence) if context.policy.enabled(category)]
         findings = []
         for category, probability in flagged:
-            pool, column = pools[category], self._position[category]
-            best = pool[0] if len(pool) == 1 else max(pool, key=lambda i: decisions[i][column])
-            where, evidence, _ = candidates[best]
+            where, evidence, _ = candidates[best[category]]
             kind = "alt text" if where.startswith("alt") else "sentence"
             if probabilities[category] >= self.thresholds[category]:
                 explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "
