@@ -546,7 +546,8 @@ def model_flags(probabilities: dict[str, float], thresholds: dict[str, float], f
     auditor; student_photo only with an alt text to read (the image auditor judges the pixels). A
     borderline post (in the category's `sentences` band, under its threshold) is flagged when its best
     sentence alone (`best_sentence(category)`: its probability) reaches the sentence threshold: one
-    sentence can carry a violation that the rest of an innocent post dilutes."""
+    sentence can carry a violation that the rest of an innocent post dilutes. Its probability is then the
+    larger of the post's and the sentence's (a sentence threshold may be under the band)."""
     flags = []
     for category, threshold in thresholds.items():
         if category in found or not (has_alt or category != "student_photo"):
@@ -554,9 +555,10 @@ def model_flags(probabilities: dict[str, float], thresholds: dict[str, float], f
         probability = probabilities[category]
         band, sentence_threshold = (sentences or {}).get(category, (threshold, 1.0))
         if best_sentence is not None and in_band(probability, band, threshold):
-            probability = best_sentence(category)
-            threshold = sentence_threshold
-        if probability >= threshold:
+            sentence = best_sentence(category)
+            if sentence >= sentence_threshold:
+                flags.append((category, max(probability, sentence)))
+        elif probability >= threshold:
             flags.append((category, probability))
     return flags
 
@@ -699,9 +701,10 @@ class TextModelAuditor:
             if probabilities[category] >= self.thresholds[category]:
                 explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "
                                f"{probability:.2f}); the quoted {kind} weighs most.")
-            else:  # a borderline post, flagged on its sentence alone
-                explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate: the quoted {kind} "
-                               f"alone scores {probability:.2f} (the whole post {probabilities[category]:.2f}).")
+            else:  # a borderline post, flagged for its likeliest sentence
+                explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "
+                               f"{probability:.2f}): the post scores {probabilities[category]:.2f} and the quoted "
+                               f"{kind} is its likeliest ({best_sentence(category):.2f} alone).")
             findings.append(context.finding(
                 category, evidence, repost_explanation(post, explanation) if where == "repost" else explanation,
                 self.name, where=where, severity=LOWER[context.policy[category].severity]))
