@@ -658,8 +658,10 @@ class RuleAuditor:
         first, end = self._id_range
         if every is not None and bisect_left(every, first) == bisect_left(every, end):
             return []  # no rule of this auditor can match a text of the post
-        candidates = [(where, text, self._rules_for(every, "alt" if where.startswith("alt") else "text"))
-                      for where, text in reading.texts]  # a repost's text reads as text
+        # the rules that may match each kind of text, chosen once per kind (a repost's text reads as text)
+        kinds = ["alt" if where.startswith("alt") else "text" for where, _ in reading.texts]
+        rules_of = {kind: self._rules_for(every, kind) for kind in set(kinds)}
+        candidates = [(where, text, rules_of[kind]) for (where, text), kind in zip(reading.texts, kinds)]
         if not any(rules for _, _, rules in candidates):
             return []  # nothing can match: what would cancel a finding need not be read
         whole = reading.whole
@@ -673,7 +675,7 @@ class RuleAuditor:
             cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
             for rule, which in rules:
                 found = self._first_finding(rule, which, where, text, cased, low, (whole, framings, maybe), seen,
-                                            post_verdicts, maybe)
+                                            post_verdicts)
                 if found:
                     sentence, match = found
                     seen.add((where, sentence))
@@ -686,12 +688,12 @@ class RuleAuditor:
         return findings
 
     def _first_finding(self, rule: Rule, which: tuple[int, ...], where: str, text: str, cased: str, low: str | None,
-                       post: tuple[str, list[str], frozenset[int] | None], seen: set, post_verdicts: dict,
-                       maybe: frozenset[int] | None = None) -> tuple[tuple[int, int], re.Match] | None:
+                       post: tuple[str, list[str], frozenset[int] | None], seen: set,
+                       post_verdicts: dict) -> tuple[tuple[int, int], re.Match] | None:
         """(sentence, match) of `rule` (its terms `which`) on the first sentence of `text` that breaks it and has no
         finding yet (`seen`: (where, sentence) pairs), or None. `post` is the whole post's text, the
-        post exceptions it holds (`framings`) and the prefilter's candidate ids for it; `maybe`, the same ids,
-        which serve `text` too (Reading; None: any pattern may match). `cased` is `text` in restored case
+        post exceptions it holds (`framings`) and the prefilter's candidate ids for it, which serve `text`'s
+        sentences too (Reading; None: any pattern may match). `cased` is `text` in restored case
         (same offsets), which the patterns read; the checks read the original, whose case they judge.
         What a sentence or the post says is judged once per rule, not once per match in it, so that
         a long sentence with many matches costs its length once."""
@@ -706,7 +708,7 @@ class RuleAuditor:
                 if id(rule) not in post_verdicts:
                     post_verdicts[id(rule)] = self._post_allows(rule, *post)
                 sentence_verdicts[sentence] = post_verdicts[id(rule)] and self._sentence_allows(
-                    rule, cased[sentence[0]:sentence[1]], text[sentence[0]:sentence[1]], maybe)
+                    rule, cased[sentence[0]:sentence[1]], text[sentence[0]:sentence[1]], post[2])
             if sentence_verdicts[sentence] and self._near_allows(rule, cased, sentence, match):
                 return sentence, match
         return None

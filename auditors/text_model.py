@@ -546,25 +546,32 @@ def model_flags(probabilities: dict[str, float], thresholds: dict[str, float], f
     auditor; student_photo only with an alt text to read (the image auditor judges the pixels). A
     borderline post (in the category's `sentences` band, under its threshold) is flagged when its best
     sentence alone (`best_sentence(category)`: its probability) reaches the sentence threshold: one
-    sentence can carry a violation that the rest of an innocent post dilutes."""
+    sentence can carry a violation that the rest of an innocent post dilutes. Its probability is then the
+    larger of the post's and the sentence's (a sentence threshold may be under the band)."""
     flags = []
     for category, threshold in thresholds.items():
         if category in found or not (has_alt or category != "student_photo"):
             continue
         probability = probabilities[category]
         band, sentence_threshold = (sentences or {}).get(category, (threshold, 1.0))
-        if probability < threshold and band <= probability and best_sentence is not None:
-            probability = best_sentence(category)
-            threshold = sentence_threshold
-        if probability >= threshold:
+        if best_sentence is not None and in_band(probability, band, threshold):
+            sentence = best_sentence(category)
+            if sentence >= sentence_threshold:
+                flags.append((category, max(probability, sentence)))
+        elif probability >= threshold:
             flags.append((category, probability))
     return flags
+
+
+def in_band(probability: float, band: float, threshold: float) -> bool:
+    """Whether a post's probability is borderline: from its category's band up to below its threshold."""
+    return band <= probability < threshold
 
 
 def borderline(probabilities: dict[str, float], thresholds: dict[str, float],
                sentences: dict[str, tuple[float, float]]) -> list[str]:
     """The categories of `sentences` whose probability is in their band, under their threshold."""
-    return [c for c, (band, _) in sentences.items() if band <= probabilities[c] < thresholds[c]]
+    return [c for c, (band, _) in sentences.items() if in_band(probabilities[c], band, thresholds[c])]
 
 
 class TextModelAuditor:
@@ -605,8 +612,7 @@ class TextModelAuditor:
         by_post = {}
         for post, doc in zip(posts, documents):
             probabilities = dict(zip(self.model.categories, scored[doc]))
-            likely = [c for c, t in self.thresholds.items() if probabilities[c] >= t]
-            likely += borderline(probabilities, self.thresholds, self.sentences)  # flagged or not by a sentence
+            likely = self._considered(probabilities)
             candidates = self._candidates(post) if likely else None
             by_post[id(post)] = (post, text_state(post), probabilities, candidates)
             for category in likely:
@@ -615,6 +621,12 @@ class TextModelAuditor:
                     sentences.update((candidates[i][2], None) for i in pool)
         self._sentences = dict(zip(sentences, self.model.decisions(list(sentences))))
         self._by_post = by_post
+
+    def _considered(self, probabilities: dict[str, float]) -> set[str]:
+        """The categories the model may flag on a post: at or above their threshold, or borderline (flagged
+        or not by a sentence)."""
+        return ({c for c, t in self.thresholds.items() if probabilities[c] >= t}
+                | set(borderline(probabilities, self.thresholds, self.sentences)))
 
     def _known(self, post: Post) -> tuple:
         """(post, its text_state, probabilities, candidate evidence or None): kept if the post is unchanged
@@ -661,19 +673,22 @@ class TextModelAuditor:
         if not post_texts(post):
             return []
         probabilities = self.probabilities(post)
-        likely = {c for c, t in self.thresholds.items() if probabilities[c] >= t}
-        likely = (likely | set(borderline(probabilities, self.thresholds, self.sentences))) - found
+        likely = self._considered(probabilities)
         if not likely:
             return []
         candidates = self._candidates_of(post)
         pools = {category: self._pool(candidates, category) for category in likely}
         weighed = sorted({i for pool in pools.values() if len(pool) > 1 for i in pool})  # a choice needs their values
         decisions = dict(zip(weighed, self._sentence_decisions([candidates[i][2] for i in weighed])))
+        # per category, the candidate quoted: the likeliest (calibration keeps the decision values' order)
+        best = {category: pool[0] if len(pool) == 1 else max(pool, key=lambda i: decisions[i][self._position[category]])
+                for category, pool in pools.items() if pool}
 
         def best_sentence(category: str) -> float:
             """The probability of the pool's likeliest sentence (0 for a pool of one: the post is that sentence)."""
-            pool, column = pools[category], self._position[category]
-            return max(float(self.model.calibrated(decisions[i])[column]) for i in pool) if len(pool) > 1 else 0.0
+            if len(pools[category]) < 2:
+                return 0.0
+            return float(self.model.calibrated(decisions[best[category]])[self._position[category]])
 
         thresholds = {c: t for c, t in self.thresholds.items() if c in likely}
         flagged = [(category, probability) for category, probability in model_flags(
@@ -681,16 +696,15 @@ class TextModelAuditor:
             sentences=self.sentences, best_sentence=best_sentence) if context.policy.enabled(category)]
         findings = []
         for category, probability in flagged:
-            pool, column = pools[category], self._position[category]
-            best = pool[0] if len(pool) == 1 else max(pool, key=lambda i: decisions[i][column])
-            where, evidence, _ = candidates[best]
+            where, evidence, _ = candidates[best[category]]
             kind = "alt text" if where.startswith("alt") else "sentence"
             if probabilities[category] >= self.thresholds[category]:
                 explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "
                                f"{probability:.2f}); the quoted {kind} weighs most.")
-            else:  # a borderline post, flagged on its sentence alone
-                explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate: the quoted {kind} "
-                               f"alone scores {probability:.2f} (the whole post {probabilities[category]:.2f}).")
+            else:  # a borderline post, flagged for its likeliest sentence
+                explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "
+                               f"{probability:.2f}): the post scores {probabilities[category]:.2f} and the quoted "
+                               f"{kind} is its likeliest ({best_sentence(category):.2f} alone).")
             findings.append(context.finding(
                 category, evidence, repost_explanation(post, explanation) if where == "repost" else explanation,
                 self.name, where=where, severity=LOWER[context.policy[category].severity]))

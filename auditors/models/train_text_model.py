@@ -299,6 +299,7 @@ def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, st
         pooled = sentence_alt if category == "student_photo" else np.ones(len(sentence_owners), dtype=bool)
         sentences = features(sentence_sparse[pooled], sentence_vectors[pooled], shift, scales[category])
         gap = np.array([all(f.category != category for f in findings) for findings in found])
+        pool_sizes = np.bincount(sentence_owners[pooled], minlength=len(records))
         for row, seed in enumerate(seeds):
             held_out, (held_out_quotes, held_out_sentences) = out_of_fold(
                 matrix, labels, groups, seed, [(quotes, owners[mine]), (sentences, sentence_owners[pooled])])
@@ -308,7 +309,6 @@ def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, st
             quote_probabilities = 1.0 / (1.0 + np.exp(-(a * held_out_quotes + b)))
             np.fmax.at(quoted[row, :, column], owners[mine], quote_probabilities)
             # the likeliest sentence of a pool of more than one (0 otherwise, as at run time)
-            pool_sizes = np.bincount(sentence_owners[pooled], minlength=len(records))
             sentence_probabilities = 1.0 / (1.0 + np.exp(-(a * held_out_sentences + b)))
             np.maximum.at(best_sentence[row, :, column], sentence_owners[pooled], sentence_probabilities)
             best_sentence[row, pool_sizes < 2, column] = 0.0
@@ -564,16 +564,15 @@ def array_score(truth: np.ndarray, predicted: np.ndarray, labels: list[str]) -> 
     return result
 
 
-def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list[list]) -> dict:
-    """Cross-validated figures of rules + model as configured, then a coordinate search (two sweeps over
-    the categories) for the thresholds and vetoes that maximise macro-F1 - CLEAN_COST x clean share
-    (OVER_LIMIT_COST over CLEAN_LIMIT) - RECALL_COST x each category's recall shortfall under RECALL_FLOOR,
-    then (two sweeps more) for each category's sentence scoring of borderline posts, or none."""
+def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list[list], configured: dict) -> dict:
+    """Cross-validated figures of rules + model as `configured` (configured_settings()), then a coordinate
+    search (two sweeps over the categories) for the thresholds and vetoes that maximise macro-F1 - CLEAN_COST
+    x clean share (OVER_LIMIT_COST over CLEAN_LIMIT) - RECALL_COST x each category's recall shortfall under
+    RECALL_FLOOR, then (two sweeps more) for each category's sentence scoring of borderline posts, or none."""
     from auditors.text_model import single_weak_signal
     from bench.eval_text import score, show
     from records.model import CATEGORIES as ALL_LABELS
 
-    configured = configured_settings()
     copies = probabilities[0].shape[0]  # one per fold seed: the posts are scored once per seed
     records, found = records * copies, found * copies
     probabilities = tuple(p.reshape(-1, len(CATEGORIES)) for p in probabilities)
@@ -595,7 +594,7 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
         if key not in flags:
             column = CATEGORIES.index(category)
             p, quoted, best_sentence = (values[:, column] for values in probabilities)
-            vetoed = weak[category] & (p < veto) & (np.fmax(p, quoted) < veto)
+            vetoed = weak[category] & (np.fmax(p, quoted) < veto)
             model = p >= threshold
             if sentence:
                 band, sentence_threshold = sentence
@@ -614,8 +613,12 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
         return array_score(truth, predicted, labels)
 
     checked = result(configured)  # the arrays' score is bench.eval_text's score
-    expected = score([(g, {c for c, on in zip(labels, row) if on}) for g, row in zip(gold, checked.pop("predicted"))])
+    reported = [{c for c, on in zip(labels, row) if on} for row in checked.pop("predicted")]
+    expected = score(list(zip(gold, reported)))
     assert expected == checked, "array_score differs from bench.eval_text.score"
+    # `flagged` is the run time's decision in numpy: checked once against it
+    run_time = combined_labels(records, probabilities, found, configured)
+    assert reported == [kept | mine for kept, mine in zip(run_time, unscored)], "flagged differs from combined"
 
     def best(settings: dict, category: str, choices) -> dict:
         """`settings` with the category's choice (a dict of its settings) that does best."""
@@ -688,12 +691,13 @@ def main(argv: list[str] | None = None) -> int:
           f"groups; {len(model[0].vocabulary_):,} word + {len(model[1].vocabulary_):,} char features + embedding")
     for band in model[5]:
         print(f"calibration (out of fold, where the model speaks): {band}")
+    configured = configured_settings()
     if args.explain_clean:
         print("\nas configured:", end="")
-        explain_clean(records, probabilities, found, configured_settings())
-        explain_vetoed_hits(records, probabilities, found, configured_settings())
+        explain_clean(records, probabilities, found, configured)
+        explain_vetoed_hits(records, probabilities, found, configured)
     if args.tune:
-        settings = tune(records, probabilities, found)
+        settings = tune(records, probabilities, found, configured)
         if args.explain_clean:
             print("\nwith the settings found:", end="")
             explain_clean(records, probabilities, found, settings)
