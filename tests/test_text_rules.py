@@ -84,3 +84,36 @@ def test_post_with_images_but_no_alt_text_is_left_to_the_image_auditor(engine):
     record = {"id": "p1", "platform": "instagram", "account": {"name": "A", "kind": "school"}, "text": "Field day fun!",
               "image_alt": ["", "  "], "repost_of": None}
     assert "student_photo" not in run(engine, record)["labels"]
+
+
+@pytest.fixture(scope="module")
+def commercial(engine):
+    """The commercial rules alone (no text model): the evidence sentences they flag in a text."""
+    from auditors.base import AuditContext
+    from auditors.commercial import CommercialAuditor
+    from records.model import Post
+    policy, auditors = engine
+    auditor = next(a for a in auditors if isinstance(a, CommercialAuditor))
+    return lambda text: [f.evidence for f in auditor.audit(Post("a", "x", "1", None, None, text), AuditContext(policy))]
+
+
+@pytest.mark.parametrize("text, evidence", [
+    # vendor_superlative: a superlative about a vendor's goods in a named place
+    ("Thanks to Ridgeway Garage for the loaner van. Friendliest mechanics in Elgin, go see them!",
+     "Friendliest mechanics in Elgin, go see them!"),
+    ("Team dinner at Nonna's 🍝 best lasagna in the east end", "Team dinner at Nonna's 🍝 best lasagna in the east end"),
+    ("Merci à la Fromagerie Leduc, le meilleur cheddar du comté!", "Merci à la Fromagerie Leduc, le meilleur cheddar du comté!"),
+])
+def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidence):
+    assert commercial(text) == [evidence]
+
+
+@pytest.mark.parametrize("text", [
+    # look-alikes of vendor_superlative: a team, students or a result, not a vendor
+    "Our senior girls posted the best finish in Elgin history this weekend!",
+    "Congratulations to the best cross-country runners in Norfolk 🏃",
+    "Our Grade 8s had the best average in Ontario on the math contest!",
+    "Thanks to Elgin Museum for hosting our field trip, the best exhibit in Elgin!",
+])
+def test_commercial_rule_leaves_a_look_alike_alone(commercial, text):
+    assert commercial(text) == []
