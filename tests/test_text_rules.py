@@ -103,6 +103,10 @@ def commercial(engine):
      "Friendliest mechanics in Elgin, go see them!"),
     ("Team dinner at Nonna's 🍝 best lasagna in the east end", "Team dinner at Nonna's 🍝 best lasagna in the east end"),
     ("Merci à la Fromagerie Leduc, le meilleur cheddar du comté!", "Merci à la Fromagerie Leduc, le meilleur cheddar du comté!"),
+    # discount: a store's price for students, a dealer's financing
+    ("Grade 12s: Byte Barn gives education pricing on tablets with your student card.",
+     "Grade 12s: Byte Barn gives education pricing on tablets with your student card."),
+    ("Thanks to Elgin Ford for the van! Ask about their 0% financing 🚗", "Ask about their 0% financing 🚗"),
 ])
 def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidence):
     assert commercial(text) == [evidence]
@@ -114,6 +118,9 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     "Congratulations to the best cross-country runners in Norfolk 🏃",
     "Our Grade 8s had the best average in Ontario on the math contest!",
     "Thanks to Elgin Museum for hosting our field trip, the best exhibit in Elgin!",
+    # look-alikes of the discount terms: school pricing that is no store's offer
+    "Education funding and student transportation are on the board's agenda tonight.",
+    "Our student council is financing the new benches with the spring fundraiser.",
 ])
 def test_commercial_rule_leaves_a_look_alike_alone(commercial, text):
     assert commercial(text) == []
