@@ -106,7 +106,9 @@ def commercial(engine):
     # discount: a store's price for students, a dealer's financing
     ("Grade 12s: Byte Barn gives education pricing on tablets with your student card.",
      "Grade 12s: Byte Barn gives education pricing on tablets with your student card."),
-    ("Thanks to Elgin Ford for the van! Ask about their 0% financing 🚗", "Ask about their 0% financing 🚗"),
+    ("Thanks to Elgin Ford for the van! Ask about their 0% financing 🚗", "Ask about their 0% financing 🚗"),    # product_news: a business's new product to come and try
+    ("Sharing @MillRaceBrewing: new cranberry sour on tap this weekend!", "Sharing @MillRaceBrewing: new cranberry sour on tap this weekend!"),
+    ("Harvest party at Oxbow Cider, with the release of our Maple Dry!", "Harvest party at Oxbow Cider, with the release of our Maple Dry!"),
 ])
 def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidence):
     assert commercial(text) == [evidence]
@@ -120,7 +122,10 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     "Thanks to Elgin Museum for hosting our field trip, the best exhibit in Elgin!",
     # look-alikes of the discount terms: school pricing that is no store's offer
     "Education funding and student transportation are on the board's agenda tonight.",
-    "Our student council is financing the new benches with the spring fundraiser.",
+    "Our student council is financing the new benches with the spring fundraiser.",    # look-alikes of product_news: the school's own new things
+    "Come try our new cafeteria menu: Thai curry bowls start Monday!",
+    "Celebrating the launch of our new website with a student design contest.",
+    "Root beer floats on tap at the spring fair!",
 ])
 def test_commercial_rule_leaves_a_look_alike_alone(commercial, text):
     assert commercial(text) == []
