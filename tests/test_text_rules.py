@@ -108,7 +108,9 @@ def commercial(engine):
      "Grade 12s: Byte Barn gives education pricing on tablets with your student card."),
     ("Thanks to Elgin Ford for the van! Ask about their 0% financing 🚗", "Ask about their 0% financing 🚗"),    # product_news: a business's new product to come and try
     ("Sharing @MillRaceBrewing: new cranberry sour on tap this weekend!", "Sharing @MillRaceBrewing: new cranberry sour on tap this weekend!"),
-    ("Harvest party at Oxbow Cider, with the release of our Maple Dry!", "Harvest party at Oxbow Cider, with the release of our Maple Dry!"),
+    ("Harvest party at Oxbow Cider, with the release of our Maple Dry!", "Harvest party at Oxbow Cider, with the release of our Maple Dry!"),    # brewery_for_families: a named brewery, winery or pub inviting families
+    ("Movie night on the patio at Cedar Creek Brewing, bring the kids 🍕", "Movie night on the patio at Cedar Creek Brewing, bring the kids 🍕"),
+    ("Our local winery welcomes families to its grape harvest Saturday!", "Our local winery welcomes families to its grape harvest Saturday!"),
 ])
 def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidence):
     assert commercial(text) == [evidence]
@@ -125,7 +127,9 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     "Our student council is financing the new benches with the spring fundraiser.",    # look-alikes of product_news: the school's own new things
     "Come try our new cafeteria menu: Thai curry bowls start Monday!",
     "Celebrating the launch of our new website with a student design contest.",
-    "Root beer floats on tap at the spring fair!",
+    "Root beer floats on tap at the spring fair!",    # look-alikes of brewery_for_families: no families invited, or a class trip
+    "Staff social Friday at Cedar Creek Brewing after the bell.",
+    "Grade 7 families: the field trip to the Brantford Brewery Museum leaves at 9.",
 ])
 def test_commercial_rule_leaves_a_look_alike_alone(commercial, text):
     assert commercial(text) == []
