@@ -110,7 +110,8 @@ def commercial(engine):
     ("Sharing @MillRaceBrewing: new cranberry sour on tap this weekend!", "Sharing @MillRaceBrewing: new cranberry sour on tap this weekend!"),
     ("Harvest party at Oxbow Cider, with the release of our Maple Dry!", "Harvest party at Oxbow Cider, with the release of our Maple Dry!"),    # brewery_for_families: a named brewery, winery or pub inviting families
     ("Movie night on the patio at Cedar Creek Brewing, bring the kids 🍕", "Movie night on the patio at Cedar Creek Brewing, bring the kids 🍕"),
-    ("Our local winery welcomes families to its grape harvest Saturday!", "Our local winery welcomes families to its grape harvest Saturday!"),
+    ("Our local winery welcomes families to its grape harvest Saturday!", "Our local winery welcomes families to its grape harvest Saturday!"),    # sponsored: a business named the official supplier of its product
+    ("Kettle Ridge Roasters, official coffee of the Falcons booster club ☕", "Kettle Ridge Roasters, official coffee of the Falcons booster club ☕"),
 ])
 def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidence):
     assert commercial(text) == [evidence]
@@ -129,7 +130,9 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     "Celebrating the launch of our new website with a student design contest.",
     "Root beer floats on tap at the spring fair!",    # look-alikes of brewery_for_families: no families invited, or a class trip
     "Staff social Friday at Cedar Creek Brewing after the bell.",
-    "Grade 7 families: the field trip to the Brantford Brewery Museum leaves at 9.",
+    "Grade 7 families: the field trip to the Brantford Brewery Museum leaves at 9.",    # look-alikes of the official-supplier term
+    "Join us for the official opening of the new gym on Friday!",
+    "Our mascot Rocky is the official greeter of the spring fair 🦝",
 ])
 def test_commercial_rule_leaves_a_look_alike_alone(commercial, text):
     assert commercial(text) == []
