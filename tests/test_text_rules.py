@@ -84,3 +84,55 @@ def test_post_with_images_but_no_alt_text_is_left_to_the_image_auditor(engine):
     record = {"id": "p1", "platform": "instagram", "account": {"name": "A", "kind": "school"}, "text": "Field day fun!",
               "image_alt": ["", "  "], "repost_of": None}
     assert "student_photo" not in run(engine, record)["labels"]
+
+
+@pytest.fixture(scope="module")
+def commercial(engine):
+    """The commercial rules alone (no text model): the evidence sentences they flag in a text."""
+    from auditors.base import AuditContext
+    from auditors.commercial import CommercialAuditor
+    from records.model import Post
+    policy, auditors = engine
+    auditor = next(a for a in auditors if isinstance(a, CommercialAuditor))
+    return lambda text: [f.evidence for f in auditor.audit(Post("a", "x", "1", None, None, text), AuditContext(policy))]
+
+
+@pytest.mark.parametrize("text, evidence", [
+    # vendor_superlative: a superlative about a vendor's goods in a named place
+    ("Thanks to Ridgeway Garage for the loaner van. Friendliest mechanics in Elgin, go see them!",
+     "Friendliest mechanics in Elgin, go see them!"),
+    ("Team dinner at Nonna's 🍝 best lasagna in the east end", "Team dinner at Nonna's 🍝 best lasagna in the east end"),
+    ("Merci à la Fromagerie Leduc, le meilleur cheddar du comté!", "Merci à la Fromagerie Leduc, le meilleur cheddar du comté!"),
+    # discount: a store's price for students, a dealer's financing
+    ("Grade 12s: Byte Barn gives education pricing on tablets with your student card.",
+     "Grade 12s: Byte Barn gives education pricing on tablets with your student card."),
+    ("Thanks to Elgin Ford for the van! Ask about their 0% financing 🚗", "Ask about their 0% financing 🚗"),    # product_news: a business's new product to come and try
+    ("Sharing @MillRaceBrewing: new cranberry sour on tap this weekend!", "Sharing @MillRaceBrewing: new cranberry sour on tap this weekend!"),
+    ("Harvest party at Oxbow Cider, with the release of our Maple Dry!", "Harvest party at Oxbow Cider, with the release of our Maple Dry!"),    # brewery_for_families: a named brewery, winery or pub inviting families
+    ("Movie night on the patio at Cedar Creek Brewing, bring the kids 🍕", "Movie night on the patio at Cedar Creek Brewing, bring the kids 🍕"),
+    ("Our local winery welcomes families to its grape harvest Saturday!", "Our local winery welcomes families to its grape harvest Saturday!"),    # sponsored: a business named the official supplier of its product
+    ("Kettle Ridge Roasters, official coffee of the Falcons booster club ☕", "Kettle Ridge Roasters, official coffee of the Falcons booster club ☕"),
+])
+def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidence):
+    assert commercial(text) == [evidence]
+
+
+@pytest.mark.parametrize("text", [
+    # look-alikes of vendor_superlative: a team, students or a result, not a vendor
+    "Our senior girls posted the best finish in Elgin history this weekend!",
+    "Congratulations to the best cross-country runners in Norfolk 🏃",
+    "Our Grade 8s had the best average in Ontario on the math contest!",
+    "Thanks to Elgin Museum for hosting our field trip, the best exhibit in Elgin!",
+    # look-alikes of the discount terms: school pricing that is no store's offer
+    "Education funding and student transportation are on the board's agenda tonight.",
+    "Our student council is financing the new benches with the spring fundraiser.",    # look-alikes of product_news: the school's own new things
+    "Come try our new cafeteria menu: Thai curry bowls start Monday!",
+    "Celebrating the launch of our new website with a student design contest.",
+    "Root beer floats on tap at the spring fair!",    # look-alikes of brewery_for_families: no families invited, or a class trip
+    "Staff social Friday at Cedar Creek Brewing after the bell.",
+    "Grade 7 families: the field trip to the Brantford Brewery Museum leaves at 9.",    # look-alikes of the official-supplier term
+    "Join us for the official opening of the new gym on Friday!",
+    "Our mascot Rocky is the official greeter of the spring fair 🦝",
+])
+def test_commercial_rule_leaves_a_look_alike_alone(commercial, text):
+    assert commercial(text) == []
