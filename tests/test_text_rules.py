@@ -123,14 +123,21 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     "Congratulations to the best cross-country runners in Norfolk 🏃",
     "Our Grade 8s had the best average in Ontario on the math contest!",
     "Thanks to Elgin Museum for hosting our field trip, the best exhibit in Elgin!",
+    # ... nor a month, a grade or a team's history (review: each was a firm commercial finding)
+    "Thanks for coming to the best spring concert in May!",
+    "Our best day in Grade 8 was sports day.",
+    "Greatest comeback in Rams history tonight!",
     # look-alikes of the discount terms: school pricing that is no store's offer
     "Education funding and student transportation are on the board's agenda tonight.",
-    "Our student council is financing the new benches with the spring fundraiser.",    # look-alikes of product_news: the school's own new things
+    "Our student council is financing the new benches with the spring fundraiser.",
+    # look-alikes of product_news: the school's own new things
     "Come try our new cafeteria menu: Thai curry bowls start Monday!",
     "Celebrating the launch of our new website with a student design contest.",
-    "Root beer floats on tap at the spring fair!",    # look-alikes of brewery_for_families: no families invited, or a class trip
+    "Root beer floats on tap at the spring fair!",
+    # look-alikes of brewery_for_families: no families invited, or a class trip
     "Staff social Friday at Cedar Creek Brewing after the bell.",
-    "Grade 7 families: the field trip to the Brantford Brewery Museum leaves at 9.",    # look-alikes of the official-supplier term
+    "Grade 7 families: the field trip to the Brantford Brewery Museum leaves at 9.",
+    # look-alikes of the official-supplier term
     "Join us for the official opening of the new gym on Friday!",
     "Our mascot Rocky is the official greeter of the spring fair 🦝",
 ])
