@@ -15,6 +15,7 @@ def test_memory_keeps_the_most_recently_used_analyses_only(tmp_path):
     for n in range(1, MEMORY_ENTRIES + 500):
         cache.put(f"{n:064x}", PARAMS, _analysis(n))
         if n % 100 == 0:
+            assert (f"{0:064x}", PARAMS) in cache.memory  # a read keeps it among the most recently used
             assert cache.get(f"{0:064x}", PARAMS) is not None  # used again now and then: kept in memory
     assert len(cache.memory) == MEMORY_ENTRIES
     assert (f"{0:064x}", PARAMS) in cache.memory
