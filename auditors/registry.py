@@ -52,6 +52,11 @@ READS_IMAGES: frozenset[str] = frozenset({
     "auditors.image_auditors:ExplicitImageAuditor",
 })
 
+#: The rows that are no RuleAuditors, left unimported when a policy is read: the image auditors, and the text
+#: model (numpy: 15 MB resident in every process that reads a configuration, the night's crawling process
+#: among them; its rules file has a schema of its own)
+NO_RULE_AUDITORS: frozenset[str] = READS_IMAGES | {"auditors.text_model:TextModelAuditor"}
+
 
 #: The entry-point group through which an installed package adds auditors (README: Extending schoolaudit).
 PLUGIN_GROUP = "schoolaudit.auditors"

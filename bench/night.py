@@ -206,7 +206,9 @@ class TreeSampler:
             parents[int(entry)] = int(fields[1])
             stats[int(entry)] = (int(fields[11]) + int(fields[12])) / TICKS, int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
             if int(fields[1]) == self.root:
-                self.roles.setdefault(int(entry), "worker" if "spawn_main" in _cmdline(int(entry)) else "other")
+                pid = int(entry)
+                if self.roles.get(pid, "other") == "other":  # read until known: a child seen before its exec looks like its parent
+                    self.roles[pid] = "worker" if "spawn_main" in _cmdline(pid) else "other"
         tree = {self.root}
         changed = True
         while changed:
@@ -367,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.objects and not args.timeline:
         parser.error("--objects writes beside the --timeline file: give --timeline too")
+    if args.analysed and args.compare:  # the other checkout's settings may key its analyses otherwise: all misses
+        parser.error("--analysed stores analyses under this code's settings key: not with --compare")
 
     cores = os.cpu_count() or 1
     images = photos()

@@ -5,7 +5,7 @@ import sys
 from importlib import import_module
 
 from auditors.text import RuleAuditor
-from schoolaudit.config.policy import NO_RULE_AUDITORS
+from auditors.registry import NO_RULE_AUDITORS
 from tests.conftest import REPO
 
 

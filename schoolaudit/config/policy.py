@@ -11,7 +11,7 @@ from pathlib import Path
 
 from auditors.base import CategoryPolicy, Policy, handle_key
 from auditors.cache import remember_valid_patterns
-from auditors.registry import AUDITORS, READS_IMAGES, plugin_rule_files
+from auditors.registry import AUDITORS, NO_RULE_AUDITORS, plugin_rule_files
 from auditors.text import CONTEXT_KEYS, RuleAuditor
 from records.model import CATEGORIES, SEVERITIES
 from schoolaudit.config.files import ConfigError, ConfigFile
@@ -55,12 +55,6 @@ EXTRA_KEYS = {
     "privacy": {"not_names": strings(), "titles": strings(), "named_child": patterns()},
     "student_photo": {"first_name_action": pattern(), "common_words": strings(), "image": IMAGE_RULES},
 }
-
-
-#: Rows of the registry's table that are no RuleAuditors, left unimported when a policy is read: the image
-#: auditors (image libraries), and the text model (numpy: 15 MB resident in every process that reads a
-#: configuration, the night's crawling process among them; its rules file has a schema of its own, `TEXT_MODEL`)
-NO_RULE_AUDITORS = READS_IMAGES | {"auditors.text_model:TextModelAuditor"}
 
 
 def rule_auditors() -> dict[str, type]:
