@@ -684,16 +684,14 @@ class TextModelAuditor:
         best = {category: pool[0] if len(pool) == 1 else max(pool, key=lambda i: decisions[i][self._position[category]])
                 for category, pool in pools.items() if pool}
 
-        def best_sentence(category: str) -> float:
-            """The probability of the pool's likeliest sentence (0 for a pool of one: the post is that sentence)."""
-            if len(pools[category]) < 2:
-                return 0.0
-            return float(self.model.calibrated(decisions[best[category]])[self._position[category]])
-
+        # the probability of each pool's likeliest sentence alone (0 for a pool of one: the post is that sentence)
+        alone = {category: 0.0 if len(pool) < 2 else
+                 float(self.model.calibrated(decisions[best[category]])[self._position[category]])
+                 for category, pool in pools.items()}
         thresholds = {c: t for c, t in self.thresholds.items() if c in likely}
         flagged = [(category, probability) for category, probability in model_flags(
             probabilities, thresholds, found, has_alt=any(m.alt.strip() for m in post.media),
-            sentences=self.sentences, best_sentence=best_sentence) if context.policy.enabled(category)]
+            sentences=self.sentences, best_sentence=alone.__getitem__) if context.policy.enabled(category)]
         findings = []
         for category, probability in flagged:
             where, evidence, _ = candidates[best[category]]
@@ -704,7 +702,7 @@ class TextModelAuditor:
             else:  # a borderline post, flagged for its likeliest sentence
                 explanation = (f"Reads like {WHAT[category]} by a statistical model's estimate (probability "
                                f"{probability:.2f}): the post scores {probabilities[category]:.2f} and the quoted "
-                               f"{kind} is its likeliest ({best_sentence(category):.2f} alone).")
+                               f"{kind} is its likeliest ({alone[category]:.2f} alone).")
             findings.append(context.finding(
                 category, evidence, repost_explanation(post, explanation) if where == "repost" else explanation,
                 self.name, where=where, severity=LOWER[context.policy[category].severity]))
