@@ -24,7 +24,8 @@ from records.schema import MIGRATIONS
 
 #: Optional libraries sqlite-utils imports when it can, only to name the column types of their values,
 #: which the store never writes (its tables are declared with Python types): numpy is 15 MB resident
-#: in the night's crawling process, which has no other use for it.
+#: in the night's crawling process, which has no other use for it. Where numpy was imported first,
+#: sqlite-utils finds it anyway; either way the store's tables are the same.
 _UNUSED_BY_SQLITE_UTILS = ("numpy", "pandas")
 
 
