@@ -69,7 +69,7 @@ class ExplicitScorer:
 
     def score(self, image) -> float:
         """P(explicit). Every image is scored: a skin-colour check in front of the model would spare it
-        on 11-12 of 63 reference photos, about 5 ms per photo on average and none on the median photo,
+        on 11-12 of 63 reference photos, about 3 ms per photo on average and none on the median photo,
         and give up explicit images in coloured light unmeasured (bench/image_pregates.py)."""
         if image.mode != "RGB":
             image = image.convert("RGB")

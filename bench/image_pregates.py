@@ -156,14 +156,14 @@ def explicit_figures(measured: list[dict]) -> dict:
         for share in SKIN_SHARES:
             skipped = [m for m in measured if m["values"][check][0] < share]
             skipped_photos = [m for m in skipped if m["kind"] == "photo"]
-            saved = sum(m["explicit_ms"] for m in skipped_photos) / len(photos)
+            check_ms = statistics.median(m["values"][check][1] for m in photos)
+            saved = sum(m["explicit_ms"] for m in skipped_photos) / len(photos) - check_ms  # the check runs on all
             figures[f"{check} under {share:.0%}"] = {
                 "photos skipped": f"{len(skipped_photos)}/{len(photos)}",
                 "animals skipped": sum(m["kind"] == "animal" for m in skipped),
                 "flyers skipped": sum(m["kind"] == "flyer" for m in skipped),
                 "highest score skipped": round(max((m["explicit"] for m in skipped), default=0.0), 4),
-                "check ms": round(statistics.median(m["values"][check][1] for m in photos), 2),
-                "ms saved per photo (mean)": round(saved, 1)}
+                "check ms": round(check_ms, 2), "ms saved per photo (mean, check paid)": round(saved, 1)}
     return figures
 
 
