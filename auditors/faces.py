@@ -61,15 +61,12 @@ _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
-PASSES_VERSION = ("6: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 3/255 "
+PASSES_VERSION = ("7: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 3/255 "
                   "in windows twice their box, landmark check, "
-                  "turned at 480 px; passes at 640 px and less from the small copy")
+                  "close and turned at 400 px from one copy; passes at 640 px and less from the small copy")
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
-#: A large photo with no face in the fine pass is looked at once more at this side (a face too close
-#: for the finer scale's largest anchors).
-CLOSE_FACE_SIDE = 640
 #: Images are first looked at this longer side: a third of a 1280 px pass on a typical 1024 x 520
 #: image. Where that finds faces, none under `COARSE_SMALL_FACE` px there, it decides: the image has
 #: an identifiable face, and more faces would change no finding. Anywhere else (no face: a lone face
@@ -78,9 +75,15 @@ CLOSE_FACE_SIDE = 640
 DEFAULT_COARSE_SIDE = 640
 COARSE_SMALL_FACE = 24
 #: The turned passes (90, 180 and 270 degrees) look at this longer side: a turned face that matters
-#: is close, so large. 480 px costs half of 640 and finds the 40 px upside-down face of a 640 px image
-#: (tests) that 320 px loses; on the bench's turned photos 320 px already found as many as 640.
-TURNED_PASS_SIDE = 480
+#: is close, so large. 400 px costs 0.7 of 480 and still finds the 40 px upside-down face of a 640 px
+#: image (tests) that 320 px loses; on the bench's turned photos 320 to 480 px found as many as 640
+#: (320 px added a false face on the animal photos).
+TURNED_PASS_SIDE = 400
+#: A large photo with no face in the fine pass is looked at once more at this side (a face too close
+#: for the finer scale's largest anchors: 30 % of the photo's side and more, 120 px here), in the copy
+#: the turned passes look at: upright, it is their fourth. The fine pass's boxes of CONFIRM_BOX px are
+#: 50 px and more here. At 640 px it cost twice as much on a 12 MP photo without a face.
+CLOSE_FACE_SIDE = TURNED_PASS_SIDE
 #: In the fine pass, boxes under this many pixels are kept from `fine_score`, larger ones from `score_threshold`.
 SMALL_BOX = 48
 #: Photos from 1.5 x DEFAULT_MAX_SIDE are decoded to at least this longer side (a JPEG decodes cheaply
@@ -93,7 +96,7 @@ DEFAULT_FINE_SIDE = 1600
 FINE_MAX_SIDE = 2048
 #: Boxes of the fine pass this big (px of its input: the model's largest anchors) count only where the
 #: pass at CLOSE_FACE_SIDE finds a face around their centre: at 2048 px the chest under a 500 px face
-#: scored 0.9 (tests), where 640 and 1600 px see none.
+#: scored 0.9 (tests), where 400, 640 and 1600 px see none.
 CONFIRM_BOX = 256
 #: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor scored at least
 #: CANDIDATE_SCORE in the fine pass (one per CANDIDATE_SPACING px square of its input), each scaled to
@@ -245,10 +248,12 @@ class FaceDetector:
         # a copy too small for a configured coarse_side is no use: those passes scale the image instead
         small = image if small is None or max(small.size) < max(self.coarse_side, CLOSE_FACE_SIDE) else small
         full = original_size or image.size
+        # the copy of the close pass and the turned passes, scaled once
+        upright = cache(lambda: scaled_down(small, TURNED_PASS_SIDE))
         passes = [lambda: self._coarse_pass(image, small)]
         if self.fine_side and max(full) >= 1.5 * self.max_side:
             # the pass at CLOSE_FACE_SIDE may run in the fine passes (to confirm a large box): once at most
-            close = cache(lambda: self._pass(small, CLOSE_FACE_SIDE, self.score_threshold))
+            close = cache(lambda: self._pass(upright(), CLOSE_FACE_SIDE, self.score_threshold))
             passes = [lambda: self._fine_passes(image, close), close]
         boxes = 0
         for look in passes:  # each only where the ones before found no (person's) face
@@ -260,7 +265,7 @@ class FaceDetector:
             # boxes that were all animals' muzzles: turned, the same animal shows landmarks the check
             # cannot judge (an upside-down person seen upright with muzzle-like landmarks is lost)
             return []
-        return self._faces(self._turned_passes(small), full)
+        return self._faces(self._turned_passes(upright()), full)
 
     def _coarse_pass(self, image, small) -> "_Boxes":
         """Boxes at `coarse_side` (scaled from `small`) where that pass found faces, none under
@@ -332,11 +337,11 @@ class FaceDetector:
         sizes = found.sizes * np.array(mosaic.size, np.float32) / MOSAIC_CELL * cell[:, 2:]
         return _Boxes(cell[:, :2] + in_cell * cell[:, 2:], sizes, found.scores, found.person)
 
-    def _turned_passes(self, image) -> "_Boxes":
-        """Boxes found in the image turned by 90, 180 and 270 degrees, turned back to the image."""
+    def _turned_passes(self, small) -> "_Boxes":
+        """Boxes found in the image turned by 90, 180 and 270 degrees, turned back to the image; `small`:
+        the image at `TURNED_PASS_SIDE` (scaled once, then turned: not the other way round)."""
         from PIL import Image
 
-        small = scaled_down(image, TURNED_PASS_SIDE)  # scaled once, then turned: not the other way round
         found = []
         for turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270):
             found.append(self._pass(small.transpose(turn), TURNED_PASS_SIDE, self.score_threshold).turned_back(turn))
