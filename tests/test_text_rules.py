@@ -103,6 +103,9 @@ def commercial(engine):
      "Friendliest mechanics in Elgin, go see them!"),
     ("Team dinner at Nonna's 🍝 best lasagna in the east end", "Team dinner at Nonna's 🍝 best lasagna in the east end"),
     ("Merci à la Fromagerie Leduc, le meilleur cheddar du comté!", "Merci à la Fromagerie Leduc, le meilleur cheddar du comté!"),
+    # ... the one rule for the best of a place, a town or a region too (vendor_praise's words before)
+    ("Ask for Dev at Northgate Tire, honestly the best in the region.", "Ask for Dev at Northgate Tire, honestly the best in the region."),
+    ("Les meilleurs bagels en ville, chez Boulangerie Ste-Anne!", "Les meilleurs bagels en ville, chez Boulangerie Ste-Anne!"),
     # discount: a store's price for students, a dealer's financing
     ("Grade 12s: Byte Barn gives education pricing on tablets with your student card.",
      "Grade 12s: Byte Barn gives education pricing on tablets with your student card."),
@@ -127,6 +130,9 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     "Thanks for coming to the best spring concert in May!",
     "Our best day in Grade 8 was sports day.",
     "Greatest comeback in Rams history tonight!",
+    # ... nor a public place or a team's result in a town or a region
+    "Thanks to the Elgin Public Library, the best reading nook in town!",
+    "The best swimmers in the province meet at our pool on Saturday.",
     # look-alikes of the discount terms: school pricing that is no store's offer
     "Education funding and student transportation are on the board's agenda tonight.",
     "Our student council is financing the new benches with the spring fundraiser.",
