@@ -643,7 +643,7 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
             threshold = settings["thresholds"][category]
             settings = best(settings, category, [{"sentences": None}] + [
                 {"sentences": (band, sentence)} for band in SENTENCE_BANDS if band < threshold
-                for sentence in THRESHOLDS])
+                for sentence in THRESHOLDS if sentence >= band])  # as sentence_settings requires
     settings["sentences"] = {c: v for c, v in settings["sentences"].items() if v}
     show("cross-validated, rules + model with those and the sentence scoring found", result(settings))
     print("\n[thresholds]\n" + "\n".join(f"{c} = {t}" for c, t in settings["thresholds"].items()))
