@@ -413,7 +413,8 @@ def test_an_explicit_emoji_pair_is_judged_by_the_rule_not_vetoed_by_the_model(te
     engine = load(str(DEFAULT_CONFIG_DIR))
     post, account = record_to_post(_record(text))
     model = next(a for a in engine[1] if a.name == "text_model")
-    assert model.probabilities(post)["explicit"] < model.vetoes["explicit"]
+    if explicit:  # a pair the model would veto stands (a look-alike is the rule's exception, whatever the model says)
+        assert model.probabilities(post)["explicit"] < model.vetoes["explicit"]
     assert ("explicit" in classify(post, account, *engine)["labels"]) == explicit
 
 
