@@ -481,7 +481,8 @@ def model_settings(policy) -> dict:
 
 def sentence_settings(table: dict, thresholds: dict[str, float], label: str) -> dict[str, tuple[float, float]]:
     """[sentences] of rules/text_model.toml, checked: {category: (band, sentence threshold)}, a borderline
-    post (probability from `band` up to below the category's threshold) flagged on its best sentence."""
+    post (probability from `band` up to below the category's threshold) flagged on its best sentence, which
+    must score at least the band."""
     unknown = set(table) - set(CATEGORIES)
     if unknown:
         raise RulesError(f"{label}: [sentences] unknown categories {', '.join(sorted(unknown))}")
@@ -492,6 +493,9 @@ def sentence_settings(table: dict, thresholds: dict[str, float], label: str) -> 
                 or band >= thresholds.get(category, 1.0):
             raise RulesError(f"{label}: [sentences] {category} must be {{band = B, threshold = T}}, both in (0, 1], "
                              f"B under the category's threshold, not {values!r}")
+        if threshold < band:  # else a post of several sentences is flagged from the band, one of one sentence is not
+            raise RulesError(f"{label}: [sentences] {category}: threshold {threshold} is under band {band}; a sentence "
+                             f"must score at least the band")
         if category in thresholds:
             out[category] = (float(band), float(threshold))
     return out
@@ -545,9 +549,9 @@ def model_flags(probabilities: dict[str, float], thresholds: dict[str, float], f
     """(category, probability) the model flags on its own: at or above threshold, not found by another
     auditor; student_photo only with an alt text to read (the image auditor judges the pixels). A
     borderline post (in the category's `sentences` band, under its threshold) is flagged when its best
-    sentence alone (`best_sentence(category)`: its probability) reaches the sentence threshold: one
-    sentence can carry a violation that the rest of an innocent post dilutes. Its probability is then the
-    larger of the post's and the sentence's (a sentence threshold may be under the band)."""
+    sentence alone (`best_sentence(category)`: its probability) reaches the sentence threshold (at least
+    the band): one sentence can carry a violation that the rest of an innocent post dilutes. Its
+    probability is then the larger of the post's and the sentence's."""
     flags = []
     for category, threshold in thresholds.items():
         if category in found or not (has_alt or category != "student_photo"):

@@ -43,3 +43,13 @@ def test_a_framing_or_decoy_about_something_else_does_not_cancel_a_promotion(sub
 ])
 def test_a_framing_about_the_same_thing_still_cancels(substances, text):
     assert substances(text) == []
+
+
+@pytest.mark.parametrize("text, flagged", [
+    ("Half the staff room looked hungover after Friday's social 😅", True),
+    ("Gin tasting for the grown-ups at the spring gala!", True),
+    ("Lanterns hung over the gym doors for the winter concert.", False),  # two words: no drink
+    ("Grade 8 learned how the cotton gin changed farming.", False),
+])
+def test_a_hangover_or_a_spirit_tasting_is_alcohol(substances, text, flagged):
+    assert substances(text) == ([text] if flagged else [])

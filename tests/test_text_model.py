@@ -413,7 +413,8 @@ def test_an_explicit_emoji_pair_is_judged_by_the_rule_not_vetoed_by_the_model(te
     engine = load(str(DEFAULT_CONFIG_DIR))
     post, account = record_to_post(_record(text))
     model = next(a for a in engine[1] if a.name == "text_model")
-    assert model.probabilities(post)["explicit"] < model.vetoes["explicit"]
+    if explicit:  # a pair the model would veto stands (a look-alike is the rule's exception, whatever the model says)
+        assert model.probabilities(post)["explicit"] < model.vetoes["explicit"]
     assert ("explicit" in classify(post, account, *engine)["labels"]) == explicit
 
 
@@ -475,9 +476,9 @@ def test_model_flags_a_borderline_post_on_its_best_sentence():
     assert model_flags({"hostile": 0.3, "privacy": 0.3}, thresholds, frozenset(), False, sentences,
                        {"hostile": 0.7}.get) == []  # the sentence under its threshold
     assert model_flags({"hostile": 0.3, "privacy": 0.3}, thresholds, frozenset({"hostile"}), False, sentences, best) == []
-    under_band = {"hostile": (0.4, 0.2)}  # a sentence threshold under the band: the post's probability is reported
-    assert model_flags({"hostile": 0.45, "privacy": 0.3}, thresholds, frozenset(), False, under_band,
-                       {"hostile": 0.25}.get) == [("hostile", 0.45)]
+    weaker_sentence = {"hostile": (0.4, 0.45)}  # a post likelier than its best sentence: the post's probability
+    assert model_flags({"hostile": 0.55, "privacy": 0.3}, thresholds, frozenset(), False, weaker_sentence,
+                       {"hostile": 0.5}.get) == [("hostile", 0.55)]
 
 
 BORDERLINE = ("Students enjoyed the library reading week. The book fair runs until Friday in the gym. Thank you to "
@@ -506,25 +507,20 @@ def test_a_borderline_post_is_flagged_on_its_one_violating_sentence(policy):
     assert scored.audit(post, AuditContext(policy, account)) == found
 
 
-def test_a_post_flagged_for_a_sentence_weaker_than_itself_reports_the_post_probability(policy):
-    """A sentence threshold under the band (religion's 0.2 under 0.4): a post scoring under its threshold
-    whose likeliest sentence scores less than the post is flagged; the finding gives the post's probability,
-    not the sentence's, and says the quoted sentence is the likeliest."""
-    post, account = record_to_post({
-        "id": "h4-0032", "platform": "facebook", "account": {"name": "Our Lady of the Snows Catholic School Council",
-                                                              "kind": "council"}, "repost_of": None, "image_alt": [],
-        "text": "Confession will be offered for all our families right after the parish picnic. Don't miss this "
-                "chance to be reconciled with God! 🙏"})
-    auditor = TextModelAuditor(_with_model_rules(policy, thresholds={"religion_promotion": 0.9},
-                                                 sentences={"religion_promotion": {"band": 0.4, "threshold": 0.2}}))
-    probability = auditor.probabilities(post)["religion_promotion"]
-    assert 0.4 <= probability < 0.9  # borderline
-    found = [f for f in auditor.audit(post, AuditContext(policy, account)) if f.category == "religion_promotion"]
-    assert [f.evidence for f in found] == ["Don't miss this chance to be reconciled with God! 🙏"]
-    sentence = auditor.model.probabilities(document(found[0].evidence, ()))["religion_promotion"]
-    assert 0.2 <= sentence < probability
-    assert (f"(probability {probability:.2f}): the post scores {probability:.2f} and the quoted sentence is its "
-            f"likeliest ({sentence:.2f} alone)") in found[0].explanation
+def test_a_sentence_threshold_under_its_band_is_refused_in_one_line(policy):
+    """A sentence threshold under the band (religion's 0.2 under 0.4 was): a post of several sentences would be
+    flagged from the band, on a sentence weaker than itself, and a post of one sentence only from the
+    category's threshold. Refused, naming the file and the key."""
+    from auditors.base import RulesError
+
+    with pytest.raises(RulesError) as refused:
+        TextModelAuditor(_with_model_rules(policy, thresholds={"religion_promotion": 0.9},
+                                           sentences={"religion_promotion": {"band": 0.4, "threshold": 0.2}}))
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith("rules/text_model.toml: [sentences] religion_promotion: threshold 0.2 is under band 0.4")
+    TextModelAuditor(_with_model_rules(policy, thresholds={"religion_promotion": 0.9},  # at the band: accepted
+                                       sentences={"religion_promotion": {"band": 0.4, "threshold": 0.4}}))
 
 
 @pytest.mark.parametrize("sentences", [{"hostile": {"band": 0.7, "threshold": 0.9}},  # band not under the threshold

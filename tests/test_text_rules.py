@@ -103,6 +103,9 @@ def commercial(engine):
      "Friendliest mechanics in Elgin, go see them!"),
     ("Team dinner at Nonna's 🍝 best lasagna in the east end", "Team dinner at Nonna's 🍝 best lasagna in the east end"),
     ("Merci à la Fromagerie Leduc, le meilleur cheddar du comté!", "Merci à la Fromagerie Leduc, le meilleur cheddar du comté!"),
+    # ... the one rule for the best of a place, a town or a region too (vendor_praise's words before)
+    ("Ask for Dev at Northgate Tire, honestly the best in the region.", "Ask for Dev at Northgate Tire, honestly the best in the region."),
+    ("Les meilleurs bagels en ville, chez Boulangerie Ste-Anne!", "Les meilleurs bagels en ville, chez Boulangerie Ste-Anne!"),
     # discount: a store's price for students, a dealer's financing
     ("Grade 12s: Byte Barn gives education pricing on tablets with your student card.",
      "Grade 12s: Byte Barn gives education pricing on tablets with your student card."),
@@ -112,6 +115,18 @@ def commercial(engine):
     ("Movie night on the patio at Cedar Creek Brewing, bring the kids 🍕", "Movie night on the patio at Cedar Creek Brewing, bring the kids 🍕"),
     ("Our local winery welcomes families to its grape harvest Saturday!", "Our local winery welcomes families to its grape harvest Saturday!"),    # sponsored: a business named the official supplier of its product
     ("Kettle Ridge Roasters, official coffee of the Falcons booster club ☕", "Kettle Ridge Roasters, official coffee of the Falcons booster club ☕"),
+    # service_offer: a business's free valuation, rate review or quote, a dealer's zero down
+    ("Thinking of moving? Priya at Lakeview Realty offers our families a free home appraisal this spring.",
+     "Priya at Lakeview Realty offers our families a free home appraisal this spring."),
+    ("Our co-chair Tom, a broker at Northway Mortgages, gives parents a free rate review. Thanks Tom!",
+     "Our co-chair Tom, a broker at Northway Mortgages, gives parents a free rate review."),
+    ("New wheels for grads: no money down on every SUV at Riverside Kia 🚙", "New wheels for grads: no money down on every SUV at Riverside Kia 🚙"),
+    ("Notre agent immobilier offre une évaluation gratuite de votre maison aux familles!",
+     "Notre agent immobilier offre une évaluation gratuite de votre maison aux familles!"),
+    # drink_special: a bar's drink prices for the school's community
+    ("Trivia night at The Rusty Anchor 🍻 $6 pitchers for parents all night!", "Trivia night at The Rusty Anchor 🍻 $6 pitchers for parents all night!"),
+    # pick_up_at_business: a call to buy at a business's counter
+    ("Winter stout is back! Grab a growler at the brewery this weekend 🍺", "Grab a growler at the brewery this weekend 🍺"),
 ])
 def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidence):
     assert commercial(text) == [evidence]
@@ -127,6 +142,9 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     "Thanks for coming to the best spring concert in May!",
     "Our best day in Grade 8 was sports day.",
     "Greatest comeback in Rams history tonight!",
+    # ... nor a public place or a team's result in a town or a region
+    "Thanks to the Elgin Public Library, the best reading nook in town!",
+    "The best swimmers in the province meet at our pool on Saturday.",
     # look-alikes of the discount terms: school pricing that is no store's offer
     "Education funding and student transportation are on the board's agenda tonight.",
     "Our student council is financing the new benches with the spring fundraiser.",
@@ -140,6 +158,17 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     # look-alikes of the official-supplier term
     "Join us for the official opening of the new gym on Friday!",
     "Our mascot Rocky is the official greeter of the spring fair 🦝",
+    # look-alikes of service_offer: a school's own free service, a score, downtime
+    "Free hearing assessments for kindergarten students on Tuesday in the library.",
+    "We were 2-0 down at the half but came back to win 3-2!",
+    "Zero downtime for the network upgrade this weekend, thanks to our IT team.",
+    "Grade 4 read a famous quote aloud each morning, free for all to share.",
+    # look-alikes of drink_special: root beer at a school fair, the Legion's own bar night
+    "Root beer $1 and hot dogs $2 at the spring fair!",
+    "Trivia night at the Legion for our parents! Pitchers $12 all night 🍺",
+    # look-alikes of pick_up_at_business: the school hands something out
+    "Yearbooks are in! Pick yours up at the office before Friday.",
+    "Lost mittens? Pick them up at the office.",
 ])
 def test_commercial_rule_leaves_a_look_alike_alone(commercial, text):
     assert commercial(text) == []
