@@ -135,13 +135,11 @@ class Reading:
             self._whole = whole_text([text for _, text in self.texts])
         return self._whole
 
-    def candidates(self, rules: prefilter.Prefilter) -> tuple[tuple[int, ...] | None, frozenset[int] | None]:
-        """(the candidate ids of the post in increasing order, the same as a set), or (None, None) when
-        any pattern may match."""
+    def candidates(self, rules: prefilter.Prefilter) -> tuple[int, ...] | None:
+        """The candidate ids of the post in increasing order, or None when any pattern may match."""
         answer = self._answer  # one read: another thread may replace it meanwhile
         if answer[0] is not rules:
-            ids = rules.candidates(self.whole)
-            answer = self._answer = (rules, (ids, None if ids is None else frozenset(ids)))
+            answer = self._answer = (rules, rules.candidates(self.whole))
         return answer[1]
 
 
@@ -485,7 +483,11 @@ class Rule:
     def terms_apart(self) -> bool:
         """False when a term refers to a group by number or name (`\\1`, `(?P=name)`): joined with fewer
         terms before it, it would refer to another group."""
-        return not any(re.search(r"\\[1-9]|\(\?P=", term) for term in self.sources["terms"])
+        return not any(_BACKREFERENCE.search(term) for term in self.sources["terms"])
+
+
+#: A reference to a group by number or name: joined with other patterns before it, it would refer to another group.
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 
 
 #: A rule's context patterns (each a pattern or a list of them); schoolaudit.config checks rules files against these.
@@ -501,13 +503,6 @@ def joined(patterns: Iterable[str]) -> re.Pattern | None:
     """One case-insensitive regex matching any of `patterns`, or None when there are none."""
     patterns = [p for p in patterns if p]
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
-
-
-def compile_any(patterns: Iterable[str], label: str, key_path: tuple = ()) -> re.Pattern | None:
-    """`joined(patterns)`, or a RulesError naming `label` for the first pattern that is not a regex."""
-    patterns = [p for p in patterns if p]
-    _validate(patterns, label, key_path)
-    return joined(patterns)
 
 
 def _validate(patterns: Iterable[str], label: str, key_path: tuple) -> None:
@@ -536,11 +531,13 @@ def _validate_rules(label: str, entries: list[dict], sources: list[dict]) -> Non
 
 #: The category-wide context keys of a rules file: sentence patterns and post patterns that cancel every rule.
 EXCEPTION_KEYS = ("exceptions", "post_exceptions")
+#: A rule's context keys whose patterns are asked of the prefilter (those read in a sentence or the post, not near a term).
+GATED_KEYS = ("unless", "requires", "unless_post", "requires_post")
 
 
-def compile_rules(category: str, rules: dict) -> tuple[list[Rule], dict[str, tuple[tuple[str, ...], re.Pattern | None]]]:
+def compile_rules(category: str, rules: dict) -> tuple[list[Rule], dict[str, tuple[str, ...]]]:
     """The rules of one category's TOML table, plus its category-wide sentence and post exceptions:
-    {key: (its patterns, them compiled as one)} for each of EXCEPTION_KEYS."""
+    {key: its patterns, each checked} for each of EXCEPTION_KEYS."""
     label = f"rules/{category}.toml"
     default_near = int(rules.get("near", DEFAULT_NEAR))
     entries = rules.get("rules", [])
@@ -557,7 +554,9 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], dict[str, tup
                      firm=bool(entry.get("firm", False)))
                 for index, (entry, rule) in enumerate(zip(entries, sources))]
     exceptions = {key: tuple(p for p in _as_list(rules.get(key)) if p) for key in EXCEPTION_KEYS}
-    return compiled, {key: (patterns, compile_any(patterns, label, (key,))) for key, patterns in exceptions.items()}
+    for key, patterns in exceptions.items():
+        _validate(patterns, label, (key,))
+    return compiled, exceptions
 
 
 class RuleAuditor:
@@ -591,7 +590,6 @@ class RuleAuditor:
         self.check_full_name = FullNames(names.get("not_names", []), names.get("titles", []))
         self.check_named_child = NamedChild(self.check_full_name, names.get("named_child", []), names.get("not_names", []))
         self.rules, exceptions = compile_rules(self.category, policy[self.category].rules)
-        self.exceptions, self.post_exceptions = (exceptions[key][1] for key in EXCEPTION_KEYS)
         self.restores_case = bool(policy[self.category].rules.get("restore_case", False))
         for index, rule in enumerate(self.rules):
             for check in filter(None, (rule.requires_check, rule.unless_check)):
@@ -604,16 +602,19 @@ class RuleAuditor:
         self._term_of = dict(zip(self.prefilter_ids, terms))  # ids grow in the rules' and their terms' order
         self._id_range = (self.prefilter_ids[0], self.prefilter_ids[-1] + 1) if terms else (0, 0)
         self._choose = lru_cache(maxsize=MAX_CHOSEN)(self._choose)  # the same few candidate sets come again and again
-        # the context patterns, asked of the prefilter too: one it finds nowhere in a text is not searched for
-        # in the text or its sentences (a sentence is bounded by white space or the text's ends, so a context
-        # pattern that matches in a sentence can match in the text; see _may_match)
-        gated = [(key, None, exceptions[key][0]) for key in ("post_exceptions", "exceptions")]
-        gated += [(key, rule, rule.sources[key]) for rule in self.rules
-                  for key in ("unless", "requires", "unless_post", "requires_post")]
-        gated = [(key, rule, patterns) for key, rule, patterns in gated if any(patterns)]
-        gate_ids = self.prefilter.register(f"{self.category} context",
-                                           [tuple(p for p in patterns if p) for _, _, patterns in gated])
-        self._gate = {(key, rule): i for (key, rule, _), i in zip(gated, gate_ids)}
+        # the context patterns, asked of the prefilter too, each apart: one it finds nowhere in a text is not
+        # searched for in the text or its sentences (a sentence is bounded by white space or the text's ends, so
+        # a context pattern that matches in a sentence can match in the text; see _context)
+        gated = [(key, None, exceptions[key]) for key in EXCEPTION_KEYS]
+        gated += [(key, rule, rule.sources[key]) for rule in self.rules for key in GATED_KEYS]
+        gated = [(key, rule, tuple(p for p in patterns if p)) for key, rule, patterns in gated]
+        gated = [(key, rule, patterns) for key, rule, patterns in gated if patterns]
+        gate_ids = iter(self.prefilter.register(f"{self.category} context",
+                                                [(p,) for _, _, patterns in gated for p in patterns]))
+        # (key, rule) -> (its patterns, the prefilter's id of the first, of the last + 1): the ids of one are a range
+        self._gate = {(key, rule): (patterns, ids[0], ids[-1] + 1)
+                      for key, rule, patterns in gated for ids in [[next(gate_ids) for _ in patterns]]}
+        self._joined_context = lru_cache(maxsize=MAX_CHOSEN)(self._joined_context)
 
     def prepare(self, posts: list[Post]) -> None:
         """Read the texts of the posts about to be audited with the prefilter, one after the other
@@ -654,7 +655,7 @@ class RuleAuditor:
 
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
         reading = _reading(post, self.policy)
-        every, maybe = reading.candidates(self.prefilter) if self.prefilter is not None else (None, None)
+        every = reading.candidates(self.prefilter) if self.prefilter is not None else None
         first, end = self._id_range
         if every is not None and bisect_left(every, first) == bisect_left(every, end):
             return []  # no rule of this auditor can match a text of the post
@@ -665,8 +666,8 @@ class RuleAuditor:
         if not any(rules for _, _, rules in candidates):
             return []  # nothing can match: what would cancel a finding need not be read
         whole = reading.whole
-        framings = [m.group() for m in self.post_exceptions.finditer(whole)] \
-            if self.post_exceptions and self._may_match(maybe, "post_exceptions") else []
+        post_exceptions = self._context(every, "post_exceptions")
+        framings = [m.group() for m in post_exceptions.finditer(whole)] if post_exceptions else []
         if framings and not any(rule.sources["about"] for rule in self.rules):
             return []
         findings, seen, post_verdicts = [], set(), {}
@@ -674,7 +675,7 @@ class RuleAuditor:
             low = lowered(text)
             cased = restored_case(text) if self.restores_case else text  # same offsets: evidence is quoted from `text`
             for rule, which in rules:
-                found = self._first_finding(rule, which, where, text, cased, low, (whole, framings, maybe), seen,
+                found = self._first_finding(rule, which, where, text, cased, low, (whole, framings, every), seen,
                                             post_verdicts)
                 if found:
                     sentence, match = found
@@ -688,7 +689,7 @@ class RuleAuditor:
         return findings
 
     def _first_finding(self, rule: Rule, which: tuple[int, ...], where: str, text: str, cased: str, low: str | None,
-                       post: tuple[str, list[str], frozenset[int] | None], seen: set,
+                       post: tuple[str, list[str], tuple[int, ...] | None], seen: set,
                        post_verdicts: dict) -> tuple[tuple[int, int], re.Match] | None:
         """(sentence, match) of `rule` (its terms `which`) on the first sentence of `text` that breaks it and has no
         finding yet (`seen`: (where, sentence) pairs), or None. `post` is the whole post's text, the
@@ -713,13 +714,13 @@ class RuleAuditor:
                 return sentence, match
         return None
 
-    def _post_allows(self, rule: Rule, whole: str, framings: list[str], maybe: frozenset[int] | None = None) -> bool:
+    def _post_allows(self, rule: Rule, whole: str, framings: list[str], every: tuple[int, ...] | None = None) -> bool:
         if self._framed(rule, framings):
             return False
-        unless_post, requires_post = rule.pattern("unless_post"), rule.pattern("requires_post")
-        if unless_post and self._may_match(maybe, "unless_post", rule) and unless_post.search(whole):
+        unless_post = self._context(every, "unless_post", rule)
+        if unless_post and unless_post.search(whole):
             return False
-        if requires_post and not (self._may_match(maybe, "requires_post", rule) and requires_post.search(whole)):
+        if rule.sources["requires_post"] and not self._context_search(every, "requires_post", rule, whole):
             return False
         return rule.check_scope != "post" or self._checks_allow(rule, whole)
 
@@ -734,25 +735,48 @@ class RuleAuditor:
         terms = rule.pattern("terms")
         return any(about.search(framing) or terms.search(framing) for framing in framings)
 
-    def _sentence_allows(self, rule: Rule, said: str, original: str, maybe: frozenset[int] | None = None) -> bool:
-        if self.post_exceptions and self._may_match(maybe, "post_exceptions") and self.post_exceptions.search(said):
+    def _sentence_allows(self, rule: Rule, said: str, original: str, every: tuple[int, ...] | None = None) -> bool:
+        if self._context_search(every, "post_exceptions", None, said):
             return False  # a framing in the term's own sentence is about it
-        unless, requires = rule.pattern("unless"), rule.pattern("requires")
-        if unless and self._may_match(maybe, "unless", rule) and unless.search(said):
+        if self._context_search(every, "unless", rule, said) or self._context_search(every, "exceptions", None, said):
             return False
-        if self.exceptions and self._may_match(maybe, "exceptions") and self.exceptions.search(said):
-            return False
-        if requires and not (self._may_match(maybe, "requires", rule) and requires.search(said)):
+        if rule.sources["requires"] and not self._context_search(every, "requires", rule, said):
             return False
         return rule.check_scope == "post" or self._checks_allow(rule, original)
 
-    def _may_match(self, maybe: frozenset[int] | None, key: str, rule: Rule | None = None) -> bool:
-        """False when the prefilter found that the context pattern `key` (of `rule`, or of the category)
-        cannot match the text (`maybe`: its candidate ids), and so none of its sentences. A sentence starts and ends at white
-        space or at an end of its text, and its stray one-character span (`sentence_at`) holds no word
-        character, so the relaxed pattern, without lookarounds and anchors, matches the text wherever
-        the pattern matches one of its sentences."""
-        return maybe is None or self._gate[(key, rule)] in maybe
+    def _context_search(self, every: tuple[int, ...] | None, key: str, rule: Rule | None, text: str) -> bool:
+        """Whether the context patterns `key` (of `rule`, or of the category) match in `text`, a text of the
+        post or one of its sentences (`every`: the post's candidate ids, see `_context`)."""
+        pattern = self._context(every, key, rule)
+        return pattern is not None and pattern.search(text) is not None
+
+    def _context(self, every: tuple[int, ...] | None, key: str, rule: Rule | None = None) -> re.Pattern | None:
+        """The context patterns `key` (of `rule`, or of the category) that can match the post, joined as
+        `joined` joins them all; None when there are none, or the prefilter found that none can match (`every`:
+        the post's candidate ids; None: any may). A sentence starts and ends at white space or at an end of its
+        text, and its stray one-character span (`sentence_at`) holds no word character, so a pattern's relaxed
+        form, without lookarounds and anchors, matches the post's text wherever the pattern matches one of its
+        texts or sentences. A pattern that cannot match anywhere in a text takes no part in a match of the
+        alternation, so the others, in their order, find the same matches (a search, or each match of
+        `finditer`), at a fraction of the cost of the whole alternation."""
+        gate = self._gate.get((key, rule))
+        if gate is None:
+            return None
+        patterns, first, end = gate
+        if every is None:
+            return self._joined_context(key, rule, None)
+        which = every[bisect_left(every, first):bisect_left(every, end)]
+        if not which:
+            return None
+        return self._joined_context(key, rule, None if len(which) == end - first else which)
+
+    def _joined_context(self, key: str, rule: Rule | None, which: tuple[int, ...] | None) -> re.Pattern:
+        """`_context`'s pattern: the patterns of (key, rule) with the prefilter ids `which` (None: all), kept
+        per question (see __init__). Patterns that refer to a group by number or name are always joined whole."""
+        patterns, first, _ = self._gate[(key, rule)]
+        if which is not None and not any(_BACKREFERENCE.search(p) for p in patterns):
+            patterns = tuple(patterns[i - first] for i in which)
+        return joined(patterns)
 
     def _checks_allow(self, rule: Rule, checked: str) -> bool:
         if rule.requires_check and not getattr(self, f"check_{rule.requires_check}")(checked):

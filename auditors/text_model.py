@@ -599,10 +599,14 @@ class TextModelAuditor:
         except (OSError, ValueError, KeyError) as exc:
             raise Disabled(f"cannot read {MODEL_PATH.name} or its embedding: {exc}") from None
         self._position = {c: i for i, c in enumerate(self.model.categories)}
-        # What is known of a post: (post, its text_state, probabilities, candidate evidence or None), of the
-        # posts shown to the last `prepare` by id, and of the last post asked about otherwise
+        # the probability from which each category of the model's may be flagged (`_considered`); inf: never
+        self._lowest = np.array([self.sentences[c][0] if c in self.sentences else self.thresholds.get(c, np.inf)
+                                 for c in self.model.categories])
+        # What is known of a post: (post, its text_state, probabilities, candidate evidence or None, the
+        # categories considered), of the posts shown to the last `prepare` by id, and of the last post asked
+        # about otherwise
         self._by_post: dict[int, tuple] = {}
-        self._last: tuple = (None, None, None, None)
+        self._last: tuple = (None, None, None, None, None)
         self._sentences: dict[str, np.ndarray] = {}  # document -> decision values, of their candidate evidence
 
     def prepare(self, posts: list[Post]) -> None:
@@ -610,15 +614,19 @@ class TextModelAuditor:
         the sentences of those the model may flag among which it would choose the one it quotes: the
         model's fixed cost per call is shared by them, and each document's values are what it gets alone."""
         documents = [post_document(post) for post in posts]
-        unique = list(dict.fromkeys(documents))
-        scored = dict(zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist()))
+        row = {doc: i for i, doc in enumerate(dict.fromkeys(documents))}
+        calibrated = self.model.calibrated(self.model.decisions(list(row)))
+        scored = calibrated.tolist()
+        considered = calibrated >= self._lowest  # `_considered` of every document at once
+        anything = considered.any(axis=1).tolist()
         sentences: dict[str, None] = {}
         by_post = {}
         for post, doc in zip(posts, documents):
-            probabilities = dict(zip(self.model.categories, scored[doc]))
-            likely = self._considered(probabilities)
+            i = row[doc]
+            probabilities = dict(zip(self.model.categories, scored[i]))
+            likely = {self.model.categories[j] for j in considered[i].nonzero()[0]} if anything[i] else set()
             candidates = self._candidates(post) if likely else None
-            by_post[id(post)] = (post, text_state(post), probabilities, candidates)
+            by_post[id(post)] = (post, text_state(post), probabilities, candidates, likely)
             for category in likely:
                 pool = self._pool(candidates, category)
                 if len(pool) > 1:  # the model may flag the category: the quoted sentence is chosen by these values
@@ -628,27 +636,27 @@ class TextModelAuditor:
 
     def _considered(self, probabilities: dict[str, float]) -> set[str]:
         """The categories the model may flag on a post: at or above their threshold, or borderline (flagged
-        or not by a sentence)."""
-        return ({c for c, t in self.thresholds.items() if probabilities[c] >= t}
-                | set(borderline(probabilities, self.thresholds, self.sentences)))
+        or not by a sentence): those at or above `_lowest`, the band's floor being under the threshold."""
+        return {c for c, lowest in zip(self.model.categories, self._lowest.tolist()) if probabilities[c] >= lowest}
 
     def _known(self, post: Post) -> tuple:
-        """(post, its text_state, probabilities, candidate evidence or None): kept if the post is unchanged
-        since, else worked out now (the probabilities; the candidates when asked: `_candidates_of`)."""
+        """(post, its text_state, probabilities, candidate evidence or None, the categories considered): kept
+        if the post is unchanged since, else worked out now (the candidates when asked: `_candidates_of`)."""
         state = text_state(post)
         last = self._last  # one read: another thread may replace it meanwhile
         if last[0] is post and last[1] == state:
             return last
         kept = self._by_post.get(id(post))
         if kept is None or kept[0] is not post or kept[1] != state:
-            kept = (post, state, self.model.probabilities(post_document(post)), None)
+            probabilities = self.model.probabilities(post_document(post))
+            kept = (post, state, probabilities, None, self._considered(probabilities))
         self._last = kept
         return kept
 
     def _candidates_of(self, post: Post) -> list[tuple[str, str, str]]:
         known = self._known(post)
         if known[3] is None:
-            known = self._last = (*known[:3], self._candidates(post))
+            known = self._last = (*known[:3], self._candidates(post), known[4])
         return known[3]
 
     def _sentence_decisions(self, docs: list[str]) -> list[np.ndarray]:
@@ -676,8 +684,8 @@ class TextModelAuditor:
     def audit(self, post: Post, context: AuditContext, found: frozenset[str] = frozenset()) -> list[Finding]:
         if not post_texts(post):
             return []
-        probabilities = self.probabilities(post)
-        likely = self._considered(probabilities)
+        _, _, probabilities, _, likely = self._known(post)
+        likely = likely - found  # another auditor's category is not the model's to flag
         if not likely:
             return []
         candidates = self._candidates_of(post)
@@ -688,11 +696,12 @@ class TextModelAuditor:
         best = {category: pool[0] if len(pool) == 1 else max(pool, key=lambda i: decisions[i][self._position[category]])
                 for category, pool in pools.items() if pool}
 
-        # the probability of each pool's likeliest sentence alone (0 for a pool of one: the post is that sentence)
-        alone = {category: 0.0 if len(pool) < 2 else
-                 float(self.model.calibrated(decisions[best[category]])[self._position[category]])
-                 for category, pool in pools.items()}
         thresholds = {c: t for c, t in self.thresholds.items() if c in likely}
+        # the probability of each borderline pool's likeliest sentence alone (0 for a pool of one: the post is
+        # that sentence), which alone decides whether it is flagged
+        alone = {category: 0.0 if len(pools[category]) < 2 else
+                 float(self.model.calibrated(decisions[best[category]])[self._position[category]])
+                 for category in borderline(probabilities, self.thresholds, self.sentences) if category in likely}
         flagged = [(category, probability) for category, probability in model_flags(
             probabilities, thresholds, found, has_alt=any(m.alt.strip() for m in post.media),
             sentences=self.sentences, best_sentence=alone.__getitem__) if context.policy.enabled(category)]

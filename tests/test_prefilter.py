@@ -12,7 +12,7 @@ from auditors import cache, prefilter
 from auditors.base import AuditContext
 from auditors.prefilter import GramEngine, HyperscanEngine, Prefilter, relaxed_patterns, scanned_text, shared_prefilter
 from auditors.registry import load_auditors
-from auditors.text import RuleAuditor, post_texts, whole_text
+from auditors.text import RuleAuditor, joined, post_texts, whole_text
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR
 from schoolaudit.corpus import record_to_post
@@ -198,12 +198,14 @@ def test_old_databases_are_pruned(tmp_path, monkeypatch):
 
 
 @needs_hyperscan
-def test_a_text_is_searched_for_the_exceptions_only_where_the_prefilter_finds_one():
+def test_a_text_is_searched_only_for_the_exceptions_the_prefilter_finds_in_it():
     """A category's `exceptions` and `post_exceptions` (and a rule's `unless`, `requires`, `unless_post`,
-    `requires_post`) are asked of the prefilter too: a text without one is not searched for it, nor
-    are its sentences; where the text holds one, it cancels as before."""
+    `requires_post`) are asked of the prefilter too, each pattern apart: a text without one is not searched
+    for it, nor are its sentences; a text is searched for those it may hold only, which cancel as before."""
     policy, auditors = load(str(DEFAULT_CONFIG_DIR))
     substances = next(a for a in auditors if getattr(a, "category", "") == "substances")
+    exceptions = substances._gate[("exceptions", None)][0]
+    banning = [p for p in exceptions if "banned" in p]
     searched = []
 
     class Watched:
@@ -211,15 +213,20 @@ def test_a_text_is_searched_for_the_exceptions_only_where_the_prefilter_finds_on
             self.key, self.pattern = key, pattern
 
         def search(self, text, *args):
-            searched.append((self.key, text))
+            searched.append((self.key, text, self.pattern.pattern))
             return self.pattern.search(text, *args)
 
         def finditer(self, text, *args):
-            searched.append((self.key, text))
+            searched.append((self.key, text, self.pattern.pattern))
             return self.pattern.finditer(text, *args)
 
-    substances.exceptions = Watched("exceptions", substances.exceptions)
-    substances.post_exceptions = Watched("post_exceptions", substances.post_exceptions)
+    context = substances._context
+
+    def watched_context(every, key, rule=None):
+        pattern = context(every, key, rule)
+        return pattern and Watched(key, pattern)
+
+    substances._context = watched_context
 
     def findings(text):
         post, account = record_to_post({"id": text[:9], "platform": "website", "account": {"name": "demo", "kind": "school"},
@@ -228,10 +235,12 @@ def test_a_text_is_searched_for_the_exceptions_only_where_the_prefilter_finds_on
 
     assert findings("Craft beer night at the pub on Friday!") and searched == []
     banned = "Craft beer is banned at the school fair."
-    assert findings(banned) == [] and searched == [("exceptions", banned)]
+    assert len(banning) == 1 and len(exceptions) > 5
+    assert findings(banned) == [] and searched == [("exceptions", banned, joined(banning).pattern)]
     searched.clear()
     framed = "Vaping awareness week: vaping is harmful. Join the vape club!"
-    assert findings(framed) == [] and searched == [("post_exceptions", framed)]
+    assert findings(framed) == [] and [key for key, _, _ in searched] == ["post_exceptions"] \
+        and searched[0][1] == framed and len(searched[0][2]) < len(joined(substances._gate[("post_exceptions", None)][0]).pattern)
 
 
 def test_the_posts_shown_together_are_read_by_the_prefilter_before_any_is_audited(corpus, monkeypatch):
