@@ -28,6 +28,20 @@ from pathlib import Path
 _SHRINK_ARENA = ("memory.enable_memory_arena_shrinkage", "cpu:0")
 
 
+#: onnxruntime's arena extend strategy kSameAsRequested: a region the size asked for, where the default
+#: (kNextPowerOfTwo) rounds each region up to twice the last one
+_SAME_AS_REQUESTED = 1
+
+
+@functools.lru_cache(maxsize=1)
+def _register_process_arena() -> None:
+    """One CPU arena for this process's `arena` sessions, growing by the size each tensor asks for."""
+    import onnxruntime as ort
+
+    memory = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    ort.create_and_register_allocator(memory, ort.OrtArenaCfg(0, _SAME_AS_REQUESTED, -1, -1))
+
+
 #: Held by a run on an input of its session's `heavy_from` values or more: one such run at a time per process
 _HEAVY_RUN = threading.Lock()
 
@@ -46,6 +60,9 @@ def lean_session(model: str | Path, threads: int = 1, arena: bool = False, heavy
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if arena:
+        _register_process_arena()
+        options.add_session_config_entry("session.use_env_allocators", "1")
     session = _session_class()(str(model), sess_options=options, providers=["CPUExecutionProvider"])
     if arena:
         session.default_run_options = ort.RunOptions()
