@@ -9,8 +9,13 @@ Without an arena each tensor is a malloc of its own, and for the face detector (
 50 MB, many passes an image) that leaves the C heap full of holes whose pages stay resident: on the
 64 shared photos it peaked 97 to 112 MB above its loaded size, for 41 MB of live tensors. Its session
 (`arena=True`) allocates a run's tensors from an arena that gives them all back when the run ends
-(`_SHRINK_ARENA`): 60 MB above, and 10 to 15% less CPU. The text reader's and the explicit scorer's
-sessions go without (with such an arena a worker's peak on the same photos rose from 338 to 447 MB).
+(`_SHRINK_ARENA`): 60 MB above, and 10 to 15% less CPU. The text detector's session does the same: its
+run at 640 x 640 px (a worker's peak is that run) rose 110 to 125 MB above its loaded size, nearly all of it
+still resident after the run; now 59 to 68 MB, 3 to 21 MB after, and no more CPU. Those two sessions share
+one arena of the process (`session.use_env_allocators`) that grows by the size each tensor asks for
+(kSameAsRequested; onnxruntime's default arena doubles each new region, and with it on the text reader and
+the explicit scorer a worker's peak rose from 338 to 447 MB). The recogniser and the explicit scorer go
+without.
 
 A worker's image threads share the sessions, and its peak was two threads each at an image's peak at
 once (finding text lines at 640 px: +100 MB; a face pass at 1280 px: +40 MB, +70 MB for the pass).

@@ -15,7 +15,8 @@ once per core. The crawling process mostly waits, so the threads are one per cor
 core. A worker whose parent died (a killed run) exits by itself.
 
 Memory: a worker's models are loaded on its first image (`auditors.image_analysis`; their sessions keep
-no memory between images: `auditors.onnx_session`; the face detector's arena is emptied after each run), all its threads allocate from one C heap
+no memory between images: `auditors.onnx_session`; the face and text detectors' arena is emptied after
+each run), all its threads allocate from one C heap, blocks from 8 MB mapped apart
 (`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
 (`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB
 (and flat in the number of accounts: the image analyses it keeps are the last 1,024, `records.image_cache`),
