@@ -20,8 +20,8 @@ each run), all its threads allocate from one C heap, blocks from 8 MB mapped apa
 (`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
 (`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB
 (and flat in the number of accounts: the image analyses it keeps are the last 1,024, `records.image_cache`),
-and about 460 to 500 MB at its peak (bench/night.py, 200 accounts: two threads each at an image's
-peak at once; one image thread: 441 MB, and 9% less CPU on half the cores). The models' runs on large
+and about 400 MB at its peak (bench/night.py, 200 accounts: 397 MB, where main had 442; the peak is
+the text detector's run while the other thread goes on). The models' runs on large
 inputs (text lines found at read size, face passes at 1280 px) take turns (`auditors.onnx_session`),
 so only one thread at a time is at such a peak while the other goes on with the lighter steps.
 `InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
