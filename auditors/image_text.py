@@ -79,7 +79,7 @@ class TextReader:
             "Rec.model_path": str(recogniser), "Rec.rec_batch_num": 1})  # a line at a time: on a text page 260 MB peak instead of 339, 0.48 s CPU instead of 0.66, same text
         # our sessions (rapidocr takes ready sessions, but its config holds only plain values unless told)
         with flag_override(self.engine.cfg, "allow_objects", True):
-            self.engine.cfg.Det.session = lean_session(detector, threads, heavy_from=HEAVY_INPUT)
+            self.engine.cfg.Det.session = lean_session(detector, threads, arena=True, heavy_from=HEAVY_INPUT)
             self.engine.cfg.Rec.session = lean_session(recogniser, threads)
         # rapidocr loads each model on its first use; load both now, so an image's time is its own
         self.engine._load_det_model(), self.engine._load_rec_model()

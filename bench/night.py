@@ -189,6 +189,7 @@ class TreeSampler:
         self.rows = timeline  # a csv writer for each process's memory at each sample, or None
         self.started = time.perf_counter()
         self.roles = {root: "crawling"}  # pid -> what the process is, for the timeline
+        self.peak_moment: tuple[float, dict[str, float]] = (0.0, {})  # (seconds, resident MB per role) at the tree's peak
         self.wanted: dict[tuple[int, int], float] = {}  # (pid, thread id) -> seconds on a CPU or waiting for one
         #: (seconds since start, root CPU, descendants' CPU, seconds on or waiting for a CPU, all threads)
         self.timeline: list[tuple[float, float, float, float]] = []
@@ -216,7 +217,9 @@ class TreeSampler:
             changed = not grown <= tree
             tree |= grown
         tree &= set(stats)
-        self.peak_rss = max(self.peak_rss, sum(stats[pid][1] for pid in tree))
+        if (rss := sum(stats[pid][1] for pid in tree)) > self.peak_rss:
+            self.peak_rss = rss
+            self.peak_moment = time.perf_counter() - self.started, self._by_role(tree, stats)
         pss = {pid: _pss(pid) for pid in tree}
         self.peak_pss = max(self.peak_pss, sum(pss.values()))
         for pid in tree:
@@ -229,6 +232,14 @@ class TreeSampler:
             self.rows(((f"{now:.1f}", pid, self.roles.get(pid, "other"), f"{stats[pid][1] / 2**20:.1f}",
                         f"{pss[pid] / 2**20:.1f}") for pid in sorted(tree)))
         self.timeline.append((time.perf_counter() - self.started, *self.split(), sum(self.wanted.values())))
+
+    def _by_role(self, tree: set[int], stats: dict) -> dict[str, float]:
+        """Resident MB of the processes in `tree`, summed per role."""
+        roles: dict[str, float] = {}
+        for pid in tree:
+            role = self.roles.get(pid, "other")
+            roles[role] = roles.get(role, 0.0) + stats[pid][1] / 2**20
+        return roles
 
     def _read_schedstat(self, pid: int) -> None:
         """Each thread's time on a CPU plus its time runnable but waiting for one (taken by other work on a
@@ -295,6 +306,7 @@ def night(code: Path, config: Path, outbox: Path, timeline=None, objects: Path |
     result = json.loads(out.strip().splitlines()[-1])
     result.update(load=os.getloadavg()[0], wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu,
                   peak_mb=sampler.peak_rss / 2**20, pss_mb=sampler.peak_pss / 2**20, process_mb=sampler.peaks(),
+                  peak_moment=sampler.peak_moment,
                   busy=sampler.busy(), wanted=sum(sampler.wanted.values()))
     return result
 
@@ -309,6 +321,9 @@ def report(label: str, result: dict, cores: int, images: int, bare_ms: float) ->
           f"{result['load']:.1f} at its end (other work on the machine: the bound assumes idle cores)")
     print(f"      peak memory of the process tree: {result['peak_mb']:.0f} MB resident, {result['pss_mb']:.0f} MB "
           f"proportional (shared pages counted once; aim < 500 MB)")
+    seconds, roles = result["peak_moment"]
+    print(f"      the tree's resident peak came {seconds:.0f} s into the night: "
+          + ", ".join(f"{role} {mb:.0f} MB" for role, mb in sorted(roles.items(), key=lambda item: -item[1])))
     (main_mb, main_pss), *children_mb = result["process_mb"]
     print(f"      peak per process, resident (proportional): crawling process {main_mb:.0f} ({main_pss:.0f}) MB; "
           "its children (workers, resource tracker) "
@@ -409,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"      second night aim < 30 s: {second['wall']:.1f} s")
             if before:
                 print(f"after / before: first night {first['wall'] / before[0]['wall']:.2f}x wall, "
-                      f"{first['peak_mb'] / before[0]['peak_mb']:.2f}x memory; second night "
+                      f"{first['peak_mb'] / before[0]['peak_mb']:.2f}x resident, "
+                      f"{first['pss_mb'] / before[0]['pss_mb']:.2f}x proportional memory; second night "
                       f"{second['wall'] / before[1]['wall']:.2f}x wall")
             before = (first, second)
         if args.objects:

@@ -15,12 +15,13 @@ once per core. The crawling process mostly waits, so the threads are one per cor
 core. A worker whose parent died (a killed run) exits by itself.
 
 Memory: a worker's models are loaded on its first image (`auditors.image_analysis`; their sessions keep
-no memory between images: `auditors.onnx_session`; the face detector's arena is emptied after each run), all its threads allocate from one C heap
+no memory between images: `auditors.onnx_session`; the face and text detectors' arena is emptied after
+each run), all its threads allocate from one C heap, blocks from 8 MB mapped apart
 (`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
 (`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB
 (and flat in the number of accounts: the image analyses it keeps are the last 1,024, `records.image_cache`),
-and about 460 to 500 MB at its peak (bench/night.py, 200 accounts: two threads each at an image's
-peak at once; one image thread: 441 MB, and 9% less CPU on half the cores). The models' runs on large
+and about 400 MB at its peak (bench/night.py, 200 accounts: 397 MB, where main had 442; the peak is
+the text detector's run while the other thread goes on). The models' runs on large
 inputs (text lines found at read size, face passes at 1280 px) take turns (`auditors.onnx_session`),
 so only one thread at a time is at such a peak while the other goes on with the lighter steps.
 `InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
@@ -155,8 +156,14 @@ def _start_worker(policy: Policy, parent: int, threads: int) -> None:
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
 
 
-#: glibc's mallopt parameter for the number of C heaps ("arenas") threads allocate from
-_M_ARENA_MAX = -8
+#: glibc's mallopt parameters: the number of C heaps ("arenas") threads allocate from; the size from which a
+#: block is mapped on its own (and unmapped when freed) instead of taken from a heap
+_M_ARENA_MAX, _M_MMAP_THRESHOLD = -8, -3
+#: Blocks from this size are mapped apart. glibc's own threshold rises to the largest block freed (up to 32 MB),
+#: so the models' large tensors came from the heap and their freed pages stayed resident between images'
+#: holes: on the 64 shared photos twice over on two threads, a worker's peak 352-372 -> 315-322 MB, CPU per image
+#: unchanged within the noise (2 MB cost 13-16% more CPU: smaller tensors faulted in afresh each run)
+MAPPED_FROM = 8 * 2**20
 
 
 @functools.lru_cache(maxsize=1)  # asked after every account: loaded once
@@ -179,9 +186,11 @@ def _one_heap_for_all_threads() -> None:
     """Make every thread of this process allocate from one C heap, before any thread starts. glibc gives
     each thread a heap of its own, and each grew to the largest activations its thread had seen: two image
     threads on 18 photos peaked at 819 MB, against 552 MB with one heap, for the same CPU (a fixed
-    mmap threshold instead gave 480 MB at 50% more CPU: the pages are faulted in again for every tensor)."""
+    mmap threshold instead gave 480 MB at 50% more CPU: the pages are faulted in again for every tensor).
+    Blocks from `MAPPED_FROM` are mapped apart, so that a model's largest tensors leave no resident holes."""
     if (libc := _glibc()) is not None:
         libc.mallopt(_M_ARENA_MAX, 1)
+        libc.mallopt(_M_MMAP_THRESHOLD, MAPPED_FROM)
 
 
 def analyse_images_here(policy: Policy, threads: int = 1) -> None:
