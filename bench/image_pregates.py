@@ -35,6 +35,7 @@ import numpy as np  # and OpenCV (cv2), installed with rapidocr: its morphology 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from auditors.faces import scaled_down  # noqa: E402
 from auditors.image_analysis import ImageSettings, open_image, small_copy  # noqa: E402
 from bench.eval_images import (ANIMALS_DIR, IMAGE_DIRS, drawn_flyers, pin_to_one_core,  # noqa: E402
                                real_text_images)
@@ -69,12 +70,8 @@ def skin_share(image, balanced: bool) -> float:
     return float(skin.mean())
 
 
-def grey_320(image) -> np.ndarray:
-    from PIL import Image
-
-    factor = min(1.0, 320 / max(image.size))
-    size = max(1, round(image.width * factor)), max(1, round(image.height * factor))
-    return image.convert("L").resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+def grey_320(image):
+    return scaled_down(image.convert("L"), 320, reducing_gap=2.0)
 
 
 def stroke_share(image) -> float:
@@ -153,10 +150,10 @@ def explicit_figures(measured: list[dict]) -> dict:
     photos = [m for m in measured if m["kind"] == "photo"]
     figures = {}
     for check in ("skin", "skin, balanced"):
+        check_ms = statistics.median(m["values"][check][1] for m in photos)
         for share in SKIN_SHARES:
             skipped = [m for m in measured if m["values"][check][0] < share]
             skipped_photos = [m for m in skipped if m["kind"] == "photo"]
-            check_ms = statistics.median(m["values"][check][1] for m in photos)
             saved = sum(m["explicit_ms"] for m in skipped_photos) / len(photos) - check_ms  # the check runs on all
             figures[f"{check} under {share:.0%}"] = {
                 "photos skipped": f"{len(skipped_photos)}/{len(photos)}",
