@@ -607,7 +607,6 @@ class RuleAuditor:
         # a context pattern that matches in a sentence can match in the text; see _context)
         gated = [(key, None, exceptions[key]) for key in EXCEPTION_KEYS]
         gated += [(key, rule, rule.sources[key]) for rule in self.rules for key in GATED_KEYS]
-        gated = [(key, rule, tuple(p for p in patterns if p)) for key, rule, patterns in gated]
         gated = [(key, rule, patterns) for key, rule, patterns in gated if patterns]
         gate_ids = iter(self.prefilter.register(f"{self.category} context",
                                                 [(p,) for _, _, patterns in gated for p in patterns]))
@@ -762,7 +761,7 @@ class RuleAuditor:
         gate = self._gate.get((key, rule))
         if gate is None:
             return None
-        patterns, first, end = gate
+        _, first, end = gate
         if every is None:
             return self._joined_context(key, rule, None)
         which = every[bisect_left(every, first):bisect_left(every, end)]

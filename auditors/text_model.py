@@ -493,9 +493,9 @@ def sentence_settings(table: dict, thresholds: dict[str, float], label: str) -> 
                 or band >= thresholds.get(category, 1.0):
             raise RulesError(f"{label}: [sentences] {category} must be {{band = B, threshold = T}}, both in (0, 1], "
                              f"B under the category's threshold, not {values!r}")
-        if threshold < band:  # else a post of several sentences is flagged from the band, one of one sentence is not
-            raise RulesError(f"{label}: [sentences] {category}: threshold {threshold} is under band {band}; a sentence "
-                             f"must score at least the band")
+        if threshold < band:  # a borderline post is flagged only on a sentence that is borderline itself
+            raise RulesError(f"{label}: [sentences] {category}: threshold {threshold} is under band {band}; the "
+                             f"sentence a borderline post is flagged on must score at least the band")
         if category in thresholds:
             out[category] = (float(band), float(threshold))
     return out
@@ -617,14 +617,12 @@ class TextModelAuditor:
         row = {doc: i for i, doc in enumerate(dict.fromkeys(documents))}
         calibrated = self.model.calibrated(self.model.decisions(list(row)))
         scored = calibrated.tolist()
-        considered = calibrated >= self._lowest  # `_considered` of every document at once
-        anything = considered.any(axis=1).tolist()
         sentences: dict[str, None] = {}
         by_post = {}
         for post, doc in zip(posts, documents):
             i = row[doc]
             probabilities = dict(zip(self.model.categories, scored[i]))
-            likely = {self.model.categories[j] for j in considered[i].nonzero()[0]} if anything[i] else set()
+            likely = self._considered(probabilities)
             candidates = self._candidates(post) if likely else None
             by_post[id(post)] = (post, text_state(post), probabilities, candidates, likely)
             for category in likely:
