@@ -71,6 +71,17 @@ def test_evidence_is_stable_for_the_same_post(engine):
     assert first["findings"] == second["findings"]
 
 
+@pytest.mark.parametrize("text", [
+    "Happy Teacher Appreciation Week to the best teacher in the world!",
+    "Happy Mother's Day to the best moms in the world!",
+])
+def test_praise_of_people_as_the_best_of_a_place_is_no_endorsement(engine, text):
+    """Praise of a person or a play in a vendor's words: the rule is not firm, and the model vetoes it."""
+    record = {"id": "p1", "platform": "x", "account": {"name": "A", "kind": "school"}, "image_alt": [],
+              "repost_of": None, "text": text}
+    assert run(engine, record)["labels"] == []
+
+
 def test_accepted_sponsor_praise_depends_on_the_settings_list(engine):
     policy, auditors = engine
     record = {"id": "s1", "platform": "x", "account": {"name": "A", "kind": "school"}, "image_alt": [], "repost_of": None,
@@ -103,8 +114,9 @@ def commercial(engine):
      "Friendliest mechanics in Elgin, go see them!"),
     ("Team dinner at Nonna's 🍝 best lasagna in the east end", "Team dinner at Nonna's 🍝 best lasagna in the east end"),
     ("Merci à la Fromagerie Leduc, le meilleur cheddar du comté!", "Merci à la Fromagerie Leduc, le meilleur cheddar du comté!"),
-    # ... the one rule for the best of a place, a town or a region too (vendor_praise's words before)
-    ("Ask for Dev at Northgate Tire, honestly the best in the region.", "Ask for Dev at Northgate Tire, honestly the best in the region."),
+    # ... and the best of a town or a region (vendor_praise: not firm, the model may veto praise of a person)
+    ("Ask for Dev at Northgate Tire, honestly the best mechanics in the region.",
+     "Ask for Dev at Northgate Tire, honestly the best mechanics in the region."),
     ("Les meilleurs bagels en ville, chez Boulangerie Ste-Anne!", "Les meilleurs bagels en ville, chez Boulangerie Ste-Anne!"),
     # discount: a store's price for students, a dealer's financing
     ("Grade 12s: Byte Barn gives education pricing on tablets with your student card.",
@@ -145,6 +157,7 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     # ... nor a public place or a team's result in a town or a region
     "Thanks to the Elgin Public Library, the best reading nook in town!",
     "The best swimmers in the province meet at our pool on Saturday.",
+    "Our goalie made the best save in the county tonight!",
     # look-alikes of the discount terms: school pricing that is no store's offer
     "Education funding and student transportation are on the board's agenda tonight.",
     "Our student council is financing the new benches with the spring fundraiser.",
@@ -162,13 +175,16 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     "Free hearing assessments for kindergarten students on Tuesday in the library.",
     "We were 2-0 down at the half but came back to win 3-2!",
     "Zero downtime for the network upgrade this weekend, thanks to our IT team.",
-    "Grade 4 read a famous quote aloud each morning, free for all to share.",
+    "Get your free quote of the day in the library newsletter!",
+    "Grade 6 math: we made free estimates of how many jellybeans fill the jar.",
     # look-alikes of drink_special: root beer at a school fair, the Legion's own bar night
     "Root beer $1 and hot dogs $2 at the spring fair!",
+    "Root-beer $1 and hot dogs $2 at the spring fair!",
+    "Grade 9 baseball: pitchers $5 each for the fundraiser raffle.",
     "Trivia night at the Legion for our parents! Pitchers $12 all night 🍺",
     # look-alikes of pick_up_at_business: the school hands something out
     "Yearbooks are in! Pick yours up at the office before Friday.",
-    "Lost mittens? Pick them up at the office.",
+    "Spirit wear is here! Pick yours up at the school store.",
 ])
 def test_commercial_rule_leaves_a_look_alike_alone(commercial, text):
     assert commercial(text) == []
