@@ -50,6 +50,7 @@ def test_a_framing_about_the_same_thing_still_cancels(substances, text):
     ("Gin tasting for the grown-ups at the spring gala!", True),
     ("Lanterns hung over the gym doors for the winter concert.", False),  # two words: no drink
     ("Grade 8 learned how the cotton gin changed farming.", False),
+    ("Grade 2 trip to the orchard: apple picking and cider tasting!", False),  # an orchard's cider is apple juice
 ])
 def test_a_hangover_or_a_spirit_tasting_is_alcohol(substances, text, flagged):
     assert substances(text) == ([text] if flagged else [])

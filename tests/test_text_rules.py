@@ -158,6 +158,11 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     "Thanks to the Elgin Public Library, the best reading nook in town!",
     "The best swimmers in the province meet at our pool on Saturday.",
     "Our goalie made the best save in the county tonight!",
+    # ... nor one person praised (a coach, a principal: the firm rule's words, the model could not veto)
+    "Congrats Coach Dan, the best coach in Elgin!",
+    "Thank you to the best principal in Norfolk!",
+    # ... nor the school's own club ("come try our" a business's NEW product only)
+    "Come try our Breakfast Club, every Monday at 8 in the gym!",
     # look-alikes of the discount terms: school pricing that is no store's offer
     "Education funding and student transportation are on the board's agenda tonight.",
     "Our student council is financing the new benches with the spring fundraiser.",
