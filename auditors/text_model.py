@@ -599,9 +599,8 @@ class TextModelAuditor:
         except (OSError, ValueError, KeyError) as exc:
             raise Disabled(f"cannot read {MODEL_PATH.name} or its embedding: {exc}") from None
         self._position = {c: i for i, c in enumerate(self.model.categories)}
-        # the probability from which each category of the model's may be flagged (`_considered`); inf: never
-        self._lowest = np.array([self.sentences[c][0] if c in self.sentences else self.thresholds.get(c, np.inf)
-                                 for c in self.model.categories])
+        # the probability from which each category may be flagged (`_considered`): its band's floor, else its threshold
+        self._lowest = {c: self.sentences[c][0] if c in self.sentences else t for c, t in self.thresholds.items()}
         # What is known of a post: (post, its text_state, probabilities, candidate evidence or None, the
         # categories considered), of the posts shown to the last `prepare` by id, and of the last post asked
         # about otherwise
@@ -614,14 +613,12 @@ class TextModelAuditor:
         the sentences of those the model may flag among which it would choose the one it quotes: the
         model's fixed cost per call is shared by them, and each document's values are what it gets alone."""
         documents = [post_document(post) for post in posts]
-        row = {doc: i for i, doc in enumerate(dict.fromkeys(documents))}
-        calibrated = self.model.calibrated(self.model.decisions(list(row)))
-        scored = calibrated.tolist()
+        unique = list(dict.fromkeys(documents))
+        scored = dict(zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist()))
         sentences: dict[str, None] = {}
         by_post = {}
         for post, doc in zip(posts, documents):
-            i = row[doc]
-            probabilities = dict(zip(self.model.categories, scored[i]))
+            probabilities = dict(zip(self.model.categories, scored[doc]))
             likely = self._considered(probabilities)
             candidates = self._candidates(post) if likely else None
             by_post[id(post)] = (post, text_state(post), probabilities, candidates, likely)
@@ -635,7 +632,7 @@ class TextModelAuditor:
     def _considered(self, probabilities: dict[str, float]) -> set[str]:
         """The categories the model may flag on a post: at or above their threshold, or borderline (flagged
         or not by a sentence): those at or above `_lowest`, the band's floor being under the threshold."""
-        return {c for c, lowest in zip(self.model.categories, self._lowest.tolist()) if probabilities[c] >= lowest}
+        return {c for c, lowest in self._lowest.items() if probabilities[c] >= lowest}
 
     def _known(self, post: Post) -> tuple:
         """(post, its text_state, probabilities, candidate evidence or None, the categories considered): kept
