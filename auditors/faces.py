@@ -443,12 +443,15 @@ def scaled_down(image, max_side: int, reducing_gap: float | None = None):
     Pillow first reduces by whole pixels (about half the time on a 12 MP photo, slightly other pixels)."""
     from PIL import Image
 
-    longest = max(image.size)
-    if longest <= max_side:
+    if max(image.size) <= max_side:
         return image
-    factor = max_side / longest
-    return image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
-                        Image.Resampling.BILINEAR, reducing_gap=reducing_gap)
+    return image.resize(scaled_size(image.size, max_side), Image.Resampling.BILINEAR, reducing_gap=reducing_gap)
+
+
+def scaled_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """(width, height) of `size` scaled down (never up) to a longer side of at most `max_side`, each at least 1."""
+    factor = min(1.0, max_side / max(size))
+    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
 
 
 def _decode(outputs, size: tuple[int, int], threshold: float) -> _Boxes:

@@ -128,9 +128,10 @@ class TextReader:
         copy's (width, height)): one resize to the network's sides, normalised as rapidocr does."""
         from PIL import Image
 
+        from auditors.faces import scaled_size
+
         preprocess = self.detector.get_preprocess()
-        factor = min(1.0, side / max(image.size))
-        width, height = max(1, round(image.width * factor)), max(1, round(image.height * factor))
+        width, height = scaled_size(image.size, side)  # the boxes are in this copy's pixels
         network = max(32, round(width / 32) * 32), max(32, round(height / 32) * 32)
         if image.mode != "RGB":
             image = image.convert("RGB")
