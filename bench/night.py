@@ -134,32 +134,25 @@ def bare_model_ms(images: list[bytes], rules_dir: Path) -> float:
     return (time.process_time() - started) / len(images) * 1000
 
 
-def image_analyses(config: Path, images: list[bytes]) -> tuple[str, list[dict]]:
-    """(the image auditors' settings key, each photo's analysis with them), analysed in this process."""
-    from auditors.image_analysis import analyse_bytes
-    from auditors.image_auditors import image_settings, load_image_rules
-    from schoolaudit.app import load_app
-
-    policy = load_app(config, announce=False).policy
-    settings = image_settings(policy, load_image_rules(policy)[0])
-    return settings.params, [analyse_bytes(photo, settings).to_dict() for photo in images]
-
-
-def store_analyses(config: Path, images: list[bytes], analysed: tuple[str, list[dict]], numbers: range) -> None:
-    """Each image `numbers` of the board analysed already (`--analysed`): its photo's analysis, in the media
-    folder's analysis file under the sha256 of the image's distinct copy, where the night's auditors look first."""
+def store_analyses(config: Path, images: list[bytes], numbers: range) -> None:
+    """Each image `numbers` of the board analysed already (`--analysed`): its photo's analysis (made here, once
+    per photo), in the media folder's analysis file under the sha256 of the image's distinct copy, where the
+    night's auditors look first."""
     import hashlib
 
-    from auditors.image_auditors import CACHE_FILE
+    from auditors.image_analysis import analyse_bytes
+    from auditors.image_auditors import CACHE_FILE, image_settings, load_image_rules
     from crawl import distinct_jpeg
     from records.image_cache import ImageCache
     from schoolaudit.app import load_app
 
-    params, analyses = analysed
-    cache = ImageCache(load_app(config, announce=False).settings.media_dir / CACHE_FILE)
+    app = load_app(config, announce=False)
+    settings = image_settings(app.policy, load_image_rules(app.policy)[0])
+    analyses = [analyse_bytes(photo, settings).to_dict() for photo in images]
+    cache = ImageCache(app.settings.media_dir / CACHE_FILE)
     for number in numbers:
         sha = hashlib.sha256(distinct_jpeg(images, number)).hexdigest()
-        cache.put(sha, params, {**analyses[number % len(images)], "sha256": sha})
+        cache.put(sha, settings.params, {**analyses[number % len(images)], "sha256": sha})
     cache.close()
 
 
@@ -394,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
                                      daemon=True)
     server.start()
     base = f"http://127.0.0.1:{ports.get(timeout=30)}"
-    distinct = len(range(0, args.accounts * args.posts, args.image_every))
+    numbers = range(0, args.accounts * args.posts, args.image_every)  # the posts with an image
+    distinct = len(numbers)
     crawl = {"allow_private_addresses": True, "posts_per_account": args.posts}
     root = Path(tempfile.mkdtemp(prefix="schoolaudit-night-"))
     timeline = args.timeline.open("w", newline="", buffering=1) if args.timeline else None
@@ -405,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = [("before", args.compare.resolve(), {})] if args.compare else []
         workers = {} if args.workers is None else {"workers": args.workers}
         runs.append(("after" if args.compare else "this code", REPO, workers))
-        bare_ms, before, analysed = None, None, None
+        bare_ms, before = None, None
         print(f"{args.accounts} accounts x {args.posts} posts, {distinct} distinct images, {cores} cores")
         for label, code, extra in runs:
             folder = root / label
@@ -413,9 +407,8 @@ def main(argv: list[str] | None = None) -> int:
             config = write_config(folder, base, args.accounts, args.concurrency, **crawl, **extra)
             if bare_ms is None:
                 bare_ms = bare_model_ms(images[::max(1, len(images) // 12)], config)
-            if args.analysed:
-                analysed = analysed or image_analyses(config, images)
-                store_analyses(config, images, analysed, range(0, args.accounts * args.posts, args.image_every))
+            if args.analysed:  # one run only: refused with --compare
+                store_analyses(config, images, numbers)
             first, second = (night(code, config, folder / "outbox", *recorders(args, table, root, label, which))
                              for which in ("first", "second"))
             print(f"{label} ({code}):")
