@@ -67,7 +67,7 @@ def fault_run(tmp_path_factory):
     routes["/robots.txt"] = static(200, ROBOTS)
     with FaultServer(routes) as server:
         config = write_config(tmp_path, {account: server.url + path for account, (path, *_) in FAULTS.items()},
-                              timeout_seconds=0.5, max_body_bytes=200_000, retries=2,
+                              timeout_seconds=2.0, max_body_bytes=200_000, retries=2,
                               per_host_concurrency=4, concurrency=8)
         app = load_app(config)
         summary = Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
