@@ -45,7 +45,8 @@ def classify(post, account, policy, auditors) -> dict:
 def result(post, findings: list) -> dict:
     """`classify`'s answer for a post with these findings."""
     findings.sort(key=lambda f: CATEGORIES.index(f.category))
-    labels = [c for c in CATEGORIES if any(f.category == c for f in findings)]
+    found = {f.category for f in findings}
+    labels = [c for c in CATEGORIES if c in found]
     return {"id": post.platform_id, "labels": labels,
             "findings": [{k: getattr(f, k) for k in FINDING_FIELDS} for f in findings]}
 
