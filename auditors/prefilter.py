@@ -218,15 +218,13 @@ class _Unknown(Exception):
     """A construct the relaxation does not handle: the rule is then always run."""
 
 
-def relaxed_patterns(pattern: str) -> list[tuple[str, ...]] | None:
-    """Alternatives of Hyperscan patterns over lower-cased text, each a tuple of patterns that all match
-    wherever the alternative does, one alternative matching wherever `pattern` (read with re.IGNORECASE)
-    matches; None when that cannot be written or it may match an empty string.
+def relaxed_patterns(pattern: str) -> list[str] | None:
+    """Hyperscan patterns over lower-cased text, one of which matches wherever `pattern` (read with
+    re.IGNORECASE) matches; None when that cannot be written or it may match an empty string.
 
-    A match holds a match of each contiguous part of the pattern's sequence, so a sequence with gaps
-    ("rally [^.!?]{0,60} queen's park") is relaxed to its parts without a gap, all of which must match
-    ("rally", " queen's park"; the widest first, and those that can match an empty string, or are too long,
-    left out); a branch holding a gap, or too long for Hyperscan, is split into one alternative per branch."""
+    A match holds a match of any contiguous part of the pattern's sequence, so a sequence with gaps
+    ("rally [^.!?]{0,60} queen's park") is relaxed to its widest part without a gap ("rally");
+    a branch holding a gap, or too long for Hyperscan, is split into one pattern per alternative."""
     try:
         parsed = sre_parse.parse(pattern, re.IGNORECASE)
         return _split(list(parsed), parsed.state)
@@ -234,13 +232,13 @@ def relaxed_patterns(pattern: str) -> list[tuple[str, ...]] | None:
         return None
 
 
-def _split(items: list, state) -> list[tuple[str, ...]]:
+def _split(items: list, state) -> list[str]:
     for index, (op, av) in enumerate(items):
         node = "" if op is sre_c.AT else _node(op, av)
         if op is sre_c.SUBPATTERN and (_GAP.search(node) or len(node) > MAX_PATTERN):
             return _split(items[:index] + list(av[-1]) + items[index + 1:], state)
         if op is sre_c.BRANCH and (_GAP.search(node) or len(node) > MAX_PATTERN):
-            return [parts for branch in av[1] for parts in _split(items[:index] + list(branch) + items[index + 1:], state)]
+            return [part for branch in av[1] for part in _split(items[:index] + list(branch) + items[index + 1:], state)]
     runs, run = [], []
     for item in items:
         if item[0] is not sre_c.AT and _GAP.search(_node(*item)):
@@ -249,16 +247,13 @@ def _split(items: list, state) -> list[tuple[str, ...]]:
         else:
             run.append(item)
     runs.append(run)
-    widths = [sre_parse.SubPattern(state, r).getwidth()[0] for r in runs]
-    widest = max(range(len(runs)), key=widths.__getitem__)
-    relaxed = _sequence(runs[widest])
-    if widths[widest] == 0 or len(relaxed) > MAX_PATTERN:
+    widest = max(runs, key=lambda r: sre_parse.SubPattern(state, r).getwidth()[0])
+    relaxed = _sequence(widest)
+    if sre_parse.SubPattern(state, widest).getwidth()[0] == 0 or len(relaxed) > MAX_PATTERN:
         raise _Unknown("matches an empty string, or too long")
     if relaxed.count(",}") > MAX_LOOPS_APART:
         raise _Unknown("too many loops")
-    others = [_sequence(r) for r, width in zip(runs, widths) if width > 0]
-    return [tuple(dict.fromkeys([relaxed] + [part for part in others if len(part) <= MAX_PATTERN
-                                             and part.count(",}") <= MAX_LOOPS_APART]))]
+    return [relaxed]
 
 
 #: Compiled databases kept (a few MB each): one per rules version in use, and the tests' own.
@@ -277,9 +272,7 @@ def _say_compiling() -> None:
 
 class HyperscanEngine:
     """Every rule's relaxed patterns in Hyperscan databases (those with many loops apart, see
-    MAX_LOOPS); a text is read once by each. A rule can match where all the patterns of one of its
-    alternatives (`relaxed_patterns`) match: each expression of a database names its alternative, and
-    `alternatives` holds each one's (rule, number of patterns)."""
+    MAX_LOOPS); a text is read once by each."""
 
     def __init__(self, rules: list[tuple[str, ...]]):
         import hyperscan
@@ -297,7 +290,6 @@ class HyperscanEngine:
                                                                          header["sizes"])]
                 self.databases = [(hyperscan.loadb(b, hyperscan.HS_MODE_BLOCK), ids) for b, ids in zip(blobs, header["ids"])]
                 self.always = frozenset(header["always"])
-                self.alternatives = [tuple(alternative) for alternative in header["alternatives"]]
             except (ValueError, KeyError, hyperscan.error):
                 cached = None  # damaged or from another build: compile again
         if cached is None:
@@ -305,24 +297,21 @@ class HyperscanEngine:
             self._compile(rules)
             blobs = [hyperscan.dumpb(database) for database, _ in self.databases]
             header = json.dumps({"ids": [ids for _, ids in self.databases], "sizes": [len(b) for b in blobs],
-                                 "always": sorted(self.always), "alternatives": self.alternatives}).encode()
+                                 "always": sorted(self.always)}).encode()
             write_cache(self.cache_name, header + b"\n" + b"".join(blobs))
             prune("prefilter-*.hsdb", KEPT_DATABASES)
         self.scratches = threading.local()  # a scratch space serves one scan at a time
 
     def _compile(self, rules: list[tuple[str, ...]]) -> None:
-        groups = ([], [])  # (expression, its alternative) with few loops, and with many
+        groups = ([], [])  # (expression, rule index) with few loops, and with many
         always = set()
-        self.alternatives = []
         for index, terms in enumerate(rules):
             relaxed = [relaxed_patterns(term) for term in terms]
             if None in relaxed:
                 always.add(index)
-                continue
-            for parts in (parts for alternatives in relaxed for parts in alternatives):
-                for part in parts:
-                    groups[part.count(",}") > MAX_LOOPS].append((part.encode(), len(self.alternatives)))
-                self.alternatives.append((index, len(parts)))
+            else:
+                for part in (part for parts in relaxed for part in parts):
+                    groups[part.count(",}") > MAX_LOOPS].append((part.encode(), index))
         self.databases = []
         for group in groups:
             expressions, ids = [e for e, _ in group], [i for _, i in group]
@@ -330,7 +319,7 @@ class HyperscanEngine:
                 database = self._database(expressions)
             except self.hs.error:  # Hyperscan refuses one of them: find it, and run its rule always
                 kept = [i for i, e in enumerate(expressions) if self._compiles(e)]
-                always |= {self.alternatives[ids[i]][0] for i in range(len(expressions)) if i not in kept}
+                always |= {ids[i] for i in range(len(expressions)) if i not in kept}
                 expressions, ids = [expressions[i] for i in kept], [ids[i] for i in kept]
                 database = self._database(expressions)
             if expressions:
@@ -356,26 +345,12 @@ class HyperscanEngine:
             data = scanned_text(text).encode("utf-8", "surrogatepass")
         except UnicodeEncodeError:
             return None
-        matched = []  # the alternative of each expression found (each once: HS_FLAG_SINGLEMATCH)
+        found = set(self.always)
         scratches = getattr(self.scratches, "each", None)
         if scratches is None:
             scratches = self.scratches.each = [self.hs.Scratch(database) for database, _ in self.databases]
         for (database, ids), scratch in zip(self.databases, scratches):
-            database.scan(data, match_event_handler=lambda expression, *_: matched.append(ids[expression]), scratch=scratch)
-        return self._complete(matched)
-
-    def _complete(self, matched: list[int]) -> frozenset[int]:
-        """The rules that can match: those always run, and those of an alternative all of whose patterns
-        were found (`matched` names the alternative of each pattern found)."""
-        found = set(self.always)
-        alternatives, counted = self.alternatives, {}
-        for alternative in matched:
-            rule, needed = alternatives[alternative]
-            if needed > 1:
-                counted[alternative] = counted.get(alternative, 0) + 1
-                if counted[alternative] < needed:
-                    continue
-            found.add(rule)
+            database.scan(data, match_event_handler=lambda expression, *_: found.add(ids[expression]), scratch=scratch)
         return frozenset(found)
 
 

@@ -122,15 +122,11 @@ def test_relaxed_patterns_match_wherever_the_rule_does(pattern, text):
 
     assert re.search(pattern, text, re.IGNORECASE)
     database = hyperscan.Database()
-    alternatives = relaxed_patterns(pattern)
-    parts = [(p.encode(), number) for number, patterns in enumerate(alternatives) for p in patterns]
-    database.compile(expressions=[p for p, _ in parts], ids=list(range(len(parts))),
-                     flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(parts))
-    found = set()
-    database.scan(scanned_text(text).encode(), match_event_handler=lambda expression, *_: found.add(expression))
-    # one alternative has all its patterns found
-    assert any(all(i in found for i, (_, number) in enumerate(parts) if number == alternative)
-               for alternative in range(len(alternatives)))
+    parts = [p.encode() for p in relaxed_patterns(pattern)]
+    database.compile(expressions=parts, ids=list(range(len(parts))), flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(parts))
+    found = []
+    database.scan(scanned_text(text).encode(), match_event_handler=lambda *hit: found.append(hit))
+    assert found
 
 
 @needs_hyperscan
