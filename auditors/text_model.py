@@ -278,8 +278,10 @@ class TextModel:
         pairs, doc_of_pairs = self._pairs(tokens, doc_of_tokens)
         meaning = self._meanings(*embedded, n_docs)
         width = len(self.idf_sq)
-        # each feature id keyed by its document (document x width + id), chunks' ids and word pairs' alike
-        keys = np.concatenate([doc_of_ids * width + ids, doc_of_pairs * width + pairs])
+        # each feature id keyed by its document (document x width + id), chunks' ids and word pairs' alike; in 32
+        # bits where they fit (a batch's), which sort twice as fast
+        key_type = np.int32 if n_docs * width < 2 ** 31 else np.intp
+        keys = np.concatenate([doc_of_ids * width + ids, doc_of_pairs * width + pairs]).astype(key_type)
         keys.sort()
         n = len(keys)
         bounds = np.empty(n + 1, dtype=bool)
@@ -292,8 +294,8 @@ class TextModel:
         squares = tf * tf * self.idf_sq.take(unique)
         # each document's word features, then its character n-grams, among the unique ones: each part is
         # L2-normalised apart
-        starts = np.searchsorted(unique_keys, np.arange(n_docs * 2, dtype=np.intp) // 2 * width
-                                 + np.tile(np.array([0, self.n_word], dtype=np.intp), n_docs))
+        starts = np.searchsorted(unique_keys, np.arange(n_docs * 2, dtype=key_type) // 2 * width
+                                 + np.tile(np.array([0, self.n_word], dtype=key_type), n_docs))
         sizes = np.diff(starts, append=len(unique_keys))
         norms = np.sqrt(_segment_sums(squares, starts, sizes))
         norms[sizes == 0] = 1.0  # an empty part stays zeros
