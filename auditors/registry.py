@@ -10,6 +10,10 @@ post; it skips those, and any finding it still makes in one of them is dropped. 
 that has a `review(post, context, findings)` method gets the others' findings and returns those that
 stand: the text model vetoes a category resting on one look-alike word, or lowers its severity.
 Before a run of posts, `prepare` shows them to the auditors that have a `prepare(posts)` method.
+`audit_posts` audits a run of posts by stages: the other auditors on every post first; then a supplement
+with `foresee(posts, findings)` is shown each post's findings so far, so that what its reviews and its own
+findings will need is worked out in one call for all (the text model scores sentences only where it may
+flag or veto); then the reviews and the supplements, post by post.
 
 Other packages add auditors through the entry-point group `schoolaudit.auditors` (value =
 `module:Class`). They run after the built-in ones and before the supplements, or just before the
@@ -142,14 +146,7 @@ def prepare(auditors: list[Auditor], posts: list[Post], cpu: dict[str, float] | 
     `audit_post`."""
     for auditor in auditors:
         if hasattr(auditor, "prepare"):
-            started = time.process_time() if cpu is not None else 0.0
-            try:
-                auditor.prepare(posts)
-            except Exception:  # the posts are then read one by one, as without `prepare`
-                log.exception("auditor %s failed to prepare %d posts", auditor.name, len(posts))
-            finally:
-                if cpu is not None:
-                    cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.process_time() - started
+            _shown(auditor, "prepare", (posts,), cpu)
 
 
 def audit_post(post: Post, context: AuditContext, auditors: list[Auditor],
@@ -157,20 +154,43 @@ def audit_post(post: Post, context: AuditContext, auditors: list[Auditor],
     """All findings of all auditors on one post, without duplicates, in category order.
     Supplementing auditors run last and only add categories the others did not find.
     `cpu`, when given, accumulates each auditor's CPU seconds by name (for the benchmarks)."""
-    findings: dict[tuple, Finding] = {}
-    later = []
-    for auditor in auditors:
-        if getattr(auditor, "supplements", False):
-            later.append(auditor)
-        else:
+    return audit_posts([(post, context)], auditors, cpu)[0]
+
+
+def audit_posts(posts: list[tuple[Post, AuditContext]], auditors: list[Auditor],
+                cpu: dict[str, float] | None = None) -> list[list[Finding]]:
+    """`audit_post` of each (post, context), by stages over all of them (module docstring): each
+    post's findings are those it gets alone."""
+    later = [auditor for auditor in auditors if getattr(auditor, "supplements", False)]
+    firsts = [auditor for auditor in auditors if not getattr(auditor, "supplements", False)]
+    found_on: list[dict[tuple, Finding]] = [{} for _ in posts]
+    for (post, context), findings in zip(posts, found_on):
+        for auditor in firsts:
             _collect(auditor, post, context, findings, cpu=cpu)
     for auditor in later:
-        if hasattr(auditor, "review"):
-            _reviewed(auditor, post, context, findings, cpu)
-    found = frozenset(category for category, _, _ in findings)
-    for auditor in later:
-        _collect(auditor, post, context, findings, found, cpu)
-    return list(findings.values())
+        if hasattr(auditor, "foresee"):
+            _shown(auditor, "foresee", ([post for post, _ in posts], [list(f.values()) for f in found_on]), cpu)
+    for (post, context), findings in zip(posts, found_on):
+        for auditor in later:
+            if hasattr(auditor, "review"):
+                _reviewed(auditor, post, context, findings, cpu)
+        found = frozenset(category for category, _, _ in findings)
+        for auditor in later:
+            _collect(auditor, post, context, findings, found, cpu)
+    return [list(findings.values()) for findings in found_on]
+
+
+def _shown(auditor: Auditor, method: str, args: tuple, cpu: dict[str, float] | None = None) -> None:
+    """Show an auditor a run of posts through one of its batch methods (`prepare`, `foresee`): a failure only
+    costs time, the auditor then working out what it needs post by post. Its CPU counts as the auditor's in `cpu`."""
+    started = time.process_time() if cpu is not None else 0.0
+    try:
+        getattr(auditor, method)(*args)
+    except Exception:
+        log.exception("auditor %s failed to %s %d posts", auditor.name, method, len(args[0]))
+    finally:
+        if cpu is not None:
+            cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.process_time() - started
 
 
 def _identity(finding: Finding) -> tuple[str, str, str]:

@@ -63,7 +63,7 @@ _MASK = "*#%_"
 #: Most repeats after a letter ("fuuuck") or masks after the last one that an obfuscated word takes.
 MAX_REPEATS = 16
 _SUFFIX = r"(?:s|es|ed|er|ers|ing|in|in'|y|ies)?"
-#: Most answers of `RuleAuditor._rules_for` kept per auditor (a post's candidates are a few rules, and
+#: Most answers of `RuleAuditor._rules_per_text` kept per auditor (a post's candidates are a few rules, and
 #: the same sets come again).
 MAX_CHOSEN = 4096
 
@@ -122,12 +122,20 @@ class Reading:
     candidates serve each text and the post-level context patterns; a rule they name runs on each text and
     finds what it finds there (reading each text apart, and the whole again, cost one pass more per text)."""
 
-    __slots__ = ("texts", "_whole", "_answer")
+    __slots__ = ("texts", "_whole", "_answer", "_kinds")
 
     def __init__(self, texts: list[tuple[str, str]]):
         self.texts = texts
         self._whole = None
         self._answer = (None, None)
+        self._kinds = None
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kind of each text, as rules' `read` names them: "alt" for an alt text, else "text" (a repost's too)."""
+        if self._kinds is None:
+            self._kinds = tuple("alt" if where.startswith("alt") else "text" for where, _ in self.texts)
+        return self._kinds
 
     @property
     def whole(self) -> str:
@@ -240,12 +248,19 @@ def evidence_span(text: str, sentence: tuple[int, int], match: tuple[int, int]) 
     return text[lo:hi].strip()
 
 
+def _mixed_case(text: str) -> bool:
+    """Whether `text` holds an upper-case and a lower-case character (str.isupper, str.islower)."""
+    if text.isascii():  # an ASCII letter changes case exactly where it is of the other case
+        return text != text.lower() and text != text.upper()
+    return any(c.isupper() for c in text) and any(c.islower() for c in text)
+
+
 @lru_cache(maxsize=8192)
 def restored_case(text: str) -> str:
     """`text` as the case-sensitive parts of the rules expect it. A post written all in lower case or
     ALL IN CAPITALS carries no capital that marks a name, so each word gets one (title case); a post
     in mixed case is returned as it is. Offsets are kept (else the text is returned unchanged)."""
-    if not (any(c.isupper() for c in text) and any(c.islower() for c in text)):
+    if not _mixed_case(text):
         titled = text.title()
         if len(titled) == len(text):
             return titled
@@ -601,18 +616,22 @@ class RuleAuditor:
         self.prefilter_ids = self.prefilter.register(self.category, [(rule.sources["terms"][index],) for rule, index in terms])
         self._term_of = dict(zip(self.prefilter_ids, terms))  # ids grow in the rules' and their terms' order
         self._id_range = (self.prefilter_ids[0], self.prefilter_ids[-1] + 1) if terms else (0, 0)
-        self._choose = lru_cache(maxsize=MAX_CHOSEN)(self._choose)  # the same few candidate sets come again and again
+        self._rules_per_text = lru_cache(maxsize=MAX_CHOSEN)(self._rules_per_text)  # the same few questions come again
         # the context patterns, asked of the prefilter too, each apart: one it finds nowhere in a text is not
         # searched for in the text or its sentences (a sentence is bounded by white space or the text's ends, so
         # a context pattern that matches in a sentence can match in the text; see _context)
         gated = [(key, None, exceptions[key]) for key in EXCEPTION_KEYS]
         gated += [(key, rule, rule.sources[key]) for rule in self.rules for key in GATED_KEYS]
         gated = [(key, rule, patterns) for key, rule, patterns in gated if patterns]
-        gate_ids = iter(self.prefilter.register(f"{self.category} context",
-                                                [(p,) for _, _, patterns in gated for p in patterns]))
-        # (key, rule) -> (its patterns, the prefilter's id of the first, of the last + 1): the ids of one are a range
-        self._gate = {(key, rule): (patterns, ids[0], ids[-1] + 1)
-                      for key, rule, patterns in gated for ids in [[next(gate_ids) for _ in patterns]]}
+        gate_ids = self.prefilter.register(f"{self.category} context", [(p,) for _, _, patterns in gated for p in patterns])
+        # (key, rule) -> (its patterns, the prefilter's id of the first, of the last + 1, whether they may be joined
+        # apart): the ids of one are a range, in the order registered; patterns that refer to a group by number or
+        # name are always joined whole
+        self._gate, at = {}, 0
+        for key, rule, patterns in gated:
+            self._gate[(key, rule)] = (patterns, gate_ids[at], gate_ids[at] + len(patterns),
+                                       not any(_BACKREFERENCE.search(p) for p in patterns))
+            at += len(patterns)
         self._joined_context = lru_cache(maxsize=MAX_CHOSEN)(self._joined_context)
 
     def prepare(self, posts: list[Post]) -> None:
@@ -632,16 +651,17 @@ class RuleAuditor:
                 readings[id(post)] = (post, text_state(post), reading)
         _read_ahead = (self.prefilter, posts, readings)
 
-    def _rules_for(self, found: tuple[int, ...] | None, kind: str) -> list[tuple[Rule, tuple[int, ...]]]:
-        """(rule, its terms that can match) for the rules that read this kind of text and, by the
-        prefilter's candidate term ids `found`, can match it; in the rules' order."""
-        if found is not None:
-            first, end = self._id_range
-            found = found[bisect_left(found, first):bisect_left(found, end)]
-        return self._choose(found, kind)
+    def _rules_per_text(self, found: tuple[int, ...] | None, kinds: tuple[str, ...]) -> tuple | None:
+        """For each text of a post (by its kind), the rules that read it and, by the prefilter's candidate term ids
+        of this auditor `found` (None: any term may match), can match it, with those terms (`_choose`); None when
+        no rule can match any text. Kept per question (see __init__)."""
+        chosen = {kind: self._choose(found, kind) for kind in set(kinds)}
+        rules = tuple(chosen[kind] for kind in kinds)
+        return rules if any(rules) else None
 
     def _choose(self, found: tuple[int, ...] | None, kind: str) -> list[tuple[Rule, tuple[int, ...]]]:
-        """`_rules_for` once the candidates are this auditor's (kept per question: see __init__)."""
+        """(rule, its terms that can match) for the rules that read this kind of text and, by the prefilter's
+        candidate term ids `found`, can match it; in the rules' order."""
         if found is None:
             rules = [(rule, rule.every_term) for rule in self.rules]
         else:
@@ -655,15 +675,17 @@ class RuleAuditor:
     def audit(self, post: Post, context: AuditContext) -> list[Finding]:
         reading = _reading(post, self.policy)
         every = reading.candidates(self.prefilter) if self.prefilter is not None else None
-        first, end = self._id_range
-        if every is not None and bisect_left(every, first) == bisect_left(every, end):
-            return []  # no rule of this auditor can match a text of the post
-        # the rules that may match each kind of text, chosen once per kind (a repost's text reads as text)
-        kinds = ["alt" if where.startswith("alt") else "text" for where, _ in reading.texts]
-        rules_of = {kind: self._rules_for(every, kind) for kind in set(kinds)}
-        candidates = [(where, text, rules_of[kind]) for (where, text), kind in zip(reading.texts, kinds)]
-        if not any(rules for _, _, rules in candidates):
+        mine = None
+        if every is not None:
+            first, end = self._id_range
+            low, high = bisect_left(every, first), bisect_left(every, end)
+            if low == high:
+                return []  # no rule of this auditor can match a text of the post
+            mine = every[low:high]
+        rules_per_text = self._rules_per_text(mine, reading.kinds)
+        if rules_per_text is None:
             return []  # nothing can match: what would cancel a finding need not be read
+        candidates = [(where, text, rules) for (where, text), rules in zip(reading.texts, rules_per_text)]
         whole = reading.whole
         post_exceptions = self._context(every, "post_exceptions")
         framings = [m.group() for m in post_exceptions.finditer(whole)] if post_exceptions else []
@@ -761,21 +783,19 @@ class RuleAuditor:
         gate = self._gate.get((key, rule))
         if gate is None:
             return None
-        _, first, end = gate
+        _, first, end, apart = gate
         if every is None:
             return self._joined_context(key, rule, None)
         which = every[bisect_left(every, first):bisect_left(every, end)]
         if not which:
             return None
-        return self._joined_context(key, rule, None if len(which) == end - first else which)
+        return self._joined_context(key, rule, which if apart and len(which) < end - first else None)
 
     def _joined_context(self, key: str, rule: Rule | None, which: tuple[int, ...] | None) -> re.Pattern:
         """`_context`'s pattern: the patterns of (key, rule) with the prefilter ids `which` (None: all), kept
-        per question (see __init__). Patterns that refer to a group by number or name are always joined whole."""
-        patterns, first, _ = self._gate[(key, rule)]
-        if which is not None and not any(_BACKREFERENCE.search(p) for p in patterns):
-            patterns = tuple(patterns[i - first] for i in which)
-        return joined(patterns)
+        per question (see __init__)."""
+        patterns, first, _, _ = self._gate[(key, rule)]
+        return joined(patterns if which is None else (patterns[i - first] for i in which))
 
     def _checks_allow(self, rule: Rule, checked: str) -> bool:
         if rule.requires_check and not getattr(self, f"check_{rule.requires_check}")(checked):

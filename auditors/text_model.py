@@ -278,8 +278,10 @@ class TextModel:
         pairs, doc_of_pairs = self._pairs(tokens, doc_of_tokens)
         meaning = self._meanings(*embedded, n_docs)
         width = len(self.idf_sq)
-        # each feature id keyed by its document (document x width + id), chunks' ids and word pairs' alike
-        keys = np.concatenate([doc_of_ids * width + ids, doc_of_pairs * width + pairs])
+        # each feature id keyed by its document (document x width + id), chunks' ids and word pairs' alike; in 32
+        # bits where they fit (a batch's), which sort twice as fast
+        key_type = np.int32 if n_docs * width < 2 ** 31 else np.intp
+        keys = np.concatenate([doc_of_ids * width + ids, doc_of_pairs * width + pairs]).astype(key_type)
         keys.sort()
         n = len(keys)
         bounds = np.empty(n + 1, dtype=bool)
@@ -292,8 +294,8 @@ class TextModel:
         squares = tf * tf * self.idf_sq.take(unique)
         # each document's word features, then its character n-grams, among the unique ones: each part is
         # L2-normalised apart
-        starts = np.searchsorted(unique_keys, np.arange(n_docs * 2, dtype=np.intp) // 2 * width
-                                 + np.tile(np.array([0, self.n_word], dtype=np.intp), n_docs))
+        starts = np.searchsorted(unique_keys, np.arange(n_docs * 2, dtype=key_type) // 2 * width
+                                 + np.tile(np.array([0, self.n_word], dtype=key_type), n_docs))
         sizes = np.diff(starts, append=len(unique_keys))
         norms = np.sqrt(_segment_sums(squares, starts, sizes))
         norms[sizes == 0] = 1.0  # an empty part stays zeros
@@ -572,12 +574,6 @@ def in_band(probability: float, band: float, threshold: float) -> bool:
     return band <= probability < threshold
 
 
-def borderline(probabilities: dict[str, float], thresholds: dict[str, float],
-               sentences: dict[str, tuple[float, float]]) -> list[str]:
-    """The categories of `sentences` whose probability is in their band, under their threshold."""
-    return [c for c, (band, _) in sentences.items() if in_band(probabilities[c], band, thresholds[c])]
-
-
 class TextModelAuditor:
     """Findings for categories the text model scores at or above their threshold, where the rules found nothing."""
 
@@ -601,6 +597,7 @@ class TextModelAuditor:
         self._position = {c: i for i, c in enumerate(self.model.categories)}
         # the probability from which each category may be flagged (`_considered`): its band's floor, else its threshold
         self._lowest = {c: self.sentences[c][0] if c in self.sentences else t for c, t in self.thresholds.items()}
+        self._lowest_row = np.array([self._lowest.get(c, np.inf) for c in self.model.categories])
         # What is known of a post: (post, its text_state, probabilities, candidate evidence or None, the
         # categories considered), of the posts shown to the last `prepare` by id, and of the last post asked
         # about otherwise
@@ -609,25 +606,50 @@ class TextModelAuditor:
         self._sentences: dict[str, np.ndarray] = {}  # document -> decision values, of their candidate evidence
 
     def prepare(self, posts: list[Post]) -> None:
-        """Score the posts about to be audited in one call (auditors.registry.prepare), and, in a second,
-        the sentences of those the model may flag among which it would choose the one it quotes: the
-        model's fixed cost per call is shared by them, and each document's values are what it gets alone."""
+        """Score the posts about to be audited in one call (auditors.registry.prepare): the model's fixed cost
+        per call is shared by them, and each document's values are what it gets alone. The sentences it may
+        quote are scored later, in one call for the posts that need them (`foresee`)."""
         documents = [post_document(post) for post in posts]
         unique = list(dict.fromkeys(documents))
-        scored = dict(zip(unique, self.model.calibrated(self.model.decisions(unique)).tolist()))
-        sentences: dict[str, None] = {}
+        probabilities = self.model.calibrated(self.model.decisions(unique))
+        considered = probabilities >= self._lowest_row  # `_considered` of every document at once
+        categories = self.model.categories
+        scored = {doc: (row, frozenset(itertools.compress(categories, mask)))
+                  for doc, row, mask in zip(unique, probabilities.tolist(), considered.tolist())}
         by_post = {}
         for post, doc in zip(posts, documents):
-            probabilities = dict(zip(self.model.categories, scored[doc]))
-            likely = self._considered(probabilities)
-            candidates = self._candidates(post) if likely else None
-            by_post[id(post)] = (post, text_state(post), probabilities, candidates, likely)
-            for category in likely:
-                pool = self._pool(candidates, category)
-                if len(pool) > 1:  # the model may flag the category: the quoted sentence is chosen by these values
-                    sentences.update((candidates[i][2], None) for i in pool)
-        self._sentences = dict(zip(sentences, self.model.decisions(list(sentences))))
+            row, likely = scored[doc]
+            by_post[id(post)] = (post, text_state(post), dict(zip(categories, row)), None, likely)
         self._by_post = by_post
+
+    def foresee(self, posts: list[Post], findings: list[list[Finding]]) -> None:
+        """Score in one call what the posts' reviews and the model's own findings will read
+        (auditors.registry.audit_posts), given the other auditors' findings on each post: the quoted evidence
+        of each finding the model may veto, and, for each category it may flag (considered, and not found
+        for sure by another auditor: a finding it may veto is not sure), the sentences among which it
+        chooses the one it quotes."""
+        wanted: dict[str, None] = {}
+        for post, others in zip(posts, findings):
+            if not post_texts(post):
+                continue  # neither reviewed nor audited
+            probabilities, considered = self._known(post)[2::2]
+            doubted = [f for f in others if self._may_veto(f, others, probabilities)]
+            for finding in doubted:
+                wanted.update(dict.fromkeys(quoted_documents(finding)))
+            open_categories = considered - ({f.category for f in others} - {f.category for f in doubted})
+            if open_categories:
+                candidates = self._candidates_of(post)
+                for category in open_categories:
+                    pool = self._pool(candidates, category)
+                    if len(pool) > 1:  # the quoted sentence is chosen by these values
+                        wanted.update((candidates[i][2], None) for i in pool)
+        self._sentences = dict(zip(wanted, self.model.decisions(list(wanted)))) if wanted else {}
+
+    def _may_veto(self, finding: Finding, findings: list[Finding], probabilities: dict[str, float]) -> bool:
+        """Whether `combine` reads the finding's quoted evidence: a single weak signal under its category's veto."""
+        category = finding.category
+        return category in self.thresholds and probabilities[category] < self.vetoes.get(category, 0.0) \
+            and single_weak_signal([f for f in findings if f.category == category])
 
     def _considered(self, probabilities: dict[str, float]) -> set[str]:
         """The categories the model may flag on a post: at or above their threshold, or borderline (flagged
@@ -649,13 +671,16 @@ class TextModelAuditor:
         return kept
 
     def _candidates_of(self, post: Post) -> list[tuple[str, str, str]]:
+        """The post's candidate evidence, worked out once: kept with what `prepare` knows of the post, if it does."""
         known = self._known(post)
         if known[3] is None:
             known = self._last = (*known[:3], self._candidates(post), known[4])
+            if self._by_post.get(id(post), (None,))[0] is post:
+                self._by_post[id(post)] = known
         return known[3]
 
     def _sentence_decisions(self, docs: list[str]) -> list[np.ndarray]:
-        """Decision values of candidate evidence documents: those `prepare` scored, the others now."""
+        """Decision values of candidate or quoted evidence documents: those `foresee` scored, the others now."""
         missing = [doc for doc in dict.fromkeys(docs) if doc not in self._sentences]
         scored = dict(zip(missing, self.model.decisions(missing))) if missing else {}
         return [self._sentences[doc] if doc in self._sentences else scored[doc] for doc in docs]
@@ -671,16 +696,16 @@ class TextModelAuditor:
 
         def quoted(finding: Finding) -> float:
             """The model's probability for the quoted evidence, or for its likeliest clause."""
-            docs = quoted_documents(finding)
-            return float(self.model.calibrated(self.model.decisions(docs))[:, self._position[finding.category]].max())
+            decisions = np.array(self._sentence_decisions(quoted_documents(finding)))
+            return float(self.model.calibrated(decisions)[:, self._position[finding.category]].max())
 
         return combine(findings, self.probabilities(post), self.thresholds, self.vetoes, quoted)
 
     def audit(self, post: Post, context: AuditContext, found: frozenset[str] = frozenset()) -> list[Finding]:
         if not post_texts(post):
             return []
-        _, _, probabilities, _, likely = self._known(post)
-        likely = likely - found  # another auditor's category is not the model's to flag
+        _, _, probabilities, _, considered = self._known(post)
+        likely = considered - found  # another auditor's category is not the model's to flag
         if not likely:
             return []
         candidates = self._candidates_of(post)
@@ -690,16 +715,20 @@ class TextModelAuditor:
         # per category, the candidate quoted: the likeliest (calibration keeps the decision values' order)
         best = {category: pool[0] if len(pool) == 1 else max(pool, key=lambda i: decisions[i][self._position[category]])
                 for category, pool in pools.items() if pool}
+        alone: dict[str, float] = {}
 
-        thresholds = {c: t for c, t in self.thresholds.items() if c in likely}
-        # the probability of each borderline pool's likeliest sentence alone (0 for a pool of one: the post is
-        # that sentence), which alone decides whether it is flagged
-        alone = {category: 0.0 if len(pools[category]) < 2 else
-                 float(self.model.calibrated(decisions[best[category]])[self._position[category]])
-                 for category in borderline(probabilities, self.thresholds, self.sentences) if category in likely}
+        def sentence_alone(category: str) -> float:
+            """The probability of a borderline category's likeliest sentence alone (0 for a pool of one: the post
+            is that sentence), which alone decides whether it is flagged."""
+            pool = pools[category]
+            alone[category] = 0.0 if len(pool) < 2 else \
+                float(self.model.calibrated(decisions[best[category]])[self._position[category]])
+            return alone[category]
+
         flagged = [(category, probability) for category, probability in model_flags(
-            probabilities, thresholds, found, has_alt=any(m.alt.strip() for m in post.media),
-            sentences=self.sentences, best_sentence=alone.__getitem__) if context.policy.enabled(category)]
+            probabilities, {c: t for c, t in self.thresholds.items() if c in likely}, found,
+            has_alt=any(m.alt.strip() for m in post.media), sentences=self.sentences, best_sentence=sentence_alone)
+            if context.policy.enabled(category)]
         findings = []
         for category, probability in flagged:
             where, evidence, _ = candidates[best[category]]

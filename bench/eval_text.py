@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditors.base import AuditContext  # noqa: E402
-from auditors.registry import audit_post, prepare  # noqa: E402
-from auditors.text import RuleAuditor, forget_texts, post_texts, whole_text  # noqa: E402
+from auditors.registry import audit_posts, prepare  # noqa: E402
+from auditors.text import Reading, RuleAuditor, forget_texts, post_texts  # noqa: E402
 from bench.crawl import prefilter_pass_ms  # noqa: E402
 from records.model import CATEGORIES  # noqa: E402
 from schoolaudit.commands.classify import BATCH, classify_all, load  # noqa: E402
@@ -84,16 +84,16 @@ def classify_run(posts: list, policy, auditors) -> list[dict]:
 def cost_split(policy, auditors, posts) -> dict[str, float]:
     """CPU µs per post by stage: the text rules' prefilter reading each batch (their `prepare`), their
     confirming what it found (their `audit`), the text model scoring each batch (its `prepare`), its review of
-    the rules' findings and its own flags; and, as their limit, one prefilter pass over each post's text."""
+    the rules' findings and its own flags (with the sentences they read, scored once per batch: its `foresee`);
+    and, as their limit, one prefilter pass over each post's text."""
     prepared: dict[str, float] = {}
     audited: dict[str, float] = {}
     forget_texts()
     for batch in batches(posts):
         prepare(auditors, [post for post, _ in batch], cpu=prepared)
-        for post, account in batch:
-            audit_post(post, AuditContext(policy, account), auditors, cpu=audited)
+        audit_posts([(post, AuditContext(policy, account)) for post, account in batch], auditors, cpu=audited)
     rules = [a.name for a in auditors if isinstance(a, RuleAuditor)]
-    limit_ms = prefilter_pass_ms(policy, [whole_text([text for _, text in post_texts(post)]) for post, _ in posts])
+    limit_ms = prefilter_pass_ms(policy, [Reading(post_texts(post)).whole for post, _ in posts])
     stages = {"text rules, prefilter": sum(prepared.get(name, 0.0) for name in rules),
               "text rules, confirming": sum(audited.get(name, 0.0) for name in rules),
               "text model, scoring": prepared.get("text_model", 0.0),

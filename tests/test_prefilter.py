@@ -12,7 +12,7 @@ from auditors import cache, prefilter
 from auditors.base import AuditContext
 from auditors.prefilter import GramEngine, HyperscanEngine, Prefilter, relaxed_patterns, scanned_text, shared_prefilter
 from auditors.registry import load_auditors
-from auditors.text import RuleAuditor, joined, post_texts, whole_text
+from auditors.text import Reading, RuleAuditor, joined, post_texts
 from schoolaudit.commands.classify import classify, load
 from schoolaudit.config import DEFAULT_CONFIG_DIR
 from schoolaudit.corpus import record_to_post
@@ -259,7 +259,7 @@ def test_the_posts_shown_together_are_read_by_the_prefilter_before_any_is_audite
     batch = [post for post, _ in corpus[:40]]
     prefilter.forget_texts()
     prepare(auditors, batch)
-    wholes = [whole_text([text for _, text in post_texts(post)]) for post in batch]
+    wholes = [Reading(post_texts(post)).whole for post in batch]
     assert any(len(post_texts(post)) > 1 for post in batch)
     assert set(read) == set(wholes) and len(read) == len(set(read))
     monkeypatch.setattr(text_module, "_read_texts", lambda *args: posts_read.append(args[0]) or read_texts(*args))

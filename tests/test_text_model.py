@@ -299,6 +299,37 @@ def test_posts_prepared_together_get_the_findings_of_posts_audited_one_by_one():
     assert any(f["explanation"].startswith("Reads like") for result in one_by_one for f in result["findings"])
 
 
+def test_a_batch_scores_in_one_call_only_the_sentences_the_model_may_quote(monkeypatch):
+    """`classify` audits a batch by stages (auditors.registry.audit_posts): the rules read every post before
+    the model scores sentences, so it scores, in one call after the posts' own, only those of the categories
+    it may flag (not those another auditor found); none later, one post at a time, and each finding's quote
+    among them."""
+    from schoolaudit.commands.classify import classify_all
+
+    policy, auditors = load(str(DEFAULT_CONFIG_DIR))
+    posts = [record_to_post(record) for record in RECORDS.values()]
+    [model] = [a for a in auditors if a.name == "text_model"]
+    calls = []
+    scored = model.model.decisions
+    monkeypatch.setattr(model.model, "decisions", lambda docs: calls.append(list(docs)) or scored(docs))
+    results = classify_all(posts, policy, auditors)
+    assert len(calls) == 2  # the posts, then the sentences
+
+    def weighed(post, category):  # the documents among which the model chooses a quote for the category
+        candidates = model._candidates(post)
+        pool = model._pool(candidates, category)
+        return {candidates[i][2] for i in pool} if len(pool) > 1 else set()
+
+    quoted = [(document("", (f["evidence"],)) if f["where"].startswith("alt") else document(f["evidence"], ()),
+               weighed(post, f["category"]))
+              for (post, _), result in zip(posts, results) for f in result["findings"]
+              if f["explanation"].startswith("Reads like")]
+    assert quoted and all(doc in calls[1] for doc, pool in quoted if pool)
+    # every sentence of every category the model considers, found by a rule or not, as `prepare` scored them
+    considered = {doc for post, _ in posts for category in model._known(post)[4] for doc in weighed(post, category)}
+    assert set(calls[1]) < considered
+
+
 def test_the_embedding_vectors_are_checked_once_then_kept_widened_and_mapped(tmp_path, monkeypatch):
     monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path))
     first = TextModel(MODEL_PATH)  # checks the file and keeps its vectors as float32

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 
 from auditors.base import AuditContext
-from auditors.registry import audit_post, load_auditors, prepare
+from auditors.registry import audit_post, audit_posts, load_auditors, prepare
 from records.model import CATEGORIES
 from schoolaudit.config import config_dir, load_policy, load_settings
 from schoolaudit.corpus import read_posts
@@ -39,17 +39,23 @@ def load(config: str | None):
 
 def classify(post, account, policy, auditors) -> dict:
     """{"id", "labels", "findings"} for one post: labels in category order, findings as dicts."""
-    findings = audit_post(post, AuditContext(policy, account), auditors)
+    return result(post, audit_post(post, AuditContext(policy, account), auditors))
+
+
+def result(post, findings: list) -> dict:
+    """`classify`'s answer for a post with these findings."""
     findings.sort(key=lambda f: CATEGORIES.index(f.category))
-    labels = [c for c in CATEGORIES if any(f.category == c for f in findings)]
+    found = {f.category for f in findings}
+    labels = [c for c in CATEGORIES if c in found]
     return {"id": post.platform_id, "labels": labels,
             "findings": [{k: getattr(f, k) for k in FINDING_FIELDS} for f in findings]}
 
 
 def classify_all(pairs: list, policy, auditors) -> list[dict]:
-    """`classify` of each (post, account), the posts shown to the auditors together first."""
+    """`classify` of each (post, account), the posts shown to the auditors together (`prepare`, `audit_posts`)."""
     prepare(auditors, [post for post, _ in pairs])
-    return [classify(post, account, policy, auditors) for post, account in pairs]
+    audited = audit_posts([(post, AuditContext(policy, account)) for post, account in pairs], auditors)
+    return [result(post, findings) for (post, _), findings in zip(pairs, audited)]
 
 
 def run(args) -> int:
