@@ -176,6 +176,22 @@ def test_threads_sharing_a_reader_take_turns(reader, tmp_path):
     assert looks and set(looks) == {alone[1]}
 
 
+def test_the_gate_waits_for_a_reading_in_another_thread(reader, tmp_path):
+    """A look beside a reading adds its run to the worker's memory peak: it starts when the reading ends."""
+    import threading
+
+    flyer = Image.open(draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES)).convert("RGB")
+    alone = len(reader.gate_boxes(flyer))
+    looked: list[int] = []
+    with reader._turn:  # as a reading in another thread holds it
+        look = threading.Thread(target=lambda: looked.append(len(reader.gate_boxes(flyer))), daemon=True)
+        look.start()
+        look.join(timeout=1.0)
+        assert look.is_alive() and not looked
+    look.join(timeout=60)
+    assert looked == [alone] and alone >= 2
+
+
 def test_text_reading_can_be_switched_off(tmp_path):
     flyer = draw_flyer(tmp_path / "flyer.jpg", FLYER_LINES)
     settings = ImageSettings.from_rules({"text": {"enabled": False}})
