@@ -63,7 +63,7 @@ _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
 PASSES_VERSION = ("8: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 3/255 "
                   "in windows twice their box, landmark check, turned at 400 px, a large photo's close and "
-                  "turned at 288 px from one copy; passes at 640 px and less from the small copy")
+                  "turned at 256 px from one copy; passes at 640 px and less from the small copy")
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
@@ -81,13 +81,14 @@ COARSE_SMALL_FACE = 24
 TURNED_PASS_SIDE = 400
 #: A large photo (a 12 MP phone photo, the fine passes' path) with no face found there is looked at once
 #: more upright (the close pass: a face too close for the fine pass's largest anchors, 30 % of the
-#: photo's side and more, 86 px here; the fine pass's boxes of CONFIRM_BOX px are 37 px and more here)
-#: and then turned, all at one copy of this longer side. On a 4032 px photo a turned face found at 400
-#: px is one of 200 px and more; here from 240 px (the astronaut upside down). The bench's turned
-#: photos enlarged to 4032 px: 21, 22 and 22 of 22 found at 180, 90 and 270 degrees, as at 400 px
-#: (240 px lost one at 90); no false face more on the no-face and animal photos enlarged; the four
-#: passes cost half those at 400 px (about 30 ms less a 12 MP photo with no face).
-LARGE_CLOSE_AND_TURNED_SIDE = 288
+#: photo's side and more, 77 px here; the fine pass's boxes of CONFIRM_BOX px are 32 px and more here)
+#: and then turned, all at one copy of this longer side: the four passes cost 0.4 of 400 px. On a 4032
+#: px photo the astronaut upside down is found from a face of 240 px (200 px at 400 on a brick wall).
+#: The bench's photos of 1 to 6 faces enlarged to 4032 px and turned 180, 90 and 270 degrees: 400 px
+#: found 21, 22 and 22 of 22, 240 px 21, 21 and 22 (a street scene's small faces at 90, lost at 256
+#: too, kept at 288); its animal photos enlarged: 400 px put faces on 5 of 14, 240 px on 3, 256 px no
+#: more than 400, 288 and 320 px one more (a horse's face filling the photo); no-face photos the same.
+LARGE_CLOSE_AND_TURNED_SIDE = 256
 #: In the fine pass, boxes under this many pixels are kept from `fine_score`, larger ones from `score_threshold`.
 SMALL_BOX = 48
 #: Photos from 1.5 x DEFAULT_MAX_SIDE are decoded to at least this longer side (a JPEG decodes cheaply
