@@ -25,6 +25,13 @@ from tests.test_text_senses import engine, rules_alone  # noqa: F401 (the shared
     ("Updated seating plan for class 5B.", ("a class list on the whiteboard with every student's full name and reading level",)),
     ("Report cards go home Friday!", ("photo of lucas's report card with his marks on the kitchen table",)),
     ("Text me anytime at my cell 289-555-0188, ms. k", ()),
+    ("heads up 5C: priya s. is off for two weeks after her surgery, please send cards", ()),
+    ("The fight at lunch: owen t. and marco d. are both suspended until Monday.", ()),
+    ("reminder: dylan ortiz in 4b has a nut allergy, his epipen is in the office", ()),
+    ("PLEASE PRAY FOR LUCAS BRANDT, GR 6, WHO IS IN HOSPITAL AFTER A CAR ACCIDENT.", ()),
+    ("pray for little zara (gr 2, room 11), she had her tonsils out yesterday", ()),
+    ("Sean McAllister's mom says he is finally in remission 🎉", ()),
+    ("Huge thanks to Coach for driving. nina r's inhaler is in the first aid kit.", ()),
 ])
 def test_privacy_without_capitals_is_found_by_the_rules(engine, text, alt):  # noqa: F811
     assert "privacy" in rules_alone(engine, text, alt)
@@ -45,6 +52,10 @@ def test_privacy_without_capitals_is_found_by_the_rules(engine, text, alt):  # n
     ("Our mascot lives at 1 school road, come visit him at the office!", ()),
     ("Permission forms for the grade 6 trip are due Friday.", ("stack of blank permission forms on a desk",)),
     ("Report card night is Thursday.", ("a sample report card template projected on the screen, names blurred",)),
+    ("Rappel : il y a une élève avec une allergie sévère en 5e année. Merci de ne pas envoyer de noix.", ()),
+    ("Vitamin D and asthma: what plan B looks like when the inhaler runs out, a talk for parents.", ()),
+    ("Gen X parents, the flu clinic is in hall C on Friday; bring your health card.", ()),
+    ("Bus 12 route B is suspended today because of the ice storm.", ()),
 ])
 def test_lower_case_look_alikes_are_left_alone(engine, text, alt):  # noqa: F811
     assert "privacy" not in rules_alone(engine, text, alt)
