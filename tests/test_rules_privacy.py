@@ -59,3 +59,11 @@ def test_privacy_without_capitals_is_found_by_the_rules(engine, text, alt):  # n
 ])
 def test_lower_case_look_alikes_are_left_alone(engine, text, alt):  # noqa: F811
     assert "privacy" not in rules_alone(engine, text, alt)
+
+
+@pytest.mark.parametrize("text", [
+    "Congrats to Maya Chen (Gr 11), who finished 40 hours of community service this term!",
+    "Cell phones are banned from the gym. Congrats to Liam (Gr 4) on his science fair ribbon!",
+])
+def test_a_named_child_beside_an_ordinary_school_word_is_left_alone(engine, text):  # noqa: F811
+    assert "privacy" not in rules_alone(engine, text)
