@@ -9,7 +9,7 @@ minilm-static.npz, are built by distill_static_embeddings.py beside this file.
 
 Training data: ONLY the project's own labelled posts, tests/fixtures/text/*.jsonl,
 bench/data/heldout_posts.jsonl, bench/data/heldout3_posts.jsonl (spent as a blind set) and
-bench/data/train_*_posts.jsonl (all written here, the data sets blind to the rules; a to k). Never
+bench/data/train_*_posts.jsonl (all written here, the data sets blind to the rules; a to m). Never
 ../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl, heldout4_posts.jsonl nor heldout5_posts.jsonl:
 those are measurements; the script refuses them as training input and as check files (it does not open them).
 
@@ -243,22 +243,26 @@ def single_weak_quotes(found: list[list]) -> tuple[list[str], np.ndarray, np.nda
     return docs, np.array(owners, dtype=int), np.array(columns, dtype=int)
 
 
-def candidate_sentences(records: list[dict]) -> tuple[list[str], np.ndarray, np.ndarray]:
+def candidate_sentences(records: list[dict]) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
     """The documents of the sentences and alt texts the run time weighs on a borderline post
-    (TextModelAuditor's candidates), with each one's post and whether it is in the student_photo pool;
-    only of posts with more than one (a post of one sentence is that sentence)."""
+    (TextModelAuditor's candidates), with each one's post and, per category, whether it is in the pool the
+    run time weighs for it (TextModelAuditor._pool); a pool of one is the post itself and is not weighed
+    (its likeliest sentence scores 0, as at run time)."""
     from auditors.text_model import TextModelAuditor
     from schoolaudit.corpus import record_to_post
 
-    docs, owners, alt = [], [], []
+    docs, owners, pooled = [], [], {category: [] for category in CATEGORIES}
     for row, record in enumerate(records):
         candidates = TextModelAuditor._candidates(record_to_post(record)[0])
-        if len(candidates) > 1:
-            for where, _, document in candidates:
+        pools = {category: set(TextModelAuditor._pool(candidates, category)) for category in CATEGORIES}
+        weighed = {category: pool if len(pool) > 1 else set() for category, pool in pools.items()}
+        if any(weighed.values()):
+            for index, (_, _, document) in enumerate(candidates):
                 docs.append(document)
                 owners.append(row)
-                alt.append(where.startswith("alt"))
-    return docs, np.array(owners, dtype=int), np.array(alt, dtype=bool)
+                for category in CATEGORIES:
+                    pooled[category].append(index in weighed[category])
+    return docs, np.array(owners, dtype=int), {category: np.array(mine, dtype=bool) for category, mine in pooled.items()}
 
 
 def platt(decisions: np.ndarray, labels: np.ndarray) -> list[float]:
@@ -284,7 +288,7 @@ def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, st
     found = rule_findings(records)
     quote_docs, owners, quote_columns = single_weak_quotes(found)
     quote_sparse, quote_vectors = sparse_features(word, char, quote_docs), embeddings(quote_docs)
-    sentence_docs, sentence_owners, sentence_alt = candidate_sentences(records)
+    sentence_docs, sentence_owners, sentence_pools = candidate_sentences(records)
     sentence_sparse, sentence_vectors = sparse_features(word, char, sentence_docs), embeddings(sentence_docs)
     models, calibration = {}, {}
     probabilities = np.zeros((len(seeds), len(records), len(CATEGORIES)))
@@ -296,10 +300,9 @@ def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, st
         matrix = features(sparse, vectors, shift, scales[category])
         mine = quote_columns == column
         quotes = features(quote_sparse[mine], quote_vectors[mine], shift, scales[category])
-        pooled = sentence_alt if category == "student_photo" else np.ones(len(sentence_owners), dtype=bool)
+        pooled = sentence_pools[category]
         sentences = features(sentence_sparse[pooled], sentence_vectors[pooled], shift, scales[category])
         gap = np.array([all(f.category != category for f in findings) for findings in found])
-        pool_sizes = np.bincount(sentence_owners[pooled], minlength=len(records))
         for row, seed in enumerate(seeds):
             held_out, (held_out_quotes, held_out_sentences) = out_of_fold(
                 matrix, labels, groups, seed, [(quotes, owners[mine]), (sentences, sentence_owners[pooled])])
@@ -308,10 +311,9 @@ def train(records: list[dict], weights: dict[str, float] = EMBEDDING_WEIGHTS, st
             probabilities[row, :, column] = 1.0 / (1.0 + np.exp(-(a * held_out + b)))
             quote_probabilities = 1.0 / (1.0 + np.exp(-(a * held_out_quotes + b)))
             np.fmax.at(quoted[row, :, column], owners[mine], quote_probabilities)
-            # the likeliest sentence of a pool of more than one (0 otherwise, as at run time)
+            # the likeliest sentence of each weighed pool (0 where there is none)
             sentence_probabilities = 1.0 / (1.0 + np.exp(-(a * held_out_sentences + b)))
             np.maximum.at(best_sentence[row, :, column], sentence_owners[pooled], sentence_probabilities)
-            best_sentence[row, pool_sizes < 2, column] = 0.0
         gaps[:, column], truths[:, column] = gap, labels
         models[category] = classifier().fit(matrix, labels)
     check = reliability(probabilities[0][gaps], truths[gaps])
@@ -546,7 +548,7 @@ def objective(result: dict) -> float:
 
 def array_score(truth: np.ndarray, predicted: np.ndarray, labels: list[str]) -> dict:
     """bench.eval_text.score of posts x labels arrays (gold, predicted), in numpy: the tuner scores
-    thousands of settings. Also returns the predictions, as `predicted`."""
+    thousands of settings."""
     result = {}
     for column, category in enumerate(labels):
         gold, pred = truth[:, column], predicted[:, column]
@@ -560,7 +562,7 @@ def array_score(truth: np.ndarray, predicted: np.ndarray, labels: list[str]) -> 
     result["macro_f1"] = sum(result[c]["f1"] for c in present) / max(1, len(present))
     clean = ~truth.any(axis=1)
     result["clean_false_alarm"] = int(predicted[clean].any(axis=1).sum()) / max(1, int(clean.sum()))
-    result["clean_posts"], result["posts"], result["predicted"] = int(clean.sum()), len(truth), predicted
+    result["clean_posts"], result["posts"] = int(clean.sum()), len(truth)
     return result
 
 
@@ -606,14 +608,18 @@ def tune(records: list[dict], probabilities: tuple[np.ndarray, ...], found: list
     truth = np.array([[c in g for c in labels] for g in gold])
     mechanical = np.array([[c in u for c in labels] for u in unscored])  # endorsement_repost, as the rules found it
 
-    def result(settings: dict) -> dict:
+    def predictions(settings: dict) -> np.ndarray:
         predicted = mechanical.copy()
         for c, t in settings["thresholds"].items():
             predicted[:, labels.index(c)] = flagged(c, t, settings["vetoes"].get(c, 0.0), settings["sentences"].get(c))
-        return array_score(truth, predicted, labels)
+        return predicted
 
-    checked = result(configured)  # the arrays' score is bench.eval_text's score
-    reported = [{c for c, on in zip(labels, row) if on} for row in checked.pop("predicted")]
+    def result(settings: dict) -> dict:
+        return array_score(truth, predictions(settings), labels)
+
+    predicted = predictions(configured)
+    checked = array_score(truth, predicted, labels)  # the arrays' score is bench.eval_text's score
+    reported = [{c for c, on in zip(labels, row) if on} for row in predicted]
     expected = score(list(zip(gold, reported)))
     assert expected == checked, "array_score differs from bench.eval_text.score"
     # `flagged` is the run time's decision in numpy: checked once against it

@@ -1,0 +1,61 @@
+"""Explicit content as innuendo (issue 12): the sexual puns, crude double meanings, suggestive emoji,
+disguised crude words and explicit descriptions in alt text that have no innocent reading are the rules'
+(and firm: the statistical model cannot veto them); their innocent look-alikes are left alone."""
+from __future__ import annotations
+
+import pytest
+
+from tests.test_text_senses import engine, labels, rules_alone  # noqa: F401 (the shared fixture)
+
+
+@pytest.mark.parametrize(("text", "alt"), [
+    ("Our new goalie is a brick wall and the boys say he's hung like one too 😂", ()),
+    ("Locker room rule #1: don't drop the soap 🧼😏 welcome back swim team!", ()),
+    ("Season over, cherry popped 🍒 first ever banner for the juniors", ()),
+    ("Look at the size of this one 🍆 the grade 11 ceramics kiln is full of surprises", ()),
+    ("Coach Dan is the man, great with his hands 👋🍆", ()),
+    ("That new PE teacher tho 🍑😍 the moms are not okay", ()),
+    ("those volleyball shorts 🍑 nobody is watching the ball lol", ()),
+    ("Our libero is too thicc for those shorts 😳", ()),
+    ("Bio test tomorrow, study hard daddy 😩 harder daddy", ()),
+    ("Tag the teacher you'd smash 😏 we won't tell", ()),
+    ("Les filles de l'équipe le font mieux 😏 demandez aux gars", ()),
+    ("Les Loups ont baisé Cochrane 6-0 hier soir 😂", ()),
+    ("Grad memes 2025 💦👅 you know who you are", ()),
+    ("What a s3xy win for the Hawks tonight 🔥", ()),
+    ("Spirit week mural done!", ("Mural in the hallway; in one corner someone drew a penis in marker",)),
+    ("Lost phone found in the gym 📱", ("Screenshot of sexually explicit messages on the lock screen",)),
+    ("Murale terminée !", ("Un dessin de pénis dans un coin de la murale",)),
+])
+def test_innuendo_without_an_innocent_reading_is_flagged(engine, text, alt):  # noqa: F811
+    assert "explicit" in rules_alone(engine, text, alt)
+
+
+@pytest.mark.parametrize("text", [
+    "What a s3xy win for the Hawks tonight 🔥",
+    "Look at the size of this one 🍆 the grade 11 ceramics kiln is full of surprises",
+    "Our libero is too thicc for those shorts 😳",
+])
+def test_the_model_does_not_veto_a_firm_innuendo(engine, text):  # noqa: F811
+    assert "explicit" in labels(engine, text)
+
+
+@pytest.mark.parametrize(("text", "alt"), [
+    ("Our garden club harvested eggplants 🍆, tomatoes and zucchini today!", ()),
+    ("Peach cobbler in the cafeteria today 🍑😍 get it while it lasts", ()),
+    ("Emoji of the week in grade 2: 🍑🍆🍌 can you name them in French?", ()),
+    ("Health class: grade 7s learned the names of the reproductive organs, including the penis and vulva.", ()),
+    ("Swimmers: bring your own soap and towel to the aquatic centre showers.", ()),
+    ("Priya's jump smash was deadly today 🏸 gold in singles!", ()),
+    ("The Hawks smashed the regional record 💥 so proud!", ()),
+    ("Cherry blossom walk with the grade 2s 🍒🌸 so pretty!", ()),
+    ("Our art exhibit is hung in the main hall, come see it!", ()),
+    ("Heat warning today 🥵 stay hydrated, water stations in the front hall.", ()),
+    ("Un baiser sur la joue pour grand-maman à la fête des grands-parents 💕", ()),
+    ("Talent show rules: no explicit images or lyrics, please.", ()),
+    ("Fold your paper hot dog style, then cut along the line.", ()),
+    ("Grade 12 English has finished Moby-Dick! 🐋 All 135 chapters, essays due Friday.", ()),
+    ("Lost phone found in the gym 📱", ("A phone on a bench; the lock screen shows a photo of a golden retriever",)),
+])
+def test_innocent_look_alikes_are_left_alone(engine, text, alt):  # noqa: F811
+    assert "explicit" not in rules_alone(engine, text, alt)
