@@ -511,6 +511,12 @@ def single_weak_signal(findings: list[Finding]) -> bool:
         and (findings[0].where in ("text", "title", "repost") or findings[0].where.startswith("alt:"))
 
 
+def reviewed(category: str, category_findings: list[Finding], thresholds: dict[str, float]) -> bool:
+    """Whether the model has a word on a category's findings (`combine`): it scores the category and they rest
+    on a single weak signal."""
+    return category in thresholds and single_weak_signal(category_findings)
+
+
 def combine(findings: list[Finding], probabilities: dict[str, float], thresholds: dict[str, float],
             vetoes: dict[str, float], quoted: Callable[[Finding], float] | None = None) -> list[Finding]:
     """The other auditors' findings after the model's word on each category it scores. Where a
@@ -525,7 +531,7 @@ def combine(findings: list[Finding], probabilities: dict[str, float], thresholds
     kept = []
     for finding in findings:
         category = finding.category
-        if category in thresholds and single_weak_signal(by_category[category]):
+        if reviewed(category, by_category[category], thresholds):
             probability = probabilities[category]
             if quoted is not None and probability < vetoes.get(category, 0.0):
                 probability = max(probability, quoted(finding))
@@ -597,7 +603,6 @@ class TextModelAuditor:
         self._position = {c: i for i, c in enumerate(self.model.categories)}
         # the probability from which each category may be flagged (`_considered`): its band's floor, else its threshold
         self._lowest = {c: self.sentences[c][0] if c in self.sentences else t for c, t in self.thresholds.items()}
-        self._lowest_row = np.array([self._lowest.get(c, np.inf) for c in self.model.categories])
         # What is known of a post: (post, its text_state, probabilities, candidate evidence or None, the
         # categories considered), of the posts shown to the last `prepare` by id, and of the last post asked
         # about otherwise
@@ -611,15 +616,14 @@ class TextModelAuditor:
         quote are scored later, in one call for the posts that need them (`foresee`)."""
         documents = [post_document(post) for post in posts]
         unique = list(dict.fromkeys(documents))
-        probabilities = self.model.calibrated(self.model.decisions(unique))
-        considered = probabilities >= self._lowest_row  # `_considered` of every document at once
         categories = self.model.categories
-        scored = {doc: (row, frozenset(itertools.compress(categories, mask)))
-                  for doc, row, mask in zip(unique, probabilities.tolist(), considered.tolist())}
+        rows = self.model.calibrated(self.model.decisions(unique)).tolist()
+        scored = {doc: (probabilities, self._considered(probabilities))
+                  for doc, probabilities in zip(unique, (dict(zip(categories, row)) for row in rows))}
         by_post = {}
         for post, doc in zip(posts, documents):
-            row, likely = scored[doc]
-            by_post[id(post)] = (post, text_state(post), dict(zip(categories, row)), None, likely)
+            probabilities, considered = scored[doc]
+            by_post[id(post)] = (post, text_state(post), probabilities, None, considered)
         self._by_post = by_post
 
     def foresee(self, posts: list[Post], findings: list[list[Finding]]) -> None:
@@ -648,8 +652,8 @@ class TextModelAuditor:
     def _may_veto(self, finding: Finding, findings: list[Finding], probabilities: dict[str, float]) -> bool:
         """Whether `combine` reads the finding's quoted evidence: a single weak signal under its category's veto."""
         category = finding.category
-        return category in self.thresholds and probabilities[category] < self.vetoes.get(category, 0.0) \
-            and single_weak_signal([f for f in findings if f.category == category])
+        return probabilities.get(category, 1.0) < self.vetoes.get(category, 0.0) \
+            and reviewed(category, [f for f in findings if f.category == category], self.thresholds)
 
     def _considered(self, probabilities: dict[str, float]) -> set[str]:
         """The categories the model may flag on a post: at or above their threshold, or borderline (flagged

@@ -42,7 +42,7 @@ from multiprocessing import get_context
 from typing import AsyncIterator
 
 from auditors.base import AuditContext, Policy
-from auditors.registry import audit_post, load_auditors
+from auditors.registry import audit_posts, load_auditors, prepare
 from auditors.text import forget_texts
 from records.model import Account, Finding, Post
 
@@ -67,7 +67,7 @@ def image_threads(processes: int) -> int:
 
 
 class InProcessAuditing:
-    """The auditors run in this process, one post after the other."""
+    """The auditors run in this process, on an account's posts together (`prepare`, `audit_posts`)."""
 
     def __init__(self, policy: Policy):
         self.policy = policy
@@ -84,7 +84,8 @@ class InProcessAuditing:
     def audit_posts(self, account: Account, posts: list[Post]) -> list[list[Finding]]:
         context = AuditContext(self.policy, account)
         try:
-            return [audit_post(post, context, self.auditors, self.cpu) for post in posts]
+            prepare(self.auditors, posts, self.cpu)  # the text model scores the account's posts in one call
+            return audit_posts([(post, context) for post in posts], self.auditors, self.cpu)
         finally:
             forget_texts()  # the text caches serve the auditors of one post; kept, they grow to 8192 texts each
 
