@@ -9,19 +9,19 @@ from tests.test_text_senses import engine, labels, rules_alone  # noqa: F401 (th
 
 
 @pytest.mark.parametrize(("text", "alt"), [
-    ("Our new goalie is a brick wall and the boys say he's hung like one too 😂", ()),
+    ("Our new goalie is a brick wall and the boys say he's hung like a horse too 😂", ()),
     ("Locker room rule #1: don't drop the soap 🧼😏 welcome back swim team!", ()),
     ("Season over, cherry popped 🍒 first ever banner for the juniors", ()),
     ("Look at the size of this one 🍆 the grade 11 ceramics kiln is full of surprises", ()),
     ("Coach Dan is the man, great with his hands 👋🍆", ()),
     ("That new PE teacher tho 🍑😍 the moms are not okay", ()),
-    ("those volleyball shorts 🍑 nobody is watching the ball lol", ()),
+    ("those volleyball shorts 🍑😍 nobody is watching the ball lol", ()),
     ("Our libero is too thicc for those shorts 😳", ()),
     ("Bio test tomorrow, study hard daddy 😩 harder daddy", ()),
     ("Tag the teacher you'd smash 😏 we won't tell", ()),
     ("Les filles de l'équipe le font mieux 😏 demandez aux gars", ()),
     ("Les Loups ont baisé Cochrane 6-0 hier soir 😂", ()),
-    ("Grad memes 2025 💦👅 you know who you are", ()),
+    ("Grad memes 2025 🍑👅 you know who you are", ()),
     ("What a s3xy win for the Hawks tonight 🔥", ()),
     ("Spirit week mural done!", ("Mural in the hallway; in one corner someone drew a penis in marker",)),
     ("Lost phone found in the gym 📱", ("Screenshot of sexually explicit messages on the lock screen",)),
@@ -34,7 +34,7 @@ def test_innuendo_without_an_innocent_reading_is_flagged(engine, text, alt):  # 
 @pytest.mark.parametrize("text", [
     "What a s3xy win for the Hawks tonight 🔥",
     "Look at the size of this one 🍆 the grade 11 ceramics kiln is full of surprises",
-    "Our libero is too thicc for those shorts 😳",
+    "Tag the teacher you'd smash 😏 we won't tell",
 ])
 def test_the_model_does_not_veto_a_firm_innuendo(engine, text):  # noqa: F811
     assert "explicit" in labels(engine, text)
@@ -56,6 +56,27 @@ def test_the_model_does_not_veto_a_firm_innuendo(engine, text):  # noqa: F811
     ("Fold your paper hot dog style, then cut along the line.", ()),
     ("Grade 12 English has finished Moby-Dick! 🐋 All 135 chapters, essays due Friday.", ()),
     ("Lost phone found in the gym 📱", ("A phone on a bench; the lock screen shows a photo of a golden retriever",)),
+    ("Yes, daddy-daughter dance tickets are on sale now!", ()),
+    ("Our soap drive: drop the soap off at the office by Friday!", ()),
+    ("The mural is hung like a masterpiece in the hall", ()),
+    ("Ma fille a baisé la main de la reine au spectacle 👑", ()),
+    ("Smash or pass? Vote on the new cafeteria menu items!", ()),
+    ("Missionary position open at our parish partner school", ()),
+    ("Les élèves de 3e année le font mieux que nous 😉 bravo pour le recyclage!", ()),
+    ("Spirit week purple day 💜🍆 wear purple!", ()),
+    ("Shorts weather is here 🍑☀️ remember sunscreen!", ()),
+    ("Our new playground is done 👀 check out the view from behind the school 🍑", ()),
+    ("Water balloon fight 💦👅 so much fun at field day", ()),
+    ("Grade 9 health: consent and sexting. Sending sexual images of minors is illegal.", ()),
+    ("Cyber safety night for parents: what to do if your child receives sexual messages.", ()),
 ])
 def test_innocent_look_alikes_are_left_alone(engine, text, alt):  # noqa: F811
     assert "explicit" not in rules_alone(engine, text, alt)
+
+
+@pytest.mark.parametrize("text", [
+    "Cherry popped! First snow of the year ❄️",
+    "Thicc milkshakes at the spring fair 😂",
+])
+def test_crude_words_with_an_innocent_reading_are_left_to_the_model(engine, text):  # noqa: F811
+    assert "explicit" in rules_alone(engine, text) and "explicit" not in labels(engine, text)

@@ -56,6 +56,8 @@ def test_privacy_without_capitals_is_found_by_the_rules(engine, text, alt):  # n
     ("Vitamin D and asthma: what plan B looks like when the inhaler runs out, a talk for parents.", ()),
     ("Gen X parents, the flu clinic is in hall C on Friday; bring your health card.", ()),
     ("Bus 12 route B is suspended today because of the ice storm.", ()),
+    ("Well done, grade 3! If you were sick on Friday, pick up the worksheet at the office.", ()),
+    ("Great job, grade 5! If you were sick on Friday, ask for the notes.", ()),
 ])
 def test_lower_case_look_alikes_are_left_alone(engine, text, alt):  # noqa: F811
     assert "privacy" not in rules_alone(engine, text, alt)
