@@ -101,7 +101,7 @@ DEFAULT_FINE_SIDE = 1600
 FINE_MAX_SIDE = 2048
 #: Boxes of the fine pass this big (px of its input: the model's largest anchors) count only where the
 #: pass at LARGE_CLOSE_AND_TURNED_SIDE finds a face around their centre: at 2048 px the chest under a 500 px face
-#: scored 0.9, where 256 px (faces of 500 and 640 px: one box each, the face; tests), 400, 640 and 1600 px see none.
+#: scored 0.9, where 256 px (a face of 640 px: one box, the face; a test), 400, 640 and 1600 px see none.
 CONFIRM_BOX = 256
 #: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor scored at least
 #: CANDIDATE_SCORE in the fine pass (one per CANDIDATE_SPACING px square of its input), each scaled to

@@ -89,7 +89,7 @@ class TextReader:
         # The gate (the detector alone) waits for a reading too: beside one, its run added to the worker's
         # peak (two threads on the 64 shared photos twice over: 308-311 MB with it, 305-338 gate-free and
         # 316-343 with no lock at all, the same CPU per image); a reading runs on every core of the worker,
-        # so while the gate waits the threads still want 2.4-2.5 of 2 cores (2.7-3.1 gate-free)
+        # so while the gate waits the threads still want 2.4-2.5 of 2 cores (2.65-3.0 gate-free, 2.7-3.1 with no lock)
         self._turn = threading.Lock()
 
     def looks_like_text(self, image) -> bool:

@@ -168,15 +168,19 @@ def test_process_pool_keeps_order(tmp_path):
     assert results[1].explicit < 0.5  # a portrait is not explicit
 
 
-def _phone_photo(face_px: int) -> tuple[bytes, tuple[float, float]]:
-    """A 4032x3024 JPEG (a 12 MP phone photo) holding the astronaut with a face of `face_px`,
-    and where that face's top-left corner is."""
+def _phone_photo(face_px: int, at: tuple[int, int] = (2900, 1900),
+                 turn: Image.Transpose | None = None) -> tuple[bytes, tuple[float, float]]:
+    """A 4032x3024 JPEG (a 12 MP phone photo) holding the astronaut, pasted at `at`, with a face of `face_px`,
+    and where that face's top-left corner is; `turn`: the photo turned half a turn (the face upside down)."""
     astronaut = Image.open(ASTRONAUT).convert("RGB")
     (face,) = FaceDetector().detect(astronaut)
     factor = face_px / face.size
     canvas = _gradient(4032, 3024)
-    canvas.paste(astronaut.resize((round(512 * factor),) * 2, Image.Resampling.LANCZOS), (2900, 1900))
-    return _jpeg(canvas, quality=90), (2900 + face.x * factor, 1900 + face.y * factor)
+    canvas.paste(astronaut.resize((round(512 * factor),) * 2, Image.Resampling.LANCZOS), at)
+    x, y = at[0] + face.x * factor, at[1] + face.y * factor
+    if turn is not None:
+        canvas, x, y = canvas.transpose(turn), 4032 - x - face.w * factor, 3024 - y - face.h * factor
+    return _jpeg(canvas, quality=90), (x, y)
 
 
 @pytest.mark.parametrize("face_px", [48, 56])
@@ -202,18 +206,10 @@ def test_an_upside_down_face_is_found_by_the_turned_passes():
 
 @pytest.mark.parametrize("turn, face_px", [(None, 640), (Image.Transpose.ROTATE_180, 800)])
 def test_a_close_face_in_a_phone_photo_is_found_upright_and_upside_down(turn, face_px):
-    """A face of 640 px in a 12 MP photo: the fine pass's box this large counts where the close pass sees it
-    too; one of 800 px upside down, which no upright pass finds, the turned passes find (both passes at
-    LARGE_CLOSE_AND_TURNED_SIDE)."""
-    astronaut = Image.open(ASTRONAUT).convert("RGB")
-    (face,) = FaceDetector().detect(astronaut)
-    factor = face_px / face.size
-    canvas = _gradient(4032, 3024)
-    canvas.paste(astronaut.resize((round(512 * factor),) * 2, Image.Resampling.LANCZOS), (600, 100))
-    x, y = 600 + (face.x + face.w / 2) * factor, 100 + (face.y + face.h / 2) * factor
-    if turn:
-        x, y = 4032 - x, 3024 - y
-    data = _jpeg(canvas.transpose(turn) if turn else canvas, quality=90)
+    """A face of 640 px in a 12 MP photo is found (by the fine pass or the close pass at
+    LARGE_CLOSE_AND_TURNED_SIDE); one of 800 px upside down, which no upright pass finds, the turned passes find."""
+    data, (left, top) = _phone_photo(face_px, at=(600, 100), turn=turn)
+    x, y = left + face_px / 2, top + face_px / 2
     faces_only = ImageSettings(explicit=False, text=False)
     if turn:
         assert analyse_bytes(data, replace(faces_only, turned=False)).faces == []
