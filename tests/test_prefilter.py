@@ -96,6 +96,21 @@ def test_the_prefilter_names_only_the_rules_that_can_match(tmp_path, monkeypatch
     assert rules.candidates("A quiet day.") == ()
 
 
+@needs_hyperscan
+def test_a_rule_is_gated_on_its_most_telling_part_within_its_boundaries(tmp_path, monkeypatch):
+    """A word inside another ("af" in "staff", "ass" in "class") or a part of a rule that says little (" in the")
+    does not make the rule a candidate; the rule's own words do."""
+    monkeypatch.setenv("SCHOOLAUDIT_CACHE", str(tmp_path))
+    rules = Prefilter()
+    slang, insult, praise = rules.register("test", [
+        (r"\b(wtf|ffs|af)\b(?!-)",), (r"(?<![\w@#$*])ass",),
+        (r"\b(best|finest)\b( [\w'-]+){0,3} (in|around) (town|(?-i:[A-Z])\w+)",)])
+    assert rules.candidates("After class the staff met in the gym.") == ()
+    assert rules.candidates("Tired af") == (slang,)
+    assert rules.candidates("What an ass") == (insult,)
+    assert rules.candidates("Best pizza in Sudbury") == (praise,)
+
+
 def test_auditors_loaded_again_register_their_rules_once():
     """A long-lived scheduler loads the auditors for each run on the same policy: the shared prefilter
     must not grow (a new rules hash means a recompile, and every rule scanned twice)."""
@@ -116,6 +131,11 @@ def test_auditors_loaded_again_register_their_rules_once():
     (r"\d{2,3} élèves", "٣٤ élèves"),  # Python's \d takes every digit
     # Hyperscan 5.4 missed this one while "ſ" was a choice beside each s (see prefilter._AS_ASCII)
     (r"['’]s (birthday )?(party|sleepover|playdate|pool party)", "xxxxxxxxxxxxx ethan's party is saturday at 2 at his house"),
+    (r"\b(wtf|af)\b", "Tired AF!"),  # a boundary beside a group
+    (r"(?<![\w@#$*])ass", "ass"),  # a lookbehind at the text's start
+    (r"(?<![\w@#$*])ass", "é’ASS"),  # after a non-ASCII character that is not a word character
+    (r"(?<![\w@#$*])ass", "what\nass"),  # after white space (a text's start in the post's whole text)
+    (r"\b(best|finest)\b( [\w'-]+){0,3} (in|around) (town|the north)", "Best pizza in town"),  # the telling part
 ])
 def test_relaxed_patterns_match_wherever_the_rule_does(pattern, text):
     import re
