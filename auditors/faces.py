@@ -261,7 +261,7 @@ class FaceDetector:
         passes = [lambda: self._coarse_pass(image, small)]
         if large:
             # the close pass may run in the fine passes (to confirm a large box): once at most
-            close = cache(lambda: self._pass(upright(), side, self.score_threshold))
+            close = cache(lambda: self._pass(upright(), None, self.score_threshold))
             passes = [lambda: self._fine_passes(image, close), close]
         boxes = 0
         for look in passes:  # each only where the ones before found no (person's) face
@@ -352,12 +352,12 @@ class FaceDetector:
 
         found = []
         for turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270):
-            found.append(self._pass(small.transpose(turn), max(small.size), self.score_threshold).turned_back(turn))
+            found.append(self._pass(small.transpose(turn), None, self.score_threshold).turned_back(turn))
         return _Boxes.join(found)
 
-    def _pass(self, image, max_side: int, threshold: float) -> "_Boxes":
-        """Boxes from `threshold` on `image` scaled to at most `max_side`."""
-        scaled = scaled_down(image, max_side)
+    def _pass(self, image, max_side: int | None, threshold: float) -> "_Boxes":
+        """Boxes from `threshold` on `image` scaled to at most `max_side` (None: a copy already at its side)."""
+        scaled = image if max_side is None else scaled_down(image, max_side)
         return _decode(self._run(scaled), scaled.size, threshold)
 
     def _run(self, image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

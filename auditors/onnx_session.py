@@ -53,8 +53,9 @@ _HEAVY_RUN = threading.Lock()
 
 def lean_session(model: str | Path, threads: int = 1, arena: bool = False, heavy_from: int | None = None):
     """An `onnxruntime.InferenceSession` on the CPU for `model`, running on `threads` threads that
-    sleep when idle, without memory patterns; with `arena`, each run's tensors come from an arena
-    emptied when the run ends, else each is allocated on its own. A run on an input of `heavy_from`
+    sleep when idle, without memory patterns; with `arena`, each run's tensors come from the process's one
+    arena (`_register_process_arena`: shared by every session made with `arena`, growing by what each tensor
+    asks for), emptied when the run ends, else each is allocated on its own. A run on an input of `heavy_from`
     values or more waits for any other such run in this process (of any session) to end."""
     import onnxruntime as ort  # imported on use: a start-up without images never pays for it
 

@@ -170,6 +170,8 @@ def text_figures(measured: list[dict]) -> dict:
     gate_ms = statistics.median(m["gate_ms"] for m in photos)
     figures = {"gate opens on": f"{len(opening)} ({sum(m['kind'] == 'photo' for m in opening)} photos)",
                "gate ms (median photo)": round(gate_ms, 1)}
+    if not opening:  # no image to keep: a check's threshold is set from the images the gate opens on
+        return figures
     for check in [name for name in measured[0]["values"] if not name.startswith("skin")]:
         threshold = min(m["values"][check][0] for m in opening) / 2 if check != "classic lines" else 0.5
         skipped = [m for m in photos if not m["gate"] and m["values"][check][0] < threshold]

@@ -285,11 +285,12 @@ def test_the_gate_finds_the_lines_rapidocrs_engine_finds_on_the_same_copy(reader
 
 
 def test_the_detectors_input_is_rapidocrs_normalisation_of_the_bgr_copy(reader):
-    """(x / 255 - mean) / std of each BGR value, planes first, on the copy resized to the network's sides."""
+    """What rapidocr's own pre-processing (its `normalize`, then `permute`) makes of the BGR copy resized to the
+    network's sides."""
     colours = Image.fromarray(np.random.default_rng(7).integers(0, 256, (200, 300, 3), dtype=np.uint8))
     batch, (width, height) = reader.detector_input(colours, 160)
     assert (width, height) == (160, 107) and batch.shape == (1, 3, 96, 160) and batch.dtype == np.float32
     preprocess = reader.detector.get_preprocess()
-    bgr = np.asarray(colours.resize((160, 96), Image.Resampling.BILINEAR, reducing_gap=2.0), dtype=np.float64)[:, :, ::-1]
-    expected = ((bgr / 255 - preprocess.mean) / preprocess.std).transpose(2, 0, 1)[None]
+    bgr = np.asarray(colours.resize((160, 96), Image.Resampling.BILINEAR, reducing_gap=2.0))[:, :, ::-1]
+    expected = preprocess.permute(preprocess.normalize(bgr))[None]
     assert np.allclose(batch, expected, atol=1e-5)
