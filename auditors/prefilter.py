@@ -293,9 +293,11 @@ def _split(items: list, state) -> list[str]:
     runs.append(run)
     # on a tie, the last part: a rule's trigger word comes first, what makes it a finding after ("join us ... for prayer")
     widest = max(reversed(runs), key=lambda r: (_telling(r), sre_parse.SubPattern(state, r).getwidth()[0]))
+    if sre_parse.SubPattern(state, widest).getwidth()[0] == 0:
+        raise _Unknown("matches an empty string")
     relaxed = _lookbehind(widest[0], state) + _sequence(widest)
-    if sre_parse.SubPattern(state, widest).getwidth()[0] == 0 or len(relaxed) > MAX_PATTERN:
-        raise _Unknown("matches an empty string, or too long")
+    if len(relaxed) > MAX_PATTERN:
+        raise _Unknown("too long")
     if relaxed.count(",}") > MAX_LOOPS_APART:
         raise _Unknown("too many loops")
     return [relaxed]

@@ -351,9 +351,12 @@ def lowered(text: str) -> str | None:
 
 def forget_texts() -> None:
     """Drop the per-text caches (shared by the auditors of one post). The speed benchmark calls it
-    between rounds, so that repeating a corpus measures new texts, as a crawl sees them."""
+    between rounds, so that repeating a corpus measures new texts, as a crawl sees them; an audit worker after
+    each account, which then keeps no post or reading of it (`prepare`'s read-ahead included)."""
+    global _read_ahead
     for cached in (sentence_spans, _sentence_starts, lowered, restored_case):
         cached.cache_clear()
+    _read_ahead = (None, None, {})
     prefilter.forget_texts()
 
 

@@ -160,6 +160,7 @@ def test_an_emoji_does_not_pass_for_a_digit():
 
 def test_an_empty_match_or_an_unknown_construct_runs_the_rule_always():
     assert relaxed_patterns(r"a*") is None
+    assert relaxed_patterns(r"\s*") is None and relaxed_patterns(r"[^.!?]{0,60}") is None  # every part a gap
     assert relaxed_patterns(r"(a)\1") is None
 
 
