@@ -58,6 +58,8 @@ def test_privacy_without_capitals_is_found_by_the_rules(engine, text, alt):  # n
     ("Bus 12 route B is suspended today because of the ice storm.", ()),
     ("Well done, grade 3! If you were sick on Friday, pick up the worksheet at the office.", ()),
     ("Great job, grade 5! If you were sick on Friday, ask for the notes.", ()),
+    ("Flu season in grade 3: if your child is sick, please keep them home.", ()),
+    ("Lice check in grade 2 tomorrow; if your child has lice, keep them home.", ()),
 ])
 def test_lower_case_look_alikes_are_left_alone(engine, text, alt):  # noqa: F811
     assert "privacy" not in rules_alone(engine, text, alt)

@@ -179,6 +179,7 @@ def test_commercial_rule_flags_a_vendor_recommendation(commercial, text, evidenc
     # look-alikes of service_offer: a school's own free service, a score, downtime
     "Free hearing assessments for kindergarten students on Tuesday in the library.",
     "We were 2-0 down at the half but came back to win 3-2!",
+    "Congrats to the Hawks, zero down at the half and came back to win!",
     "Zero downtime for the network upgrade this weekend, thanks to our IT team.",
     "Get your free quote of the day in the library newsletter!",
     "Grade 6 math: we made free estimates of how many jellybeans fill the jar.",
