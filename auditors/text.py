@@ -532,8 +532,8 @@ def _validate(patterns: Iterable[str], label: str, key_path: tuple) -> None:
 
 
 #: A use of a named pattern of the file's `[patterns]` table (PCRE's call of a named group: never valid in Python's re,
-#: so no pattern meant literally can hold it).
-_NAMED_USE = re.compile(r"\(\?&(\w+)\)")
+#: so no pattern meant literally can hold it). A name is a TOML bare key.
+_NAMED_USE = re.compile(r"\(\?&([\w-]+)\)")
 
 
 def expand_named_patterns(rules: dict, report) -> dict:

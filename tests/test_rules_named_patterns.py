@@ -60,6 +60,8 @@ def test_a_rule_reads_the_same_with_the_name_as_with_the_pattern_written_out():
     ({"patterns": {"farm": "(?&pets)", "pets": "cat"}, "rules": []},  # a name is known below its definition only
      r"rules/hostile.toml: patterns.farm: unknown pattern name 'pets'"),
     ({"exceptions": ["(?&pets)"], "rules": []}, r"rules/hostile.toml: exceptions: unknown pattern name 'pets'"),
+    ({"patterns": {"pet": "cat"}, "post_exceptions": ["(?&pet-show)"], "rules": []},  # any bare key is a name
+     r"rules/hostile.toml: post_exceptions: unknown pattern name 'pet-show' in '\(\?&pet-show\)' \(named: pet\)"),
 ])
 def test_an_unknown_name_is_a_rules_error_naming_the_file_and_the_rule(rules, message):
     with pytest.raises(RulesError, match=message):
