@@ -25,7 +25,8 @@ Rule keys (each optional except `explanation` and one of `terms`/`words`):
 Category keys around the rules: `exceptions` (sentence patterns that cancel every rule),
 `post_exceptions` (post patterns that cancel every rule; a rule with `about` only when the framing
 they match names what the rule is about, or stands in the term's own sentence), `near` (default
-window in characters).
+window in characters), `patterns` (named patterns: `(?&name)` in any pattern of the file stands for
+the one of that name, `expand_named_patterns`, before anything is compiled or given to the prefilter).
 """
 from __future__ import annotations
 
@@ -530,6 +531,45 @@ def _validate(patterns: Iterable[str], label: str, key_path: tuple) -> None:
             raise RulesError(f"{label}: bad pattern {pattern!r}: {error}", key_path)
 
 
+#: A use of a named pattern of the file's `[patterns]` table (PCRE's call of a named group: never valid in Python's re,
+#: so no pattern meant literally can hold it). A name is a TOML bare key.
+_NAMED_USE = re.compile(r"\(\?&([\w-]+)\)")
+
+
+def expand_named_patterns(rules: dict, report) -> dict:
+    """A rules file's table with each `(?&name)` in a pattern replaced by `(?:...)` around the pattern of that name in
+    its `[patterns]` table (a named pattern may use names defined above it), so that a word list written once serves
+    several rules. An unknown name is told to `report(key_path, message)` and stands for a pattern that matches
+    nothing, so that a checker reads on (`schoolaudit check` says each mistake once)."""
+    named: dict[str, str] = {}
+
+    def expand(pattern, key_path: tuple):
+        if not isinstance(pattern, str):
+            return [expand(p, key_path) for p in pattern] if isinstance(pattern, list) else pattern
+
+        def use(match: re.Match) -> str:
+            if match.group(1) in named:
+                return f"(?:{named[match.group(1)]})"
+            report(key_path, f"unknown pattern name {match.group(1)!r} in {match.group()!r} "
+                             f"(named: {', '.join(named) or 'none: no [patterns] table above'})")
+            return "(?!)"
+        return _NAMED_USE.sub(use, pattern)
+
+    table = rules.get("patterns")
+    for name, pattern in (table if isinstance(table, dict) else {}).items():
+        if isinstance(pattern, str):  # else the schema says what it must be
+            named[name] = expand(pattern, ("patterns", name))
+    expanded = dict(rules)
+    for key in EXCEPTION_KEYS:
+        if key in rules:
+            expanded[key] = expand(rules[key], (key,))
+    if isinstance(rules.get("rules"), list):
+        expanded["rules"] = [{key: expand(value, ("rules", index, key)) if key in ("terms", *CONTEXT_KEYS) else value
+                              for key, value in entry.items()} if isinstance(entry, dict) else entry
+                             for index, entry in enumerate(rules["rules"])]
+    return expanded
+
+
 def _rule_sources(entry: dict) -> dict[str, tuple[str, ...]]:
     words, spaced = _as_list(entry.get("words")), _as_list(entry.get("spaced"))
     terms = _as_list(entry.get("terms")) + ([obfuscated_words(words)] if words else []) \
@@ -538,11 +578,16 @@ def _rule_sources(entry: dict) -> dict[str, tuple[str, ...]]:
             **{key: tuple(p for p in _as_list(entry.get(key)) if p) for key in CONTEXT_KEYS}}
 
 
+def _rule_id(entry: dict, index: int) -> str:
+    """How errors name the rule at `index` (0-based) of a rules file."""
+    return entry.get("id", f"rule {index + 1}")
+
+
 def _validate_rules(label: str, entries: list[dict], sources: list[dict]) -> None:
     """Every pattern of the rules compiles, else a RulesError naming the rule (patterns this Python
     compiled before are remembered in the cache folder: compiling them is most of a start-up)."""
     for index, (entry, rule) in enumerate(zip(entries, sources)):
-        where = f"{label} [[rules]] {entry.get('id', f'rule {index + 1}')}"
+        where = f"{label} [[rules]] {_rule_id(entry, index)}"
         for key, patterns in rule.items():
             _validate(patterns, where, ("rules", index, key))
 
@@ -557,21 +602,27 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], dict[str, tup
     """The rules of one category's TOML table, plus its category-wide sentence and post exceptions:
     {key: its patterns, each checked} for each of EXCEPTION_KEYS."""
     label = f"rules/{category}.toml"
-    default_near = int(rules.get("near", DEFAULT_NEAR))
-    entries = rules.get("rules", [])
+
+    def refuse(key_path: tuple, message: str):
+        where = f" [[rules]] {_rule_id(rules['rules'][key_path[1]], key_path[1])}" if key_path[0] == "rules" else ""
+        raise RulesError(f"{label}{where}: {'.'.join(str(k) for k in key_path[2 if where else 0:])}: {message}", key_path)
+
+    table = expand_named_patterns(rules, refuse)
+    default_near = int(table.get("near", DEFAULT_NEAR))
+    entries = table.get("rules", [])
     sources = [_rule_sources(entry) for entry in entries]
     for index, (entry, rule) in enumerate(zip(entries, sources)):
         if not rule["terms"] or not entry.get("explanation"):
-            raise RulesError(f"{label} [[rules]] {entry.get('id', f'rule {index + 1}')}: needs `terms` or `words`, "
+            raise RulesError(f"{label} [[rules]] {_rule_id(entry, index)}: needs `terms` or `words`, "
                              f"and an `explanation`", ("rules", index))
     _validate_rules(label, entries, sources)
-    compiled = [Rule(id=entry.get("id", f"rule {index + 1}"), explanation=entry["explanation"], sources=rule,
+    compiled = [Rule(id=_rule_id(entry, index), explanation=entry["explanation"], sources=rule,
                      near=int(entry.get("near", default_near)), read=entry.get("read", "all"),
                      severity=entry.get("severity"), requires_check=entry.get("requires_check"),
                      unless_check=entry.get("unless_check"), check_scope=entry.get("check_scope", "sentence"),
                      firm=bool(entry.get("firm", False)))
                 for index, (entry, rule) in enumerate(zip(entries, sources))]
-    exceptions = {key: tuple(p for p in _as_list(rules.get(key)) if p) for key in EXCEPTION_KEYS}
+    exceptions = {key: tuple(p for p in _as_list(table.get(key)) if p) for key in EXCEPTION_KEYS}
     for key, patterns in exceptions.items():
         _validate(patterns, label, (key,))
     return compiled, exceptions

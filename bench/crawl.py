@@ -260,7 +260,8 @@ def board_arguments(parser: argparse.ArgumentParser, accounts: int, posts: int) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="Example: nice .venv/bin/python bench/crawl.py --accounts 1000 --latency 0.05 --concurrency 16")
     board_arguments(parser, accounts=1000, posts=10)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the server waits before each answer")
     parser.add_argument("--profile", action="store_true", help="profile the first crawl")

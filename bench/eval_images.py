@@ -544,7 +544,8 @@ def pin_to_one_core() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="Example: nice .venv/bin/python bench/eval_images.py ../shared/images --face-model int8")
     parser.add_argument("images", nargs="?", default=str(next((d for d in IMAGE_DIRS if d.is_dir()), IMAGE_DIRS[0])),
                         help="folder with labels.csv and the photos (default: ../shared/images, beside the "
                              "clone or beside its worktrees folder)")

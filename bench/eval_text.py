@@ -103,7 +103,8 @@ def cost_split(policy, auditors, posts) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="Example: nice .venv/bin/python bench/eval_text.py bench/data/heldout3_posts.jsonl --errors")
     parser.add_argument("file", help="labelled JSONL (corpus schema)")
     parser.add_argument("--config", help="configuration folder (default: as schoolaudit)")
     parser.add_argument("--errors", action="store_true", help="list each wrong post (id, gold, predicted, evidence)")

@@ -39,7 +39,8 @@ def normalise(text: str) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="Example: nice .venv/bin/python bench/eval_website_text.py ../trafilatura/tests --show 5")
     parser.add_argument("tests_dir", type=Path)
     parser.add_argument("--show", type=int, default=0)
     parser.add_argument("--every", type=int, default=1, help="read every Nth page only (default: all)")

@@ -67,7 +67,8 @@ def cpu_ms(model: ExplicitScorer, image, runs: int = 20) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="Example: nice .venv/bin/python bench/explicit_int8.py ../shared/images --json")
     parser.add_argument("images", nargs="?", default=str(next((d for d in IMAGE_DIRS if d.is_dir()), IMAGE_DIRS[0])),
                         help="the reference photos (default: ../shared/images)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")

@@ -142,7 +142,8 @@ def check(path: Path, tests_dir: Path) -> tuple[str, list[str]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="Example: nice .venv/bin/python bench/feedparser_corpus.py ../feedparser/tests --show 10")
     parser.add_argument("tests_dir", type=Path)
     parser.add_argument("--show", type=int, default=10)
     args = parser.parse_args()

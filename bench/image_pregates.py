@@ -185,7 +185,7 @@ def text_figures(measured: list[dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     epilog="example: nice .venv/bin/python bench/image_pregates.py --json")
+                                     epilog="Example: nice .venv/bin/python bench/image_pregates.py --json")
     parser.add_argument("images", nargs="?", default=str(next((d for d in IMAGE_DIRS if d.is_dir()), IMAGE_DIRS[0])),
                         help="folder with labels.csv and the photos (default: ../shared/images)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")

@@ -78,7 +78,8 @@ def slowest_rules(auditor: RuleAuditor, text: str, top: int = 3) -> list[tuple[f
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="Example: nice .venv/bin/python bench/long_posts.py --size 85000 --rules")
     parser.add_argument("--size", type=int, default=20000, help="characters of the base input (default 20000)")
     parser.add_argument("--rules", action="store_true", help="also list the slowest rules per input")
     args = parser.parse_args(argv)

@@ -365,7 +365,8 @@ def gather_objects(args: argparse.Namespace, root: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="Example: nice -n 10 .venv/bin/python bench/night.py --accounts 500 --posts 20 --compare ../old-checkout")
     board_arguments(parser, accounts=500, posts=20)
     parser.add_argument("--image-every", type=int, default=3, help="one post in this many carries an image")
     parser.add_argument("--compare", type=Path, help="a checkout whose code runs the same board first")

@@ -57,7 +57,8 @@ def latest_checks_ms(store: Store, accounts: int, checks: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="Example: nice .venv/bin/python bench/store_growth.py --checks 1000000 --accounts 2000")
     parser.add_argument("--checks", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=2000)
     args = parser.parse_args()

@@ -86,3 +86,16 @@ def test_help_lists_every_command_without_importing_the_heavy_libraries():
     heavy, _, shown = result.stdout.partition("\n")
     assert heavy == "[]"
     assert all(f"    {command}" in shown for command in COMMANDS)
+
+
+def _rule_file_keys():
+    from schoolaudit.config.policy import EXTRA_KEYS, RULE, TEXT_RULES
+    return sorted({*RULE.keys, *TEXT_RULES, *(key for extra in EXTRA_KEYS.values() for key in extra)} - {"rules", "image"})
+
+
+@pytest.mark.parametrize("key", _rule_file_keys())
+def test_every_rules_file_key_is_in_the_readme_table(key):
+    """`rules` is the `[[rules]]` list the section describes; `image` is the image section's (student_photo.toml)."""
+    section = README.split("### Text rules (rules/<category>.toml)", 1)[1].split("\n### ", 1)[0]
+    documented = " ".join(line.split("|")[1] for line in section.splitlines() if line.startswith("| `"))
+    assert f"`{key}`" in documented, f"README's rules-file table does not document `{key}`"

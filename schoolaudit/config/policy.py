@@ -12,11 +12,11 @@ from pathlib import Path
 from auditors.base import CategoryPolicy, Policy, handle_key
 from auditors.cache import remember_valid_patterns
 from auditors.registry import AUDITORS, NO_RULE_AUDITORS, plugin_rule_files
-from auditors.text import CONTEXT_KEYS, RuleAuditor
+from auditors.text import CONTEXT_KEYS, RuleAuditor, expand_named_patterns
 from records.model import CATEGORIES, SEVERITIES
 from schoolaudit.config.files import ConfigError, ConfigFile
-from schoolaudit.config.schema import (Rows, Table, Value, choice, did_you_mean, flag, number, pattern, patterns,
-                                       strings, text, whole)
+from schoolaudit.config.schema import (Rows, Table, Value, choice, did_you_mean, dotted, flag, number, pattern,
+                                       patterns, strings, text, whole)
 from schoolaudit.config.settings import Settings, _category
 
 POLICY = Table({"categories": Table({name: Table({"clause": text(), "severity": choice(*SEVERITIES), "enabled": flag()})
@@ -31,7 +31,7 @@ RULE = Table({
     "firm": flag(),
 }, required=("explanation",))
 TEXT_RULES = {"rules": Rows(RULE), "exceptions": patterns(), "post_exceptions": patterns(), "near": whole(minimum=0),
-              "restore_case": flag()}
+              "restore_case": flag(), "patterns": Table(any_key=pattern())}
 SHARE = number(above=0, maximum=1)
 IMAGE_RULES = Table({
     "detector": Table({"face_score": SHARE, "nms": SHARE, "model": choice("int8", "fp32"), "max_side": whole(minimum=1),
@@ -91,8 +91,12 @@ def check_rule_files(directory: Path) -> list[ConfigFile]:
         if path.stem not in schemas:
             file.add((), f"no auditor reads rules/{path.name}{did_you_mean(path.stem, schemas)} "
                          f"(known: {', '.join(sorted(schemas))})")
-        elif file.check(schemas[path.stem]) and path.stem in auditors:
-            _check_text_rules(file, auditors[path.stem])
+        else:
+            if path.stem in auditors:  # the patterns are checked as the auditors read them, named patterns put in
+                file.data = expand_named_patterns(file.data,
+                                                  lambda where, message: file.add(where, f"{dotted(where)}: {message}"))
+            if file.check(schemas[path.stem]) and path.stem in auditors:
+                _check_text_rules(file, auditors[path.stem])
     remember_valid_patterns()
     return files
 

@@ -1,0 +1,102 @@
+"""Named patterns of a rules file (`[patterns]`, used as `(?&name)`): written once, read by several rules."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from auditors.base import AuditContext, CategoryPolicy, Policy, RulesError
+from auditors.text import RuleAuditor, compile_rules, expand_named_patterns
+from records.model import CATEGORIES, Post
+from schoolaudit.cli import main
+from schoolaudit.config import DEFAULT_CONFIG_DIR
+
+SHARED = {
+    "patterns": {"pets": r"\b(cats?|dogs?)\b", "farm": r"(?&pets)|\bcows?\b"},
+    "exceptions": [r"\b(?&farm) show\b"],
+    "rules": [
+        {"id": "terms", "explanation": "Says “{term}”.", "terms": [r"\bhate (?&pets)\b"]},
+        {"id": "near", "explanation": "Says “{term}”.", "terms": [r"\bawful\b"], "unless_near": ["(?&farm)"], "near": 10},
+        {"id": "sentence", "explanation": "Says “{term}”.", "terms": [r"\bugly\b"], "unless": ["(?&pets)"]},
+    ],
+}
+
+
+class _Hostile(RuleAuditor):
+    name, category = "t", "hostile"
+
+
+def _audit(rules: dict, text: str) -> list[str]:
+    cats = {c: CategoryPolicy(c, f"clause {c}", "medium") for c in CATEGORIES}
+    cats["hostile"] = CategoryPolicy("hostile", "Respect others.", "high", rules=rules)
+    policy = Policy(cats)
+    return [f.evidence for f in _Hostile(policy).audit(Post("a", "x", "1", None, None, text), AuditContext(policy))]
+
+
+@pytest.mark.parametrize("text, flagged", [
+    ("We hate dogs.", True),  # a term made of a named pattern, found through the prefilter
+    ("We hate cows.", False),
+    ("The hate cats show.", False),  # an exception using a name that uses another
+    ("That was awful.", True),
+    ("An awful cow.", False),  # unless_near
+    ("Cows are ugly.", True),
+    ("Cats are ugly.", False),  # unless, in the sentence
+])
+def test_a_named_pattern_serves_terms_context_and_exceptions_through_the_prefilter(text, flagged):
+    assert bool(_audit(SHARED, text)) == flagged
+
+
+def test_a_rule_reads_the_same_with_the_name_as_with_the_pattern_written_out():
+    rules, _ = compile_rules("hostile", SHARED)
+    assert rules[0].sources["terms"] == (r"\bhate (?:\b(cats?|dogs?)\b)\b",)
+    assert rules[1].sources["unless_near"] == (r"(?:(?:\b(cats?|dogs?)\b)|\bcows?\b)",)
+
+
+@pytest.mark.parametrize("rules, message", [
+    ({"rules": [{"id": "r", "explanation": "x.", "terms": ["a"], "unless": ["(?&pet)"]}], "patterns": {"pets": "cat"}},
+     r"rules/hostile.toml \[\[rules\]\] r: unless: unknown pattern name 'pet' in '\(\?&pet\)' \(named: pets\)"),
+    ({"rules": [{"explanation": "x.", "terms": ["(?&pets)"]}]},
+     r"rules/hostile.toml \[\[rules\]\] rule 1: terms: unknown pattern name 'pets' .*no \[patterns\] table"),
+    ({"patterns": {"farm": "(?&pets)", "pets": "cat"}, "rules": []},  # a name is known below its definition only
+     r"rules/hostile.toml: patterns.farm: unknown pattern name 'pets'"),
+    ({"exceptions": ["(?&pets)"], "rules": []}, r"rules/hostile.toml: exceptions: unknown pattern name 'pets'"),
+    ({"patterns": {"pet": "cat"}, "post_exceptions": ["(?&pet-show)"], "rules": []},  # any bare key is a name
+     r"rules/hostile.toml: post_exceptions: unknown pattern name 'pet-show' in '\(\?&pet-show\)' \(named: pet\)"),
+])
+def test_an_unknown_name_is_a_rules_error_naming_the_file_and_the_rule(rules, message):
+    with pytest.raises(RulesError, match=message):
+        compile_rules("hostile", rules)
+
+
+def test_an_unknown_name_is_reported_once_and_matches_nothing_so_a_checker_reads_on():
+    reported = []
+    expanded = expand_named_patterns({"rules": [{"terms": ["a(?&b)", "(?&c)"]}]}, lambda *problem: reported.append(problem))
+    assert reported == [(("rules", 0, "terms"), "unknown pattern name 'b' in '(?&b)' (named: none: no [patterns] table above)"),
+                        (("rules", 0, "terms"), "unknown pattern name 'c' in '(?&c)' (named: none: no [patterns] table above)")]
+    assert expanded["rules"][0]["terms"] == ["a(?!)", "(?!)"]
+
+
+def test_check_names_an_unknown_pattern_name_in_one_line_with_its_line(tmp_path, capsys):
+    folder = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR, folder)
+    path = folder / "rules/explicit.toml"
+    text = path.read_text(encoding="utf-8")
+    assert "unless = ['(?&look_alikes)']" in text
+    text = text.replace("unless = ['(?&look_alikes)']", "unless = ['(?&look_alike)']", 1)
+    path.write_text(text, encoding="utf-8")
+    line = text[:text.index("(?&look_alike)'")].count("\n") + 1
+    assert main(["--config", str(folder), "check"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{path}:{line}: rules[1].unless: unknown pattern name 'look_alike'") and len(out) == 2, out
+
+
+@pytest.mark.parametrize("name, used", [
+    ("explicit", {"look_alikes": 2, "food_and_garden": 3, "kitchen_and_market": 2}),
+    ("endorsement_commercial", {"people_and_results": 2, "public_places": 2}),
+    ("privacy", {"shared_with_consent": 2}),
+    ("substances", {"about_alcohol": 3}),
+])
+def test_the_bundled_rules_write_each_shared_list_once(name, used):
+    """The lists that were copied by hand between rules (and drifted) are named once and used by each rule."""
+    text = (DEFAULT_CONFIG_DIR / "rules" / f"{name}.toml").read_text(encoding="utf-8")
+    assert {pattern: text.count(f"(?&{pattern})") for pattern in used} == used
