@@ -51,6 +51,11 @@ from records.model import Account, Finding, Post
 POOL_MIN_ACCOUNTS = 20
 #: Accounts in flight per worker: one being audited, one queued so that a worker never waits.
 IN_FLIGHT_PER_WORKER = 2
+#: Accounts a worker audits before fresh workers take over (`WorkerAuditing._pool_for_an_account`). A long-lived
+#: worker's level between accounts rose with the accounts, ever more slowly (225 MB in the first 100 accounts,
+#: 257-260 MB from 500 on: the C heap's pages pinned by what it keeps, the text model's embedding pages read),
+#: and its peak with it; a fresh worker loads the models again, about 2 s of CPU.
+ACCOUNTS_PER_WORKER = 200
 
 
 def worker_count(setting: int | None) -> int:
@@ -103,6 +108,8 @@ class WorkerAuditing:
         self.threads = image_threads(processes)
         self._window = asyncio.Semaphore(processes * IN_FLIGHT_PER_WORKER)
         self._pool: ProcessPoolExecutor | None = None
+        self._taken = 0  # accounts handed to the current pool
+        self._replacing = asyncio.Lock()
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -111,10 +118,7 @@ class WorkerAuditing:
 
     async def audit(self, account: Account, posts: list[Post]) -> list[list[Finding]]:
         """The findings of each post, in order; raises BrokenProcessPool when a worker died on them."""
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
-                                             initializer=_start_worker, initargs=(self.policy, os.getpid(), self.threads))
-        pool = self._pool
+        pool = await self._pool_for_an_account()
         try:
             findings, disabled, cpu = await asyncio.wrap_future(pool.submit(_audit_in_worker, account, posts))
         except BrokenProcessPool:
@@ -126,6 +130,23 @@ class WorkerAuditing:
         for name, seconds in cpu.items():
             self.cpu[name] = self.cpu.get(name, 0.0) + seconds
         return findings
+
+    async def _pool_for_an_account(self) -> ProcessPoolExecutor:
+        """The pool to audit the next account, fresh once the current one has taken `ACCOUNTS_PER_WORKER` accounts
+        per worker: the old workers finish their accounts and exit first, so that no two sets of models are in
+        memory at once (ProcessPoolExecutor's own max_tasks_per_child can hang on Python 3.11: it may start no
+        new worker when one exits)."""
+        async with self._replacing:
+            if self._pool is not None and self._taken >= ACCOUNTS_PER_WORKER * self.processes:
+                old, self._pool = self._pool, None
+                await asyncio.to_thread(old.shutdown, wait=True)
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
+                                                 initializer=_start_worker,
+                                                 initargs=(self.policy, os.getpid(), self.threads))
+                self._taken = 0
+            self._taken += 1
+            return self._pool
 
     def close(self) -> None:
         """Stop the workers; an account still being audited is dropped (its posts stay unaudited)."""
@@ -216,12 +237,15 @@ def _exit_with(parent: int) -> None:
 
 def _audit_in_worker(account: Account, posts: list[Post]) -> tuple[list[list[Finding]], dict, dict]:
     """(findings per post, auditors off here, CPU seconds per auditor for these posts)."""
+    from auditors.image_auditors import forget_analyses  # as in analyse_images_here: workers only
+
     _WORKER.cpu = {}
     try:
         if _IMAGE_THREADS is not None:
             _analyse_images_ahead(posts)
         return _WORKER.audit_posts(account, posts), _WORKER.disabled, _WORKER.cpu
     finally:
+        forget_analyses()  # each is in the analysis file: kept, they pinned heap pages account after account
         _release_free_memory()  # once an account: after every image it cost 15% more CPU (pages faulted again)
 
 
