@@ -18,12 +18,14 @@ Memory: a worker's models are loaded on its first image (`auditors.image_analysi
 no memory between images: `auditors.onnx_session`; the face and text detectors' arena is emptied after
 each run), all its threads allocate from one C heap, blocks from 8 MB mapped apart
 (`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
-(`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB
-(and flat in the number of accounts: the image analyses it keeps are the last 1,024, `records.image_cache`),
+(`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
 and about 400 MB at its peak (bench/night.py, 200 accounts: 397 MB, where main had 442; the peak is
 the text detector's run while the other thread goes on). The models' runs on large
 inputs (text lines found at read size, face passes at 1280 px) take turns (`auditors.onnx_session`),
-so only one thread at a time is at such a peak while the other goes on with the lighter steps.
+so only one thread at a time is at such a peak while the other goes on with the lighter steps. What a worker
+keeps it drops after each account (the image analyses, which the analysis file keeps: `forget_analyses`), and
+fresh workers take over every `ACCOUNTS_PER_WORKER` accounts: a long-lived worker's level still rose with the
+accounts (the heap's pages pinned here and there), and its peaks with it.
 `InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
 for starting workers to pay (`POOL_MIN_ACCOUNTS`).
 """
