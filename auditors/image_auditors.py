@@ -76,6 +76,13 @@ def shared_analyser(settings: ImageSettings, cache_path: Path | None) -> ImageAn
     return _ANALYSERS[key]
 
 
+def forget_analyses() -> None:
+    """Drop the analyses every shared analyser holds in memory (each is kept in its SQLite file): an audit
+    worker's after each account, so that it holds none of an earlier account's."""
+    for analyser in _ANALYSERS.values():
+        analyser.cache.forget()
+
+
 def image_settings(policy: Policy, rules: dict) -> ImageSettings:
     """The analysis settings from the image rules, with the models this machine lacks and the
     categories the policy leaves off turned off (no score nobody reads)."""

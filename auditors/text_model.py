@@ -436,17 +436,25 @@ def _checked_vectors(path: Path, sha256: str) -> np.ndarray:
             raise ValueError(f"{path}: not the embedding file the model was trained with (SHA-256 differs)")
         cache.write_cache(checked, b"")
         cache.prune("embedding-checked-*", KEPT_CHECKS)
-    try:
-        return np.load(cache.cache_dir() / name, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError):
-        pass  # not kept yet, or damaged: keep it again
+    if (mapped := _kept_vectors(name)) is not None:
+        return mapped
     with np.load(path, allow_pickle=False) as data:
         vectors = data["vectors"].astype(np.float32)
     kept = io.BytesIO()
     np.save(kept, vectors)
     cache.write_cache(name, kept.getvalue())
     cache.prune("embedding-[0-9a-f]*.npy", KEPT_VECTORS)
-    return vectors
+    # mapped as at every later start: the widened copy held 30 MB in the first night's audit worker all night
+    mapped = _kept_vectors(name)
+    return vectors if mapped is None else mapped
+
+
+def _kept_vectors(name: str) -> np.ndarray | None:
+    """The vectors kept as `name` in the cache folder, mapped; None when not kept yet (or damaged)."""
+    try:
+        return np.load(cache.cache_dir() / name, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return None
 
 
 @lru_cache(maxsize=4)

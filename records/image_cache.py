@@ -94,6 +94,14 @@ class ImageCache:
         if len(self.memory) > MEMORY_ENTRIES:
             self.memory.popitem(last=False)
 
+    def forget(self) -> None:
+        """Empty the memory layer when the file keeps every analysis (else forgetting would mean analysing
+        again). An audit worker calls it after each account: kept, the analyses of earlier accounts stayed
+        among the heap's pages and the worker's level rose with the accounts."""
+        with self._lock:
+            if self._db is not None:
+                self.memory.clear()
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:

@@ -18,12 +18,14 @@ Memory: a worker's models are loaded on its first image (`auditors.image_analysi
 no memory between images: `auditors.onnx_session`; the face and text detectors' arena is emptied after
 each run), all its threads allocate from one C heap, blocks from 8 MB mapped apart
 (`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
-(`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB
-(and flat in the number of accounts: the image analyses it keeps are the last 1,024, `records.image_cache`),
+(`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
 and about 400 MB at its peak (bench/night.py, 200 accounts: 397 MB, where main had 442; the peak is
 the text detector's run while the other thread goes on). The models' runs on large
 inputs (text lines found at read size, face passes at 1280 px) take turns (`auditors.onnx_session`),
-so only one thread at a time is at such a peak while the other goes on with the lighter steps.
+so only one thread at a time is at such a peak while the other goes on with the lighter steps. What a worker
+keeps it drops after each account (the image analyses, which the analysis file keeps: `forget_analyses`), and
+fresh workers take over every `ACCOUNTS_PER_WORKER` accounts: a long-lived worker's level still rose with the
+accounts (the heap's pages pinned here and there), and its peaks with it.
 `InProcessAuditing` is the same interface without processes: `crawl.workers = 0`, and runs too small
 for starting workers to pay (`POOL_MIN_ACCOUNTS`).
 """
@@ -51,6 +53,11 @@ from records.model import Account, Finding, Post
 POOL_MIN_ACCOUNTS = 20
 #: Accounts in flight per worker: one being audited, one queued so that a worker never waits.
 IN_FLIGHT_PER_WORKER = 2
+#: Accounts a worker audits before fresh workers take over (`WorkerAuditing._pool_for_an_account`). A long-lived
+#: worker's level between accounts rose with the accounts, ever more slowly (225 MB in the first 100 accounts,
+#: 257-260 MB from 500 on: the C heap's pages pinned by what it keeps, the text model's embedding pages read),
+#: and its peak with it; a fresh worker loads the models again, about 2 s of CPU.
+ACCOUNTS_PER_WORKER = 200
 
 
 def worker_count(setting: int | None) -> int:
@@ -103,6 +110,8 @@ class WorkerAuditing:
         self.threads = image_threads(processes)
         self._window = asyncio.Semaphore(processes * IN_FLIGHT_PER_WORKER)
         self._pool: ProcessPoolExecutor | None = None
+        self._taken = 0  # accounts handed to the current pool
+        self._replacing = asyncio.Lock()
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -111,10 +120,7 @@ class WorkerAuditing:
 
     async def audit(self, account: Account, posts: list[Post]) -> list[list[Finding]]:
         """The findings of each post, in order; raises BrokenProcessPool when a worker died on them."""
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
-                                             initializer=_start_worker, initargs=(self.policy, os.getpid(), self.threads))
-        pool = self._pool
+        pool = await self._pool_for_an_account()
         try:
             findings, disabled, cpu = await asyncio.wrap_future(pool.submit(_audit_in_worker, account, posts))
         except BrokenProcessPool:
@@ -126,6 +132,23 @@ class WorkerAuditing:
         for name, seconds in cpu.items():
             self.cpu[name] = self.cpu.get(name, 0.0) + seconds
         return findings
+
+    async def _pool_for_an_account(self) -> ProcessPoolExecutor:
+        """The pool to audit the next account, fresh once the current one has taken `ACCOUNTS_PER_WORKER` accounts
+        per worker: the old workers finish their accounts and exit first, so that no two sets of models are in
+        memory at once (ProcessPoolExecutor's own max_tasks_per_child can hang on Python 3.11: it may start no
+        new worker when one exits)."""
+        async with self._replacing:
+            if self._pool is not None and self._taken >= ACCOUNTS_PER_WORKER * self.processes:
+                old, self._pool = self._pool, None
+                await asyncio.to_thread(old.shutdown, wait=True)
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
+                                                 initializer=_start_worker,
+                                                 initargs=(self.policy, os.getpid(), self.threads))
+                self._taken = 0
+            self._taken += 1
+            return self._pool
 
     def close(self) -> None:
         """Stop the workers; an account still being audited is dropped (its posts stay unaudited)."""
@@ -216,12 +239,15 @@ def _exit_with(parent: int) -> None:
 
 def _audit_in_worker(account: Account, posts: list[Post]) -> tuple[list[list[Finding]], dict, dict]:
     """(findings per post, auditors off here, CPU seconds per auditor for these posts)."""
+    from auditors.image_auditors import forget_analyses  # as in analyse_images_here: workers only
+
     _WORKER.cpu = {}
     try:
         if _IMAGE_THREADS is not None:
             _analyse_images_ahead(posts)
         return _WORKER.audit_posts(account, posts), _WORKER.disabled, _WORKER.cpu
     finally:
+        forget_analyses()  # each is in the analysis file: kept, they pinned heap pages account after account
         _release_free_memory()  # once an account: after every image it cost 15% more CPU (pages faulted again)
 
 

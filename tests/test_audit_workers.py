@@ -60,6 +60,41 @@ def test_workers_find_what_the_crawling_process_finds(tmp_path):
     assert found[1] == found[0] and found[2] == found[0]
 
 
+def test_fresh_workers_take_over_after_their_accounts_one_set_at_a_time(tmp_path, monkeypatch):
+    """A worker is replaced after `ACCOUNTS_PER_WORKER` accounts (its level rose with the accounts): the old
+    one finishes its accounts and exits before the next starts, and the findings are the crawling process's."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from schoolaudit import workers
+
+    events = []
+
+    class Watched(ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            events.append("start")
+            super().__init__(*args, **kwargs)
+
+        def shutdown(self, *args, **kwargs):
+            super().shutdown(*args, **kwargs)
+            events.append("end")
+
+    monkeypatch.setattr(workers, "ACCOUNTS_PER_WORKER", 8)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", Watched)
+    found = {}
+    with FaultServer() as server:
+        accounts = _board(server)
+        for processes in (0, 1):
+            config = write_config(tmp_path / f"workers-{processes}", accounts, workers=processes,
+                                  allow_private_addresses=True)
+            app = load_app(config)
+            summary = Pipeline(app.settings, app.policy, app.store).run(app.registry.accounts, show_progress=False)
+            assert [r.outcome for r in summary.results] == ["ok"] * ACCOUNTS
+            found[processes] = _findings(app)
+            app.close()
+    assert events == ["start", "end"] * 3, "20 accounts, 8 a worker: three workers, one after the other"
+    assert found[1] == found[0] and found[0]
+
+
 CRAWL = """
 import sys
 from schoolaudit.app import load_app

@@ -32,3 +32,25 @@ def test_memory_only_cache_is_bounded_too():
     assert len(cache.memory) == MEMORY_ENTRIES
     assert cache.get(f"{MEMORY_ENTRIES * 2 - 1:064x}", PARAMS) == _analysis(MEMORY_ENTRIES * 2 - 1)
     assert cache.get(f"{0:064x}", PARAMS) is None
+
+
+def test_forgetting_empties_memory_only_where_the_file_keeps_the_analyses(tmp_path):
+    kept = ImageCache(tmp_path / "image-analysis.sqlite")
+    alone = ImageCache(None)
+    for cache in (kept, alone):
+        for n in range(3):
+            cache.put(f"{n:064x}", PARAMS, _analysis(n))
+        cache.forget()
+    assert not kept.memory and kept.get(f"{2:064x}", PARAMS) == _analysis(2)  # read back from the file
+    assert len(alone.memory) == 3, "nowhere else to read them from: forgetting would mean analysing again"
+
+
+def test_forgetting_analyses_empties_every_shared_analysers_memory(tmp_path):
+    """What an audit worker does after each account: it then holds no earlier account's analyses."""
+    from auditors.image_analysis import ImageSettings
+    from auditors.image_auditors import forget_analyses, shared_analyser
+
+    analyser = shared_analyser(ImageSettings(), tmp_path / "image-analysis.sqlite")
+    analyser.cache.put(f"{7:064x}", PARAMS, _analysis(7))
+    forget_analyses()
+    assert not analyser.cache.memory and analyser.cache.get(f"{7:064x}", PARAMS) == _analysis(7)
