@@ -27,9 +27,9 @@ The int8 models (faces, explicit) multiply uint8 activations by int8 weights. On
 onnxruntime's u8s8 kernels add products in pairs into int16, which saturates, so the same photo scored
 otherwise there than on a VNNI CPU (exact int32 sums): the bench was tuned on one, a CI machine ran the
 other. `session.x64quantprecision` turns the weights to uint8 on such CPUs (u8u8 kernels: exact), and
-changes nothing on a VNNI CPU. Under qemu (Skylake-Client: AVX2, no VNNI) the face model's 3,200 scores
+changes nothing on a VNNI CPU. Under qemu (Skylake-Client: AVX2, no VNNI) the face model's 4,200 scores
 of a 320 px image differed from an AVX-512 VNNI CPU's in 191 places by up to 8/255; with it, in 2 by
-1/255 (its fp32 stages: another summing order).
+1/255, both at 0 or 1/255 (its fp32 stages: AVX2 kernels sum in another order, 3e-7 apart).
 """
 from __future__ import annotations
 
