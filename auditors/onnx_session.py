@@ -22,6 +22,14 @@ once (finding text lines at 640 px: +100 MB; a face pass at 1280 px: +40 MB, +70
 Runs on inputs a session marks heavy (`heavy_from`) take turns in the process, while its other runs
 (the text gate, passes at 640 px and less, the explicit score) go on beside them: on the 64 shared
 photos three times over, two threads peaked at 377 MB instead of 431, for the same CPU (38.7 s, 38.2 s).
+
+The int8 models (faces, explicit) multiply uint8 activations by int8 weights. On an x86 CPU without VNNI,
+onnxruntime's u8s8 kernels add products in pairs into int16, which saturates, so the same photo scored
+otherwise there than on a VNNI CPU (exact int32 sums): the bench was tuned on one, a CI machine ran the
+other. `session.x64quantprecision` turns the weights to uint8 on such CPUs (u8u8 kernels: exact), and
+changes nothing on a VNNI CPU. Under qemu (Skylake-Client: AVX2, no VNNI) the face model's 4,200 scores
+of a 320 px image differed from an AVX-512 VNNI CPU's in 191 places by up to 8/255; with it, in 2 by
+1/255, both at 0 or 1/255 (its fp32 stages: AVX2 kernels sum in another order, 3e-7 apart).
 """
 from __future__ import annotations
 
@@ -31,6 +39,10 @@ from pathlib import Path
 
 #: onnxruntime's run option that frees the arena's unused memory after a run ("cpu:0": the CPU's arena)
 _SHRINK_ARENA = ("memory.enable_memory_arena_shrinkage", "cpu:0")
+
+
+#: onnxruntime's session option for exact int8 products on x86 CPUs without VNNI (see above)
+_EXACT_INT8 = ("session.x64quantprecision", "1")
 
 
 #: onnxruntime's arena extend strategy kSameAsRequested: a region the size asked for, where the default
@@ -66,6 +78,7 @@ def lean_session(model: str | Path, threads: int = 1, arena: bool = False, heavy
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry(*_EXACT_INT8)
     if arena:
         _register_process_arena()
         options.add_session_config_entry("session.use_env_allocators", "1")

