@@ -68,3 +68,8 @@ def test_sarcasm_and_mockery_without_insult_words_are_hostile(engine, text):
 ])
 def test_school_posts_that_look_like_them_stay_clean(engine, text):
     assert "hostile" not in rule_categories(engine, text)
+
+
+def test_a_word_masked_after_its_first_letter_reads_as_profanity_not_as_a_sexual_word(engine):
+    assert rule_categories(engine, "I s*** you not, the bus driver got lost for two hours.") == {"hostile"}
+    assert "explicit" in rule_categories(engine, "Who's feeling s*xy tonight 😏")
