@@ -8,11 +8,14 @@ import re
 
 from auditors.text import RuleAuditor
 
-# "All players are expected to take part", "every student must attend": everyone compelled.
+# "All players are expected to take part", "every student must attend", "every St. Mary's student will
+# pray ..., no exceptions" (in that sentence or the next words): everyone compelled (a school's name may stand between "every" and "student").
+_EVERYONE = (r"\b(all|every|each|tous les|toutes les|chaque) ([\w.\x27’-]+ ){0,3}?(students?|children|kids|pupils|"
+             r"players|athletes|members|campers|class(es)?|team members|élèves|enfants|joueu(rs|ses))\b")
 _ALL_EXPECTED = re.compile(
-    r"\b(all|every|each|tous les|toutes les|chaque) (students?|children|kids|pupils|players|athletes|members|campers|"
-    r"class(es)?|team members|élèves|enfants|joueu(rs|ses))\b[^.!?]{0,40}\b(must|are required to|are expected to|"
-    r"will be expected to|have to|need to|shall|is expected to|is required to|doivent|devront|sont tenus de)\b",
+    _EVERYONE + r"[^.!?]{0,40}\b(must|are required to|are expected to|will be expected to|have to|need to|shall|"
+    r"is expected to|is required to|doivent|devront|sont tenus de)\b"
+    + "|" + _EVERYONE + r"[^.!?]{0,60}\b(will|vont|va)\b[^.!?]{0,80}[.!]?\s*\b(no exceptions?|without exception|sans exception)\b",
     re.IGNORECASE)
 
 

@@ -51,6 +51,13 @@ def severities(engine, text: str) -> dict[str, str]:
     "Our compost pile hit 62°C today 🔥 Hot composting kills weed seeds and pathogens.",
     "New wine-and-gold rugby jerseys are in! Go Bengals!",
     "Grade 4 immersion cracked le code secret today in our escape-box puzzle.",
+    # issue 12's look-alikes written blind: a rooster, a title-elect, a dish, a myth-or-fact booth, a school election
+    "Cock-a-doodle-doo! The farm club's rooster took first prize at the fair.",
+    "Please welcome Trustee-elect Ravi Singh to his first board meeting.",
+    "Our Grade 11 cooking class made coq au vin and crème brûlée for the staff lunch.",
+    "Public health nurses ran a myth or fact table about vaping in the cafeteria.",
+    "Student council elections are Thursday: vote for Sam, the candidate who promised more pizza days!",
+    "Our favourite slogan this week: 'Vote for Noor, she'll open the door!'",
 ])
 def test_a_look_alike_word_used_innocently_is_not_flagged_by_the_rules(engine, text):
     assert rule_labels(engine, text) == []
@@ -59,7 +66,7 @@ def test_a_look_alike_word_used_innocently_is_not_flagged_by_the_rules(engine, t
 # The rule hits on clean training posts out of fold (train_text_model.py --explain-clean), each cancelled
 # by an exception about the term itself: a rugby position, French "en retard", tobacco as local history or
 # ceremony, a parents' night or a myths quiz about the substance, a discipline or poison-safety notice,
-# faces hidden or cut out of the frame.
+# faces hidden or cut out of the frame (fully hidden, too).
 @pytest.mark.parametrize("text, alt", [
     ("Huge shoutout to our hooker, who won 5 lineouts tonight 🏉 #RugbyLife", ()),
     ("Les autobus ont 20 minutes de retard ce matin à cause du brouillard.", ()),
@@ -91,6 +98,7 @@ def test_a_look_alike_word_used_innocently_is_not_flagged_by_the_rules(engine, t
     ("Convocation night for our continuing-ed class 🎓", ("Adult learners in caps and gowns smiling with their diplomas",)),
     ("Sledding day ❄️", ("Kids on a hill, scarves pulled up over their faces",)),
     ("Relay finals 🏊", ("Swimmers diving off the blocks, faces in the water",)),
+    ("Dino day 🦖", ("Student in an inflatable dinosaur costume, face fully hidden",)),
     ("Opening night! Lord Capulet raised his prop wine goblet and the audience cheered 🎭", ()),
     ("Congrats to Grade 11 student Maya Fournier, accepted to McGill with a 95% average! (Posted with her family's permission.)", ()),
     ("Félicitations à Théo Girard, 12e année, pour sa moyenne de 94 % ! (Publié avec le consentement de sa famille.)", ()),
@@ -118,6 +126,11 @@ def test_an_exception_tied_to_the_term_cancels_a_clean_rule_hit(engine, text, al
     ("Who's ready for the bake sale 🍆💦", (), "explicit"),
     ("Grade 5 student Maya Fournier was suspended for fighting. Permission was granted for the field trip.", (), "privacy"),
     ("Congrats to Grade 11 student Maya Fournier on her 95% average! Field trip is on, with the principal's permission.", (), "privacy"),
+    ("Elect Ravi Singh for trustee on October 24!", (), "endorsement_political"),
+    ("Staff wine night Friday, bring your favourite bottle 🍷", (), "substances"),
+    ("Vaping at lunch is the best part of the day 😎", (), "substances"),
+    ("Check out the cock on this one 😏", (), "explicit"),
+    ("Field day 🏃", ("Student in a dinosaur costume, face clearly visible, smiling",), "student_photo"),
 ])
 def test_the_same_terms_without_the_exception_are_still_flagged(engine, text, alt, category):
     assert category in rules_alone(engine, text, alt)

@@ -1,0 +1,75 @@
+"""hostile.toml: sarcasm and mockery without insult words, and the school posts that look like them (issue 12)."""
+from __future__ import annotations
+
+import pytest
+
+from auditors.base import AuditContext
+from auditors.text import RuleAuditor
+from schoolaudit.commands.classify import load
+from schoolaudit.config import DEFAULT_CONFIG_DIR
+from schoolaudit.corpus import record_to_post
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return load(str(DEFAULT_CONFIG_DIR))
+
+
+def rule_categories(engine, text: str) -> set[str]:
+    """Categories the rules files find (the statistical model left out)."""
+    policy, auditors = engine
+    post, account = record_to_post({"id": "p", "text": text, "image_alt": [], "repost_of": None})
+    return {f.category for a in auditors if isinstance(a, RuleAuditor) for f in a.audit(post, AuditContext(policy, account))}
+
+
+@pytest.mark.parametrize("text", [
+    # a taunting sign-off, sarcastic thanks, praise after a pause
+    "Still no answer from the district about the portable's roof. We'll wait. 🙄",
+    "Three years asking for a crosswalk. Merci pour rien.",
+    "The board moved the meeting again without telling anyone. Love being kept in the dark.",
+    "The photocopier broke on report card day. We are… delighted.",
+    # "too hard for some", an insinuation, scare quotes around the people or the process
+    "Returning a library book on time is apparently too difficult for some of our parents.",
+    "Not saying the other coach bent the rules but... he did bring his own timekeeper.",
+    "Thanks to the 'adults' who left their coffee cups all over the bleachers.",
+    "Another 'consultation' where the decision was already made.",
+    "Guess whose car is blocking the fire lane again? SOMEBODY's dad.",
+    "Nothing says we care about students like cutting the library hours.",
+    # mocking another team's play
+    "Riverside's keeper dives like a statue lol",
+    "Their defence skated like toddlers all night 😂",
+    "Les Aigles ont joué comme des pieds hier.",
+    "St. Mike's got absolutely cooked tonight 😂",
+    "Central brought a bus of fans and still lost. skill issue.",
+    "Their coach looked like he was about to cry 😂",
+    # a jab at someone's family, in a reply
+    "@parent_44 maybe his mother should check his backpack more often",
+    # everyone compelled to pray, a school's name between "every" and "student"
+    "Every St. Anne student will say the rosary each morning, no exceptions.",
+])
+def test_sarcasm_and_mockery_without_insult_words_are_hostile(engine, text):
+    assert "hostile" in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "If your bus is running late, call the office and we'll wait for you at the door.",
+    "We'll wait until the rain stops before heading out to the field.",
+    "Anti-bullying week: students role-played what to say when someone calls you a loser.",
+    "Our Grade 7s practised responses to 'nobody likes you' with their upstander cards.",
+    "Euchre night Friday: first round's on the losers!",
+    "Please send your feedback forms back by Friday.",
+    "Our boys got absolutely cooked at regionals, but we learned a lot. We'll be back!",
+    "We got humbled in the final, proud of the effort anyway.",
+    "Our kindergarten students skated like pros today!",
+    "Every student will receive a rosary at the Advent mass; families are welcome.",
+    "All Grade 8 students will attend the graduation mass at St. Joseph's. Forms due Friday, no exceptions.",
+    "Nothing says fall like a pumpkin patch trip!",
+    "Not all heroes wear capes, but ours wear reflective vests. Thank you, crossing guards!",
+])
+def test_school_posts_that_look_like_them_stay_clean(engine, text):
+    assert "hostile" not in rule_categories(engine, text)
+
+
+def test_a_word_masked_after_its_first_letter_reads_as_profanity_not_as_a_sexual_word(engine):
+    assert rule_categories(engine, "I s*** you not, the bus driver got lost for two hours.") == {"hostile"}
+    assert "explicit" in rule_categories(engine, "Who's feeling s*xy tonight 😏")
