@@ -22,6 +22,9 @@ from tests.test_text_senses import engine, labels, rules_alone  # noqa: F401 (th
     ("Les filles de l'équipe le font mieux 😏 demandez aux gars", ()),
     ("Les Loups ont baisé Cochrane 6-0 hier soir 😂", ()),
     ("Grad memes 2025 🍑👅 you know who you are", ()),
+    # vegetables, légumes or a jardin beside the joke are no fruit named (the peach rule's own list)
+    ("Leggings day for Spirit Week! 🍑😏 Don't forget your vegetables at lunch.", ()),
+    ("Yoga pants and bending practice in gym 🍑🥵 then veggies and légumes for snack", ()),
     ("What a s3xy win for the Hawks tonight 🔥", ()),
     ("Spirit week mural done!", ("Mural in the hallway; in one corner someone drew a penis in marker",)),
     ("Lost phone found in the gym 📱", ("Screenshot of sexually explicit messages on the lock screen",)),
