@@ -3,23 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditors.base import AuditContext
-from auditors.text import RuleAuditor
-from schoolaudit.commands.classify import load
-from schoolaudit.config import DEFAULT_CONFIG_DIR
-from schoolaudit.corpus import record_to_post
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return load(str(DEFAULT_CONFIG_DIR))
-
-
-def rule_categories(engine, text: str) -> set[str]:
-    """Categories the rules files find (the statistical model left out)."""
-    policy, auditors = engine
-    post, account = record_to_post({"id": "p", "text": text, "image_alt": [], "repost_of": None})
-    return {f.category for a in auditors if isinstance(a, RuleAuditor) for f in a.audit(post, AuditContext(policy, account))}
+from tests.test_text_senses import engine, rule_categories  # noqa: F401 (the shared fixture)
 
 
 @pytest.mark.parametrize("text", [

@@ -33,6 +33,11 @@ def rules_alone(engine, text: str, alt: tuple[str, ...] = ()) -> list[str]:
     return [f.category for a in auditors if isinstance(a, RuleAuditor) for f in a.audit(post, AuditContext(policy, account))]
 
 
+def rule_categories(engine, text: str) -> set[str]:
+    """The categories of `rules_alone`, each once."""
+    return set(rules_alone(engine, text))
+
+
 def severities(engine, text: str) -> dict[str, str]:
     post, account = record_to_post({"id": "p", "text": text, "image_alt": [], "repost_of": None})
     return {f["category"]: f["severity"] for f in classify(post, account, *engine)["findings"]}
