@@ -539,8 +539,10 @@ _NAMED_USE = re.compile(r"\(\?&([\w-]+)\)")
 def expand_named_patterns(rules: dict, report) -> dict:
     """A rules file's table with each `(?&name)` in a pattern replaced by `(?:...)` around the pattern of that name in
     its `[patterns]` table (a named pattern may use names defined above it), so that a word list written once serves
-    several rules. An unknown name is told to `report(key_path, message)` and stands for a pattern that matches
-    nothing, so that a checker reads on (`schoolaudit check` says each mistake once)."""
+    several rules. A name that cannot be used is told to `report(key_path, message)` and stands for a pattern that
+    matches nothing, so that a checker reads on (`schoolaudit check` says each mistake once)."""
+    table = rules.get("patterns")
+    table = table if isinstance(table, dict) else {}
     named: dict[str, str] = {}
 
     def expand(pattern, key_path: tuple):
@@ -550,13 +552,13 @@ def expand_named_patterns(rules: dict, report) -> dict:
         def use(match: re.Match) -> str:
             if match.group(1) in named:
                 return f"(?:{named[match.group(1)]})"
-            report(key_path, f"unknown pattern name {match.group(1)!r} in {match.group()!r} "
-                             f"(named: {', '.join(named) or 'none: no [patterns] table above'})")
+            problem = _unusable_name(match, table, key_path)
+            if problem:
+                report(key_path, problem)
             return "(?!)"
         return _NAMED_USE.sub(use, pattern)
 
-    table = rules.get("patterns")
-    for name, pattern in (table if isinstance(table, dict) else {}).items():
+    for name, pattern in table.items():
         if isinstance(pattern, str):  # else the schema says what it must be
             named[name] = expand(pattern, ("patterns", name))
     expanded = dict(rules)
@@ -568,6 +570,19 @@ def expand_named_patterns(rules: dict, report) -> dict:
                               for key, value in entry.items()} if isinstance(entry, dict) else entry
                              for index, entry in enumerate(rules["rules"])]
     return expanded
+
+
+def _unusable_name(use: re.Match, table: dict, key_path: tuple) -> str | None:
+    """Why `use`, a `(?&name)` at `key_path`, names no pattern defined before it, looked up in the raw `[patterns]`
+    table; None when the name's value is not a string (the schema reports that at its definition)."""
+    name, said = use.group(1), f"{use.group(1)!r} in {use.group()!r}"
+    if name not in table:
+        return f"unknown pattern name {said} " + (f"(named: {', '.join(table)})" if table else "(no [patterns] table)")
+    if not isinstance(table[name], str):
+        return None
+    if key_path == ("patterns", name):
+        return f"pattern {said} uses itself"
+    return f"pattern {said} is used above its definition (define patterns.{name} higher in the table)"
 
 
 def _rule_sources(entry: dict) -> dict[str, tuple[str, ...]]:
@@ -592,6 +607,15 @@ def _validate_rules(label: str, entries: list[dict], sources: list[dict]) -> Non
             _validate(patterns, where, ("rules", index, key))
 
 
+def _validate_named(label: str, table) -> None:
+    """Every named pattern is a string (its uses were left matching nothing, unreported)."""
+    if not isinstance(table, dict):
+        raise RulesError(f"{label}: patterns: must be a table of named patterns, not {table!r}", ("patterns",))
+    for name, pattern in table.items():
+        if not isinstance(pattern, str):
+            raise RulesError(f"{label}: patterns.{name}: must be a pattern (a string), not {pattern!r}", ("patterns", name))
+
+
 #: The category-wide context keys of a rules file: sentence patterns and post patterns that cancel every rule.
 EXCEPTION_KEYS = ("exceptions", "post_exceptions")
 #: A rule's context keys whose patterns are asked of the prefilter (those read in a sentence or the post, not near a term).
@@ -608,6 +632,7 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], dict[str, tup
         raise RulesError(f"{label}{where}: {'.'.join(str(k) for k in key_path[2 if where else 0:])}: {message}", key_path)
 
     table = expand_named_patterns(rules, refuse)
+    _validate_named(label, table.get("patterns", {}))
     default_near = int(table.get("near", DEFAULT_NEAR))
     entries = table.get("rules", [])
     sources = [_rule_sources(entry) for entry in entries]

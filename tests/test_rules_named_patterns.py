@@ -58,7 +58,13 @@ def test_a_rule_reads_the_same_with_the_name_as_with_the_pattern_written_out():
     ({"rules": [{"explanation": "x.", "terms": ["(?&pets)"]}]},
      r"rules/hostile.toml \[\[rules\]\] rule 1: terms: unknown pattern name 'pets' .*no \[patterns\] table"),
     ({"patterns": {"farm": "(?&pets)", "pets": "cat"}, "rules": []},  # a name is known below its definition only
-     r"rules/hostile.toml: patterns.farm: unknown pattern name 'pets'"),
+     r"rules/hostile.toml: patterns.farm: pattern 'pets' in '\(\?&pets\)' is used above its definition \(define "
+     r"patterns.pets higher in the table\)$"),
+    ({"patterns": {"pets": "cat|(?&pets)"}, "rules": []},
+     r"rules/hostile.toml: patterns.pets: pattern 'pets' in '\(\?&pets\)' uses itself$"),
+    ({"patterns": {"pets": 5}, "rules": [{"explanation": "x.", "terms": ["(?&pets)"]}]},  # said once, at its definition
+     r"^rules/hostile.toml: patterns.pets: must be a pattern \(a string\), not 5$"),
+    ({"patterns": "cat", "rules": []}, r"^rules/hostile.toml: patterns: must be a table of named patterns, not 'cat'$"),
     ({"exceptions": ["(?&pets)"], "rules": []}, r"rules/hostile.toml: exceptions: unknown pattern name 'pets'"),
     ({"patterns": {"pet": "cat"}, "post_exceptions": ["(?&pet-show)"], "rules": []},  # any bare key is a name
      r"rules/hostile.toml: post_exceptions: unknown pattern name 'pet-show' in '\(\?&pet-show\)' \(named: pet\)"),
@@ -71,8 +77,8 @@ def test_an_unknown_name_is_a_rules_error_naming_the_file_and_the_rule(rules, me
 def test_an_unknown_name_is_reported_once_and_matches_nothing_so_a_checker_reads_on():
     reported = []
     expanded = expand_named_patterns({"rules": [{"terms": ["a(?&b)", "(?&c)"]}]}, lambda *problem: reported.append(problem))
-    assert reported == [(("rules", 0, "terms"), "unknown pattern name 'b' in '(?&b)' (named: none: no [patterns] table above)"),
-                        (("rules", 0, "terms"), "unknown pattern name 'c' in '(?&c)' (named: none: no [patterns] table above)")]
+    assert reported == [(("rules", 0, "terms"), "unknown pattern name 'b' in '(?&b)' (no [patterns] table)"),
+                        (("rules", 0, "terms"), "unknown pattern name 'c' in '(?&c)' (no [patterns] table)")]
     assert expanded["rules"][0]["terms"] == ["a(?!)", "(?!)"]
 
 
@@ -88,6 +94,24 @@ def test_check_names_an_unknown_pattern_name_in_one_line_with_its_line(tmp_path,
     assert main(["--config", str(folder), "check"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{path}:{line}: rules[1].unless: unknown pattern name 'look_alike'") and len(out) == 2, out
+
+
+@pytest.mark.parametrize("definition, line", [
+    ("early = '(?&look_alikes)'", "patterns.early: pattern 'look_alikes' in '(?&look_alikes)' is used above its "
+                                  "definition (define patterns.look_alikes higher in the table)"),
+    ("early = 'a|(?&early)'", "patterns.early: pattern 'early' in '(?&early)' uses itself"),
+    ("early = 5\nlater = '(?&early)'", "patterns.early must be a string, not 5"),
+])
+def test_check_says_why_a_name_defined_in_the_table_cannot_be_used_in_one_line(tmp_path, capsys, definition, line):
+    folder = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR, folder)
+    path = folder / "rules/explicit.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[patterns]\n", f"[patterns]\n{definition}\n", 1), encoding="utf-8")
+    assert main(["--config", str(folder), "check"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    defined_at = text[:text.index("[patterns]\n")].count("\n") + 2  # the line after the table's header
+    assert out[0] == f"{path}:{defined_at}: {line}", out
 
 
 @pytest.mark.parametrize("name, used", [
