@@ -539,8 +539,10 @@ _NAMED_USE = re.compile(r"\(\?&([\w-]+)\)")
 def expand_named_patterns(rules: dict, report) -> dict:
     """A rules file's table with each `(?&name)` in a pattern replaced by `(?:...)` around the pattern of that name in
     its `[patterns]` table (a named pattern may use names defined above it), so that a word list written once serves
-    several rules. A name that cannot be used is told to `report(key_path, message)` and stands for a pattern that
-    matches nothing, so that a checker reads on (`schoolaudit check` says each mistake once)."""
+    several rules; the named patterns come back expanded too. A name that cannot be used is told to
+    `report(key_path, message)` and stands for a pattern that matches nothing, as does a use of a named pattern that
+    does not compile (its definition is the one mistake to report), so that a checker reads on and says each mistake
+    once."""
     table = rules.get("patterns")
     table = table if isinstance(table, dict) else {}
     named: dict[str, str] = {}
@@ -551,7 +553,7 @@ def expand_named_patterns(rules: dict, report) -> dict:
 
         def use(match: re.Match) -> str:
             if match.group(1) in named:
-                return f"(?:{named[match.group(1)]})"
+                return "(?!)" if cache.pattern_error(named[match.group(1)]) else f"(?:{named[match.group(1)]})"
             problem = _unusable_name(match, table, key_path)
             if problem:
                 report(key_path, problem)
@@ -562,6 +564,8 @@ def expand_named_patterns(rules: dict, report) -> dict:
         if isinstance(pattern, str):  # else the schema says what it must be
             named[name] = expand(pattern, ("patterns", name))
     expanded = dict(rules)
+    if table:
+        expanded["patterns"] = {name: named.get(name, pattern) for name, pattern in table.items()}
     for key in EXCEPTION_KEYS:
         if key in rules:
             expanded[key] = expand(rules[key], (key,))
@@ -608,12 +612,13 @@ def _validate_rules(label: str, entries: list[dict], sources: list[dict]) -> Non
 
 
 def _validate_named(label: str, table) -> None:
-    """Every named pattern is a string (its uses were left matching nothing, unreported)."""
+    """Every named pattern is a string that compiles (its uses were left matching nothing, unreported)."""
     if not isinstance(table, dict):
         raise RulesError(f"{label}: patterns: must be a table of named patterns, not {table!r}", ("patterns",))
     for name, pattern in table.items():
         if not isinstance(pattern, str):
             raise RulesError(f"{label}: patterns.{name}: must be a pattern (a string), not {pattern!r}", ("patterns", name))
+        _validate([pattern], f"{label}: patterns.{name}", ("patterns", name))
 
 
 #: The category-wide context keys of a rules file: sentence patterns and post patterns that cancel every rule.
