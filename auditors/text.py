@@ -25,8 +25,11 @@ Rule keys (each optional except `explanation` and one of `terms`/`words`):
 Category keys around the rules: `exceptions` (sentence patterns that cancel every rule),
 `post_exceptions` (post patterns that cancel every rule; a rule with `about` only when the framing
 they match names what the rule is about, or stands in the term's own sentence), `near` (default
-window in characters), `patterns` (named patterns: `(?&name)` in any pattern of the file stands for
-the one of that name, `expand_named_patterns`, before anything is compiled or given to the prefilter).
+window in characters), `patterns` (named patterns: `(?&name)` stands for the one of that name, before anything is
+compiled or given to the prefilter, in the named patterns below it, `exceptions`, `post_exceptions` and a rule's
+`terms` and context keys (`expand_named_patterns`); not in `words` or `spaced`, literal words, where it is an error,
+nor in the other patterns of a file (privacy's `named_child`, student_photo's `first_name_action` and
+`image.context`), plain patterns that re refuses with it).
 """
 from __future__ import annotations
 
@@ -573,7 +576,20 @@ def expand_named_patterns(rules: dict, report) -> dict:
         expanded["rules"] = [{key: expand(value, ("rules", index, key)) if key in ("terms", *CONTEXT_KEYS) else value
                               for key, value in entry.items()} if isinstance(entry, dict) else entry
                              for index, entry in enumerate(rules["rules"])]
+        _refuse_names_in_words(rules["rules"], report)
     return expanded
+
+
+def _refuse_names_in_words(entries: list, report) -> None:
+    """`words` and `spaced` are literal words: a `(?&name)` there would be looked for as written, silently."""
+    for index, entry in enumerate(entries):
+        for key in ("words", "spaced"):
+            value = entry.get(key) if isinstance(entry, dict) else None
+            for word in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+                use = _NAMED_USE.search(word) if isinstance(word, str) else None  # else the schema says what it must be
+                if use:
+                    report(("rules", index, key), f"{use.group()!r} in {word!r}: `{key}` are literal words; a named "
+                                                  f"pattern is read in `terms` and the context keys")
 
 
 def _unusable_name(use: re.Match, table: dict, key_path: tuple) -> str | None:

@@ -66,6 +66,10 @@ def test_a_rule_reads_the_same_with_the_name_as_with_the_pattern_written_out():
      r"^rules/hostile.toml: patterns.pets: must be a pattern \(a string\), not 5$"),
     ({"patterns": {"pets": "(cat", "farm": "(?&pets)|cow"}, "rules": [{"explanation": "x.", "terms": ["(?&pets)"]}]},
      r"^rules/hostile.toml: patterns.pets: bad pattern '\(cat': missing \), unterminated subpattern at position 0$"),
+    ({"patterns": {"pets": "cat"}, "rules": [{"id": "r", "explanation": "x.", "words": ["hate", "(?&pets)s"]}]},
+     r"^rules/hostile.toml \[\[rules\]\] r: words: '\(\?&pets\)' in '\(\?&pets\)s': `words` are literal words; "
+     r"a named pattern is read in `terms` and the context keys$"),
+    ({"rules": [{"explanation": "x.", "terms": ["a"], "spaced": "(?&pets)"}]}, r"rule 1: spaced: '\(\?&pets\)' in"),
     ({"patterns": "cat", "rules": []}, r"^rules/hostile.toml: patterns: must be a table of named patterns, not 'cat'$"),
     ({"exceptions": ["(?&pets)"], "rules": []}, r"rules/hostile.toml: exceptions: unknown pattern name 'pets'"),
     ({"patterns": {"pet": "cat"}, "post_exceptions": ["(?&pet-show)"], "rules": []},  # any bare key is a name
@@ -82,6 +86,14 @@ def test_an_unknown_name_is_reported_once_and_matches_nothing_so_a_checker_reads
     assert reported == [(("rules", 0, "terms"), "unknown pattern name 'b' in '(?&b)' (no [patterns] table)"),
                         (("rules", 0, "terms"), "unknown pattern name 'c' in '(?&c)' (no [patterns] table)")]
     assert expanded["rules"][0]["terms"] == ["a(?!)", "(?!)"]
+
+
+def test_check_refuses_a_name_in_literal_words_in_one_line(tmp_path, capsys):
+    code, out, path, text = _check_edited(tmp_path, capsys, "words = [", "words = ['(?&look_alikes)', ")
+    line = text[:text.index("words = ['(?&look_alikes)'")].count("\n") + 1
+    assert code == 1 and len(out) == 2 and out[0].startswith(f"{path}:{line}: rules["), out
+    assert out[0].endswith(".words: '(?&look_alikes)' in '(?&look_alikes)': `words` are literal words; a named pattern "
+                           "is read in `terms` and the context keys"), out
 
 
 def _check_edited(tmp_path, capsys, old: str, new: str) -> tuple[int, list[str], str, str]:
