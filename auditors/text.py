@@ -25,8 +25,11 @@ Rule keys (each optional except `explanation` and one of `terms`/`words`):
 Category keys around the rules: `exceptions` (sentence patterns that cancel every rule),
 `post_exceptions` (post patterns that cancel every rule; a rule with `about` only when the framing
 they match names what the rule is about, or stands in the term's own sentence), `near` (default
-window in characters), `patterns` (named patterns: `(?&name)` in any pattern of the file stands for
-the one of that name, `expand_named_patterns`, before anything is compiled or given to the prefilter).
+window in characters), `patterns` (named patterns: `(?&name)` stands for the one of that name, before anything is
+compiled or given to the prefilter, in the named patterns below it, `exceptions`, `post_exceptions` and a rule's
+`terms` and context keys (`expand_named_patterns`); not in `words` or `spaced`, literal words, where it is an error,
+nor in the other patterns of a file (privacy's `named_child`, student_photo's `first_name_action` and
+`image.context`), plain patterns that re refuses with it).
 """
 from __future__ import annotations
 
@@ -539,8 +542,12 @@ _NAMED_USE = re.compile(r"\(\?&([\w-]+)\)")
 def expand_named_patterns(rules: dict, report) -> dict:
     """A rules file's table with each `(?&name)` in a pattern replaced by `(?:...)` around the pattern of that name in
     its `[patterns]` table (a named pattern may use names defined above it), so that a word list written once serves
-    several rules. An unknown name is told to `report(key_path, message)` and stands for a pattern that matches
-    nothing, so that a checker reads on (`schoolaudit check` says each mistake once)."""
+    several rules; the named patterns come back expanded too. A name that cannot be used is told to
+    `report(key_path, message)` and stands for a pattern that matches nothing, as does a use of a named pattern that
+    does not compile (its definition is the one mistake to report), so that a checker reads on and says each mistake
+    once."""
+    table = rules.get("patterns")
+    table = table if isinstance(table, dict) else {}
     named: dict[str, str] = {}
 
     def expand(pattern, key_path: tuple):
@@ -549,17 +556,19 @@ def expand_named_patterns(rules: dict, report) -> dict:
 
         def use(match: re.Match) -> str:
             if match.group(1) in named:
-                return f"(?:{named[match.group(1)]})"
-            report(key_path, f"unknown pattern name {match.group(1)!r} in {match.group()!r} "
-                             f"(named: {', '.join(named) or 'none: no [patterns] table above'})")
+                return "(?!)" if cache.pattern_error(named[match.group(1)]) else f"(?:{named[match.group(1)]})"
+            problem = _unusable_name(match, table, key_path)
+            if problem:
+                report(key_path, problem)
             return "(?!)"
         return _NAMED_USE.sub(use, pattern)
 
-    table = rules.get("patterns")
-    for name, pattern in (table if isinstance(table, dict) else {}).items():
+    for name, pattern in table.items():
         if isinstance(pattern, str):  # else the schema says what it must be
             named[name] = expand(pattern, ("patterns", name))
     expanded = dict(rules)
+    if table:
+        expanded["patterns"] = {name: named.get(name, pattern) for name, pattern in table.items()}
     for key in EXCEPTION_KEYS:
         if key in rules:
             expanded[key] = expand(rules[key], (key,))
@@ -567,7 +576,33 @@ def expand_named_patterns(rules: dict, report) -> dict:
         expanded["rules"] = [{key: expand(value, ("rules", index, key)) if key in ("terms", *CONTEXT_KEYS) else value
                               for key, value in entry.items()} if isinstance(entry, dict) else entry
                              for index, entry in enumerate(rules["rules"])]
+        _refuse_names_in_words(rules["rules"], report)
     return expanded
+
+
+def _refuse_names_in_words(entries: list, report) -> None:
+    """`words` and `spaced` are literal words: a `(?&name)` there would be looked for as written, silently."""
+    for index, entry in enumerate(entries):
+        for key in ("words", "spaced"):
+            value = entry.get(key) if isinstance(entry, dict) else None
+            for word in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+                use = _NAMED_USE.search(word) if isinstance(word, str) else None  # else the schema says what it must be
+                if use:
+                    report(("rules", index, key), f"{use.group()!r} in {word!r}: `{key}` are literal words; a named "
+                                                  f"pattern is read in `terms` and the context keys")
+
+
+def _unusable_name(use: re.Match, table: dict, key_path: tuple) -> str | None:
+    """Why `use`, a `(?&name)` at `key_path`, names no pattern defined before it, looked up in the raw `[patterns]`
+    table; None when the name's value is not a string (the schema reports that at its definition)."""
+    name, said = use.group(1), f"{use.group(1)!r} in {use.group()!r}"
+    if name not in table:
+        return f"unknown pattern name {said} " + (f"(named: {', '.join(table)})" if table else "(no [patterns] table)")
+    if not isinstance(table[name], str):
+        return None
+    if key_path == ("patterns", name):
+        return f"pattern {said} uses itself"
+    return f"pattern {said} is used above its definition (define patterns.{name} higher in the table)"
 
 
 def _rule_sources(entry: dict) -> dict[str, tuple[str, ...]]:
@@ -592,6 +627,16 @@ def _validate_rules(label: str, entries: list[dict], sources: list[dict]) -> Non
             _validate(patterns, where, ("rules", index, key))
 
 
+def _validate_named(label: str, table) -> None:
+    """Every named pattern is a string that compiles (its uses were left matching nothing, unreported)."""
+    if not isinstance(table, dict):
+        raise RulesError(f"{label}: patterns: must be a table of named patterns, not {table!r}", ("patterns",))
+    for name, pattern in table.items():
+        if not isinstance(pattern, str):
+            raise RulesError(f"{label}: patterns.{name}: must be a pattern (a string), not {pattern!r}", ("patterns", name))
+        _validate([pattern], f"{label}: patterns.{name}", ("patterns", name))
+
+
 #: The category-wide context keys of a rules file: sentence patterns and post patterns that cancel every rule.
 EXCEPTION_KEYS = ("exceptions", "post_exceptions")
 #: A rule's context keys whose patterns are asked of the prefilter (those read in a sentence or the post, not near a term).
@@ -608,6 +653,7 @@ def compile_rules(category: str, rules: dict) -> tuple[list[Rule], dict[str, tup
         raise RulesError(f"{label}{where}: {'.'.join(str(k) for k in key_path[2 if where else 0:])}: {message}", key_path)
 
     table = expand_named_patterns(rules, refuse)
+    _validate_named(label, table.get("patterns", {}))
     default_near = int(table.get("near", DEFAULT_NEAR))
     entries = table.get("rules", [])
     sources = [_rule_sources(entry) for entry in entries]

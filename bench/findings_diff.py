@@ -3,12 +3,14 @@
 Save the findings of labelled JSONL files with the code and configuration on PYTHONPATH (set it: the script does
 not put its own checkout first, so that one copy of it reads two checkouts), then run again with other code and
 compare: the posts whose findings changed are counted per file (with --show, each is listed with its findings
-before and after). Use --show only on data you may read (never on heldout2/4/5 or blind files).
+before and after). A file is known by its path in its repository, so that two checkouts' copies compare. --show
+refuses the measurement files (dev, heldout2/4/5, heldout17 and later, blind folders), as the trainer does.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +20,22 @@ from schoolaudit.corpus import record_to_post
 EXAMPLE = """Example: (cd ../base && PYTHONPATH=. nice .venv/bin/python bench/findings_diff.py --save /tmp/before.json \
     bench/data/train_a_posts.jsonl); PYTHONPATH=. nice .venv/bin/python bench/findings_diff.py --against \
     /tmp/before.json --show bench/data/train_a_posts.jsonl"""
+
+#: Files that are measurements, whose posts are never read: dev, heldout2/4/5, heldout17-29 (and any in a blind folder).
+MEASUREMENT = re.compile(r"(dev|heldout[245]|heldout1[7-9]|heldout2\d)_posts\.jsonl")
+
+
+def run_key(path: Path) -> str:
+    """How a saved run names `path`: its path in its repository (the nearest folder up holding .git), else its name."""
+    path = path.resolve()
+    for folder in path.parents:
+        if (folder / ".git").exists():
+            return path.relative_to(folder).as_posix()
+    return path.name
+
+
+def measurement(path: Path) -> bool:
+    return bool(MEASUREMENT.fullmatch(path.name)) or any(part.startswith("blind") for part in path.resolve().parts)
 
 
 def findings_per_post(path: Path, policy, auditors) -> dict[str, list]:
@@ -51,16 +69,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", type=Path, help="compare with findings saved by --save")
     parser.add_argument("--show", action="store_true", help="list each changed post with its findings")
     args = parser.parse_args(argv)
+    refused = [path for path in args.files if measurement(path)] if args.show else []
+    if refused:
+        parser.error(f"{refused[0]} is a measurement: --show would print its posts (count it without --show)")
     policy, auditors = load(args.config)
-    found = {str(path): findings_per_post(path, policy, auditors) for path in args.files}
+    found = {run_key(path): findings_per_post(path, policy, auditors) for path in args.files}
     if args.save:
         args.save.write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
     if args.against:
         saved = json.loads(args.against.read_text(encoding="utf-8"))
         total = 0
         for name, after in found.items():
+            if name not in saved:
+                print(f"{name}: not in the saved run")
+                continue
             print(f"{name}:")
-            count = compare(saved.get(name, {}), after, args.show)
+            count = compare(saved[name], after, args.show)
             print(f"  {count} of {len(after)} posts changed")
             total += count
         print(f"total: {total} posts changed")

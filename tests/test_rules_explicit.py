@@ -46,6 +46,8 @@ def test_the_model_does_not_veto_a_firm_innuendo(engine, text):  # noqa: F811
 @pytest.mark.parametrize(("text", "alt"), [
     ("Our garden club harvested eggplants 🍆, tomatoes and zucchini today!", ()),
     ("Peach cobbler in the cafeteria today 🍑😍 get it while it lasts", ()),
+    # a body emoji beside it, excused by the peach rule's own words (the cobbler, the orchard)
+    ("Peach cobbler from the orchard field trip 🍑🤤 thank you to the parents who baked it!", ()),
     ("Emoji of the week in grade 2: 🍑🍆🍌 can you name them in French?", ()),
     ("Health class: grade 7s learned the names of the reproductive organs, including the penis and vulva.", ()),
     ("Swimmers: bring your own soap and towel to the aquatic centre showers.", ()),

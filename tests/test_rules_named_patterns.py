@@ -58,7 +58,19 @@ def test_a_rule_reads_the_same_with_the_name_as_with_the_pattern_written_out():
     ({"rules": [{"explanation": "x.", "terms": ["(?&pets)"]}]},
      r"rules/hostile.toml \[\[rules\]\] rule 1: terms: unknown pattern name 'pets' .*no \[patterns\] table"),
     ({"patterns": {"farm": "(?&pets)", "pets": "cat"}, "rules": []},  # a name is known below its definition only
-     r"rules/hostile.toml: patterns.farm: unknown pattern name 'pets'"),
+     r"rules/hostile.toml: patterns.farm: pattern 'pets' in '\(\?&pets\)' is used above its definition \(define "
+     r"patterns.pets higher in the table\)$"),
+    ({"patterns": {"pets": "cat|(?&pets)"}, "rules": []},
+     r"rules/hostile.toml: patterns.pets: pattern 'pets' in '\(\?&pets\)' uses itself$"),
+    ({"patterns": {"pets": 5}, "rules": [{"explanation": "x.", "terms": ["(?&pets)"]}]},  # said once, at its definition
+     r"^rules/hostile.toml: patterns.pets: must be a pattern \(a string\), not 5$"),
+    ({"patterns": {"pets": "(cat", "farm": "(?&pets)|cow"}, "rules": [{"explanation": "x.", "terms": ["(?&pets)"]}]},
+     r"^rules/hostile.toml: patterns.pets: bad pattern '\(cat': missing \), unterminated subpattern at position 0$"),
+    ({"patterns": {"pets": "cat"}, "rules": [{"id": "r", "explanation": "x.", "words": ["hate", "(?&pets)s"]}]},
+     r"^rules/hostile.toml \[\[rules\]\] r: words: '\(\?&pets\)' in '\(\?&pets\)s': `words` are literal words; "
+     r"a named pattern is read in `terms` and the context keys$"),
+    ({"rules": [{"explanation": "x.", "terms": ["a"], "spaced": "(?&pets)"}]}, r"rule 1: spaced: '\(\?&pets\)' in"),
+    ({"patterns": "cat", "rules": []}, r"^rules/hostile.toml: patterns: must be a table of named patterns, not 'cat'$"),
     ({"exceptions": ["(?&pets)"], "rules": []}, r"rules/hostile.toml: exceptions: unknown pattern name 'pets'"),
     ({"patterns": {"pet": "cat"}, "post_exceptions": ["(?&pet-show)"], "rules": []},  # any bare key is a name
      r"rules/hostile.toml: post_exceptions: unknown pattern name 'pet-show' in '\(\?&pet-show\)' \(named: pet\)"),
@@ -71,23 +83,71 @@ def test_an_unknown_name_is_a_rules_error_naming_the_file_and_the_rule(rules, me
 def test_an_unknown_name_is_reported_once_and_matches_nothing_so_a_checker_reads_on():
     reported = []
     expanded = expand_named_patterns({"rules": [{"terms": ["a(?&b)", "(?&c)"]}]}, lambda *problem: reported.append(problem))
-    assert reported == [(("rules", 0, "terms"), "unknown pattern name 'b' in '(?&b)' (named: none: no [patterns] table above)"),
-                        (("rules", 0, "terms"), "unknown pattern name 'c' in '(?&c)' (named: none: no [patterns] table above)")]
+    assert reported == [(("rules", 0, "terms"), "unknown pattern name 'b' in '(?&b)' (no [patterns] table)"),
+                        (("rules", 0, "terms"), "unknown pattern name 'c' in '(?&c)' (no [patterns] table)")]
     assert expanded["rules"][0]["terms"] == ["a(?!)", "(?!)"]
 
 
-def test_check_names_an_unknown_pattern_name_in_one_line_with_its_line(tmp_path, capsys):
+def test_check_refuses_a_name_in_literal_words_in_one_line(tmp_path, capsys):
+    code, out, path, text = _check_edited(tmp_path, capsys, "words = [", "words = ['(?&look_alikes)', ")
+    line = text[:text.index("words = ['(?&look_alikes)'")].count("\n") + 1
+    assert code == 1 and len(out) == 2 and out[0].startswith(f"{path}:{line}: rules["), out
+    assert out[0].endswith(".words: '(?&look_alikes)' in '(?&look_alikes)': `words` are literal words; a named pattern "
+                           "is read in `terms` and the context keys"), out
+
+
+def _check_edited(tmp_path, capsys, old: str, new: str) -> tuple[int, list[str], str, str]:
+    """`schoolaudit check` of the bundled rules with the first `old` of explicit.toml made `new`: its exit code,
+    its lines, the file's path and its text."""
     folder = tmp_path / "config"
     shutil.copytree(DEFAULT_CONFIG_DIR, folder)
     path = folder / "rules/explicit.toml"
     text = path.read_text(encoding="utf-8")
-    assert "unless = ['(?&look_alikes)']" in text
-    text = text.replace("unless = ['(?&look_alikes)']", "unless = ['(?&look_alike)']", 1)
+    assert old in text
+    text = text.replace(old, new, 1)
     path.write_text(text, encoding="utf-8")
+    return main(["--config", str(folder), "check"]), capsys.readouterr().out.splitlines(), str(path), text
+
+
+def test_check_names_an_unknown_pattern_name_in_one_line_with_its_line(tmp_path, capsys):
+    code, out, path, text = _check_edited(tmp_path, capsys, "unless = ['(?&look_alikes)']", "unless = ['(?&look_alike)']")
     line = text[:text.index("(?&look_alike)'")].count("\n") + 1
-    assert main(["--config", str(folder), "check"]) == 1
-    out = capsys.readouterr().out.splitlines()
+    assert code == 1
     assert out[0].startswith(f"{path}:{line}: rules[1].unless: unknown pattern name 'look_alike'") and len(out) == 2, out
+
+
+@pytest.mark.parametrize("definition, line", [
+    ("early = '(?&look_alikes)'", "patterns.early: pattern 'look_alikes' in '(?&look_alikes)' is used above its "
+                                  "definition (define patterns.look_alikes higher in the table)"),
+    ("early = 'a|(?&early)'", "patterns.early: pattern 'early' in '(?&early)' uses itself"),
+    ("early = 5\nlater = '(?&early)'", "patterns.early must be a string, not 5"),
+])
+def test_check_says_why_a_name_defined_in_the_table_cannot_be_used_once_in_one_line(tmp_path, capsys, definition, line):
+    code, out, path, text = _check_edited(tmp_path, capsys, "[patterns]\n", f"[patterns]\n{definition}\n")
+    defined_at = text[:text.index("[patterns]\n")].count("\n") + 2  # the line after the table's header
+    assert code == 1 and out == [f"{path}:{defined_at}: {line}", f"1 problem(s) in {tmp_path / 'config'}"], out
+
+
+def test_check_reads_a_named_pattern_that_uses_another_as_expanded(tmp_path, capsys):
+    code, out, _, _ = _check_edited(tmp_path, capsys, "[patterns]\n", "[patterns]\nearly = 'x'\nlater = '(?&early)|y'\n")
+    assert code == 0, out
+
+
+def test_check_reports_a_named_pattern_that_does_not_compile_once_at_its_definition(tmp_path, capsys):
+    """Not again at each rule that uses it, each with the whole expanded pattern."""
+    code, out, path, text = _check_edited(tmp_path, capsys, "kitchen_and_market = '", "kitchen_and_market = '(")
+    line = text[:text.index("kitchen_and_market = '")].count("\n") + 1
+    assert code == 1 and len(out) == 2 and out[0].startswith(f"{path}:{line}: patterns.kitchen_and_market must be a "
+                                                             f"regular expression (missing ), unterminated subpattern"), out
+
+
+def test_a_use_of_a_named_pattern_that_does_not_compile_matches_nothing_and_the_table_comes_back_expanded():
+    reported = []
+    expanded = expand_named_patterns({"patterns": {"bad": "(cat", "pets": "dog", "farm": "(?&pets)|cow"},
+                                      "rules": [{"terms": ["(?&bad)", "(?&farm)"]}]}, lambda *problem: reported.append(problem))
+    assert reported == []
+    assert expanded["patterns"] == {"bad": "(cat", "pets": "dog", "farm": "(?:dog)|cow"}
+    assert expanded["rules"][0]["terms"] == ["(?!)", "(?:(?:dog)|cow)"]
 
 
 @pytest.mark.parametrize("name, used", [
