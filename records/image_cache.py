@@ -95,8 +95,8 @@ class ImageCache:
             self.memory.popitem(last=False)
 
     def forget(self) -> None:
-        """Empty the memory layer when the file keeps every analysis (else forgetting would mean analysing
-        again). An audit worker calls it after each account: kept, the analyses of earlier accounts stayed
+        """Empty the memory layer when there is a file (without one, forgetting would mean analysing again; an
+        analysis whose write to the file failed, which is logged, is analysed again at its next use). An audit worker calls it after each account: kept, the analyses of earlier accounts stayed
         among the heap's pages and the worker's level rose with the accounts."""
         with self._lock:
             if self._db is not None:

@@ -67,7 +67,7 @@ def test_narrow_32px_faces_of_a_phone_photo_are_found_in_the_mosaic():
     data, corners = _phone_photo(width_factor=0.72)
     faces = analyse_bytes(data, FACES_ONLY).faces
     found = _found(faces, corners)
-    assert sum(found) >= 5 and len(faces) == sum(found)
+    assert found == [True, True, True, False, True, True] and len(faces) == 5  # the one at (2194, 1774) missed
 
 
 def test_mosaic_candidates_skip_the_edges_of_a_found_face():
