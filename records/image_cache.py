@@ -96,8 +96,9 @@ class ImageCache:
 
     def forget(self) -> None:
         """Empty the memory layer when there is a file (without one, forgetting would mean analysing again; an
-        analysis whose write to the file failed, which is logged, is analysed again at its next use). An audit worker calls it after each account: kept, the analyses of earlier accounts stayed
-        among the heap's pages and the worker's level rose with the accounts."""
+        analysis whose write to the file failed, which is logged, is analysed again at its next use). An audit
+        worker calls it after each account: kept, the analyses of earlier accounts stayed among the heap's pages
+        and the worker's level rose with the accounts."""
         with self._lock:
             if self._db is not None:
                 self.memory.clear()

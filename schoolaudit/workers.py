@@ -110,6 +110,7 @@ class WorkerAuditing:
         self.threads = image_threads(processes)
         self._window = asyncio.Semaphore(processes * IN_FLIGHT_PER_WORKER)
         self._pool: ProcessPoolExecutor | None = None
+        self._retiring: ProcessPoolExecutor | None = None  # the old pool while it finishes (`close` stops it too)
         self._taken = 0  # accounts handed to the current pool
         self._replacing = asyncio.Lock()
 
@@ -140,8 +141,9 @@ class WorkerAuditing:
         new worker when one exits)."""
         async with self._replacing:
             if self._pool is not None and self._taken >= ACCOUNTS_PER_WORKER * self.processes:
-                old, self._pool = self._pool, None
-                await asyncio.to_thread(old.shutdown, wait=True)
+                self._retiring, self._pool = self._pool, None
+                await asyncio.to_thread(self._retiring.shutdown, wait=True)
+                self._retiring = None
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
                                                  initializer=_start_worker,
@@ -151,10 +153,12 @@ class WorkerAuditing:
             return self._pool
 
     def close(self) -> None:
-        """Stop the workers; an account still being audited is dropped (its posts stay unaudited)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop the workers, a retiring pool's too; an account still being audited is dropped (its posts stay
+        unaudited)."""
+        for pool in (self._pool, self._retiring):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._retiring = None
 
 
 def auditing(policy: Policy, processes: int, accounts: int) -> InProcessAuditing | WorkerAuditing:

@@ -350,3 +350,23 @@ def test_images_analysed_on_a_workers_threads_are_what_one_at_a_time_finds(tmp_p
     alone = [analyse_bytes(data, analyser.settings) for data in images]
     assert any(analysis.text for analysis in alone) and any(analysis.faces for analysis in alone)
     assert [a.to_dict() for a in found] == [a.to_dict() for a in alone]
+
+
+def test_closing_while_old_workers_retire_stops_them_too():
+    """A stop that comes while the old pool finishes its accounts (its shutdown runs in a thread) ends that pool
+    too: its queued account is dropped, not audited after the stop."""
+    import time
+    from concurrent.futures import CancelledError, ProcessPoolExecutor
+
+    from schoolaudit.workers import WorkerAuditing
+
+    auditing = WorkerAuditing(policy=None, processes=1)
+    retiring = ProcessPoolExecutor(1)
+    running = retiring.submit(time.sleep, 1.5)
+    queued = [retiring.submit(time.sleep, 0) for _ in range(4)]
+    time.sleep(0.3)  # the first is running, the others wait (the pool hands one more to its workers ahead)
+    auditing._retiring = retiring
+    auditing.close()
+    assert auditing._retiring is None and running.done()
+    with pytest.raises(CancelledError):
+        queued[-1].result()
