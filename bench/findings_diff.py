@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
 from schoolaudit.commands.classify import BATCH, classify_all, load
-from schoolaudit.corpus import record_to_post
+from schoolaudit.corpus import is_measurement, record_to_post
 
 EXAMPLE = """Example: (cd ../base && PYTHONPATH=. nice .venv/bin/python bench/findings_diff.py --save /tmp/before.json \
     bench/data/train_a_posts.jsonl); PYTHONPATH=. nice .venv/bin/python bench/findings_diff.py --against \
     /tmp/before.json --show bench/data/train_a_posts.jsonl"""
-
-#: Files that are measurements, whose posts are never read: dev, heldout2/4/5, heldout17-29 (and any in a blind folder).
-MEASUREMENT = re.compile(r"(dev|heldout[245]|heldout1[7-9]|heldout2\d)_posts\.jsonl")
-
 
 def run_key(path: Path) -> str:
     """How a saved run names `path`: its path in its repository (the nearest folder up holding .git), else its name."""
@@ -32,10 +27,6 @@ def run_key(path: Path) -> str:
         if (folder / ".git").exists():
             return path.relative_to(folder).as_posix()
     return path.name
-
-
-def measurement(path: Path) -> bool:
-    return bool(MEASUREMENT.fullmatch(path.name)) or any(part.startswith("blind") for part in path.resolve().parts)
 
 
 def findings_per_post(path: Path, policy, auditors) -> dict[str, list]:
@@ -69,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", type=Path, help="compare with findings saved by --save")
     parser.add_argument("--show", action="store_true", help="list each changed post with its findings")
     args = parser.parse_args(argv)
-    refused = [path for path in args.files if measurement(path)] if args.show else []
+    refused = [path for path in args.files if is_measurement(path)] if args.show else []
     if refused:
         parser.error(f"{refused[0]} is a measurement: --show would print its posts (count it without --show)")
     policy, auditors = load(args.config)

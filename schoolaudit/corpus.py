@@ -7,6 +7,7 @@ here: they are the answers, not the input.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -26,6 +27,16 @@ class Line:
     post: Post | None = None
     account: Account | None = None
     error: str | None = None
+
+
+#: Labelled files that are measurements, never training data and never read post by post (`--show`, `--errors` by
+#: tools that refuse them): the dev corpus, heldout2/4/5, heldout17 to 29.
+MEASUREMENT_FILES = re.compile(r"(dev|heldout[245]|heldout1[7-9]|heldout2\d)_posts\.jsonl")
+
+
+def is_measurement(path: Path) -> bool:
+    """Whether `path` is a measurement: by its name, or as any file in a `blind*` folder."""
+    return bool(MEASUREMENT_FILES.fullmatch(path.name)) or any(part.startswith("blind") for part in path.resolve().parts)
 
 
 def record_to_post(record: dict) -> tuple[Post, Account]:

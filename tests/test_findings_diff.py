@@ -7,6 +7,7 @@ import pytest
 
 from bench import findings_diff
 from conftest import REPO
+from schoolaudit.corpus import is_measurement
 
 POSTS = REPO / "tests" / "fixtures" / "text" / "explicit.jsonl"
 
@@ -51,4 +52,4 @@ def test_show_refuses_a_measurement_file_before_reading_anything(path, capsys, m
 @pytest.mark.parametrize("name", ["heldout_posts.jsonl", "heldout3_posts.jsonl", "heldout6_posts.jsonl",
                                   "train_a_posts.jsonl", "untrained_l_posts.jsonl", "heldout12_posts.jsonl"])
 def test_files_one_may_read_are_not_measurements(name):
-    assert not findings_diff.measurement(REPO / "bench" / "data" / name)
+    assert not is_measurement(REPO / "bench" / "data" / name)

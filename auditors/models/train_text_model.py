@@ -11,7 +11,8 @@ Training data: ONLY the project's own labelled posts, tests/fixtures/text/*.json
 bench/data/heldout_posts.jsonl, bench/data/heldout3_posts.jsonl (spent as a blind set) and
 bench/data/train_*_posts.jsonl (all written here, the data sets blind to the rules; a to k). Never
 ../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl, heldout4_posts.jsonl, heldout5_posts.jsonl, heldout17 nor heldout18:
-those are measurements; the script refuses them as training input and as check files (it does not open them).
+those are measurements (schoolaudit.corpus.is_measurement); the script refuses them as training input and as check
+files (it does not open them).
 
 The model, per category of CATEGORIES (not endorsement_repost, which is mechanical):
 * document = text (then the reposted text) + " || " + " | ".join(image_alt) (auditors.text_model.post_document);
@@ -78,9 +79,6 @@ TARGET = HERE / "text-lr.json.gz"
 TRAINING = (sorted((REPO / "tests" / "fixtures" / "text").glob("*.jsonl"))
             + [REPO / "bench" / "data" / "heldout_posts.jsonl", REPO / "bench" / "data" / "heldout3_posts.jsonl"]
             + sorted((REPO / "bench" / "data").glob("train_*_posts.jsonl")))
-#: Measurements, never training data nor opened here.
-FORBIDDEN = ("dev_posts.jsonl", "heldout2_posts.jsonl", "heldout4_posts.jsonl", "heldout5_posts.jsonl",
-             "heldout17_posts.jsonl", "heldout18_posts.jsonl")
 CATEGORIES = ("student_photo", "endorsement_commercial", "endorsement_political", "religion_promotion",
               "substances", "explicit", "hostile", "privacy")
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -681,7 +679,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.contextual and args.output == TARGET:
         parser.error("--contextual is an experiment: give --output elsewhere than the shipped model")
-    forbidden = [p for p in TRAINING + args.check if p.name in FORBIDDEN]
+    from schoolaudit.corpus import is_measurement
+
+    forbidden = [p for p in TRAINING + args.check if is_measurement(p)]
     if forbidden:
         parser.error(f"{forbidden[0]} is a measurement, never read by the trainer")
     records = [r for path in TRAINING for r in load(path)]
