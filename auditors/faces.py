@@ -62,8 +62,9 @@ _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
 PASSES_VERSION = ("9: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 2/255 "
-                  "at 16 px anchors 72 px apart in windows twice their box, landmark check, turned at 400 px, a large photo's close and "
-                  "turned at 256 px from one copy; passes at 640 px and less from the small copy")
+                  "at 16 px anchors 72 px apart in windows twice their box, landmark check, turned at 400 px, "
+                  "a large photo's close and turned at 256 px from one copy; passes at 640 px and less from the "
+                  "small copy")
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
@@ -115,10 +116,11 @@ MOSAIC_GAP = 8
 #: 3/255 and 40 px apart found 229 to 232 of 252 such faces (ties broken in another order), from the 16
 #: px anchor at 2/255 and 72 px apart 238, in as many windows (58 a photo with faces, 41 a background):
 #: at 2/255 a background's places tie by the hundred, and 72 px apart they take fewer windows each.
-#: The faces still missed score 0 or 1/255 there.
+#: The faces still missed but one score 0 or 1/255 there (bench/README.md).
 CANDIDATE_SPACING = 72
-#: The int8 model's scores are steps of 1/255: at least 2/255 (most of a plain photo scores 0 or 1/255
-#: at the 16 px anchors; 3/255 lost 3 of the 238 faces above and saved a third of the windows)
+#: The int8 model's scores are steps of 1/255: at least 2/255 (most of a plain photo scores 0 or 1/255 at
+#: the 16 px anchors; 3/255 lost 3 of the 238 faces above and saved a third of the windows, half of a
+#: background's)
 CANDIDATE_SCORE = 0.007
 #: A window is FACE_IN_WINDOW times the box the fine pass regressed at its anchor (px of its input),
 #: within MIN_WINDOW..MAX_WINDOW: the face then shows at about 40 px in its cell. A fixed window of 40

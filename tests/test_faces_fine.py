@@ -106,7 +106,7 @@ def test_mosaic_candidates_are_the_best_places_one_per_window():
     assert len(chosen) == 40
     apart = np.abs(chosen[:, None] - chosen[None]).max(axis=2) >= spacing
     assert apart[~np.eye(len(chosen), dtype=bool)].all()  # one per window
-    # every place whose 16 px anchor scores more than the last one chosen is chosen or lies in the window of a better one
+    # every place whose 16 px anchor scores more than the last one chosen is chosen or lies in a better one's window
     centres = priors[:finest:2, :2] * np.array([width, height], np.float32)
     last = scores[chosen_priors].min()
     for centre, score in zip(centres, scores[:finest:2]):
