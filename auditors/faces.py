@@ -61,9 +61,10 @@ _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
-PASSES_VERSION = ("8: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 3/255 "
-                  "in windows twice their box, landmark check, turned at 400 px, a large photo's close and "
-                  "turned at 256 px from one copy; passes at 640 px and less from the small copy")
+PASSES_VERSION = ("9: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 2/255 "
+                  "at 16 px anchors 72 px apart in windows twice their box, landmark check, turned at 400 px, "
+                  "a large photo's close and turned at 256 px from one copy; passes at 640 px and less from the "
+                  "small copy")
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280
@@ -103,18 +104,24 @@ FINE_MAX_SIDE = 2048
 #: pass at LARGE_CLOSE_AND_TURNED_SIDE finds a face around their centre: at 2048 px the chest under a 500 px face
 #: scored 0.9, where 256 px (a face of 640 px: one box, the face; a test), 400, 640 and 1600 px see none.
 CONFIRM_BOX = 256
-#: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor scored at least
-#: CANDIDATE_SCORE in the fine pass (one per CANDIDATE_SPACING px square of its input), each scaled to
-#: a MOSAIC_CELL px square (MOSAIC_GAP apart); 64 cells of 80 px are about a third of a 1280 px pass.
+#: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor of 16 px scored at
+#: least CANDIDATE_SCORE in the fine pass (one per CANDIDATE_SPACING px square of its input), each scaled
+#: to a MOSAIC_CELL px square (MOSAIC_GAP apart); 64 cells of 80 px are about a third of a 1280 px pass.
 MOSAIC_CELLS = 64
 MOSAIC_CELL = 80
 MOSAIC_GAP = 8
-CANDIDATE_SPACING = 40
-#: The int8 model's scores are steps of 1/255: most places of a plain photo score 2/255 (27 to 456 per
-#: scene background), and every face of 32 px or more the mosaic found on scene seeds 7 to 13 scored at
-#: least 3/255 there (the one at 2/255 was the 190th candidate, far beyond the 64 windows). At 3/255 a
-#: photo with few such places gets a smaller mosaic (faces-only 7 to 11 ms less a 12 MP photo).
-CANDIDATE_SCORE = 0.01
+#: A narrow 32 px face (21 to 25 px wide) of a 12 MP photo is 16 px tall at the fine pass's 2016 px: the
+#: 16 px anchors, not the 32 px ones (which score the edges of larger faces), tell it from its background.
+#: With exact int8 sums (`onnx_session`) on scene seeds 7-13 and 21-34, candidates from both anchors at
+#: 3/255 and 40 px apart found 229 to 232 of 252 such faces (ties broken in another order), from the 16
+#: px anchor at 2/255 and 72 px apart 238, in as many windows (58 a photo with faces, 41 a background):
+#: at 2/255 a background's places tie by the hundred, and 72 px apart they take fewer windows each.
+#: The faces still missed but one score 0 or 1/255 there (bench/README.md).
+CANDIDATE_SPACING = 72
+#: The int8 model's scores are steps of 1/255: at least 2/255 (most of a plain photo scores 0 or 1/255 at
+#: the 16 px anchors; 3/255 lost 3 of the 238 faces above and saved a third of the windows, half of a
+#: background's)
+CANDIDATE_SCORE = 0.007
 #: A window is FACE_IN_WINDOW times the box the fine pass regressed at its anchor (px of its input),
 #: within MIN_WINDOW..MAX_WINDOW: the face then shows at about 40 px in its cell. A fixed window of 40
 #: px (the 2x half-scale decode: a 32 px face at 32 px) scored a narrow 32 px face 0.59 and 0.67 on
@@ -482,15 +489,17 @@ def _boxes_at(outputs, size: tuple[int, int], selected: np.ndarray) -> _Boxes:
 
 
 def _candidates(outputs, size: tuple[int, int], found: _Boxes, limit: int) -> np.ndarray:
-    """Indices of the priors at up to `limit` places where the finest anchors scored at least
+    """Indices of the priors at up to `limit` places where the finest 16 px anchors scored at least
     `CANDIDATE_SCORE` but no box was kept: best first, one per `CANDIDATE_SPACING` square, none on or beside a kept
     box (within `NEAR_FOUND` times its size: the hair, chin and collar of a face found)."""
     _loc, scores, _landmarks = outputs
     width, height = size
-    finest = math.ceil(height / _STRIDES[0]) * math.ceil(width / _STRIDES[0]) * len(_MIN_SIZES[0])
-    scores = scores[:finest]
-    order = np.nonzero(scores >= CANDIDATE_SCORE)[0]
-    order = order[np.argsort(scores[order])[::-1]]
+    per_cell = len(_MIN_SIZES[0])
+    finest = math.ceil(height / _STRIDES[0]) * math.ceil(width / _STRIDES[0]) * per_cell
+    smallest = scores[:finest:per_cell]  # each finest cell's 16 px anchor (its 32 px one scores larger faces' parts)
+    order = np.nonzero(smallest >= CANDIDATE_SCORE)[0]
+    # best first; places that tie (scores are steps of 1/255) in reading order, the same on every run
+    order = per_cell * order[np.argsort(-smallest[order], kind="stable")]
     points = _priors(height, width)[order, :2] * np.array([width, height], np.float32)
     near_found = _Boxes(found.centres, found.sizes * NEAR_FOUND, found.scores, found.person)
     apart = ~near_found.contain(points / np.array([width, height], np.float32))
