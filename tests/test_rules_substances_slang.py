@@ -117,3 +117,31 @@ def test_discipline_notices_safety_lessons_and_history_about_a_substance_stay_cl
 def test_a_health_framing_about_vaping_does_not_excuse_a_beer_garden(engine):
     """The PSA's harms cancel the vaping rule post-wide, not the alcohol rules: the framing names what it is about."""
     assert "substances" in rule_categories(engine, "Our PSA on vaping-related lung injury is live. Beer garden opens at noon!")
+
+
+@pytest.mark.parametrize("text", [
+    "@sam_k we saw you vaping by the bike racks at lunch, the office has called home.",
+    "Caught two grade 10s vaping behind the arena again.",
+    "Rappel : deux élèves ont été pris à vapoter dans l'autobus.",
+    "Grade 9 learned how First Nations use tobacco in ceremony.",
+    "Grade 5 learned the meaning of cedar, sage and tobacco.",
+    "Pioneer days: settlers traded tobacco and salt at the general store.",
+    "Information evening. Topics: vaping, cannabis and how to get help.",
+    "Students who vape can get free quit support from the public health office.",
+    "Vaping is rising among students aged 12 to 14.",
+    "Nos élèves ont conçu des affiches anti-vapotage.",
+    "Le vapotage, parlons-en! Soirée pour les parents jeudi.",
+    "Driver's Ed: an officer explained how cannabis impairment is tested at the roadside.",
+    "Grade 11 health classes studied cannabis legalization and the legal age of 19.",
+])
+def test_discipline_ceremony_history_and_prevention_talk_stay_clean(engine, text):
+    assert "substances" not in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Vapes are rising in popularity: grab the new flavour at Cloud Nine 😎",
+    "Le vapotage, parlons-en! Pub night for staff Friday, first pint on us.",
+    "We saw the Raptors game at the pub, pints all round",
+])
+def test_those_exceptions_leave_a_promotion_flagged(engine, text):
+    assert "substances" in rule_categories(engine, text)
