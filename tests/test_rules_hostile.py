@@ -74,3 +74,15 @@ def test_a_mild_word_opening_a_quoted_title_is_no_profanity(engine, text):
 ])
 def test_the_same_word_said_in_quotes_is_still_profanity(engine, text):
     assert "hostile" in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Grade 5 listed put-downs they've heard ('loser', 'idiot') and turned each into a compliment 💛",
+    "Cyberbullying often sounds like 'you're so stupid' or 'nobody likes you'. Here's how to respond.",
+])
+def test_a_lesson_quoting_put_downs_is_not_hostile(engine, text):
+    assert "hostile" not in rule_categories(engine, text)
+
+
+def test_an_insult_beside_a_lesson_word_still_flags(engine):
+    assert "hostile" in rule_categories(engine, "Kindness Week 💛 and the other team were total losers lol")
