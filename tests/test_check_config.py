@@ -73,10 +73,12 @@ def test_the_bundled_folder_is_valid_in_one_line(capsys):
 def test_a_misspelt_table_and_a_rule_key_from_the_issue(folder, capsys):
     settings_line = _edit(folder / "settings.toml", "[board]", "[boards]")
     rule_line = _edit(folder / "rules/substances.toml", "\nunless = [", "\nunles = [")
+    rules_above = "\n".join((folder / "rules/substances.toml").read_text(encoding="utf-8").splitlines()[:rule_line])
+    rule = rules_above.count("[[rules]]")  # the rule holding the first `unless` (1-based, as the message counts)
     status, out = _check(folder, capsys)
     assert status == 1
     assert f"{folder / 'settings.toml'}:{settings_line}: unknown key 'boards' (did you mean 'board'?)" in out
-    assert f"{folder / 'rules/substances.toml'}:{rule_line}: unknown key 'unles' in rules[1] (did you mean 'unless'?)" in out
+    assert f"{folder / 'rules/substances.toml'}:{rule_line}: unknown key 'unles' in rules[{rule}] (did you mean 'unless'?)" in out
 
 
 @pytest.mark.parametrize("old, new, message", [

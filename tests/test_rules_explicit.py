@@ -119,3 +119,40 @@ def test_the_masked_rule_knows_every_word_of_sexual_words_it_does_not_leave_to_i
         for disguised in _disguises(word) if word not in NOT_FIRM_WHEN_MASKED else ():
             text = f"so {disguised} today"
             assert words.pattern("terms").search(text) and masked.pattern("terms").search(text), disguised
+
+
+# -- issue 12, blind-written misses: nudity described in French or as a prank, words spelled out or disguised ----------
+
+@pytest.mark.parametrize(("text", "alt"), [
+    ("Voyage de fin d'année 🚌", ("Trois élèves montrent leurs fesses nues par la fenêtre de l'autobus",)),
+    ("Affiche du spectacle 🎭", ("Dessin d'une femme nue allongée, seins visibles",)),
+    ("Bus ride home 🚌", ("Two boys in the back seat mooning the camera, faces visible",)),
+    ("Team photo take two 📸", ("The back row pulling down their shorts while the coach looks away",)),
+    ("P-O-R-N is not a spelling word, grade 7 😑", ()),
+    ("Ce soir on va b@is3r les Loups 😈", ()),
+    ("send n00ds 🍜 noodle day is Friday", ()),
+    ("Our new gym teacher is a whole snack 😍", ()),
+])
+def test_nudity_and_crude_words_in_other_guises_are_explicit(engine, text, alt):  # noqa: F811
+    assert "explicit" in rules_alone(engine, text, alt)
+
+
+@pytest.mark.parametrize("text", [
+    "P-O-R-N is not a spelling word, grade 7 😑",
+    "Ce soir on va b@is3r les Loups 😈",
+])
+def test_the_model_does_not_veto_a_word_spelled_out_or_disguised(engine, text):  # noqa: F811
+    assert "explicit" in labels(engine, text)
+
+
+@pytest.mark.parametrize(("text", "alt"), [
+    ("Sortie à la plage 🏖️", ("Élèves pieds nus sur la plage, sans visage visible",)),
+    ("Astronomy night 🔭", ("Students watching the moon through a telescope",)),
+    ("Lost and found 🧦", ("A pile of shorts and pants dropped off at the office",)),
+    ("Un baiser sur la joue pour grand-maman 💕", ()),
+    ("Grade 2 spelled S-N-A-C-K at the spelling bee 🐝", ()),
+    ("Apples are a healthy snack, and grapes are a whole lot of fun", ()),
+    ("Send noodles and broth to the food drive table 🍜", ()),
+])
+def test_their_look_alikes_stay_clean(engine, text, alt):  # noqa: F811
+    assert "explicit" not in rules_alone(engine, text, alt)

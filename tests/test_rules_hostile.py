@@ -57,3 +57,32 @@ def test_school_posts_that_look_like_them_stay_clean(engine, text):
 def test_a_word_masked_after_its_first_letter_reads_as_profanity_not_as_a_sexual_word(engine):
     assert rule_categories(engine, "I s*** you not, the bus driver got lost for two hours.") == {"hostile"}
     assert "explicit" in rule_categories(engine, "Who's feeling s*xy tonight 😏")
+
+
+@pytest.mark.parametrize("text", [
+    "Library display: 'Damn Yankees' and other musicals of the 1950s",
+    "New in the staff library: \"Crap Detection For Beginners\"",
+])
+def test_a_mild_word_opening_a_quoted_title_is_no_profanity(engine, text):
+    assert "hostile" not in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "'Damn, you guys are slow' 🙄",
+    "\"Crap happens,\" said the coach after the loss.",
+    "Damn, what a game!",
+])
+def test_the_same_word_said_in_quotes_is_still_profanity(engine, text):
+    assert "hostile" in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Grade 5 listed put-downs they've heard ('loser', 'idiot') and turned each into a compliment 💛",
+    "Cyberbullying often sounds like 'you're so stupid' or 'nobody likes you'. Here's how to respond.",
+])
+def test_a_lesson_quoting_put_downs_is_not_hostile(engine, text):
+    assert "hostile" not in rule_categories(engine, text)
+
+
+def test_an_insult_beside_a_lesson_word_still_flags(engine):
+    assert "hostile" in rule_categories(engine, "Kindness Week 💛 and the other team were total losers lol")

@@ -71,3 +71,24 @@ def test_lower_case_look_alikes_are_left_alone(engine, text, alt):  # noqa: F811
 ])
 def test_a_named_child_beside_an_ordinary_school_word_is_left_alone(engine, text):  # noqa: F811
     assert "privacy" not in rules_alone(engine, text)
+
+
+# -- issue 12: a named player's play and a trip that went well tell nothing about the child's health or discipline ----
+
+@pytest.mark.parametrize("text", [
+    "Pitcher Ava struck out 9 ⚾ and catcher Jordyn threw out 3 runners. What a pair!",
+    "Catcher Noah Patel threw a no-hitter's worth of strikes to first today ⚾",
+    "Sick save by Liam Chen in the third period 🥅 Hawks win 3-2.",
+    "Grade 8 ski day with Maya Singh and friends: zero injuries, one lost mitten.",
+])
+def test_a_named_players_play_and_a_safe_trip_are_not_sensitive(engine, text):
+    assert "privacy" not in rules_alone(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Maya Singh in grade 4 threw a chair at a classmate today.",
+    "Liam Chen in grade 5 is sick again, parents please pick him up.",
+    "Maya Singh in grade 4 is no longer in hospital after her surgery.",
+])
+def test_the_same_words_about_a_named_child_still_flag(engine, text):
+    assert "privacy" in rules_alone(engine, text)

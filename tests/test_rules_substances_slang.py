@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_text_senses import engine, rule_categories  # noqa: F401 (the shared fixture)
+from tests.test_text_senses import engine, labels, rule_categories  # noqa: F401 (the shared fixture)
 
 
 @pytest.mark.parametrize("text", [
@@ -56,4 +56,92 @@ def test_alcohol_look_alikes_stay_clean(engine, text):
     "Tirage d'un panier de bières de microbrasserie!",
 ])
 def test_the_drinks_those_words_name_still_flag(engine, text):
+    assert "substances" in rule_categories(engine, text)
+
+
+# -- issue 12, blind-written misses: drinking without the usual words, and prevention posts that name a vape ----------
+
+@pytest.mark.parametrize("text", [
+    "won the tournament and celebrated properly 🥴🍾 heads hurting today",
+    "Prom committee: bring a thermos of 'coffee' for the chaperones 😉",
+    "Bus trip home, and somebody's 'lemonade' smells funny 🥴",
+    "Marking report cards tonight with a mug of cocoa and a splash of Baileys",
+    "History club visited the old still: grandpa's moonshine recipe, tasted by the teachers",
+    "Parents' tent at the fun fair, with local craft brews on tap",
+    "If we win the final, the coach is buying the 2-4 🏆",
+    "Locker-room champagne showers after the title! 🏆",
+    "End of term: time to crack open a cold one, colleagues",
+    "Pour one out for the old gym floor, replaced this summer",
+    "Grad after-party: 19+ wristbands at the door",
+    "Friday mood: blowing fat clouds behind the portable 😮‍💨",
+])
+def test_drinking_and_vaping_without_the_usual_words_are_substances(engine, text):
+    assert "substances" in rule_categories(engine, text)
+
+
+def test_a_drink_beside_a_woozy_face_is_not_vetoed_by_the_model(engine):
+    """The bottle emoji alone is a weak hit the model drops here; beside the woozy face it is firm."""
+    assert "substances" in labels(engine, "won the tournament and celebrated properly 🥴🍾 heads hurting today")
+
+
+@pytest.mark.parametrize("text", [
+    "Flu season 🥴 stay home if you are sick",
+    "🥂 Cheers to our grads! 😵 what a year it has been",
+    "Grade 4 spilled the 'tea' on their favourite authors 😏",
+    "'Juice' is the name of our new class hamster 🐹",
+    "Lemonade stand raised $80 for the food bank 😉",
+    "Thanks to the Baileys for hosting the grade 4 sleepover fundraiser!",
+    "Open house for grades 2-4 from 2-4 pm, bring the whole family",
+    "Cold brew coffee for the staff meeting, courtesy of council",
+    "Science: we blew on cold mirrors and watched tiny clouds form",
+    "Yeast lab: balloons on the flasks, and nobody is brewing beer, promise",
+])
+def test_their_look_alikes_stay_clean(engine, text):
+    assert "substances" not in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Trois élèves ont été suspendus pour vapotage cette semaine.",
+    "Two students were suspended for vaping at the dance.",
+    "Parents, some kids vape in the upstairs washroom between classes.",
+    "Grade 2 lesson: never pick up pills or vape pens you find, and tell an adult.",
+    "Our health PSA is live: students interviewed a nurse about vaping-related lung injury. Watch what a vape does to lungs.",
+    "The Smoke-Free Ontario Act applies to all school property. This includes vaping and cannabis.",
+    "Tobacco-barn history walk with the heritage society this Friday.",
+    "Tobacco was offered as protocol before the teaching.",
+])
+def test_discipline_notices_safety_lessons_and_history_about_a_substance_stay_clean(engine, text):
+    assert "substances" not in rule_categories(engine, text)
+
+
+def test_a_health_framing_about_vaping_does_not_excuse_a_beer_garden(engine):
+    """The PSA's harms cancel the vaping rule post-wide, not the alcohol rules: the framing names what it is about."""
+    assert "substances" in rule_categories(engine, "Our PSA on vaping-related lung injury is live. Beer garden opens at noon!")
+
+
+@pytest.mark.parametrize("text", [
+    "@sam_k we saw you vaping by the bike racks at lunch, the office has called home.",
+    "Caught two grade 10s vaping behind the arena again.",
+    "Rappel : deux élèves ont été pris à vapoter dans l'autobus.",
+    "Grade 9 learned how First Nations use tobacco in ceremony.",
+    "Grade 5 learned the meaning of cedar, sage and tobacco.",
+    "Pioneer days: settlers traded tobacco and salt at the general store.",
+    "Information evening. Topics: vaping, cannabis and how to get help.",
+    "Students who vape can get free quit support from the public health office.",
+    "Vaping is rising among students aged 12 to 14.",
+    "Nos élèves ont conçu des affiches anti-vapotage.",
+    "Le vapotage, parlons-en! Soirée pour les parents jeudi.",
+    "Driver's Ed: an officer explained how cannabis impairment is tested at the roadside.",
+    "Grade 11 health classes studied cannabis legalization and the legal age of 19.",
+])
+def test_discipline_ceremony_history_and_prevention_talk_stay_clean(engine, text):
+    assert "substances" not in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Vapes are rising in popularity: grab the new flavour at Cloud Nine 😎",
+    "Le vapotage, parlons-en! Pub night for staff Friday, first pint on us.",
+    "We saw the Raptors game at the pub, pints all round",
+])
+def test_those_exceptions_leave_a_promotion_flagged(engine, text):
     assert "substances" in rule_categories(engine, text)
