@@ -18,7 +18,7 @@ Memory: a worker's models are loaded on its first image (`auditors.image_analysi
 no memory between images: `auditors.onnx_session`; the face and text detectors' arena is emptied after
 each run), all its threads allocate from one C heap, blocks from 8 MB mapped apart
 (`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
-(`_release_free_memory`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
+(`auditors.c_heap.release_free_pages`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
 and about 400 MB at its peak (bench/night.py, 200 accounts: 397 MB, where main had 442; the peak is
 the text detector's run while the other thread goes on). The models' runs on large
 inputs (text lines found at read size, face passes at 1280 px) take turns (`auditors.onnx_session`),
@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import functools
 import os
 import threading
 import time
@@ -44,6 +42,7 @@ from multiprocessing import get_context
 from typing import AsyncIterator
 
 from auditors.base import AuditContext, Policy
+from auditors.c_heap import glibc, release_free_pages
 from auditors.registry import audit_posts, load_auditors, prepare
 from auditors.text import forget_texts
 from records.model import Account, Finding, Post
@@ -194,29 +193,13 @@ _M_ARENA_MAX, _M_MMAP_THRESHOLD = -8, -3
 MAPPED_FROM = 8 * 2**20
 
 
-@functools.lru_cache(maxsize=1)  # asked after every account: loaded once
-def _glibc():
-    """The C library when it is glibc (whose heap these tune), else None."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
-    except OSError:
-        return None
-
-
-def _release_free_memory() -> None:
-    """Give the C heap's free pages back to the system (glibc keeps them otherwise); elsewhere a no-op."""
-    if (libc := _glibc()) is not None:
-        libc.malloc_trim(0)
-
-
 def _one_heap_for_all_threads() -> None:
     """Make every thread of this process allocate from one C heap, before any thread starts. glibc gives
     each thread a heap of its own, and each grew to the largest activations its thread had seen: two image
     threads on 18 photos peaked at 819 MB, against 552 MB with one heap, for the same CPU (a fixed
     mmap threshold of 2 MB instead gave 480 MB at 50% more CPU: the pages are faulted in again for every tensor).
     Blocks from `MAPPED_FROM` are mapped apart, so that a model's largest tensors leave no resident holes."""
-    if (libc := _glibc()) is not None:
+    if (libc := glibc()) is not None:
         libc.mallopt(_M_ARENA_MAX, 1)
         libc.mallopt(_M_MMAP_THRESHOLD, MAPPED_FROM)
 
@@ -252,7 +235,7 @@ def _audit_in_worker(account: Account, posts: list[Post]) -> tuple[list[list[Fin
         return _WORKER.audit_posts(account, posts), _WORKER.disabled, _WORKER.cpu
     finally:
         forget_analyses()  # each is in the analysis file: kept, they pinned heap pages account after account
-        _release_free_memory()  # once an account: after every image it cost 15% more CPU (pages faulted again)
+        release_free_pages()  # once an account: after every image it cost 15% more CPU (pages faulted again)
 
 
 def _analyse_images_ahead(posts: list[Post]) -> None:

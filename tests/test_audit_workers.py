@@ -253,9 +253,9 @@ def test_a_workers_freed_large_tensor_leaves_no_resident_hole():
     """glibc raises its mmap threshold to the largest block freed, so a model's next large tensor came from
     the heap and, freed below a smaller block, stayed resident until the account's trim: a worker maps
     blocks from 8 MB apart and unmaps them when freed (a process of its own: the setting is process-wide)."""
-    from schoolaudit.workers import _glibc
+    from auditors.c_heap import glibc
 
-    if _glibc() is None:
+    if glibc() is None:
         pytest.skip("tunes glibc's heap: this C library is not glibc")
     held = {kind: float(subprocess.run([sys.executable, "-c", LARGE_TENSOR_FREED, kind], capture_output=True,
                                        text=True, check=True).stdout) for kind in ("plain", "worker")}

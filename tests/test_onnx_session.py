@@ -47,3 +47,21 @@ def test_reading_text_and_large_face_passes_wait_for_a_heavy_run_while_small_run
     for thread in waiting:
         thread.join(timeout=60)
     assert found == expected and "Bake sale" in expected["text"]
+
+
+def test_a_heavy_run_starts_on_a_trimmed_c_heap_in_its_turn_and_light_runs_do_not_trim(monkeypatch, tmp_path):
+    """Free heap pages left by an image's earlier steps stayed resident under a heavy run's tensors (a worker's
+    peak): a heavy run gives them back first, holding its turn; the gate and the recogniser's lines do not pay for it."""
+    from PIL import Image
+
+    from auditors import onnx_session
+    from auditors.image_text import TextReader
+    from flyers import draw_flyer
+
+    reader = TextReader()
+    flyer = Image.open(draw_flyer(tmp_path / "flyer.jpg", ["Bake sale Friday", "Gym doors open at noon"]))
+    trims = []
+    monkeypatch.setattr(onnx_session, "release_free_pages", lambda: trims.append(onnx_session._HEAVY_RUN.locked()))
+    assert reader.gate_boxes(flyer) and trims == []
+    assert "Bake sale" in reader.read_all(flyer, 1280)
+    assert trims == [True]  # the lines found at 640 px: one heavy run, trimmed in its turn
