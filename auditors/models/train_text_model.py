@@ -10,8 +10,8 @@ minilm-static.npz, are built by distill_static_embeddings.py beside this file.
 Training data: ONLY the project's own labelled posts, tests/fixtures/text/*.jsonl,
 bench/data/heldout_posts.jsonl, bench/data/heldout3_posts.jsonl (spent as a blind set) and
 bench/data/train_*_posts.jsonl (all written here, the data sets blind to the rules; a to k, n and o). Never
-../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl, heldout4_posts.jsonl, heldout5_posts.jsonl, heldout17 nor heldout18:
-those are measurements (schoolaudit.corpus.is_measurement); the script refuses them as training input and as check
+../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl, heldout4_posts.jsonl, heldout5_posts.jsonl, heldout17 to
+heldout29 nor files in blind* folders: those are measurements (schoolaudit.corpus.is_measurement); the script refuses them as training input and as check
 files (it does not open them).
 
 The model, per category of CATEGORIES (not endorsement_repost, which is mechanical):
