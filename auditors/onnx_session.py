@@ -32,9 +32,13 @@ The int8 models (faces, explicit) multiply uint8 activations by int8 weights. On
 onnxruntime's u8s8 kernels add products in pairs into int16, which saturates, so the same photo scored
 otherwise there than on a VNNI CPU (exact int32 sums): the bench was tuned on one, a CI machine ran the
 other. `session.x64quantprecision` turns the weights to uint8 on such CPUs (u8u8 kernels: exact), and
-changes nothing on a VNNI CPU. Under qemu (Skylake-Client: AVX2, no VNNI) the face model's 4,200 scores
+changes no output on a VNNI CPU. Under qemu (Skylake-Client: AVX2, no VNNI) the face model's 4,200 scores
 of a 320 px image differed from an AVX-512 VNNI CPU's in 191 places by up to 8/255; with it, in 2 by
 1/255, both at 0 or 1/255 (its fp32 stages: AVX2 kernels sum in another order, 3e-7 apart).
+It is asked for only where /proc/cpuinfo does not list `avx512_vnni`: on an AVX-512 VNNI CPU it gave the same
+outputs to the bit (faces at 1280 px on 23 bench photos, open_nsfw) but ran the u8u8 kernels there too, at
+1.7 to 2 times the CPU (the face model at 1280 x 960: 88-110 against 49-50 ms; open_nsfw 17 against 9 ms).
+Elsewhere (no such flag, or no /proc/cpuinfo) it is asked for: exact first.
 """
 from __future__ import annotations
 
@@ -50,6 +54,20 @@ _SHRINK_ARENA = ("memory.enable_memory_arena_shrinkage", "cpu:0")
 
 #: onnxruntime's session option for exact int8 products on x86 CPUs without VNNI (see above)
 _EXACT_INT8 = ("session.x64quantprecision", "1")
+#: where the CPU's flags are listed, and the flag of the CPUs whose u8s8 kernels sum exactly (tested on one)
+_CPUINFO = Path("/proc/cpuinfo")
+_EXACT_U8S8_FLAG = "avx512_vnni"
+
+
+@functools.lru_cache(maxsize=1)
+def exact_int8_option_needed(cpuinfo: Path = _CPUINFO) -> bool:
+    """Whether sessions must ask for `_EXACT_INT8`: unless `cpuinfo` lists AVX-512 VNNI (see above)."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return True
+    flags = (line.partition(":")[2].split() for line in text.splitlines() if line.startswith("flags"))
+    return not any(_EXACT_U8S8_FLAG in line for line in flags)
 
 
 #: onnxruntime's arena extend strategy kSameAsRequested: a region the size asked for, where the default
@@ -86,7 +104,8 @@ def lean_session(model: str | Path, threads: int = 1, arena: bool = False, heavy
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.add_session_config_entry(*_EXACT_INT8)
+    if exact_int8_option_needed():
+        options.add_session_config_entry(*_EXACT_INT8)
     if arena:
         _register_process_arena()
         options.add_session_config_entry("session.use_env_allocators", "1")

@@ -65,3 +65,41 @@ def test_a_heavy_run_starts_on_a_trimmed_c_heap_in_its_turn_and_light_runs_do_no
     assert reader.gate_boxes(flyer) and trims == []
     assert "Bake sale" in reader.read_all(flyer, 1280)
     assert trims == [True]  # the lines found at 640 px: one heavy run, trimmed in its turn
+
+
+def test_exact_int8_products_are_asked_for_unless_the_cpu_lists_avx512_vnni(tmp_path):
+    """onnxruntime's u8s8 kernels sum exactly on AVX-512 VNNI CPUs only; elsewhere, or where the flags cannot
+    be read, sessions ask for exact products (u8u8 kernels, 1.7 to 2 times the CPU on a VNNI CPU)."""
+    from auditors.onnx_session import exact_int8_option_needed
+
+    def cpuinfo(flags: str) -> Path:
+        path = tmp_path / f"cpuinfo-{len(list(tmp_path.iterdir()))}"
+        path.write_text(f"processor\t: 0\nmodel name\t: a CPU\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+        return path
+
+    assert not exact_int8_option_needed(cpuinfo("fpu sse2 avx2 avx512f avx512bw avx512_vnni"))
+    assert exact_int8_option_needed(cpuinfo("fpu sse2 avx2 avx512f avx512bw"))
+    assert exact_int8_option_needed(cpuinfo("fpu sse2 avx2 avx_vnni"))  # untested here: exact first
+    assert exact_int8_option_needed(tmp_path / "missing")
+
+
+def test_the_face_model_scores_to_the_bit_as_with_exact_int8_products():
+    """Where the sessions do not ask for exact products (an AVX-512 VNNI CPU), the face model's outputs are
+    those of a session that does, to the bit (elsewhere both ask for them)."""
+    import numpy as np
+    import onnxruntime as ort
+    from PIL import Image
+
+    from auditors import faces
+    from auditors.onnx_session import _EXACT_INT8, lean_session
+
+    photo = Image.open(PHOTO).convert("RGB").resize((640, 480))
+    pixels = np.ascontiguousarray(np.asarray(photo)[:, :, ::-1].transpose(2, 0, 1)[None])
+    options = ort.SessionOptions()
+    options.add_session_config_entry(*_EXACT_INT8)
+    exact = ort.InferenceSession(str(faces.MODEL_PATH), sess_options=options, providers=["CPUExecutionProvider"])
+    ours = lean_session(faces.MODEL_PATH)
+    name = exact.get_inputs()[0].name
+    for expected, got in zip(exact.run(None, {name: pixels}), ours.run(None, {name: pixels})):
+        assert np.array_equal(expected, got)
+    assert exact.run(None, {name: pixels})[1][0, :, 1].max() > 0.9  # the astronaut: not an empty comparison
