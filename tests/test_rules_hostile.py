@@ -86,3 +86,34 @@ def test_a_lesson_quoting_put_downs_is_not_hostile(engine, text):
 
 def test_an_insult_beside_a_lesson_word_still_flags(engine):
     assert "hostile" in rule_categories(engine, "Kindness Week 💛 and the other team were total losers lol")
+
+
+@pytest.mark.parametrize("text", [
+    # stock sarcasm with no kind reading: waved off, degrees from social media, "too lazy to", "exactly $0"
+    "To everyone complaining about the new bell schedule: noted. Ignored, but noted.",
+    "Your concerns about the snow day call have been noted and ignored.",
+    "Lots of armchair experts in the replies today.",
+    "The comment section is full of YouTube University graduates today.",
+    "So many people with Education degrees from Facebook University. 🎓",
+    "The lost & found is not a storage unit for people too lazy to label their kids' stuff.",
+    "Parents who are too lazy to read the newsletter keep asking the same question.",
+    "We would ask them to get their facts straight before embarrassing themselves further.",
+    "Funny how the people with the most opinions about the fundraiser have donated exactly $0.",
+])
+def test_stock_sarcasm_phrases_are_hostile(engine, text):
+    assert "hostile" in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Your feedback on the bell schedule has been noted and shared with the committee.",
+    "Our armchair travel club visits Peru this week through books and videos.",
+    "Kindergarten Facebook page: photos from the pumpkin patch are up!",
+    "No student is too lazy to learn; some just need a different approach.",
+    "We are never too lazy to read! Grade 2 finished 100 books.",
+    "Anti-bullying week: students practised responses to put-downs like 'people too lazy to try never win'.",
+    "Registration costs exactly $0 and includes lunch.",
+    "Everyone who volunteered a grand total of 300 hours this year, thank you!",
+    "Students learned to check their facts before sharing posts online.",
+])
+def test_look_alikes_of_stock_sarcasm_stay_clean(engine, text):
+    assert "hostile" not in rule_categories(engine, text)

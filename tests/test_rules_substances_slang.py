@@ -145,3 +145,26 @@ def test_discipline_ceremony_history_and_prevention_talk_stay_clean(engine, text
 ])
 def test_those_exceptions_leave_a_promotion_flagged(engine, text):
     assert "substances" in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    # vaping slang beside a joke: the model vetoed it, so the rule is firm
+    "Most likely to show up to grad with a Juul in each hand: nominations open 😂💨",
+    "exams done 😮‍💨☁️☁️ time to blow some clouds",
+    "Juuling in the bathroom is so last year 💨😂",
+])
+def test_vaping_slang_is_flagged_past_the_model(engine, text):
+    assert "substances" in labels(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Vaping awareness week: what's really in a Juul pod? Ask our nurse.",
+    "Students blew bubbles and watched the clouds roll in at recess.",
+    "No Juul, no vapes, no exceptions on school property.",
+])
+def test_look_alikes_of_vaping_slang_stay_clean(engine, text):
+    assert "substances" not in labels(engine, text)
+
+
+def test_a_warning_not_to_vape_is_no_finding_of_the_rules(engine):
+    assert "substances" not in rule_categories(engine, "Don't vape, kids: our nurse explains why on Friday.")
