@@ -239,6 +239,7 @@ def _straightforward_decision(doc: str) -> np.ndarray:
     "Vote for Sam on Thursday! || Students at the rally",
     "Honestly some of you parents are clueless and it shows. ||",
     " || ", "a || b", "Café crème brûlée 🍺🍺 beer beer beer night at the café || Photo: grade 3 class",
+    "Tough loss today 😂 maybe try serving 🏐🤡 next season || Staff 😉🔥 at the 🍷bar",
 ])
 def test_the_fast_transform_gives_the_straightforward_computation(doc):
     """Sparse sums over the document's own features (TextModel.decision) against dense vectors over
@@ -247,6 +248,19 @@ def test_the_fast_transform_gives_the_straightforward_computation(doc):
     model = load_model()
     assert np.allclose(model.decision(doc), expected, rtol=0, atol=1e-12)
     assert np.allclose(model.calibrated(model.decision(doc)), model.calibrated(expected), rtol=0, atol=1e-12)
+
+
+def test_each_emoji_is_a_word_of_the_model_and_weighs_on_its_own():
+    """char_wb n-grams see an emoji only inside a longer chunk; as a word token it has a weight of its own and
+    forms word pairs ("🍆 💦"), so a lone emoji changes the decision through its word feature too."""
+    data = json.loads(gzip.decompress(MODEL_PATH.read_bytes()))
+    word = data["vectorizers"][0]
+    terms = set(word["terms"].split("\n"))
+    assert {"🤡", "😉", "🍆", "💦"} <= terms
+    assert re.findall(word["token_pattern"], "loss🤡 night 😮\u200d💨 ok") == ["loss", "🤡", "night", "😮", "💨", "ok"]
+    model = load_model()
+    explicit = model.categories.index("explicit")
+    assert model.decision("Staff night 🍆💦 ||")[explicit] > model.decision("Staff night ||")[explicit] + 0.5
 
 
 def test_documents_scored_together_get_exactly_the_values_of_each_scored_alone():
@@ -435,21 +449,22 @@ def test_combine_neither_vetoes_nor_lowers_a_firm_rule_finding():
     assert combine(firm, {"explicit": 0.3}, thresholds, vetoes) == firm  # still high
 
 
-@pytest.mark.parametrize("text, explicit", [
-    ("Our senior boys basketball team brought the heat tonight 🍑🍆", True),
-    ("Grade 12 football players are ready for Friday's home opener 🍆💦", True),
-    ("Varsity rugby packs a punch this year 🍑💦", True),
-    ("Stuffed eggplant and peach cobbler on the menu this week 🍆🍑 Recipes are up on the club page!", False),
-    ("Our fruit still-life study: pears, peaches and one very photogenic eggplant 🍑🍆🎨", False),
-    ("Jardin de l'école : la récolte d'aubergines et de pêches est arrivée 🍆🍑", False),
+@pytest.mark.parametrize("text, explicit, vetoed", [
+    ("Our senior boys basketball team brought the heat tonight 🍑🍆", True, False),
+    ("Grade 12 football players are ready for Friday's home opener 🍆💦", True, True),
+    ("Varsity rugby packs a punch this year 🍑💦", True, False),
+    ("Stuffed eggplant and peach cobbler on the menu this week 🍆🍑 Recipes are up on the club page!", False, False),
+    ("Our fruit still-life study: pears, peaches and one very photogenic eggplant 🍑🍆🎨", False, False),
+    ("Jardin de l'école : la récolte d'aubergines et de pêches est arrivée 🍆🍑", False, False),
 ])
-def test_an_explicit_emoji_pair_is_judged_by_the_rule_not_vetoed_by_the_model(text, explicit):
-    """The model reads words: beside a sports sentence it gives the pair no weight, and used to veto it.
-    The rule is firm now, so the fruit itself (a recipe, a still life) must be the rule's own exception."""
+def test_an_explicit_emoji_pair_is_judged_by_the_rule_not_vetoed_by_the_model(text, explicit, vetoed):
+    """Beside a sports sentence the model gives the pair little weight (before emoji were its words, none) and
+    used to veto it. The rule is firm now, so the fruit itself (a recipe, a still life) must be the rule's own
+    exception, and the model must not flag it on its own either."""
     engine = load(str(DEFAULT_CONFIG_DIR))
     post, account = record_to_post(_record(text))
     model = next(a for a in engine[1] if a.name == "text_model")
-    if explicit:  # a pair the model would veto stands (a look-alike is the rule's exception, whatever the model says)
+    if vetoed:  # a pair the model would veto stands (a look-alike is the rule's exception, whatever the model says)
         assert model.probabilities(post)["explicit"] < model.vetoes["explicit"]
     assert ("explicit" in classify(post, account, *engine)["labels"]) == explicit
 
