@@ -3,11 +3,22 @@
 glibc keeps a freed block's pages resident inside its heap until a trim, for the next allocation. Blocks
 mapped apart (a worker maps them from 8 MB: `schoolaudit.workers`) never reuse those pages, so the models'
 large tensors came on top of them.
+
+Those large tensors are mapped afresh for each model run (the arenas give them back when the run ends:
+`auditors.onnx_session`), and the kernel faulted them in 4 KB at a time: on a 12 MP photo, whose fine face pass
+maps about 50 MB, some 12,000 faults a run. The processes schoolaudit starts ask glibc (2.35 and later) to advise
+transparent huge pages for its heap and its mapped blocks (`huge_pages_for_new_processes`): 2 MB a fault, the
+same memory given back (bench/README.md).
 """
 from __future__ import annotations
 
 import ctypes
 import functools
+import os
+
+#: glibc's tunable (read when a process starts) that advises transparent huge pages for the C heap and the
+#: blocks it maps apart; glibc before 2.35, other C libraries and kernels without them ignore it
+HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb"
 
 
 @functools.lru_cache(maxsize=1)  # asked before every heavy model run: loaded once
@@ -24,3 +35,11 @@ def release_free_pages() -> None:
     """Give the C heap's free pages back to the system (glibc keeps them otherwise); elsewhere a no-op."""
     if (libc := glibc()) is not None:
         libc.malloc_trim(0)
+
+
+def huge_pages_for_new_processes() -> None:
+    """Have the processes this one starts from now (spawned workers) back their C heap with transparent huge
+    pages where the machine has them (`HUGE_PAGES_TUNABLE`); a `GLIBC_TUNABLES` that already sets it is kept."""
+    tunables = [entry for entry in os.environ.get("GLIBC_TUNABLES", "").split(":") if entry]
+    if not any(entry.split("=", 1)[0] == HUGE_PAGES_TUNABLE for entry in tunables):
+        os.environ["GLIBC_TUNABLES"] = ":".join([*tunables, f"{HUGE_PAGES_TUNABLE}=1"])

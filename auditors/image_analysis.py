@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 from auditors import explicit_image, faces as faces_module, image_text
+from auditors.c_heap import huge_pages_for_new_processes
 from auditors.faces import Face
 from records.image_cache import ImageCache
 
@@ -352,6 +353,7 @@ class ImageAnalyser:
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn: never fork a process that may hold onnxruntime's threads
+            huge_pages_for_new_processes()  # a model run's large tensors faulted in 2 MB at a time (c_heap)
             self._pool = ProcessPoolExecutor(max_workers=self.settings.processes, mp_context=get_context("spawn"),
                                              initializer=_worker_init)
         return self._pool

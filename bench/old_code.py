@@ -4,15 +4,19 @@
 folder and starts a Python there, on the cores this process is pinned to; `analyse(path)` has it
 analyse one image file with that revision's default settings and returns (the analysis as a dict,
 {stage: ms}). Its stopwatch reads the CPU clock of its process, as ours does, whichever clock that
-revision's stopwatch read.
+revision's stopwatch read. The child runs as that revision's workers ran: with glibc's huge pages only when that
+revision asks for them (`auditors.c_heap.huge_pages_for_new_processes`), whatever this process has.
 """
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from auditors.c_heap import HUGE_PAGES_TUNABLE
 
 REPO = Path(__file__).resolve().parent.parent
 CHILD = r"""
@@ -46,7 +50,8 @@ class OldAnalyser:
             raise ValueError(f"git archive {ref}: {archive.stderr.decode(errors='replace').strip()}")
         subprocess.run(["tar", "-x", "-C", self._folder.name], input=archive.stdout, check=True)
         self._child = subprocess.Popen([sys.executable, "-c", CHILD], cwd=self._folder.name, text=True,
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       env=revision_environment(Path(self._folder.name)))
 
     def analyse(self, path: Path) -> tuple[dict, dict[str, float]]:
         self._child.stdin.write(f"{path}\n")
@@ -69,3 +74,15 @@ class OldAnalyser:
 
     def __exit__(self, *_) -> None:
         self.close()
+
+
+def revision_environment(folder: Path) -> dict[str, str]:
+    """This process's environment for the revision extracted in `folder`, without glibc's huge pages when
+    that revision's workers did not ask for them."""
+    heap = folder / "auditors" / "c_heap.py"
+    if heap.is_file() and "huge_pages_for_new_processes" in heap.read_text():
+        return dict(os.environ)
+    tunables = [entry for entry in os.environ.get("GLIBC_TUNABLES", "").split(":")
+                if entry and entry.split("=", 1)[0] != HUGE_PAGES_TUNABLE]
+    environment = {name: value for name, value in os.environ.items() if name != "GLIBC_TUNABLES"}
+    return {**environment, **({"GLIBC_TUNABLES": ":".join(tunables)} if tunables else {})}

@@ -17,8 +17,9 @@ core. A worker whose parent died (a killed run) exits by itself.
 Memory: a worker's models are loaded on its first image (`auditors.image_analysis`; their sessions keep
 no memory between images: `auditors.onnx_session`; the face and text detectors' arena is emptied after
 each run), all its threads allocate from one C heap, blocks from 8 MB mapped apart
-(`_one_heap_for_all_threads`), and after each account that heap's free pages go back to the system
-(`auditors.c_heap.release_free_pages`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
+(`_one_heap_for_all_threads`), in transparent huge pages where the machine has them (the same memory, faulted in
+2 MB at a time: `auditors.c_heap.huge_pages_for_new_processes`), and after each account that heap's free pages
+go back to the system (`auditors.c_heap.release_free_pages`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
 and about 400 MB at its peak (bench/night.py, 200 accounts: 397 MB, where main had 442; the peak is
 the text detector's run while the other thread goes on). The models' runs on large
 inputs (text lines found at read size, face passes at 1280 px) take turns (`auditors.onnx_session`),
@@ -42,7 +43,7 @@ from multiprocessing import get_context
 from typing import AsyncIterator
 
 from auditors.base import AuditContext, Policy
-from auditors.c_heap import glibc, release_free_pages
+from auditors.c_heap import glibc, huge_pages_for_new_processes, release_free_pages
 from auditors.registry import audit_posts, load_auditors, prepare
 from auditors.text import forget_texts
 from records.model import Account, Finding, Post
@@ -144,6 +145,7 @@ class WorkerAuditing:
                 await asyncio.to_thread(self._retiring.shutdown, wait=True)
                 self._retiring = None
             if self._pool is None:
+                huge_pages_for_new_processes()  # a model run's large tensors faulted in 2 MB at a time (c_heap)
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
                                                  initializer=_start_worker,
                                                  initargs=(self.policy, os.getpid(), self.threads))
