@@ -143,6 +143,7 @@ def test_stock_taunts_and_backhanded_praise_are_hostile(engine, text):
     "The student-teacher ratio in Grade 1 classes is capped at 20 to 1.",
     "Math club: ratio and proportion puzzles every Tuesday at lunch!",
     "Grade 11 media literacy: where did the meme 'OK boomer' come from, and is it fair?",
+    "The Grade 8s taught Ms. Roy 'ok boomer' and now she says it about herself at every assembly 😂",
     "Every runner at the JK fun run took home a participation trophy 🏅",
     "Cute effort from our kindergarten artists on the snowflake wall ❄️",
     "Bold strategy from our coach: a full-court press in the first minute, and it worked!",
