@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+from typing import Mapping
 
 #: glibc's tunable (read when a process starts) that advises transparent huge pages for the C heap and the
 #: blocks it maps apart; glibc before 2.35, other C libraries and kernels without them ignore it
@@ -40,6 +41,23 @@ def release_free_pages() -> None:
 def huge_pages_for_new_processes() -> None:
     """Have the processes this one starts from now (spawned workers) back their C heap with transparent huge
     pages where the machine has them (`HUGE_PAGES_TUNABLE`); a `GLIBC_TUNABLES` that already sets it is kept."""
-    tunables = [entry for entry in os.environ.get("GLIBC_TUNABLES", "").split(":") if entry]
-    if not any(entry.split("=", 1)[0] == HUGE_PAGES_TUNABLE for entry in tunables):
+    tunables = _tunables(os.environ)
+    if not any(_tunable_name(entry) == HUGE_PAGES_TUNABLE for entry in tunables):
         os.environ["GLIBC_TUNABLES"] = ":".join([*tunables, f"{HUGE_PAGES_TUNABLE}=1"])
+
+
+def without_huge_pages(environment: Mapping[str, str]) -> dict[str, str]:
+    """A copy of `environment` whose processes are not asked for huge pages (the other tunables kept): how a
+    revision from before `huge_pages_for_new_processes` ran its workers."""
+    tunables = [entry for entry in _tunables(environment) if _tunable_name(entry) != HUGE_PAGES_TUNABLE]
+    copy = {name: value for name, value in environment.items() if name != "GLIBC_TUNABLES"}
+    return {**copy, **({"GLIBC_TUNABLES": ":".join(tunables)} if tunables else {})}
+
+
+def _tunables(environment: Mapping[str, str]) -> list[str]:
+    """The `name=value` entries of the environment's `GLIBC_TUNABLES`."""
+    return [entry for entry in environment.get("GLIBC_TUNABLES", "").split(":") if entry]
+
+
+def _tunable_name(entry: str) -> str:
+    return entry.split("=", 1)[0]

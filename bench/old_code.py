@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from auditors.c_heap import HUGE_PAGES_TUNABLE
+from auditors.c_heap import without_huge_pages
 
 REPO = Path(__file__).resolve().parent.parent
 CHILD = r"""
@@ -82,7 +82,4 @@ def revision_environment(folder: Path) -> dict[str, str]:
     heap = folder / "auditors" / "c_heap.py"
     if heap.is_file() and "huge_pages_for_new_processes" in heap.read_text():
         return dict(os.environ)
-    tunables = [entry for entry in os.environ.get("GLIBC_TUNABLES", "").split(":")
-                if entry and entry.split("=", 1)[0] != HUGE_PAGES_TUNABLE]
-    environment = {name: value for name, value in os.environ.items() if name != "GLIBC_TUNABLES"}
-    return {**environment, **({"GLIBC_TUNABLES": ":".join(tunables)} if tunables else {})}
+    return without_huge_pages(os.environ)
