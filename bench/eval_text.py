@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/eval_text.py ../shared/corpus/dev_posts.jsonl [--config DIR] [--errors]
 
+`--errors` is refused on a measurement file (schoolaudit.corpus.is_measurement: the dev corpus, heldout2/4/5, the
+blind sets), whose posts must not be read one by one.
+
 Prints precision, recall and F1 per category, macro-F1, the share of clean posts wrongly
 flagged, and posts per second on one core (the process is pinned to one CPU where the system
 allows it; CPU time, so that other processes on the machine do not count); then the same figures
@@ -30,7 +33,7 @@ from auditors.text import Reading, RuleAuditor, forget_texts, post_texts  # noqa
 from bench.crawl import prefilter_pass_ms  # noqa: E402
 from records.model import CATEGORIES  # noqa: E402
 from schoolaudit.commands.classify import BATCH, classify_all, load  # noqa: E402
-from schoolaudit.corpus import record_to_post  # noqa: E402
+from schoolaudit.corpus import is_measurement, record_to_post  # noqa: E402
 
 
 def score(items: list[tuple[set, set]]) -> dict:
@@ -109,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="configuration folder (default: as schoolaudit)")
     parser.add_argument("--errors", action="store_true", help="list each wrong post (id, gold, predicted, evidence)")
     args = parser.parse_args(argv)
+    if args.errors and is_measurement(Path(args.file)):
+        parser.error(f"{args.file} is a measurement: --errors would print its posts (score it without --errors)")
     pinned = pin_one_core()
     started = time.process_time()
     policy, auditors = load(args.config)
