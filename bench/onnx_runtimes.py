@@ -36,13 +36,12 @@ class OpenVinoSession:
         self.ort_view = _ort_view(model)
         core = ov.Core()
         network = core.read_model(str(model))
-        if shape:  # compiled for this input shape alone (the others dynamic)
+        if shape:  # compiled for inputs of this one shape (else any shape: dynamic dimensions)
             network.reshape(shape)
         self.compiled = core.compile_model(network, "CPU", {
             "INFERENCE_NUM_THREADS": 1, "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
             "INFERENCE_PRECISION_HINT": precision})
         self.request = self.compiled.create_infer_request()
-        self.heavy_from = None
 
     def get_inputs(self):
         return self.ort_view.get_inputs()
