@@ -5,7 +5,8 @@ downloaded, ever. By default the detector runs `retinaface-mnet025-int8.onnx`, a
 quantisation of the 1.7 MB fp32 `retinaface-mnet025.onnx` made by `models/quantize_retinaface.py`:
 the first backbone stage and the heads stay fp32, the rest runs in int8 (about 1.4x faster per
 image on one core, same recall and no-face precision on the bench). `precision="fp32"` runs the
-original. The int8 model takes the image's uint8 pixels (less the mean colour, in the graph).
+original. The int8 model takes the image's uint8 pixels (less the mean colour, in the graph) and gives
+its class head's logits beside the scores (the mosaic's candidates are ranked by them).
 Pre-processing (Pillow), prior-box
 decoding and non-maximum suppression (numpy) are done here, without OpenCV.
 
@@ -30,7 +31,7 @@ from auditors.onnx_session import lean_session
 _MODELS_DIR = Path(__file__).resolve().parent / "models"
 #: the default model (int8), and the fp32 original it was quantised from
 MODEL_PATH = _MODELS_DIR / "retinaface-mnet025-int8.onnx"
-MODEL_SHA256 = "6b0849793d47f292413f981c550a09ce33869fc199bf3e1e0efaf3eb935b3a0d"
+MODEL_SHA256 = "075f2312895e2c34d6f99852f0e96b435505bf82c68ff556999980b9b42e7019"
 MODEL_NAME = "retinaface-mnet025-int8"
 FP32_MODEL_PATH = _MODELS_DIR / "retinaface-mnet025.onnx"
 FP32_MODEL_SHA256 = "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5"
@@ -61,8 +62,9 @@ _VARIANCE = (0.1, 0.2)
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
-PASSES_VERSION = ("9: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of candidates from 2/255 "
-                  "at 16 px anchors 72 px apart in windows twice their box, landmark check, turned at 400 px, "
+PASSES_VERSION = ("10: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of 72 candidates ranked "
+                  "by face logit from 0.0055 at 16 px anchors 72 px apart in windows twice their box, landmark "
+                  "check, turned at 400 px, "
                   "a large photo's close and turned at 256 px from one copy; passes at 640 px and less from the "
                   "small copy")
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
@@ -107,7 +109,7 @@ CONFIRM_BOX = 256
 #: The mosaic pass on large photos: up to MOSAIC_CELLS windows where a finest anchor of 16 px scored at
 #: least CANDIDATE_SCORE in the fine pass (one per CANDIDATE_SPACING px square of its input), each scaled
 #: to a MOSAIC_CELL px square (MOSAIC_GAP apart); 64 cells of 80 px are about a third of a 1280 px pass.
-MOSAIC_CELLS = 64
+MOSAIC_CELLS = 72
 MOSAIC_CELL = 80
 MOSAIC_GAP = 8
 #: A narrow 32 px face (21 to 25 px wide) of a 12 MP photo is 16 px tall at the fine pass's 2016 px: the
@@ -118,10 +120,13 @@ MOSAIC_GAP = 8
 #: at 2/255 a background's places tie by the hundred, and 72 px apart they take fewer windows each.
 #: The faces still missed but one score 0 or 1/255 there (bench/README.md).
 CANDIDATE_SPACING = 72
-#: The int8 model's scores are steps of 1/255: at least 2/255 (most of a plain photo scores 0 or 1/255 at
-#: the 16 px anchors; 3/255 lost 3 of the 238 faces above and saved a third of the windows, half of a
-#: background's)
-CANDIDATE_SCORE = 0.007
+#: The int8 model's scores are steps of 1/255 (most of a plain photo scores 0 or 1/255 at the 16 px
+#: anchors), so candidates are ranked, and taken from this score, by the face's logit (`FaceDetector._run`),
+#: which does not tie: from 2/255 and 64 cells as before, 238 of the 252 faces above; from 0.0055 (1.4/255)
+#: and 72 cells 240 (24 px faces 209, not 208), in 65 windows a photo with faces and 48 a background (58
+#: and 41 before); 80 cells 240 too, 0.0045 no more; ranked so but from 2/255, 64 cells lost a 64 px face
+#: (bench/README.md).
+CANDIDATE_SCORE = 0.0055
 #: A window is FACE_IN_WINDOW times the box the fine pass regressed at its anchor (px of its input),
 #: within MIN_WINDOW..MAX_WINDOW: the face then shows at about 40 px in its cell. A fixed window of 40
 #: px (the 2x half-scale decode: a 32 px face at 32 px) scored a narrow 32 px face 0.59 and 0.67 on
@@ -367,8 +372,10 @@ class FaceDetector:
         scaled = image if max_side is None else scaled_down(image, max_side)
         return _decode(self._run(scaled), scaled.size, threshold)
 
-    def _run(self, image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The network's (loc, face score, landmarks) for every prior of a Pillow RGB image."""
+    def _run(self, image) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The network's (loc, face score, landmarks, face logit) for every prior of a Pillow RGB image; the
+        logit (the face's less the background's) as the int8 model gives it (its scores are steps of 1/255
+        that tie by the thousand among faint places), else from the scores (fp32: not quantised)."""
         # N x BGR x H x W: the int8 model takes the pixels and subtracts the mean itself (numpy's
         # subtraction into a 36 MB float array slows most on a loaded machine); Pillow's split gives
         # each channel contiguous, faster than strided reads
@@ -378,8 +385,11 @@ class FaceDetector:
                 plane[...] = np.asarray(band)
             else:
                 np.subtract(np.asarray(band), mean, out=plane, casting="unsafe")
-        loc, conf, landmarks = self.session.run(None, {self.input_name: batch})
-        return loc[0], conf[0, :, 1], landmarks[0]
+        loc, conf, landmarks, *logits = self.session.run(None, {self.input_name: batch})
+        if not logits:
+            with np.errstate(divide="ignore"):  # a score of exactly 0 or 1: an infinite logit, in order still
+                logits = [np.log(conf)]
+        return loc[0], conf[0, :, 1], landmarks[0], logits[0][0, :, 1] - logits[0][0, :, 0]
 
     def _faces(self, found: "_Boxes", full: tuple[int, int]) -> list[Face]:
         """One `Face` per box that looks like a person's and survives non-maximum suppression."""
@@ -477,7 +487,7 @@ def _decode(outputs, size: tuple[int, int], threshold: float) -> _Boxes:
 
 def _boxes_at(outputs, size: tuple[int, int], selected: np.ndarray) -> _Boxes:
     """The boxes the network's `outputs` for an image of `size` regress from the priors `selected`."""
-    loc, scores, landmarks = outputs
+    loc, scores, landmarks, _logits = outputs
     width, height = size
     priors = _priors(height, width)[selected]
     deltas = loc[selected]
@@ -490,15 +500,16 @@ def _boxes_at(outputs, size: tuple[int, int], selected: np.ndarray) -> _Boxes:
 
 def _candidates(outputs, size: tuple[int, int], found: _Boxes, limit: int) -> np.ndarray:
     """Indices of the priors at up to `limit` places where the finest 16 px anchors scored at least
-    `CANDIDATE_SCORE` but no box was kept: best first, one per `CANDIDATE_SPACING` square, none on or beside a kept
-    box (within `NEAR_FOUND` times its size: the hair, chin and collar of a face found)."""
-    _loc, scores, _landmarks = outputs
+    `CANDIDATE_SCORE` (as a logit, see `FaceDetector._run`) but no box was kept: best first, one per
+    `CANDIDATE_SPACING` square, none on or beside a kept box (within `NEAR_FOUND` times its size: the hair,
+    chin and collar of a face found)."""
+    _loc, _scores, _landmarks, logits = outputs
     width, height = size
     per_cell = len(_MIN_SIZES[0])
     finest = math.ceil(height / _STRIDES[0]) * math.ceil(width / _STRIDES[0]) * per_cell
-    smallest = scores[:finest:per_cell]  # each finest cell's 16 px anchor (its 32 px one scores larger faces' parts)
-    order = np.nonzero(smallest >= CANDIDATE_SCORE)[0]
-    # best first; places that tie (scores are steps of 1/255) in reading order, the same on every run
+    smallest = logits[:finest:per_cell]  # each finest cell's 16 px anchor (its 32 px one scores larger faces' parts)
+    order = np.nonzero(smallest >= math.log(CANDIDATE_SCORE / (1 - CANDIDATE_SCORE)))[0]
+    # best first; places that tie in reading order, the same on every run
     order = per_cell * order[np.argsort(-smallest[order], kind="stable")]
     points = _priors(height, width)[order, :2] * np.array([width, height], np.float32)
     near_found = _Boxes(found.centres, found.sizes * NEAR_FOUND, found.scores, found.person)

@@ -64,14 +64,15 @@ def test_narrow_32px_faces_of_a_phone_photo_are_found_in_the_mosaic():
     # On this noise the candidates' order decides: the face at (1575, 1321) scores 5/255 at its 16 px
     # anchor, as does a place 19 px above-left of it (in the 2016 px pass) that comes first in reading
     # order, and its 32 px window cuts the face (with candidates 40 px apart, as before, it was found;
-    # on the bench's 12 MP scenes 72 px apart found more); the one at (2194, 1774) is found in a 16 x 20
-    # box (0.80), under the 22 px `_found` asks
+    # on the bench's 12 MP scenes 72 px apart found more); the one at (2194, 1774) is found in an 18 x 22
+    # box (0.85) from the window its logit ranks first (16 x 20, 0.80, from the window first in reading
+    # order among places that tied at their score)
     data, corners = _phone_photo(width_factor=0.72)
     faces = analyse_bytes(data, FACES_ONLY).faces
     found = _found(faces, corners)
-    assert found == [True, True, False, False, True, True] and len(faces) == 5
+    assert found == [True, True, False, True, True, True] and len(faces) == 5
     (small,) = [f for f in faces if abs(f.x - corners[3][0]) < 8 and abs(f.y - corners[3][1]) < 8]
-    assert small.size == 20
+    assert small.size == 22
 
 
 def test_mosaic_candidates_skip_the_edges_of_a_found_face():
@@ -88,7 +89,7 @@ def test_mosaic_candidates_skip_the_edges_of_a_found_face():
     scores[beside], scores[apart] = 0.5, 0.1  # the best candidate lies just beside a found 20 px face
     found = _Boxes(np.array([[40 / width, 44 / height]], np.float32), np.array([[20 / width, 20 / height]], np.float32),
                    np.array([0.99], np.float32), np.array([True]))
-    chosen = _candidates((None, scores, None), (width, height), found, 8)
+    chosen = _candidates(_outputs(scores), (width, height), found, 8)
     assert chosen.tolist() == [apart]
 
 
@@ -100,7 +101,7 @@ def test_mosaic_candidates_are_the_best_places_one_per_window():
     # a quarter of them under the floor
     scores[:finest] = np.random.default_rng(3).random(finest, np.float32) * 4 * faces_module.CANDIDATE_SCORE
     spacing = faces_module.CANDIDATE_SPACING / 2
-    chosen_priors = _candidates((None, scores, None), (width, height), _nothing(), 40)
+    chosen_priors = _candidates(_outputs(scores), (width, height), _nothing(), 40)
     assert (chosen_priors % 2 == 0).all()  # each place's 16 px anchor, never its 32 px one
     chosen = priors[chosen_priors, :2] * np.array([width, height])
     assert len(chosen) == 40
@@ -125,8 +126,39 @@ def test_mosaic_candidates_are_small_faces_not_the_edges_of_larger_ones():
     small_face, edge = cells
     scores[small_face] = 2 / 255  # its 16 px anchor
     scores[edge + 1] = 40 / 255  # the 32 px anchor beside a larger face
-    chosen = _candidates((None, scores, None), (width, height), _nothing(), 8)
+    chosen = _candidates(_outputs(scores), (width, height), _nothing(), 8)
     assert chosen.tolist() == [small_face]
+
+
+def test_mosaic_candidates_that_tie_in_score_are_ranked_by_their_logit():
+    # the int8 model's scores are steps of 1/255: faint places tie there, not in the logits it gives beside them
+    width, height = 160, 120
+    priors = _priors(height, width)
+    scores = np.zeros(len(priors), np.float32)
+    logits = np.full(len(priors), -9.0, np.float32)
+    centres = priors[:(height // 8) * (width // 8) * 2, :2] * np.array([width, height], np.float32)
+    first, second, faint = [int(np.abs(centres - point).sum(axis=1).argmin()) // 2 * 2
+                            for point in ((36, 36), (124, 84), (124, 20))]
+    scores[[first, second]] = 2 / 255
+    logits[first], logits[second] = -4.9, -4.6  # the same score, the second's logit higher
+    logits[faint] = -5.0  # scored 1/255, but its logit is over the floor (CANDIDATE_SCORE)
+    chosen = _candidates((None, scores, None, logits), (width, height), _nothing(), 2)
+    assert chosen.tolist() == [second, first]
+    assert _candidates((None, scores, None, logits), (width, height), _nothing(), 8).tolist() == [second, first, faint]
+
+
+def test_the_int8_models_logits_are_its_scores_before_their_rounding():
+    image = Image.open(ASTRONAUT).convert("RGB").resize((320, 320))
+    _loc, scores, _landmarks, logits = FaceDetector()._run(image)
+    # the softmax rounds logits to steps of 0.065, then scores to steps of 1/255
+    assert np.abs(1 / (1 + np.exp(-logits)) - scores).max() <= 0.02
+    assert len(np.unique(logits[scores == 1 / 255])) > 10  # where the scores tie, the logits do not
+
+
+def _outputs(scores: np.ndarray) -> tuple:
+    """Network outputs with these face scores (and their logits), no boxes nor landmarks."""
+    with np.errstate(divide="ignore"):
+        return None, scores, None, np.log(scores) - np.log1p(-scores)
 
 
 def _nothing() -> _Boxes:

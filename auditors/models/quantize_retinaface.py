@@ -22,7 +22,11 @@ What it does, in order:
    writes the 36 MB of floats once, not twice as a Cast then a Sub did (on the 2016 px fine pass
    30 to 40 ms less). The first conv sees the very floats it saw before ((pixel - zero point) x 1 is
    exact), so every score is the same to the bit (folding the mean into its bias, also exact in real
-   numbers, moved int8 scores by up to 20/255 and lost a 32 px face in the mosaic).
+   numbers, moved int8 scores by up to 20/255 and lost a 32 px face in the mosaic);
+5. the class head's two logits (background, face) of every prior, fp32 as the head computes them, become
+   a fourth output, `face_logits`: the `conf` output is quantised to steps of 1/255 after its softmax, so
+   the faint places the detector ranks as mosaic candidates tie by the thousand there; their logits do
+   not (`auditors/faces.py`, `_candidates`). The other three outputs are unchanged, bit for bit.
 
 Calibration uses ONLY the public-domain / CC0 photos of the shared test set (listed below by name:
 scikit-image and darknet samples), each at two scales. No photo is stored in the repository; only
@@ -108,6 +112,24 @@ def pixels_in(path: Path, mean_bgr: np.ndarray, channel_axis: int = 1) -> None:
     onnx.save(model, str(path))
 
 
+#: the class head's logits before the quantised softmax (step 5), and the output that gives them
+CLASS_LOGITS, LOGITS_OUTPUT = "/class_head/Concat_3_output_0", "face_logits"
+
+
+def logits_out(path: Path) -> None:
+    """Rewrite the model at `path` to give its class head's fp32 logits as an output (step 5 of the module's doc)."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    graph.node.append(helper.make_node("Identity", [CLASS_LOGITS], [LOGITS_OUTPUT], name="face_logits_out"))
+    graph.output.append(helper.make_tensor_value_info(LOGITS_OUTPUT, onnx.TensorProto.FLOAT,
+                                                      ["batch_size", "priors", 2]))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
 def main(argv: list[str]) -> int:
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
@@ -141,6 +163,7 @@ def main(argv: list[str]) -> int:
                         calibrate_method=CalibrationMethod.MinMax,
                         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
     pixels_in(TARGET, MEAN_BGR)
+    logits_out(TARGET)
     import hashlib
     print(f"{TARGET.name}: {TARGET.stat().st_size} bytes, sha256 {hashlib.sha256(TARGET.read_bytes()).hexdigest()}")
     return 0
