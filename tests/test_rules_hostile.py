@@ -239,3 +239,46 @@ def test_shaming_condescension_and_put_downs_without_insult_words_are_hostile(en
 ])
 def test_look_alikes_of_shaming_and_put_downs_stay_clean(engine, text):
     assert "hostile" not in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    # sarcastic thanks to one person for a misdeed, their own words quoted back at them
+    "Big thanks to the dad in the front row who took a phone call during the anthem.",
+    "Thank you to the family who sent their son to camp with strep throat. The cabin says hi.",
+    "To the parent who needed 'just five minutes' at 3:59 on a Friday: we went home at 6.",
+    "No, your daughter's 'emergency' was not a reason to call the principal at home.",
+    # talking down: painted lines as art, thinking done for you, "read a book, Name.", a shouted correction
+    "Some of our drivers treat the crosswalk lines as decorations.",
+    "Nice to see a calculator doing all the thinking for them at the math contest.",
+    "Vaccines don't cause that. Read a book, Darren.",
+    "DISMISSAL IS AT 3:15. NOT 3:30. NOT 'AROUND THREE.'",
+    # another team put down: "a choice", their gifts and free cardio, "let us score whenever we wanted"
+    "Their halftime show was definitely... a choice.",
+    "Thanks to the Ridgeview keeper for the 6 gifts tonight 🎁",
+    "Thanks Northgate for the free workout this morning 😂",
+    "Eastdale let us shoot whenever we wanted. Very generous.",
+    "Their student section was loud... for the first two minutes.",
+    "Their back line folded like a cheap tent in the second half 😂",
+    # a named student's punishment held up as a lesson
+    "Grade 9 student Noah Fisher suspended for vaping. Let this be a lesson to everyone.",
+])
+def test_sarcastic_thanks_talking_down_and_rival_put_downs_are_hostile(engine, text):
+    assert "hostile" in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Thanks to the family in Room 12 who sent in extra mittens for the class!",
+    "Our 'Research Fair' opens Thursday in the library.",
+    "In an emergency, call 911 first, then the school office.",
+    "Kindness is a choice we make every day 💛",
+    "Pizza or pasta for the Grade 8 lunch? Either is a good choice!",
+    "Thanks for the gifts, families! The staff loved the cookie tins 🎁",
+    "Free workout in the gym for families every Saturday morning!",
+    "Read a book, Grade 4! Our reading challenge starts Monday.",
+    "Dismissal is at 3:15. Not 3:30 anymore, starting Monday.",
+    "Our fort design folded like a card table, so we rebuilt it stronger!",
+    "Senior boys DESTROYED the full-court press tonight 🔥 Final 68-51 over Port Dover.",
+    "Great game both benches! We'll see them again in the rematch.",
+])
+def test_look_alikes_of_sarcastic_thanks_and_put_downs_stay_clean(engine, text):
+    assert "hostile" not in rule_categories(engine, text)
