@@ -282,3 +282,24 @@ def test_sarcastic_thanks_talking_down_and_rival_put_downs_are_hostile(engine, t
 ])
 def test_look_alikes_of_sarcastic_thanks_and_put_downs_stay_clean(engine, text):
     assert "hostile" not in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "If I see one more coffee cup on the bleachers, the bleachers close.",
+    "Si on voit encore une voiture dans le débarcadère, on appelle la police.",
+    "If one more parent tells me how to run the book fair, they can run the book fair.",
+    "Thanks to the refs for their creative interpretation of the offside rule 🤓",
+    "Their power play tonight? It was painful, honestly 😂",
+])
+def test_ultimatums_and_jabs_at_referees_and_rivals_are_hostile(engine, text):
+    assert "hostile" in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "If one more person signs up, the bus is full!",
+    "If we see one more sunny day, the garden will bloom 🌷",
+    "Grade 11 drama: a creative interpretation of Hamlet set on the moon.",
+    "It was sad to say goodbye to our seniors tonight 💙",
+])
+def test_look_alikes_of_ultimatums_and_jabs_stay_clean(engine, text):
+    assert "hostile" not in rule_categories(engine, text)
