@@ -176,7 +176,7 @@ def test_look_alikes_of_stock_taunts_stay_clean(engine, text):
 
 @pytest.mark.parametrize("text", [
     # one person shamed or warned off in public: "to the parent who ...", "we saw", cameras and a long memory
-    "To the dad who argued with the cafeteria staff for ten minutes over a juice box: she makes $17 an hour.",
+    "To the dad who argued with the cafeteria staff over a juice box: we all saw that.",
     "Dear driver in the red pickup who cut off our crossing guard this morning: we have cameras.",
     "The family who took all the free mittens from the coat drive: we saw. The whole lobby saw.",
     "Shoutout to whoever cut the pizza line today. Everyone saw you, everyone is talking about it.",
@@ -213,6 +213,7 @@ def test_shaming_condescension_and_put_downs_without_insult_words_are_hostile(en
     "To the family who donated the new reading chairs: thank you so much!",
     "To the parent who found Mia's glasses on the field, we're so grateful.",
     "To the family who asked about the dress code on our last post: we're happy to talk it through. Please call the office.",
+    "To the parent who asked about concert parking: the map is on page 2 of the newsletter.",
     "Everyone saw you shine at the spring concert, Grade 3! 🎶",
     "We have cameras for the robotics team's livestream, come watch Saturday!",
     "Elephants have a long memory, Grade 2 learned at the zoo today 🐘",
