@@ -304,3 +304,29 @@ def test_ultimatums_and_jabs_at_referees_and_rivals_are_hostile(engine, text):
 ])
 def test_look_alikes_of_ultimatums_and_jabs_stay_clean(engine, text):
     assert "hostile" not in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Congrats to our chess team on first place! And to Eastdale for finishing… somewhere.",
+    "To the driver who keeps idling by the door: we see you. 👀",
+    "We know it's you, Room 14. Return the stapler.",
+    "Thanks for all the 'helpful' comments about the new bell schedule.",
+    "Happy to explain the bus routes to those parents again. Slowly.",
+    "We read every email, which is more than can be said for the newsletter's readers.",
+    "Most families manage to label a coat. Just saying.",
+    "Cancelling a game over a light drizzle? Couldn't be us.",
+    "Nice bridge design, Central. Did the Grade 1s build it, or was that on purpose?",
+])
+def test_pauses_fragments_and_asides_that_talk_down_are_hostile(engine, text):
+    assert "hostile" in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "We see you working so hard before exams, Grade 12s! 💪",
+    "And the winner of the coat drive is… everyone!",
+    "Our helpers explained the science fair rules slowly and clearly for the Grade 1s.",
+    "Many families manage busy mornings with our before-care program, now open for registration.",
+    "Guess who visited the library today? It was us, with the Grade 2s!",
+])
+def test_look_alikes_of_pauses_and_asides_stay_clean(engine, text):
+    assert "hostile" not in rule_categories(engine, text)
