@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_text_senses import engine, rule_categories  # noqa: F401 (the shared fixture)
+from tests.test_text_senses import engine, rule_categories, severities  # noqa: F401 (the shared fixture)
 
 
 @pytest.mark.parametrize("text", [
@@ -330,3 +330,11 @@ def test_pauses_fragments_and_asides_that_talk_down_are_hostile(engine, text):
 ])
 def test_look_alikes_of_pauses_and_asides_stay_clean(engine, text):
     assert "hostile" not in rule_categories(engine, text)
+
+
+def test_one_weak_signal_of_talking_down_is_medium_and_a_clear_callout_high(engine):
+    # one inferential rule hit the text model does not confirm is a single weak signal: never `high`
+    assert severities(engine, "Some of our drivers treat the crosswalk lines as decorations.") == {"hostile": "medium"}
+    assert severities(engine, "Their halftime show was definitely... a choice.") == {"hostile": "medium"}
+    callout = "Two Grade 11s were caught vaping in the band room. You know who you are, and so does the office."
+    assert severities(engine, callout)["hostile"] == "high"
