@@ -1,4 +1,4 @@
-"""hostile: profanity (masked or leetspeak too), insults, sarcasm aimed at parents or students, confrontational replies, harassment and rules that conflict with the Ontario Human Rights Code. Firm but polite corrections and sports enthusiasm are left alone.
+"""hostile: profanity (masked or leetspeak too), insults, sarcasm aimed at parents or students, confrontational replies, harassment, public shaming, condescension, put-downs of other teams and rules that conflict with the Ontario Human Rights Code. Firm but polite corrections and sports enthusiasm are left alone.
 
 The words are in config/rules/hostile.toml; the method is auditors.text.RuleAuditor.
 """
