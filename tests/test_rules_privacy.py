@@ -102,6 +102,8 @@ def test_the_same_words_about_a_named_child_still_flag(engine, text):
     "Marcus Lee in grade 7 has a court date Thursday, so he will miss the field trip.",
     "BRAVO À L'ÉQUIPE! SAUF LÉO GAGNON, SUSPENDU POUR DEUX MATCHS.",
     "Hockey update: these players are ineligible until their marks improve: Sam Ortiz, Leah Chen.",
+    "Noah in Ms. Park's class was sent home again this week for fighting.",
+    "Bus 9 update: new afternoon stop at 31 Willow Crescent for Ella Brooks starting Tuesday.",
 ])
 def test_legal_and_discipline_information_about_a_named_child_is_flagged(engine, text):  # noqa: F811
     assert "privacy" in labels(engine, text)
@@ -111,6 +113,7 @@ def test_legal_and_discipline_information_about_a_named_child_is_flagged(engine,
     "Bus 4 kids keep leaving wrappers on the seats. Driver Gary is not amused. You're all on snack probation 🙃",
     "Grade 11 law class toured the family court with Justice Amy Ross as our guest speaker.",
     "Congrats to Jordan Ellis on winning the mock trial as defence counsel!",
+    "Route 3 update: the bus will stop at 140 King Street for the new subdivision starting Monday.",
 ])
 def test_legal_words_without_a_named_childs_case_are_left_alone(engine, text):  # noqa: F811
     assert "privacy" not in rules_alone(engine, text)
