@@ -114,6 +114,8 @@ def test_legal_and_discipline_information_about_a_named_child_is_flagged(engine,
     "Grade 11 law class toured the family court with Justice Amy Ross as our guest speaker.",
     "Congrats to Jordan Ellis on winning the mock trial as defence counsel!",
     "Route 3 update: the bus will stop at 140 King Street for the new subdivision starting Monday.",
+    "Ms. Reyes was 'arrested' at recess for wearing socks with sandals. Bail was set at $2 for Terry Fox.",
+    "Principal Joe Hart goes to jail at noon unless we raise $500 for the food bank!",
 ])
 def test_legal_words_without_a_named_childs_case_are_left_alone(engine, text):  # noqa: F811
     assert "privacy" not in rules_alone(engine, text)
