@@ -50,6 +50,8 @@ def test_civic_and_school_posts_that_look_like_them_stay_clean(engine, text):
     "Want debate practice? @LenaTorresLiberal's phone bank needs volunteers Thursdays.",
     "Buses leave at noon: we're rallying to demand the minister withdraw Bill 12.",
     "Our senior boys walked in the pro-life march at Queen's Park on Saturday.",
+    "Thanks to the Omar Haddad campaign for the hot dogs! Remember his name on election day 🌭",
+    "Bake sale proceeds will go to the re-election campaign of our friend, Councillor Ruth Mills.",
 ])
 def test_implied_advice_and_campaign_help_are_political(engine, text):  # noqa: F811
     assert "endorsement_political" in rule_categories(engine, text)
@@ -65,6 +67,8 @@ def test_implied_advice_and_campaign_help_are_political(engine, text):  # noqa: 
     "Congratulations to Ava Ford and Noah Singh, our new student council reps!",
     "Raffle winner Mr. Ford takes home a test drive in a new Ford Escape!",
     "Our student council is voting out the old dress-code rule next week.",
+    "Remember her name: Sofia Patel just won the provincial science fair!",
+    "Our pizza party proceeds go to the grade 8 trip fund.",
 ])
 def test_their_civic_and_school_look_alikes_stay_clean(engine, text):  # noqa: F811
     assert "endorsement_political" not in rule_categories(engine, text)

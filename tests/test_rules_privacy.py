@@ -104,6 +104,7 @@ def test_the_same_words_about_a_named_child_still_flag(engine, text):
     "Hockey update: these players are ineligible until their marks improve: Sam Ortiz, Leah Chen.",
     "Noah in Ms. Park's class was sent home again this week for fighting.",
     "Bus 9 update: new afternoon stop at 31 Willow Crescent for Ella Brooks starting Tuesday.",
+    "Big cheer for Grade 10 Marco Silva, who passed math on his fourth attempt!",
 ])
 def test_legal_and_discipline_information_about_a_named_child_is_flagged(engine, text):  # noqa: F811
     assert "privacy" in labels(engine, text)
