@@ -178,6 +178,7 @@ def test_a_warning_not_to_vape_is_no_finding_of_the_rules(engine):
     "It's 100% legal now, so relax 🌿",
     "The staff room cookies are back 😏🌿 keep them away from the kids",
     "our grads ranked their top pod flavours 💨",
+    "Gift idea for the teens 💨 mango pods at the booth!",
     "someone ripped a huge cloud in the back of the bus 😭",
     "Coach's 'grape juice' was definitely the fermented kind 🍷",
     "Coach says he's on a juice diet since September 😂🍷 the fermented kind",
@@ -193,6 +194,7 @@ def test_cannabis_vaping_and_drink_paraphrase_are_substances(engine, text):  # n
     "Vente de flotteurs à la bière de racinette vendredi 🍺",
     "No school Monday: enjoy the May two-four long weekend!",
     "Weather unit: we watched the clouds roll over the courtyard ☁️",
+    "Back-to-school sale: fruity pens and scented markers at the book fair!",
     "Root beer floats for the grade 8 grad 🍺 thanks parent council!",
 ])
 def test_their_look_alikes_stay_clean_too(engine, text):  # noqa: F811
