@@ -426,9 +426,10 @@ class FullNames:
         return False
 
 
-#: Words after which two title-cased words are read as a person's name in a post without case.
+#: Words after which two title-cased words are read as a person's name in a post without case (a praise, a
+#: welcome, or the one left out of it: "bravo à nos joueurs, sauf étienne lavoie").
 _INTRODUCERS = frozenset({"to", "congrats", "congratulations", "welcome", "shoutout", "kudos", "bravo", "félicitations",
-                          "student", "meet", "élève"})
+                          "student", "meet", "élève", "except", "sauf", "sees"})
 
 
 class NamedChild:

@@ -156,3 +156,35 @@ def test_the_model_does_not_veto_a_word_spelled_out_or_disguised(engine, text): 
 ])
 def test_their_look_alikes_stay_clean(engine, text, alt):  # noqa: F811
     assert "explicit" not in rules_alone(engine, text, alt)
+
+
+# Sexual puns without an explicit word (issue 12): calculator words, a masked "c*me", owls' hooters beside melons,
+# 'toys' for grown-ups, and phrases that turn sexual beside a leer or a blush. Firm: the model may not veto them.
+@pytest.mark.parametrize("text", [
+    "Calculator tricks in grade 9 math: 5318008 upside down never gets old 😂",
+    "new pen15 club merch at the spirit store lol",
+    "Tournament recap: we c*me, we saw, we won 😏",
+    "Grad hoodie slogan: we came, we saw, we did it till sunrise 😂",
+    "Nature club spotted some massive hooters on the trail 👀🍈",
+    "Silent auction: a basket of 'toys' for the grown-ups 😳",
+    "The new gym teacher will check you out any time 😉 physicals on Monday",
+    "Footlong fundraiser: who can take the whole thing? 😳🥖",
+    "Our libero takes it from every angle 😏",
+    "Coach Lee is looking like a whole snack today 🥵",
+    "Who on the cheer squad has the best 🍑? Comment below",
+])
+def test_sexual_puns_without_explicit_words_are_flagged(engine, text):  # noqa: F811
+    assert "explicit" in labels(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "We came, we saw, we conquered the regional finals 🏆",
+    "Owl prowl tonight: listen for the great horned hooters 🦉",
+    "Our nurse will check you out at the flu clinic, bring your health card.",
+    "The footlong subs were huge, could anyone fit the whole thing? 🥪",
+    "Toys for Tots drive: new toys for the grade 1s at the front office.",
+    "Best 🍑 cobbler in the county at our fall fair bake sale!",
+    "Our school's phone number is 519-555-8008, extension 5.",
+])
+def test_their_innocent_look_alikes_stay_clean(engine, text):  # noqa: F811
+    assert "explicit" not in rules_alone(engine, text)

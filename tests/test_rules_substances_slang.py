@@ -168,3 +168,42 @@ def test_look_alikes_of_vaping_slang_stay_clean(engine, text):
 
 def test_a_warning_not_to_vape_is_no_finding_of_the_rules(engine):
     assert "substances" not in rule_categories(engine, "Don't vape, kids: our nurse explains why on Friday.")
+
+
+# Slang and paraphrase without the usual words (issue 12): Mary Jane beside a leaf, a 'special' greenhouse, a leaf
+# beside a wink, vape pods by flavour, ripping clouds, "the fermented kind".
+@pytest.mark.parametrize("text", [
+    "weekend plans: mary jane and a campfire 🔥🍃",
+    "Field trip to Uncle Dave's 'special' greenhouse next week 😂",
+    "It's 100% legal now, so relax 🌿",
+    "The staff room cookies are back 😏🌿 keep them away from the kids",
+    "our grads ranked their top pod flavours 💨",
+    "Gift idea for the teens 💨 mango pods at the booth!",
+    "someone ripped a huge cloud in the back of the bus 😭",
+    "Coach's 'grape juice' was definitely the fermented kind 🍷",
+    "Coach says he's on a juice diet since September 😂🍷 the fermented kind",
+])
+def test_cannabis_vaping_and_drink_paraphrase_are_substances(engine, text):  # noqa: F811
+    assert "substances" in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Our earth day garden 🌿😂 the kids got so muddy!",
+    "Mint tea tasting in the culinary class 🌿😉",
+    "Mary Jane Watson won the costume contest 🕷️",
+    "Vente de flotteurs à la bière de racinette vendredi 🍺",
+    "No school Monday: enjoy the May two-four long weekend!",
+    "Weather unit: we watched the clouds roll over the courtyard ☁️",
+    "Back-to-school sale: fruity pens and scented markers at the book fair!",
+    "Root beer floats for the grade 8 grad 🍺 thanks parent council!",
+])
+def test_their_look_alikes_stay_clean_too(engine, text):  # noqa: F811
+    assert "substances" not in rule_categories(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Apple juice for the kids at the BBQ, and for the staff social after, the 🍺 is on council!",
+    "Non-alcoholic punch for the students, and the staff beer garden opens at 4 🍺",
+])
+def test_an_innocent_drink_cancels_only_the_drink_it_names(engine, text):  # noqa: F811
+    assert "substances" in rule_categories(engine, text)
