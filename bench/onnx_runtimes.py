@@ -17,13 +17,12 @@ import csv
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.eval_images import drawn_flyers, pin_to_one_core, real_text_images  # noqa: E402
+from bench.eval_images import drawn_flyers, fastest_run_ms, pin_to_one_core, real_text_images  # noqa: E402
 
 
 class OpenVinoSession:
@@ -75,16 +74,6 @@ class Recorder:
         if self.first is None:
             self.first = {k: v.copy() for k, v in input_feed.items()}
         return self.session.run(output_names, input_feed, run_options)
-
-
-def cpu_ms(session, feed, rounds: int) -> float:
-    session.run(None, feed)
-    runs = []
-    for _ in range(rounds):
-        start = time.process_time()
-        session.run(None, feed)
-        runs.append((time.process_time() - start) * 1000)
-    return min(runs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,12 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     for key in models:
         times = []
         for name, feed in inputs[key]:
-            times.append((cpu_ms(ort_sessions[key], feed, args.rounds), cpu_ms(ov_sessions[key], feed, args.rounds)))
+            times.append((fastest_run_ms(ort_sessions[key], feed, args.rounds),
+                          fastest_run_ms(ov_sessions[key], feed, args.rounds)))
         sizes = sorted(((feed_size(feed), i) for i, (_, feed) in enumerate(inputs[key])))
         middle = sizes[len(sizes) // 2][1]
         ort_median, ov_median = statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
         static = OpenVinoSession(models[key], args.precision, next(iter(inputs[key][middle][1].values())).shape)
-        static_ms = cpu_ms(static, inputs[key][middle][1], args.rounds)
+        static_ms = fastest_run_ms(static, inputs[key][middle][1], args.rounds)
         totals["static"] += static_ms
         totals["ort"] += times[middle][0]
         totals["ov"] += times[middle][1]
