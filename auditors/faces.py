@@ -161,6 +161,13 @@ class Face:
         """The longer side of the box, in pixels of the original image."""
         return max(self.w, self.h)
 
+    def overlap(self, other: "Face") -> float:
+        """Intersection over union of the two boxes (0: apart, 1: the same box)."""
+        w = max(0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
+        h = max(0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
+        union = self.w * self.h + other.w * other.h - w * h
+        return w * h / union if union else 0.0
+
     def to_dict(self) -> dict:
         return {"box": self.box, "score": round(self.score, 4)}
 

@@ -62,7 +62,7 @@ def _ort_view(model):
 
 
 class Recorder:
-    """Wraps a session: keeps the first input each photo gives it (`take` empties it between photos)."""
+    """Wraps a session: keeps the first input it is given (one `Recorder` per photo)."""
 
     def __init__(self, session):
         self.session, self.first = session, None
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     def analyse(image, size):
         small = small_copy(image)
         faces = detector.detect(image, size, small)
-        return ([f.box for f in faces], [f.score for f in faces]), scorer.score(small), reader.looks_like_text(small)
+        return faces, scorer.score(small), reader.looks_like_text(small)
 
     print(f"onnxruntime {onnxruntime.__version__}, openvino {openvino.__version__} ({args.precision})")
     with open(args.images / "labels.csv", newline="", encoding="utf-8") as handle:
@@ -126,10 +126,10 @@ def main(argv: list[str] | None = None) -> int:
             inputs[key].append((name, recorder.first))
         use(ov_sessions)
         ov_found = analyse(image, size)
-        if len(ort_found[0][0]) != len(ov_found[0][0]):
-            differences["faces"].append(f"{name}: {len(ort_found[0][0])} -> {len(ov_found[0][0])} faces")
+        if len(ort_found[0]) != len(ov_found[0]):
+            differences["faces"].append(f"{name}: {len(ort_found[0])} -> {len(ov_found[0])} faces")
         else:
-            differences["least_iou"].append((least_iou(ort_found[0][0], ov_found[0][0]), name))
+            differences["least_iou"].append((least_overlap(ort_found[0], ov_found[0]), name))
         differences["explicit"].append((abs(ort_found[1] - ov_found[1]), name, ort_found[1], ov_found[1]))
         if ort_found[2] != ov_found[2]:
             differences["gate"].append(f"{name}: {ort_found[2]} -> {ov_found[2]}")
@@ -184,13 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def least_iou(boxes: list, others: list) -> float:
-    """The least, over `boxes` (x, y, w, h), of the best IoU with any of `others`."""
-    def iou(a, b):
-        w = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-        h = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-        return w * h / (a[2] * a[3] + b[2] * b[3] - w * h)
-    return min((max(iou(a, b) for b in others) for a in boxes), default=1.0)
+def least_overlap(faces: list, others: list) -> float:
+    """The least, over `faces`, of the best overlap (IoU) with any of `others`."""
+    return min((max(face.overlap(other) for other in others) for face in faces), default=1.0)
 
 
 def feed_size(feed) -> int:

@@ -14,13 +14,6 @@ from auditors.image_analysis import ImageSettings
 ASTRONAUT = Path(__file__).resolve().parent / "fixtures" / "images" / "astronaut.jpg"
 
 
-def _iou(a, b) -> float:
-    ax2, ay2, bx2, by2 = a.x + a.w, a.y + a.h, b.x + b.w, b.y + b.h
-    w = max(0, min(ax2, bx2) - max(a.x, b.x))
-    h = max(0, min(ay2, by2) - max(a.y, b.y))
-    return w * h / (a.w * a.h + b.w * b.h - w * h)
-
-
 def test_model_files_match_their_digests():
     assert faces.model_digest(faces.MODEL_PATH) == faces.MODEL_SHA256
     assert faces.model_digest(faces.FP32_MODEL_PATH) == faces.FP32_MODEL_SHA256
@@ -32,7 +25,7 @@ def test_int8_and_fp32_find_the_same_face():
     (int8,) = FaceDetector().detect(image)
     (fp32,) = FaceDetector(precision="fp32").detect(image)
     assert int8.score >= 0.9 and fp32.score >= 0.9
-    assert _iou(int8, fp32) > 0.8, (int8, fp32)
+    assert int8.overlap(fp32) > 0.8, (int8, fp32)
 
 
 def test_model_precision_is_part_of_the_cache_key():
@@ -45,3 +38,12 @@ def test_model_precision_is_part_of_the_cache_key():
 def test_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="precision"):
         FaceDetector(precision="fp16")
+
+
+def test_overlap_is_intersection_over_union():
+    box = faces.Face(10, 10, 20, 20, 0.9)
+    assert box.overlap(box) == 1.0
+    assert box.overlap(faces.Face(40, 40, 20, 20, 0.9)) == 0.0
+    assert box.overlap(faces.Face(20, 10, 20, 20, 0.9)) == 200 / 600  # half of each: 200 shared of 600
+    empty = faces.Face(0, 0, 0, 0, 0.9)
+    assert empty.overlap(empty) == 0.0  # two empty boxes: no union, not a division by zero
