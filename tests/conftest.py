@@ -25,6 +25,16 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def engine():
+    """The bundled configuration's policy and auditors, loaded (rules compiled) once for the session: what
+    `schoolaudit classify` runs (helpers in tests/rule_checks.py)."""
+    from schoolaudit.commands.classify import load
+    from schoolaudit.config import DEFAULT_CONFIG_DIR
+
+    return load(str(DEFAULT_CONFIG_DIR))
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.is_dir():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_text_senses import engine, rule_categories  # noqa: F401 (the shared fixture)
+from tests.rule_checks import rule_categories
 
 
 @pytest.mark.parametrize("text", [

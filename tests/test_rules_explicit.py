@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_text_senses import engine, labels, rules_alone  # noqa: F401 (the shared fixture)
+from tests.rule_checks import labels, rules_alone
 
 
 @pytest.mark.parametrize(("text", "alt"), [
@@ -30,7 +30,7 @@ from tests.test_text_senses import engine, labels, rules_alone  # noqa: F401 (th
     ("Lost phone found in the gym 📱", ("Screenshot of sexually explicit messages on the lock screen",)),
     ("Murale terminée !", ("Un dessin de pénis dans un coin de la murale",)),
 ])
-def test_innuendo_without_an_innocent_reading_is_flagged(engine, text, alt):  # noqa: F811
+def test_innuendo_without_an_innocent_reading_is_flagged(engine, text, alt):
     assert "explicit" in rules_alone(engine, text, alt)
 
 
@@ -39,7 +39,7 @@ def test_innuendo_without_an_innocent_reading_is_flagged(engine, text, alt):  # 
     "Look at the size of this one 🍆 the grade 11 ceramics kiln is full of surprises",
     "Tag the teacher you'd smash 😏 we won't tell",
 ])
-def test_the_model_does_not_veto_a_firm_innuendo(engine, text):  # noqa: F811
+def test_the_model_does_not_veto_a_firm_innuendo(engine, text):
     assert "explicit" in labels(engine, text)
 
 
@@ -78,7 +78,7 @@ def test_the_model_does_not_veto_a_firm_innuendo(engine, text):  # noqa: F811
     ("Grade 9 health: consent and sexting. Sending sexual images of minors is illegal.", ()),
     ("Cyber safety night for parents: what to do if your child receives sexual messages.", ()),
 ])
-def test_innocent_look_alikes_are_left_alone(engine, text, alt):  # noqa: F811
+def test_innocent_look_alikes_are_left_alone(engine, text, alt):
     assert "explicit" not in rules_alone(engine, text, alt)
 
 
@@ -86,7 +86,7 @@ def test_innocent_look_alikes_are_left_alone(engine, text, alt):  # noqa: F811
     "Cherry popped! First snow of the year ❄️",
     "Thicc milkshakes at the spring fair 😂",
 ])
-def test_crude_words_with_an_innocent_reading_are_left_to_the_model(engine, text):  # noqa: F811
+def test_crude_words_with_an_innocent_reading_are_left_to_the_model(engine, text):
     assert "explicit" in rules_alone(engine, text) and "explicit" not in labels(engine, text)
 
 
@@ -133,7 +133,7 @@ def test_the_masked_rule_knows_every_word_of_sexual_words_it_does_not_leave_to_i
     ("send n00ds 🍜 noodle day is Friday", ()),
     ("Our new gym teacher is a whole snack 😍", ()),
 ])
-def test_nudity_and_crude_words_in_other_guises_are_explicit(engine, text, alt):  # noqa: F811
+def test_nudity_and_crude_words_in_other_guises_are_explicit(engine, text, alt):
     assert "explicit" in rules_alone(engine, text, alt)
 
 
@@ -141,7 +141,7 @@ def test_nudity_and_crude_words_in_other_guises_are_explicit(engine, text, alt):
     "P-O-R-N is not a spelling word, grade 7 😑",
     "Ce soir on va b@is3r les Loups 😈",
 ])
-def test_the_model_does_not_veto_a_word_spelled_out_or_disguised(engine, text):  # noqa: F811
+def test_the_model_does_not_veto_a_word_spelled_out_or_disguised(engine, text):
     assert "explicit" in labels(engine, text)
 
 
@@ -154,7 +154,7 @@ def test_the_model_does_not_veto_a_word_spelled_out_or_disguised(engine, text): 
     ("Apples are a healthy snack, and grapes are a whole lot of fun", ()),
     ("Send noodles and broth to the food drive table 🍜", ()),
 ])
-def test_their_look_alikes_stay_clean(engine, text, alt):  # noqa: F811
+def test_their_look_alikes_stay_clean(engine, text, alt):
     assert "explicit" not in rules_alone(engine, text, alt)
 
 
@@ -173,7 +173,7 @@ def test_their_look_alikes_stay_clean(engine, text, alt):  # noqa: F811
     "Coach Lee is looking like a whole snack today 🥵",
     "Who on the cheer squad has the best 🍑? Comment below",
 ])
-def test_sexual_puns_without_explicit_words_are_flagged(engine, text):  # noqa: F811
+def test_sexual_puns_without_explicit_words_are_flagged(engine, text):
     assert "explicit" in labels(engine, text)
 
 
@@ -186,5 +186,5 @@ def test_sexual_puns_without_explicit_words_are_flagged(engine, text):  # noqa: 
     "Best 🍑 cobbler in the county at our fall fair bake sale!",
     "Our school's phone number is 519-555-8008, extension 5.",
 ])
-def test_their_innocent_look_alikes_stay_clean(engine, text):  # noqa: F811
+def test_their_innocent_look_alikes_stay_clean(engine, text):
     assert "explicit" not in rules_alone(engine, text)

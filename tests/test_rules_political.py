@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_text_senses import engine, rule_categories  # noqa: F401 (the shared fixture)
+from tests.rule_checks import rule_categories
 
 
 @pytest.mark.parametrize("text", [
@@ -53,7 +53,7 @@ def test_civic_and_school_posts_that_look_like_them_stay_clean(engine, text):
     "Thanks to the Omar Haddad campaign for the hot dogs! Remember his name on election day 🌭",
     "Bake sale proceeds will go to the re-election campaign of our friend, Councillor Ruth Mills.",
 ])
-def test_implied_advice_and_campaign_help_are_political(engine, text):  # noqa: F811
+def test_implied_advice_and_campaign_help_are_political(engine, text):
     assert "endorsement_political" in rule_categories(engine, text)
 
 
@@ -70,5 +70,5 @@ def test_implied_advice_and_campaign_help_are_political(engine, text):  # noqa: 
     "Remember her name: Sofia Patel just won the provincial science fair!",
     "Our pizza party proceeds go to the grade 8 trip fund.",
 ])
-def test_their_civic_and_school_look_alikes_stay_clean(engine, text):  # noqa: F811
+def test_their_civic_and_school_look_alikes_stay_clean(engine, text):
     assert "endorsement_political" not in rule_categories(engine, text)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_text_senses import engine, labels, rules_alone  # noqa: F401 (the shared fixture)
+from tests.rule_checks import labels, rules_alone
 
 
 @pytest.mark.parametrize(("text", "alt"), [
@@ -33,7 +33,7 @@ from tests.test_text_senses import engine, labels, rules_alone  # noqa: F401 (th
     ("Sean McAllister's mom says he is finally in remission 🎉", ()),
     ("Huge thanks to Coach for driving. nina r's inhaler is in the first aid kit.", ()),
 ])
-def test_privacy_without_capitals_is_found_by_the_rules(engine, text, alt):  # noqa: F811
+def test_privacy_without_capitals_is_found_by_the_rules(engine, text, alt):
     assert "privacy" in rules_alone(engine, text, alt)
 
 
@@ -61,7 +61,7 @@ def test_privacy_without_capitals_is_found_by_the_rules(engine, text, alt):  # n
     ("Flu season in grade 3: if your child is sick, please keep them home.", ()),
     ("Lice check in grade 2 tomorrow; if your child has lice, keep them home.", ()),
 ])
-def test_lower_case_look_alikes_are_left_alone(engine, text, alt):  # noqa: F811
+def test_lower_case_look_alikes_are_left_alone(engine, text, alt):
     assert "privacy" not in rules_alone(engine, text, alt)
 
 
@@ -69,7 +69,7 @@ def test_lower_case_look_alikes_are_left_alone(engine, text, alt):  # noqa: F811
     "Congrats to Maya Chen (Gr 11), who finished 40 hours of community service this term!",
     "Cell phones are banned from the gym. Congrats to Liam (Gr 4) on his science fair ribbon!",
 ])
-def test_a_named_child_beside_an_ordinary_school_word_is_left_alone(engine, text):  # noqa: F811
+def test_a_named_child_beside_an_ordinary_school_word_is_left_alone(engine, text):
     assert "privacy" not in rules_alone(engine, text)
 
 
@@ -106,7 +106,7 @@ def test_the_same_words_about_a_named_child_still_flag(engine, text):
     "Bus 9 update: new afternoon stop at 31 Willow Crescent for Ella Brooks starting Tuesday.",
     "Big cheer for Grade 10 Marco Silva, who passed math on his fourth attempt!",
 ])
-def test_legal_and_discipline_information_about_a_named_child_is_flagged(engine, text):  # noqa: F811
+def test_legal_and_discipline_information_about_a_named_child_is_flagged(engine, text):
     assert "privacy" in labels(engine, text)
 
 
@@ -118,5 +118,5 @@ def test_legal_and_discipline_information_about_a_named_child_is_flagged(engine,
     "Ms. Reyes was 'arrested' at recess for wearing socks with sandals. Bail was set at $2 for Terry Fox.",
     "Principal Joe Hart goes to jail at noon unless we raise $500 for the food bank!",
 ])
-def test_legal_words_without_a_named_childs_case_are_left_alone(engine, text):  # noqa: F811
+def test_legal_words_without_a_named_childs_case_are_left_alone(engine, text):
     assert "privacy" not in rules_alone(engine, text)

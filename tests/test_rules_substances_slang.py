@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_text_senses import engine, labels, rule_categories  # noqa: F401 (the shared fixture)
+from tests.rule_checks import labels, rule_categories
 
 
 @pytest.mark.parametrize("text", [
@@ -183,7 +183,7 @@ def test_a_warning_not_to_vape_is_no_finding_of_the_rules(engine):
     "Coach's 'grape juice' was definitely the fermented kind 🍷",
     "Coach says he's on a juice diet since September 😂🍷 the fermented kind",
 ])
-def test_cannabis_vaping_and_drink_paraphrase_are_substances(engine, text):  # noqa: F811
+def test_cannabis_vaping_and_drink_paraphrase_are_substances(engine, text):
     assert "substances" in rule_categories(engine, text)
 
 
@@ -197,7 +197,7 @@ def test_cannabis_vaping_and_drink_paraphrase_are_substances(engine, text):  # n
     "Back-to-school sale: fruity pens and scented markers at the book fair!",
     "Root beer floats for the grade 8 grad 🍺 thanks parent council!",
 ])
-def test_their_look_alikes_stay_clean_too(engine, text):  # noqa: F811
+def test_their_look_alikes_stay_clean_too(engine, text):
     assert "substances" not in rule_categories(engine, text)
 
 
@@ -205,5 +205,5 @@ def test_their_look_alikes_stay_clean_too(engine, text):  # noqa: F811
     "Apple juice for the kids at the BBQ, and for the staff social after, the 🍺 is on council!",
     "Non-alcoholic punch for the students, and the staff beer garden opens at 4 🍺",
 ])
-def test_an_innocent_drink_cancels_only_the_drink_it_names(engine, text):  # noqa: F811
+def test_an_innocent_drink_cancels_only_the_drink_it_names(engine, text):
     assert "substances" in rule_categories(engine, text)

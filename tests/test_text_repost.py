@@ -1,20 +1,12 @@
 """Reposted and quoted text is audited like the account's own, and findings say it is reposted content."""
 from __future__ import annotations
 
-import pytest
-
 from auditors.base import AuditContext
 from auditors.registry import audit_post
 from auditors.text import own_text, post_texts
 from records.model import Post, RepostRef
-from schoolaudit.commands.classify import classify, load
-from schoolaudit.config import DEFAULT_CONFIG_DIR
+from schoolaudit.commands.classify import classify
 from schoolaudit.corpus import record_to_post
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return load(str(DEFAULT_CONFIG_DIR))
 
 
 def record(text: str, reposted: str | None, handle: str = "@RedBarnBrew") -> dict:

@@ -12,18 +12,12 @@ from pathlib import Path
 import pytest
 
 from records.model import CATEGORIES
-from schoolaudit.commands.classify import classify, load
-from schoolaudit.config import DEFAULT_CONFIG_DIR
+from schoolaudit.commands.classify import classify
 from schoolaudit.corpus import record_to_post
 
 FIXTURES = Path(__file__).parent / "fixtures" / "text"
 RECORDS = [json.loads(line) for path in sorted(FIXTURES.glob("*.jsonl"))
            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return load(str(DEFAULT_CONFIG_DIR))
 
 
 def run(engine, record):

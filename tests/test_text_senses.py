@@ -3,44 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditors.base import AuditContext
-from auditors.text import RuleAuditor
-from schoolaudit.commands.classify import classify, load
-from schoolaudit.config import DEFAULT_CONFIG_DIR
-from schoolaudit.corpus import record_to_post
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return load(str(DEFAULT_CONFIG_DIR))
-
-
-def labels(engine, text: str) -> list[str]:
-    post, account = record_to_post({"id": "p", "text": text, "image_alt": [], "repost_of": None})
-    return classify(post, account, *engine)["labels"]
-
-
-def rule_labels(engine, text: str) -> list[str]:
-    """Categories the rules find (the statistical model's findings left out)."""
-    post, account = record_to_post({"id": "p", "text": text, "image_alt": [], "repost_of": None})
-    return [f["category"] for f in classify(post, account, *engine)["findings"] if "statistical model" not in f["explanation"]]
-
-
-def rules_alone(engine, text: str, alt: tuple[str, ...] = ()) -> list[str]:
-    """Categories the rules files find, before the statistical model has its say (vetoes included)."""
-    policy, auditors = engine
-    post, account = record_to_post({"id": "p", "text": text, "image_alt": list(alt), "repost_of": None})
-    return [f.category for a in auditors if isinstance(a, RuleAuditor) for f in a.audit(post, AuditContext(policy, account))]
-
-
-def rule_categories(engine, text: str) -> set[str]:
-    """The categories of `rules_alone`, each once."""
-    return set(rules_alone(engine, text))
-
-
-def severities(engine, text: str) -> dict[str, str]:
-    post, account = record_to_post({"id": "p", "text": text, "image_alt": [], "repost_of": None})
-    return {f["category"]: f["severity"] for f in classify(post, account, *engine)["findings"]}
+from tests.rule_checks import labels, rule_labels, rules_alone, severities
 
 
 @pytest.mark.parametrize("text", [
@@ -170,9 +133,7 @@ def test_a_drink_emoji_alone_is_a_weaker_signal(engine):
     "reminder: your son liam needs his epipen at school every day",
 ])
 def test_privacy_rules_read_a_post_without_case(engine, text):
-    post, account = record_to_post({"id": "p", "text": text, "image_alt": [], "repost_of": None})
-    rule_findings = [f for f in classify(post, account, *engine)["findings"] if "statistical model" not in f["explanation"]]
-    assert [f["category"] for f in rule_findings] == ["privacy"]
+    assert rule_labels(engine, text) == ["privacy"]
 
 
 @pytest.mark.parametrize("text", ["GET WELL SOON TO OUR CUSTODIAN BOB, WE MISS YOU", "PIZZA LUNCH FRIDAY! ORDER FORMS DUE THURSDAY."])
