@@ -152,6 +152,7 @@ def test_a_use_of_a_named_pattern_that_does_not_compile_matches_nothing_and_the_
 
 @pytest.mark.parametrize("name, used", [
     ("explicit", {"look_alikes": 2, "food_and_garden": 2, "kitchen_and_market": 2}),
+    ("hostile", {"our_own_before": 2}),
     ("endorsement_commercial", {"people_and_results": 2, "public_places": 2}),
     ("privacy", {"shared_with_consent": 3}),
     ("substances", {"about_alcohol": 5, "refused_before": 2, "tobacco_litter": 2}),
