@@ -76,6 +76,30 @@ class Recorder:
         return self.session.run(output_names, input_feed, run_options)
 
 
+class Runtimes:
+    """The image models of `analyse_bytes`, run on onnxruntime's sessions or OpenVINO's in turn."""
+
+    def __init__(self, settings, precision: str):
+        from auditors.image_analysis import _models
+
+        self.detector, self.scorer, self.reader = _models(settings)
+        self.ort = {"faces": self.detector.session, "explicit": self.scorer.session,
+                    "text": self.reader.detector.session.session}
+        self.paths = {name: session._model_path for name, session in self.ort.items()}
+        self.ov = {name: OpenVinoSession(path, precision) for name, path in self.paths.items()}
+
+    def use(self, sessions: dict) -> None:
+        self.detector.session, self.scorer.session, self.reader.detector.session.session = (
+            sessions["faces"], sessions["explicit"], sessions["text"])
+
+    def analyse(self, image, size) -> tuple[list, float, bool]:
+        """The faces, the explicit score and the text gate of one decoded photo, as `analyse_bytes` finds them."""
+        from auditors.image_analysis import small_copy
+
+        small = small_copy(image)
+        return self.detector.detect(image, size, small), self.scorer.score(small), self.reader.looks_like_text(small)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=(
         "Example: nice .venv/bin/python bench/onnx_runtimes.py --openvino-site /tmp/ov/lib/python3.11/site-packages"))
@@ -88,44 +112,41 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.append(str(args.openvino_site))
     pin_to_one_core()
 
-    import numpy as np
     import onnxruntime
     import openvino
 
-    from auditors.image_analysis import ImageSettings, _models, open_image, small_copy
+    from auditors.image_analysis import ImageSettings
 
     settings = ImageSettings()
-    detector, scorer, reader = _models(settings)
-    ort_sessions = {"faces": detector.session, "explicit": scorer.session, "text": reader.detector.session.session}
-    models = {"faces": detector.session._model_path, "explicit": scorer.session._model_path,
-              "text": reader.detector.session.session._model_path}
-    ov_sessions = {name: OpenVinoSession(path, args.precision) for name, path in models.items()}
-
-    def use(sessions):
-        detector.session, scorer.session, reader.detector.session.session = (
-            sessions["faces"], sessions["explicit"], sessions["text"])
-
-    def analyse(image, size):
-        small = small_copy(image)
-        faces = detector.detect(image, size, small)
-        return faces, scorer.score(small), reader.looks_like_text(small)
-
+    runtimes = Runtimes(settings, args.precision)
     print(f"onnxruntime {onnxruntime.__version__}, openvino {openvino.__version__} ({args.precision})")
-    with open(args.images / "labels.csv", newline="", encoding="utf-8") as handle:
+    inputs = compare_decisions(runtimes, args.images, settings)
+    time_models(runtimes, inputs, args.precision, args.rounds)
+    return 0
+
+
+def compare_decisions(runtimes: Runtimes, images: Path, settings) -> dict[str, list]:
+    """Analyse each reference photo on both runtimes and print where the decisions and raw outputs differ; the
+    gate also on the flyers and pages. Returns each model's first input per photo, (photo, feed)."""
+    import numpy as np
+
+    from auditors.image_analysis import open_image, small_copy
+
+    with open(images / "labels.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    decoded = [(row["file"], *open_image((args.images / row["file"]).read_bytes(), settings.max_pixels,
+    decoded = [(row["file"], *open_image((images / row["file"]).read_bytes(), settings.max_pixels,
                                          settings.decode_side)) for row in rows]
-    inputs = {name: [] for name in models}
+    inputs = {name: [] for name in runtimes.paths}
     differences = {"faces": [], "least_iou": [], "explicit": [], "gate": []}
-    largest = {name: 0.0 for name in models}
+    largest = {name: 0.0 for name in runtimes.paths}
     for name, image, size in decoded:
-        recorders = {k: Recorder(s) for k, s in ort_sessions.items()}
-        use(recorders)
-        ort_found = analyse(image, size)
+        recorders = {k: Recorder(s) for k, s in runtimes.ort.items()}
+        runtimes.use(recorders)
+        ort_found = runtimes.analyse(image, size)
         for key, recorder in recorders.items():
             inputs[key].append((name, recorder.first))
-        use(ov_sessions)
-        ov_found = analyse(image, size)
+        runtimes.use(runtimes.ov)
+        ov_found = runtimes.analyse(image, size)
         if len(ort_found[0]) != len(ov_found[0]):
             differences["faces"].append(f"{name}: {len(ort_found[0])} -> {len(ov_found[0])} faces")
         else:
@@ -133,20 +154,20 @@ def main(argv: list[str] | None = None) -> int:
         differences["explicit"].append((abs(ort_found[1] - ov_found[1]), name, ort_found[1], ov_found[1]))
         if ort_found[2] != ov_found[2]:
             differences["gate"].append(f"{name}: {ort_found[2]} -> {ov_found[2]}")
-        for key in models:  # raw outputs on the recorded input
+        for key in runtimes.paths:  # raw outputs on the recorded input
             feed = inputs[key][-1][1]
-            for a, b in zip(ort_sessions[key].run(None, feed), ov_sessions[key].run(None, feed)):
+            for a, b in zip(runtimes.ort[key].run(None, feed), runtimes.ov[key].run(None, feed)):
                 largest[key] = max(largest[key], float(np.max(np.abs(a.astype(np.float64) - b))))
     with tempfile.TemporaryDirectory() as work:
-        flyers = drawn_flyers(args.images, Path(work)) + real_text_images(args.images)
+        flyers = drawn_flyers(images, Path(work)) + real_text_images(images)
         for _, path, _ in flyers:
             small = small_copy(open_image(path.read_bytes(), settings.max_pixels, settings.decode_side)[0])
-            use(ort_sessions)
-            ort_open = reader.looks_like_text(small)
-            use(ov_sessions)
-            if ort_open != reader.looks_like_text(small):
+            runtimes.use(runtimes.ort)
+            ort_open = runtimes.reader.looks_like_text(small)
+            runtimes.use(runtimes.ov)
+            if ort_open != runtimes.reader.looks_like_text(small):
                 differences["gate"].append(f"{path.name}: {ort_open} -> {not ort_open}")
-    use(ort_sessions)
+    runtimes.use(runtimes.ort)
     print(f"decisions on {len(decoded)} photos and {len(flyers)} flyers and pages, onnxruntime -> openvino:")
     print(f"  photos whose face count differs: {len(differences['faces'])}", *differences["faces"], sep="\n    ")
     iou, name = min(differences["least_iou"])
@@ -157,31 +178,33 @@ def main(argv: list[str] | None = None) -> int:
           f"mean {statistics.mean(d[0] for d in differences['explicit']):.4f}")
     print(f"  text gate differing: {len(differences['gate'])}", *differences["gate"], sep="\n    ")
     print("  largest raw output difference: " + ", ".join(f"{k} {v:.2e}" for k, v in largest.items()))
+    return inputs
 
-    print(f"CPU ms per model run (fastest of {args.rounds}), onnxruntime / openvino in turns:")
+
+def time_models(runtimes: Runtimes, inputs: dict[str, list], precision: str, rounds: int) -> None:
+    """CPU ms per run of each model on both runtimes in turns (median over photos, and the median photo's input),
+    and OpenVINO compiled for that one input's shape."""
+    print(f"CPU ms per model run (fastest of {rounds}), onnxruntime / openvino in turns:")
     totals = {"ort": 0.0, "ov": 0.0, "static": 0.0}
-    for key in models:
-        times = []
-        for name, feed in inputs[key]:
-            times.append((fastest_run_ms(ort_sessions[key], feed, args.rounds),
-                          fastest_run_ms(ov_sessions[key], feed, args.rounds)))
+    for key, path in runtimes.paths.items():
+        times = [(fastest_run_ms(runtimes.ort[key], feed, rounds), fastest_run_ms(runtimes.ov[key], feed, rounds))
+                 for _, feed in inputs[key]]
         sizes = sorted(((feed_size(feed), i) for i, (_, feed) in enumerate(inputs[key])))
         middle = sizes[len(sizes) // 2][1]
+        photo, feed = inputs[key][middle]
+        shape = next(iter(feed.values())).shape
         ort_median, ov_median = statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
-        static = OpenVinoSession(models[key], args.precision, next(iter(inputs[key][middle][1].values())).shape)
-        static_ms = fastest_run_ms(static, inputs[key][middle][1], args.rounds)
+        static_ms = fastest_run_ms(OpenVinoSession(path, precision, shape), feed, rounds)
         totals["static"] += static_ms
         totals["ort"] += times[middle][0]
         totals["ov"] += times[middle][1]
-        shape = "x".join(map(str, next(iter(inputs[key][middle][1].values())).shape))
         print(f"  {key}: median over photos {ort_median:.1f} / {ov_median:.1f} ({ort_median / ov_median:.2f}x); "
-              f"median photo's input ({inputs[key][middle][0]}, {shape}) {times[middle][0]:.1f} / "
+              f"median photo's input ({photo}, {'x'.join(map(str, shape))}) {times[middle][0]:.1f} / "
               f"{times[middle][1]:.1f} ({times[middle][0] / times[middle][1]:.2f}x); openvino compiled for that "
               f"shape alone {static_ms:.1f}")
     print(f"  three models on the median photo's inputs: {totals['ort']:.1f} / {totals['ov']:.1f} "
           f"({totals['ort'] / totals['ov']:.2f}x); openvino compiled for each shape {totals['static']:.1f} "
           f"({totals['ort'] / totals['static']:.2f}x)")
-    return 0
 
 
 def least_overlap(faces: list, others: list) -> float:
