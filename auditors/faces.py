@@ -64,9 +64,8 @@ _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 #: What the passes below do, in the analysis cache key: a change here must not reuse old analyses.
 PASSES_VERSION = ("10: coarse_side then max_side, fine as decoded up to 2048 px, mosaic of 72 candidates ranked "
                   "by face logit from 0.0055 at 16 px anchors 72 px apart in windows twice their box, landmark "
-                  "check, turned at 400 px, "
-                  "a large photo's close and turned at 256 px from one copy; passes at 640 px and less from the "
-                  "small copy")
+                  "check, turned at 400 px, a large photo's close and turned at 256 px from one copy; passes at "
+                  "640 px and less from the small copy")
 #: Images are scaled down to this longer side before detection (faces smaller than ~8 px at
 #: this scale are not found anyway; bigger inputs only cost time).
 DEFAULT_MAX_SIDE = 1280

@@ -9,8 +9,8 @@ and scores each category with a linear SVM trained on the project's own labelled
 Inference is numpy and plain Python: the transform reproduces scikit-learn's `TfidfVectorizer`
 (lower-case; word tokens by the model file's pattern, words of two letters or more and each emoji;
 each whitespace-separated word padded with one space for the character n-grams; sublinear tf
-`1 + log(tf)`; times idf; each vectorizer's vector L2-normalised on its own; the two concatenated), so scikit-learn is not needed at run time. The
-character n-grams of a word never depend on its neighbours, so each word's feature indices are
+`1 + log(tf)`; times idf; each vectorizer's vector L2-normalised on its own; the two concatenated),
+so scikit-learn is not needed at run time. The character n-grams of a word never depend on its neighbours, so each word's feature indices are
 computed once and cached.
 
 `TextModelAuditor` flags a category whose probability reaches its threshold (config/rules/
