@@ -21,6 +21,7 @@ from collections import Counter
 from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -219,13 +220,12 @@ def rss(count: int, prefix: str = "post", skip: tuple[int, ...] = (), image: str
 
 # -- a configuration folder for a board whose accounts live on the server -------------------------
 
-def write_config(root, accounts: dict[str, str], platform: str = "rss", **crawl) -> "Path":
+def write_config(root, accounts: dict[str, str], platform: str = "rss", **crawl) -> Path:
     """A configuration folder in `root/config`: one club account per (id -> URL), [crawl] overridden.
 
     Tests keep retries fast: `retry_backoff_seconds` defaults to 0.01 here, unless given.
     """
     import re
-    from pathlib import Path
 
     from schoolaudit.demo import write_demo_config
 
