@@ -35,8 +35,8 @@ INT8_DETECTOR_SHA256 = "69362a194e3e640607532ce19af95b035846110e23d004b90efde526
 MODEL_NAME = f"PP-OCRv6 small det int8 {INT8_DETECTOR_SHA256[:12]} + rec (rapidocr 3.10.0)"
 DETECTOR_PRECISIONS = ("int8", "fp32")
 #: How images are chosen and read, in the analysis cache key: a change here must not reuse old analyses.
-READING_VERSION = ("5: gate on stacked lines (the detector alone, one resize), read at 960 to 1280 px, lines found at up to "
-                   "640 px, by the int8 detector")
+READING_VERSION = ("5: gate on stacked lines (the detector alone, one resize), read at 960 to 1280 px, "
+                   "lines found at up to 640 px, by the int8 detector")
 #: The text detector finds the lines on a copy of the image at most this long, and the recogniser
 #: reads them in the image at the side read: the detector's memory and time grow with the area it
 #: sees (for a page: at 1280 px 350 MB and 1.9 s, at 960 px 165 MB, at 640 px 70 MB and 0.6 s),
@@ -56,7 +56,8 @@ def model_files(detector_precision: str = "int8") -> tuple[Path, Path]:
     """(detector, recogniser) ONNX files: the int8 detector of auditors/models or the wheel's fp32 one
     (`detector_precision`), the recogniser inside the installed rapidocr wheel; or `ModelMissing`."""
     if detector_precision not in DETECTOR_PRECISIONS:
-        raise ValueError(f"unknown text detector precision {detector_precision!r} (one of {', '.join(DETECTOR_PRECISIONS)})")
+        raise ValueError(f"unknown text detector precision {detector_precision!r} "
+                         f"(one of {', '.join(DETECTOR_PRECISIONS)})")
     try:
         import rapidocr
     except ImportError as exc:

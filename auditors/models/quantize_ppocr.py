@@ -8,13 +8,12 @@ detector's input step); `onnx` is not a schoolaudit dependency, so use a scratch
 /tmp/q && /tmp/q/bin/pip install -e . onnx`).
 
 What it does, in order:
-1. upgrade the graph from opset 11 to 17 (per-channel DequantizeLinear needs >= 13); the fp32 maths is
-   unchanged;
+1. upgrade the graph from opset 11 to 17, as for the other int8 models here; the fp32 maths is unchanged;
 2. `plain_convs`: drop the exporter's 147 Identity nodes and fold each convolution's bias, a separate Add
-   of a per-channel constant, into the convolution (77 of the 85 Conv and ConvTranspose nodes). Unfolded, every int8 convolution went
-   out to fp32 for its Add and back (Add, QuantizeLinear and DequantizeLinear: 27 of the 73 ms of a
-   profiled run); folded, onnxruntime fuses bias and Relu into each QLinearConv. In fp32 the same boxes
-   on every bench image;
+   of a per-channel constant, into the convolution (77 of the 85 Conv and ConvTranspose nodes). Unfolded,
+   every int8 convolution went out to fp32 for its Add and back (Add, QuantizeLinear and DequantizeLinear:
+   27 of the 73 ms of a profiled run); folded, onnxruntime fuses bias and Relu into each QLinearConv. In
+   fp32 the same boxes on every bench image;
 3. `quant_pre_process` (shape inference and ORT's basic fusions);
 4. static QDQ quantisation: uint8 activations (asymmetric), int8 weights per tensor (symmetric), MinMax
    calibration; every convolution, Add, Mul, Relu, HardSigmoid, pool, Concat and Resize in int8. Left in
