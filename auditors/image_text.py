@@ -1,8 +1,10 @@
 """Text in images (posters, flyers, slides), read on the board's own CPU.
 
 The models are PaddleOCR's PP-OCRv6 small text detection and recognition (Apache-2.0) as ONNX
-files shipped inside the `rapidocr` 3.10.0 wheel (Apache-2.0), run on onnxruntime. They are passed
-to it by path, so its model-download code is never reached. It depends on `opencv-python-headless`,
+files shipped inside the `rapidocr` 3.10.0 wheel (Apache-2.0), run on onnxruntime: the recogniser as
+it is, the detector in int8 (auditors/models/ppocrv6-det-small-int8.onnx, built from the wheel's by
+auditors/models/quantize_ppocr.py: 0.67x the bare gate's CPU, the same gate and text on the bench).
+They are passed to it by path, so its model-download code is never reached. It depends on `opencv-python-headless`,
 the only cv2 schoolaudit installs (no libGL needed on a server; nothing else here uses OpenCV).
 
 Reading costs far more than finding faces, so `TextReader.read` first runs the text detector on a
@@ -27,10 +29,14 @@ from auditors.onnx_session import lean_session
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "PP-OCRv6 small det+rec (rapidocr 3.10.0)"
-DETECTOR_FILE, RECOGNISER_FILE = "PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx"
+DETECTOR_FILE, RECOGNISER_FILE = "PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx"  # in the rapidocr wheel
+INT8_DETECTOR_PATH = Path(__file__).resolve().parent / "models" / "ppocrv6-det-small-int8.onnx"
+INT8_DETECTOR_SHA256 = "69362a194e3e640607532ce19af95b035846110e23d004b90efde52654e96aca"
+MODEL_NAME = f"PP-OCRv6 small det int8 {INT8_DETECTOR_SHA256[:12]} + rec (rapidocr 3.10.0)"
+DETECTOR_PRECISIONS = ("int8", "fp32")
 #: How images are chosen and read, in the analysis cache key: a change here must not reuse old analyses.
-READING_VERSION = "4: gate on stacked lines (the detector alone, one resize), read at 960 to 1280 px, lines found at up to 640 px"
+READING_VERSION = ("5: gate on stacked lines (the detector alone, one resize), read at 960 to 1280 px, "
+                   "lines found at up to 640 px, by the int8 detector")
 #: The text detector finds the lines on a copy of the image at most this long, and the recogniser
 #: reads them in the image at the side read: the detector's memory and time grow with the area it
 #: sees (for a page: at 1280 px 350 MB and 1.9 s, at 960 px 165 MB, at 640 px 70 MB and 0.6 s),
@@ -46,15 +52,21 @@ class ModelMissing(RuntimeError):
     """The OCR package (rapidocr and the models inside its wheel) is not installed."""
 
 
-def model_files() -> tuple[Path, Path]:
-    """(detector, recogniser) ONNX files inside the installed rapidocr wheel, or `ModelMissing`."""
+def model_files(detector_precision: str = "int8") -> tuple[Path, Path]:
+    """(detector, recogniser) ONNX files: the int8 detector of auditors/models or the wheel's fp32 one
+    (`detector_precision`), the recogniser inside the installed rapidocr wheel; or `ModelMissing`."""
+    if detector_precision not in DETECTOR_PRECISIONS:
+        raise ValueError(f"unknown text detector precision {detector_precision!r} "
+                         f"(one of {', '.join(DETECTOR_PRECISIONS)})")
     try:
         import rapidocr
     except ImportError as exc:
         raise ModelMissing(f"{exc.name or exc} is not installed; run `pip install -e .`") from exc
     folder = Path(rapidocr.__file__).parent / "models"
-    files = folder / DETECTOR_FILE, folder / RECOGNISER_FILE
-    for file in files:
+    files = INT8_DETECTOR_PATH if detector_precision == "int8" else folder / DETECTOR_FILE, folder / RECOGNISER_FILE
+    if not files[0].is_file():
+        raise ModelMissing(f"{files[0]} is missing: reinstall schoolaudit (`pip install -e .`)")
+    for file in files[1:]:
         if not file.is_file():
             raise ModelMissing(f"{file} is missing: the installed rapidocr is not 3.10.0; run `pip install -e .`")
     return files
@@ -65,10 +77,12 @@ def check_available() -> None:
 
 
 class TextReader:
-    """The text in a decoded Pillow image, or "" when it holds none."""
+    """The text in a decoded Pillow image, or "" when it holds none. `detector_precision` "fp32": the
+    wheel's own detector (the int8 one's calibration and comparisons)."""
 
-    def __init__(self, threads: int = 1, gate_side: int = 320, read_side: int = 1280, min_score: float = 0.6):
-        detector, recogniser = model_files()
+    def __init__(self, threads: int = 1, gate_side: int = 320, read_side: int = 1280, min_score: float = 0.6,
+                 detector_precision: str = "int8"):
+        detector, recogniser = model_files(detector_precision)
         from omegaconf import flag_override  # rapidocr's configuration library
         from rapidocr import RapidOCR
 
