@@ -1,14 +1,15 @@
 """Measure the text auditors with the fine-tuned MiniLM classifier as a second opinion (experiment).
 
     /tmp/ml/bin/python bench/eval_finetuned.py FT.npz [--band LO HI | --around D] [--weight W] [--only CAT,...]
-        [--posts-only] [--cache LOGITS.npz] POSTS.jsonl [--config DIR]
+        [--posts-only] [--raise-only] [--cache LOGITS.npz] POSTS.jsonl [--config DIR]
 
 FT.npz is written by auditors/models/finetune_minilm.py. The text model auditor loads a TextModel whose
 probability for a category, where the linear model's is in the cascade's band ([LO, HI), or within D of the
 category's threshold in config/rules/text_model.toml), is W x the classifier's calibrated probability +
 (1 - W) x the linear model's; elsewhere the linear model's alone: only the documents in a band pay for the
 transformer. Everything the auditor scores goes through it: posts, their candidate sentences and quoted
-evidence (with `--posts-only`, the posts' documents alone). Then bench/eval_text.py runs unchanged (the same
+evidence (with `--posts-only`, the posts' documents alone); with `--raise-only` the mix may raise the linear
+probability, never lower it. Then bench/eval_text.py runs unchanged (the same
 classify path, combine code and scores), and the share of documents and posts the classifier was asked about
 is printed. Its speed figures are not the cascade's: the classifier's logits are cached by document across the
 timed rounds (and across runs with `--cache`). Needs numpy, scipy (the forward pass) and the
@@ -40,6 +41,7 @@ class SecondOpinionTextModel(TextModel):
                  only: set[str] | None, cache: Path | None, posts: set[str] | None = None):
         super().__init__(MODEL_PATH)
         self.posts = posts  # the documents that may be mixed (None: all, sentences and quotes too)
+        self.raise_only = False
         self.classifier, self.band, self.weight, self.cache = classifier, band, weight, cache
         self.columns = np.array([only is None or c in only for c in self.categories])
         self.known: dict[str, np.ndarray] = {}
@@ -78,7 +80,10 @@ class SecondOpinionTextModel(TextModel):
             return out
         mixed = linear.copy()
         second = self.second_opinions([docs[i] for i in rows])
-        mixed[rows] = np.where(in_band[rows], self.weight * second + (1 - self.weight) * linear[rows], linear[rows])
+        opinion = self.weight * second + (1 - self.weight) * linear[rows]
+        if self.raise_only:
+            opinion = np.maximum(opinion, linear[rows])
+        mixed[rows] = np.where(in_band[rows], opinion, linear[rows])
         mixed = np.clip(mixed, 1e-9, 1 - 1e-9)
         return (np.log(mixed / (1 - mixed)) - self.scale_b) / self.scale_a
 
@@ -94,7 +99,10 @@ def around_thresholds(distance: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Example: /tmp/ml/bin/python bench/eval_finetuned.py /tmp/ft.npz --around 0.2 --weight 0.3 "
+               "--posts-only bench/data/untrained_m_posts.jsonl")
     parser.add_argument("model", type=Path, help="the .npz of finetune_minilm.py")
     parser.add_argument("--band", type=float, nargs=2, default=(0.05, 0.95), metavar=("LO", "HI"))
     parser.add_argument("--weight", type=float, default=0.5)
@@ -105,11 +113,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="mix the posts' documents only, not their sentences or quoted evidence")
     parser.add_argument("--around", type=float, help="instead of --band: within this of each category's threshold "
                                                      "(config/rules/text_model.toml)")
+    parser.add_argument("--raise-only", action="store_true", help="the mix may raise a probability, never lower it")
     args, rest = parser.parse_known_args(argv)
     band = tuple(np.array(args.band)[:, None]) if args.around is None else around_thresholds(args.around)
     posts = set(post_documents(Path(next(a for a in rest if a.endswith(".jsonl"))))) if args.posts_only else None
     model = SecondOpinionTextModel(FineTunedClassifier(args.model), band, args.weight,
                                    set(args.only.split(",")) if args.only else None, args.cache, posts)
+    model.raise_only = args.raise_only
     auditors.text_model.load_model = lambda path=None: model  # the auditor reads the model through this
     status = eval_text.main(rest)
     model.save()
