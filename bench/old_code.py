@@ -54,7 +54,7 @@ class OldAnalyser:
                                        env=revision_environment(Path(self._folder.name)))
 
     def analyse(self, path: Path) -> tuple[dict, dict[str, float]]:
-        self._child.stdin.write(f"{path}\n")
+        self._child.stdin.write(f"{Path(path).resolve()}\n")  # the child works in its own folder
         self._child.stdin.flush()
         line = self._child.stdout.readline()
         if not line:
