@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import auditors.text_model  # noqa: E402
 from auditors.models.contextual_embeddings import post_documents  # noqa: E402
 from auditors.models.finetune_minilm import FineTunedClassifier  # noqa: E402
-from auditors.text_model import MODEL_PATH, TextModel  # noqa: E402
+from auditors.text_model import MODEL_PATH, TextModel, model_settings  # noqa: E402
 from bench import eval_text  # noqa: E402
+from schoolaudit.commands.classify import load  # noqa: E402
 
 
 class SecondOpinionTextModel(TextModel):
@@ -38,10 +39,10 @@ class SecondOpinionTextModel(TextModel):
     fine-tuned classifier's (the decision values returned are those giving the mixed probabilities)."""
 
     def __init__(self, classifier: FineTunedClassifier, band: tuple, weight: float,
-                 only: set[str] | None, cache: Path | None, posts: set[str] | None = None):
+                 only: set[str] | None, cache: Path | None, posts: set[str] | None = None, raise_only: bool = False):
         super().__init__(MODEL_PATH)
         self.posts = posts  # the documents that may be mixed (None: all, sentences and quotes too)
-        self.raise_only = False
+        self.raise_only = raise_only
         self.classifier, self.band, self.weight, self.cache = classifier, band, weight, cache
         self.columns = np.array([only is None or c in only for c in self.categories])
         self.known: dict[str, np.ndarray] = {}
@@ -88,14 +89,14 @@ class SecondOpinionTextModel(TextModel):
         return (np.log(mixed / (1 - mixed)) - self.scale_b) / self.scale_a
 
 
-def around_thresholds(distance: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per category (the model's order), the band from its threshold less `distance` to its threshold plus it."""
-    import tomllib
-
-    settings = tomllib.loads((Path(__file__).resolve().parents[1] / "config" / "rules" / "text_model.toml").read_text())
-    thresholds = np.array([settings["thresholds"].get(c, settings["threshold"])
-                           for c in auditors.text_model.CATEGORIES])
-    return thresholds - distance, thresholds + distance
+def around_thresholds(distance: float, config: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per category (the model's order), the band from its threshold less `distance` to its threshold plus it:
+    the thresholds of the configuration folder the run reads (`--config`; None: as schoolaudit), as the
+    auditor reads them (a category the model may not flag: its band starts at 1)."""
+    policy, _ = load(config)
+    thresholds = model_settings(policy)["thresholds"]
+    at = np.array([thresholds.get(c, 1.0 + distance) for c in auditors.text_model.CATEGORIES])
+    return at - distance, at + distance
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,12 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--around", type=float, help="instead of --band: within this of each category's threshold "
                                                      "(config/rules/text_model.toml)")
     parser.add_argument("--raise-only", action="store_true", help="the mix may raise a probability, never lower it")
+    parser.add_argument("--config", help="configuration folder, passed on to eval_text.py (default: as schoolaudit)")
     args, rest = parser.parse_known_args(argv)
-    band = tuple(np.array(args.band)[:, None]) if args.around is None else around_thresholds(args.around)
+    rest += ["--config", args.config] if args.config else []
+    band = tuple(np.array(args.band)[:, None]) if args.around is None else around_thresholds(args.around, args.config)
     posts = set(post_documents(Path(next(a for a in rest if a.endswith(".jsonl"))))) if args.posts_only else None
     model = SecondOpinionTextModel(FineTunedClassifier(args.model), band, args.weight,
-                                   set(args.only.split(",")) if args.only else None, args.cache, posts)
-    model.raise_only = args.raise_only
+                                   set(args.only.split(",")) if args.only else None, args.cache, posts,
+                                   args.raise_only)
     auditors.text_model.load_model = lambda path=None: model  # the auditor reads the model through this
     status = eval_text.main(rest)
     model.save()

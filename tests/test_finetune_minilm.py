@@ -11,6 +11,7 @@ import pytest
 from auditors.models.finetune_minilm import batches, grouped_folds, platt
 from auditors.text_model import CATEGORIES
 from bench.eval_finetuned import SecondOpinionTextModel, around_thresholds
+from schoolaudit.demo import write_demo_config
 
 
 def test_platt_recovers_the_scaling_that_made_the_labels():
@@ -60,8 +61,7 @@ class FixedOpinion:
 
 
 def mixed_and_linear(opinion: FixedOpinion, docs: list[str], band, raise_only=False, posts=None):
-    model = SecondOpinionTextModel(opinion, band, 0.5, None, None, posts)
-    model.raise_only = raise_only
+    model = SecondOpinionTextModel(opinion, band, 0.5, None, None, posts, raise_only)
     linear = super(SecondOpinionTextModel, model).decisions(docs)
     return model.calibrated(model.decisions(docs)), model.calibrated(linear)
 
@@ -95,7 +95,12 @@ def test_raise_only_never_lowers_and_posts_only_leaves_other_documents_alone():
     np.testing.assert_allclose(mixed[1:], linear[1:], atol=1e-12)
 
 
-def test_the_band_around_thresholds_follows_the_shipped_configuration():
-    low, high = around_thresholds(0.1)
-    assert dict(zip(CATEGORIES, np.round(low + 0.1, 6)))["substances"] == 0.9
+def test_the_band_around_thresholds_follows_the_configuration_the_run_reads(tmp_path):
+    config = write_demo_config(tmp_path, "http://127.0.0.1")
+    rules = config / "rules" / "text_model.toml"
+    shipped = rules.read_text(encoding="utf-8")
+    assert "\nhostile = 0.5\n" in shipped
+    rules.write_text(shipped.replace("\nhostile = 0.5\n", "\nhostile = 0.42\n"), encoding="utf-8")
+    low, high = around_thresholds(0.1, str(config))
+    assert dict(zip(CATEGORIES, np.round(low + 0.1, 6)))["hostile"] == 0.42
     np.testing.assert_allclose(high - low, 0.2)
