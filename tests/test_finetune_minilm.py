@@ -104,3 +104,15 @@ def test_the_band_around_thresholds_follows_the_configuration_the_run_reads(tmp_
     low, high = around_thresholds(0.1, str(config))
     assert dict(zip(CATEGORIES, np.round(low + 0.1, 6)))["hostile"] == 0.42
     np.testing.assert_allclose(high - low, 0.2)
+
+
+def test_the_cache_by_text_gives_back_what_was_written_and_nothing_when_absent(tmp_path):
+    from auditors.models.contextual_embeddings import read_by_text, write_by_text
+
+    cache = tmp_path / "logits.npz"
+    assert read_by_text(cache, "logits") == {} and read_by_text(None, "logits") == {}
+    known = {"Bake sale at noon 🍪": np.arange(8, dtype=np.float32), "« Vote » ?": -np.ones(8, dtype=np.float32)}
+    write_by_text(cache, known, "logits")
+    again = read_by_text(cache, "logits")
+    assert list(again) == list(known) and all(np.array_equal(again[t], known[t]) for t in known)
+    assert [p.name for p in tmp_path.iterdir()] == ["logits.npz"]  # written whole, then moved into place

@@ -44,11 +44,7 @@ class ContextualVectors:
 
     def __init__(self, cache: Path | None = None, weights: Path | None = None):
         self.cache_path = cache
-        self.known: dict[str, np.ndarray] = {}
-        if cache is not None and cache.exists():
-            with np.load(cache, allow_pickle=False) as data:
-                texts = json.loads(data["texts"].tobytes().decode("utf-8"))
-                self.known = dict(zip(texts, data["vectors"]))
+        self.known = read_by_text(cache, "vectors")
         self._weights_folder = weights
         self._weights: dict[str, np.ndarray] | None = None
         self.tokenizer = StaticEmbedding()
@@ -84,12 +80,26 @@ class ContextualVectors:
         return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
 
     def save(self) -> None:
-        """Write the cache whole, then put it in place (several experiments may share one)."""
-        texts = list(self.known)
-        partial = self.cache_path.with_name(f"{self.cache_path.name}.{os.getpid()}.npz")
-        np.savez(partial, texts=np.frombuffer(json.dumps(texts).encode("utf-8"), dtype=np.uint8),
-                 vectors=np.stack([self.known[t] for t in texts]))
-        partial.replace(self.cache_path)
+        """Write the cache (`write_by_text`)."""
+        write_by_text(self.cache_path, self.known, "vectors")
+
+
+def read_by_text(cache: Path | None, name: str) -> dict[str, np.ndarray]:
+    """{text: row} of an .npz written by `write_by_text` (`texts`: a JSON list as UTF-8 bytes; `name`: the
+    rows); {} when there is none."""
+    if cache is None or not cache.exists():
+        return {}
+    with np.load(cache, allow_pickle=False) as data:
+        return dict(zip(json.loads(data["texts"].tobytes().decode("utf-8")), data[name]))
+
+
+def write_by_text(cache: Path, known: dict[str, np.ndarray], name: str) -> None:
+    """Write {text: row} whole, then put it in place (several experiments may share one cache); no pickles."""
+    texts = list(known)
+    partial = cache.with_name(f"{cache.name}.{os.getpid()}.npz")
+    np.savez(partial, texts=np.frombuffer(json.dumps(texts).encode("utf-8"), dtype=np.uint8),
+             **{name: np.stack([known[t] for t in texts])})
+    partial.replace(cache)
 
 
 class ContextualTextModel(TextModel):
