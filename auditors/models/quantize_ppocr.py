@@ -36,7 +36,6 @@ Liberation) and onnxruntime version.
 from __future__ import annotations
 
 import collections
-import hashlib
 import sys
 import tempfile
 from pathlib import Path
@@ -45,6 +44,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # quantize_retinaface beside it; the repository's auditors, tests
+from quantize_qdq import built, opset17, pre_processed, quantize  # noqa: E402
 from quantize_retinaface import CALIBRATION  # noqa: E402  the same public-domain photos
 
 from auditors.image_text import INT8_DETECTOR_PATH  # noqa: E402
@@ -148,12 +148,6 @@ def calibration_batches(images: Path, work: Path) -> list[np.ndarray]:
 
 
 def main(argv: list[str]) -> int:
-    import onnx
-    from onnx import version_converter
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
     from auditors.image_text import model_files
 
     images = Path(argv[0]) if argv else HERE.parents[2] / "shared" / "images"
@@ -161,28 +155,14 @@ def main(argv: list[str]) -> int:
     if missing:
         print(f"quantize_ppocr: missing calibration images: {', '.join(missing)}", file=sys.stderr)
         return 2
-    source = model_files("fp32")[0]
-
     with tempfile.TemporaryDirectory() as tmp:
-        batches = calibration_batches(images, Path(tmp))
-
-        class Reader(CalibrationDataReader):
-            def __init__(self):
-                self.feeds = iter([{"x": batch} for batch in batches])
-
-            def get_next(self):
-                return next(self.feeds, None)
-
+        feeds = [{"x": batch} for batch in calibration_batches(images, Path(tmp))]
         upgraded, prepared = Path(tmp) / "op17.onnx", Path(tmp) / "pre.onnx"
-        onnx.save(version_converter.convert_version(onnx.load(str(source)), 17), str(upgraded))
+        opset17(model_files("fp32")[0], upgraded)
         plain_convs(upgraded)
-        quant_pre_process(str(upgraded), str(prepared), skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(TARGET), calibration_data_reader=Reader(),
-                        op_types_to_quantize=list(INT8_OPS), quant_format=QuantFormat.QDQ, per_channel=False,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax,
-                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
-    print(f"{TARGET.name}: {TARGET.stat().st_size} bytes, sha256 {hashlib.sha256(TARGET.read_bytes()).hexdigest()}")
+        pre_processed(upgraded, prepared)
+        quantize(prepared, TARGET, feeds, per_channel=False, op_types_to_quantize=list(INT8_OPS))
+    print(built(TARGET))
     return 0
 
 

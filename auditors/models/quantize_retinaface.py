@@ -42,6 +42,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # quantize_qdq beside it
+from quantize_qdq import built, opset17, pre_processed, quantize  # noqa: E402
+
 SOURCE = HERE / "retinaface-mnet025.onnx"
 TARGET = HERE / "retinaface-mnet025-int8.onnx"
 CALIBRATION = ("astronaut", "cameraman_gray", "cat_chelsea", "coffee_cup", "rocket_launchpad", "text_page",
@@ -64,10 +67,12 @@ def _network_input(path: Path, max_side: int) -> np.ndarray:
 
 
 def _opset17_with_initializers(source: Path, target: Path) -> None:
+    """`opset17`, then the exporter's Constant nodes and Identity-of-weight nodes made initializers (the
+    quantiser wants conv weights and biases as initializers)."""
     import onnx
-    from onnx import version_converter
 
-    model = version_converter.convert_version(onnx.load(str(source)), 17)
+    opset17(source, target)
+    model = onnx.load(str(target))
     inits = {t.name: t for t in model.graph.initializer}
     nodes = []
     for node in model.graph.node:
@@ -132,9 +137,6 @@ def logits_out(path: Path) -> None:
 
 def main(argv: list[str]) -> int:
     import onnx
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     images = Path(argv[0]) if argv else HERE.parents[2] / "shared" / "images"
     files = [images / f"{name}.jpg" for name in CALIBRATION]
@@ -142,30 +144,16 @@ def main(argv: list[str]) -> int:
     if missing:
         print(f"quantize_retinaface: missing calibration images: {', '.join(missing)}", file=sys.stderr)
         return 2
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter([_network_input(f, s) for f in files for s in SCALES])
-
-        def get_next(self):
-            batch = next(self.batches, None)
-            return None if batch is None else {"input": batch}
-
     with tempfile.TemporaryDirectory() as tmp:
         upgraded, prepared = Path(tmp) / "op17.onnx", Path(tmp) / "pre.onnx"
         _opset17_with_initializers(SOURCE, upgraded)
-        quant_pre_process(str(upgraded), str(prepared), skip_symbolic_shape=True)
+        pre_processed(upgraded, prepared)
         names = [n.name for n in onnx.load(str(prepared)).graph.node]
-        quantize_static(str(prepared), str(TARGET), calibration_data_reader=Reader(),
-                        nodes_to_exclude=[n for n in names if re.search(KEEP_FP32, n)],
-                        quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax,
-                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+        quantize(prepared, TARGET, [{"input": _network_input(f, s)} for f in files for s in SCALES], per_channel=True,
+                 nodes_to_exclude=[n for n in names if re.search(KEEP_FP32, n)])
     pixels_in(TARGET, MEAN_BGR)
     logits_out(TARGET)
-    import hashlib
-    print(f"{TARGET.name}: {TARGET.stat().st_size} bytes, sha256 {hashlib.sha256(TARGET.read_bytes()).hexdigest()}")
+    print(built(TARGET))
     return 0
 
 
