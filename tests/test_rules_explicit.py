@@ -34,15 +34,6 @@ def test_innuendo_without_an_innocent_reading_is_flagged(engine, text, alt):
     assert "explicit" in rules_alone(engine, text, alt)
 
 
-@pytest.mark.parametrize("text", [
-    "What a s3xy win for the Hawks tonight 🔥",
-    "Look at the size of this one 🍆 the grade 11 ceramics kiln is full of surprises",
-    "Tag the teacher you'd smash 😏 we won't tell",
-])
-def test_the_model_does_not_veto_a_firm_innuendo(engine, text):
-    assert "explicit" in labels(engine, text)
-
-
 @pytest.mark.parametrize(("text", "alt"), [
     ("Our garden club harvested eggplants 🍆, tomatoes and zucchini today!", ()),
     ("Peach cobbler in the cafeteria today 🍑😍 get it while it lasts", ()),
@@ -137,14 +128,6 @@ def test_nudity_and_crude_words_in_other_guises_are_explicit(engine, text, alt):
     assert "explicit" in rules_alone(engine, text, alt)
 
 
-@pytest.mark.parametrize("text", [
-    "P-O-R-N is not a spelling word, grade 7 😑",
-    "Ce soir on va b@is3r les Loups 😈",
-])
-def test_the_model_does_not_veto_a_word_spelled_out_or_disguised(engine, text):
-    assert "explicit" in labels(engine, text)
-
-
 @pytest.mark.parametrize(("text", "alt"), [
     ("Sortie à la plage 🏖️", ("Élèves pieds nus sur la plage, sans visage visible",)),
     ("Astronomy night 🔭", ("Students watching the moon through a telescope",)),
@@ -156,25 +139,6 @@ def test_the_model_does_not_veto_a_word_spelled_out_or_disguised(engine, text):
 ])
 def test_their_look_alikes_stay_clean(engine, text, alt):
     assert "explicit" not in rules_alone(engine, text, alt)
-
-
-# Sexual puns without an explicit word (issue 12): calculator words, a masked "c*me", owls' hooters beside melons,
-# 'toys' for grown-ups, and phrases that turn sexual beside a leer or a blush. Firm: the model may not veto them.
-@pytest.mark.parametrize("text", [
-    "Calculator tricks in grade 9 math: 5318008 upside down never gets old 😂",
-    "new pen15 club merch at the spirit store lol",
-    "Tournament recap: we c*me, we saw, we won 😏",
-    "Grad hoodie slogan: we came, we saw, we did it till sunrise 😂",
-    "Nature club spotted some massive hooters on the trail 👀🍈",
-    "Silent auction: a basket of 'toys' for the grown-ups 😳",
-    "The new gym teacher will check you out any time 😉 physicals on Monday",
-    "Footlong fundraiser: who can take the whole thing? 😳🥖",
-    "Our libero takes it from every angle 😏",
-    "Coach Lee is looking like a whole snack today 🥵",
-    "Who on the cheer squad has the best 🍑? Comment below",
-])
-def test_sexual_puns_without_explicit_words_are_flagged(engine, text):
-    assert "explicit" in labels(engine, text)
 
 
 @pytest.mark.parametrize("text", [
