@@ -141,14 +141,3 @@ def test_their_look_alikes_stay_clean(engine, text, alt):
     assert "explicit" not in rules_alone(engine, text, alt)
 
 
-@pytest.mark.parametrize("text", [
-    "We came, we saw, we conquered the regional finals 🏆",
-    "Owl prowl tonight: listen for the great horned hooters 🦉",
-    "Our nurse will check you out at the flu clinic, bring your health card.",
-    "The footlong subs were huge, could anyone fit the whole thing? 🥪",
-    "Toys for Tots drive: new toys for the grade 1s at the front office.",
-    "Best 🍑 cobbler in the county at our fall fair bake sale!",
-    "Our school's phone number is 519-555-8008, extension 5.",
-])
-def test_their_innocent_look_alikes_stay_clean(engine, text):
-    assert "explicit" not in rules_alone(engine, text)
