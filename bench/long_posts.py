@@ -12,8 +12,6 @@ near 4 is linear, near 16 quadratic. With --rules, the slowest rules of a text a
 from __future__ import annotations
 
 import argparse
-import itertools
-import re
 import sys
 import time
 from pathlib import Path

@@ -14,39 +14,11 @@ from typing import TYPE_CHECKING
 
 from records.model import utcnow
 
-if TYPE_CHECKING:  # the store's migrations import this module; the store imports sqlite-utils
-    import sqlite_utils
-
+if TYPE_CHECKING:  # the store imports sqlite-utils and the schema
     from records.store import Store
 
 ROLES = ("admin", "reviewer", "viewer")
 SCOPE_PATTERN = re.compile(r"^(board|school:[\w.-]+|account:[\w.-]+)$")
-DEFAULT_REASONS = ("Consent on file", "Public event", "Not a student", "Not what the rule means",
-                   "Already handled")
-
-
-def migrate_people(db: sqlite_utils.Database) -> None:
-    """Schema step: users, sign-in attempts, secrets, reasons, the audit log; assignment on findings."""
-    db["users"].create({"id": int, "email": str, "name": str, "role": str, "scope": str, "password_hash": str,
-                        "created_at": str}, pk="id")
-    db["users"].create_index(["email"], unique=True)
-    db["signin_attempts"].create({"id": int, "email": str, "client": str, "at": str, "ok": int}, pk="id")
-    db["signin_attempts"].create_index(["at"])
-    db["app_secrets"].create({"name": str, "value": str}, pk="name")
-    db["review_reasons"].create({"id": int, "label": str, "position": int}, pk="id")
-    db["review_reasons"].insert_all({"label": label, "position": n} for n, label in enumerate(DEFAULT_REASONS))
-    db["audit_log"].create({"id": int, "at": str, "actor": str, "event": str, "finding_id": int, "detail": str,
-                            "client": str}, pk="id")
-    # Append-only: the database itself refuses to change or delete an entry.
-    db.execute("""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-                  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""")
-    db.execute("""CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-                  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""")
-    db["findings"].add_column("assigned_to", str)
-    db["findings"].add_column("escalated_at", str)
-    db["findings"].create_index(["status", "severity"])
-
-
 @dataclass(frozen=True)
 class User:
     id: int

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Iterable
 
 from records.model import Account, Media, Post, PostRecord, PostVersion, RepostRef, utcnow
-from records.rows import chunks, dict_rows, insert, insert_many, loads, placeholders, record, records, update_many, upsert
+from records.rows import chunks, dict_rows, insert, insert_many, loads, placeholders, records, update_many, upsert
 
 
 def _iso(value: datetime | None) -> str | None:

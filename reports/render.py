@@ -11,7 +11,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from records.model import CATEGORY_LABELS, OUTCOME_LABELS, SEVERITY_RANK
+from records.model import CATEGORY_LABELS, OUTCOME_LABELS
 
 # A web address with nothing a browser would strip or reinterpret (spaces, control characters).
 _WEB_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)

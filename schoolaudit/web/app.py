@@ -1,9 +1,7 @@
 """Building the Starlette application: settings, the store per thread, sessions and security headers."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -12,44 +10,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.routing import Mount
 
 from records import people
-from records.store import Store
-from schoolaudit.config import Registry, Settings, config_dir, load_registry, load_settings
-from schoolaudit.reporting import ReportBuilder
-from schoolaudit.web.oidc import OidcOptions
+from schoolaudit.config import config_dir
+from schoolaudit.web.context import WebContext
 from schoolaudit.web.routes import routes
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_HOURS = 12
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-
-
-class WebContext:
-    """What every request needs: settings, registry, and a store for the thread serving it."""
-
-    def __init__(self, directory: Path):
-        self.config_dir = directory
-        self.settings: Settings = load_settings(directory)
-        self.registry: Registry = load_registry(directory)
-        oidc_options = OidcOptions.from_settings(self.settings)  # refuses password_sign_in = false without it
-        self.oidc = None
-        if oidc_options:
-            from schoolaudit.web.oidc_client import OidcSignIn
-            self.oidc = OidcSignIn(oidc_options)
-        self.zone = ZoneInfo(self.settings.timezone)
-        self._local = threading.local()
-        # sqlite3 connections belong to the thread that opened them
-        self.store.sync_accounts(self.registry.accounts)
-
-    @property
-    def store(self) -> Store:
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = Store(self.settings.database)
-        return store
-
-    def thumbnails(self) -> ReportBuilder:
-        return ReportBuilder(self.settings, self.registry, self.store)
 
 
 class SecurityHeaders:

@@ -11,7 +11,6 @@ import sys
 from datetime import timedelta
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -29,11 +28,10 @@ from reports.render import CATEGORY_LABELS, highlight, place_label, web_link
 from schoolaudit.reporting import iso_time, local_time
 from schoolaudit.review import ReviewError, parse_since
 from schoolaudit.web import csrf, passwords
+from schoolaudit.web.context import WebContext
 from schoolaudit.web.oidc import SignInRefused
 from schoolaudit.web.views import plain_outcome, version_views
 
-if TYPE_CHECKING:  # app.py builds the routes
-    from schoolaudit.web.app import WebContext
 
 #: decision -> the status it sets, as the pages name them
 DECISIONS = {action.value: action.status.value for action in Action}
