@@ -35,10 +35,15 @@ other. `session.x64quantprecision` turns the weights to uint8 on such CPUs (u8u8
 changes no output on a VNNI CPU. Under qemu (Skylake-Client: AVX2, no VNNI) the face model's 4,200 scores
 of a 320 px image differed from an AVX-512 VNNI CPU's in 191 places by up to 8/255; with it, in 2 by
 1/255, both at 0 or 1/255 (its fp32 stages: AVX2 kernels sum in another order, 3e-7 apart).
-It is asked for only where /proc/cpuinfo does not list `avx512_vnni`: on an AVX-512 VNNI CPU it gave the same
-outputs to the bit (faces at 1280 px on 23 bench photos, open_nsfw) but ran the u8u8 kernels there too, at
-1.7 to 2 times the CPU (the face model at 1280 x 960: 88-110 against 49-50 ms; open_nsfw 17 against 9 ms).
-Elsewhere (no such flag, or no /proc/cpuinfo) it is asked for: exact first.
+It is asked for only where /proc/cpuinfo lists neither `avx512_vnni` nor `avx_vnni` (without AVX-512): on an
+AVX-512 VNNI CPU it gave the same outputs to the bit (faces at 1280 px on 23 bench photos, open_nsfw) but ran the
+u8u8 kernels there too, at 1.7 to 2 times the CPU (the face model at 1280 x 960: 88-110 against 49-50 ms;
+open_nsfw 17 against 9 ms). A CPU with AVX-VNNI and no AVX-512 (Intel's desktops from Alder Lake on) gets
+onnxruntime's AVX-VNNI kernels for the same products (its CPU dispatch; the wheel holds their VEX-encoded
+vpdpbusd(s)), which sum in int32 as the AVX-512 ones do, and the depthwise kernels this CPU runs; qemu 7.2 cannot
+emulate AVX-VNNI, so that is read from onnxruntime, not run here. An AVX-512 CPU without its VNNI runs
+saturating AVX-512 kernels whatever else it lists. Elsewhere (no such flag, or no /proc/cpuinfo) the option is
+asked for: exact first.
 """
 from __future__ import annotations
 
@@ -54,20 +59,21 @@ _SHRINK_ARENA = ("memory.enable_memory_arena_shrinkage", "cpu:0")
 
 #: onnxruntime's session option for exact int8 products on x86 CPUs without VNNI (see above)
 _EXACT_INT8 = ("session.x64quantprecision", "1")
-#: where the CPU's flags are listed, and the flag of the CPUs whose u8s8 kernels sum exactly (tested on one)
+#: where the CPU's flags are listed
 _CPUINFO = Path("/proc/cpuinfo")
-_EXACT_U8S8_FLAG = "avx512_vnni"
 
 
 @functools.lru_cache(maxsize=1)
 def exact_int8_option_needed(cpuinfo: Path = _CPUINFO) -> bool:
-    """Whether sessions must ask for `_EXACT_INT8`: unless `cpuinfo` lists AVX-512 VNNI (see above)."""
+    """Whether sessions must ask for `_EXACT_INT8`: unless `cpuinfo`'s flags show onnxruntime's exact u8s8 kernels
+    will run, AVX-512 VNNI's or, on a CPU without AVX-512, AVX-VNNI's (see above)."""
     try:
         text = cpuinfo.read_text(errors="replace")
     except OSError:
         return True
-    flags = (line.partition(":")[2].split() for line in text.splitlines() if line.startswith("flags"))
-    return not any(_EXACT_U8S8_FLAG in line for line in flags)
+    lines = [set(line.partition(":")[2].split()) for line in text.splitlines() if line.startswith("flags")]
+    return not lines or not all("avx512_vnni" in flags or ("avx_vnni" in flags and "avx512bw" not in flags)
+                                for flags in lines)
 
 
 #: onnxruntime's arena extend strategy kSameAsRequested: a region the size asked for, where the default

@@ -67,9 +67,10 @@ def test_a_heavy_run_starts_on_a_trimmed_c_heap_in_its_turn_and_light_runs_do_no
     assert trims == [True]  # the lines found at 640 px: one heavy run, trimmed in its turn
 
 
-def test_exact_int8_products_are_asked_for_unless_the_cpu_lists_avx512_vnni(tmp_path):
-    """onnxruntime's u8s8 kernels sum exactly on AVX-512 VNNI CPUs only; elsewhere, or where the flags cannot
-    be read, sessions ask for exact products (u8u8 kernels, 1.7 to 2 times the CPU on a VNNI CPU)."""
+def test_exact_int8_products_are_asked_for_unless_the_cpu_sums_them_exactly_itself(tmp_path):
+    """onnxruntime's u8s8 kernels sum exactly on AVX-512 VNNI CPUs and on AVX-VNNI CPUs without AVX-512 (whose
+    AVX-512 kernels would saturate); elsewhere, or where the flags cannot be read, sessions ask for exact
+    products (u8u8 kernels, 1.7 to 2 times the CPU on a VNNI CPU)."""
     from auditors.onnx_session import exact_int8_option_needed
 
     def cpuinfo(flags: str) -> Path:
@@ -79,8 +80,13 @@ def test_exact_int8_products_are_asked_for_unless_the_cpu_lists_avx512_vnni(tmp_
 
     assert not exact_int8_option_needed(cpuinfo("fpu sse2 avx2 avx512f avx512bw avx512_vnni"))
     assert exact_int8_option_needed(cpuinfo("fpu sse2 avx2 avx512f avx512bw"))
-    assert exact_int8_option_needed(cpuinfo("fpu sse2 avx2 avx_vnni"))  # untested here: exact first
+    assert not exact_int8_option_needed(cpuinfo("fpu sse2 avx2 avx_vnni"))  # Alder Lake: AVX-VNNI kernels
+    assert exact_int8_option_needed(cpuinfo("fpu sse2 avx2 avx512f avx512bw avx_vnni"))  # AVX-512's saturate
+    assert exact_int8_option_needed(cpuinfo("fpu sse2 avx2"))
     assert exact_int8_option_needed(tmp_path / "missing")
+    no_flags = tmp_path / "cpuinfo-no-flags"
+    no_flags.write_text("processor\t: 0\nmodel name\t: a CPU\n")
+    assert exact_int8_option_needed(no_flags)
 
 
 def test_the_face_model_scores_to_the_bit_as_with_exact_int8_products():
