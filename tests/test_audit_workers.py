@@ -360,6 +360,42 @@ def test_images_analysed_on_a_workers_threads_are_what_one_at_a_time_finds(tmp_p
     assert [a.to_dict() for a in found] == [a.to_dict() for a in alone]
 
 
+def test_an_accounts_images_go_to_the_threads_largest_first_and_only_the_first_image_ever_runs_alone(tmp_path):
+    """The first image an analyser sees runs alone (its models load once); after that an account's images all go to
+    the threads, the largest files first, so that no core waits for an account's first image or its last big one."""
+    from datetime import datetime, timezone
+
+    from auditors.image_auditors import analyse_images
+    from auditors.registry import load_auditors
+    from records.model import Post
+
+    photos = sorted((Path(__file__).parent.parent / "schoolaudit/demo/site/images").glob("*.jpg"))
+    images = [path.read_bytes() for path in photos] * 2
+    media = _stored_images(tmp_path / "media", [data + bytes(i) for i, data in enumerate(images)])
+    with FaultServer() as server:
+        policy = load_app(write_config(tmp_path / "board", {"club": server.url + "/feed.xml"})).policy
+    auditors, _ = load_auditors(policy)
+    handed = []
+
+    def threads_map(analyse, items):
+        items = list(items)
+        handed.append([m.path for m in items])
+        return map(analyse, items)
+
+    def by_size(items):
+        return sorted((m.path for m in items), key=lambda path: Path(path).stat().st_size, reverse=True)
+
+    def account(number, items):
+        return [Post("club", "rss", f"{number}-{i}", None, datetime(2026, 3, 2, tzinfo=timezone.utc), "News", [m])
+                for i, m in enumerate(items)]
+
+    first, second = media[:len(photos)], media[len(photos):]
+    analyse_images(auditors, account(1, first), threads_map)
+    analyse_images(auditors, account(2, second), threads_map)
+    assert handed == [by_size(first)[1:], by_size(second)], "the largest first, and alone only the very first"
+    assert next(a for a in auditors if a.name == "student_photo_image").analyser.analysed == len(media)
+
+
 def test_closing_while_old_workers_retire_stops_them_too():
     """A stop that comes while the old pool finishes its accounts (its shutdown runs in a thread) ends that pool
     too: its queued account is dropped, not audited after the stop."""
