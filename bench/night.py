@@ -276,10 +276,23 @@ class TreeSampler:
         return root, sum(self.cpu.values()) - root
 
 
-def night(code: Path, config: Path, outbox: Path, timeline=None, objects: Path | None = None) -> dict:
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, 0 when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = raw[raw.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def night(code: Path, config: Path, outbox: Path, timeline=None, objects: Path | None = None,
+          server: int | None = None) -> dict:
     """Run the nightly job once with the code in `code`; its measurements. `timeline` takes each sample's
     rows (seconds, pid, role, resident MB, proportional MB); with `objects`, a folder, each process of the
-    tree counts its objects into it (OBJECT_COUNTER)."""
+    tree counts its objects into it (OBJECT_COUNTER). The bench's own CPU beside the run (this process's
+    sampling and the `server` process) is measured too: it competes with the run for the cores."""
+    harness = time.process_time() + (_cpu_seconds(server) if server else 0.0)
     env = dict(os.environ, PYTHONPATH=str(code))
     if objects is not None:
         (objects / "sitecustomize.py").write_text(OBJECT_COUNTER)
@@ -296,8 +309,9 @@ def night(code: Path, config: Path, outbox: Path, timeline=None, objects: Path |
     if job.returncode != 0:
         raise SystemExit(f"the nightly job failed ({job.returncode}):\n{err[-3000:]}")
     main_cpu, workers_cpu = sampler.split()
+    harness = time.process_time() + (_cpu_seconds(server) if server else 0.0) - harness
     result = json.loads(out.strip().splitlines()[-1])
-    result.update(load=os.getloadavg()[0], wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu,
+    result.update(load=os.getloadavg()[0], wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu, harness_cpu=harness,
                   peak_mb=sampler.peak_rss / 2**20, pss_mb=sampler.peak_pss / 2**20, process_mb=sampler.peaks(),
                   peak_moment=sampler.peak_moment,
                   busy=sampler.busy(), wanted=sum(sampler.wanted.values()))
@@ -326,9 +340,11 @@ def report(label: str, result: dict, cores: int, images: int, bare_ms: float) ->
                                              for main, workers, wanted in result["busy"]))
     # without schedstat (a kernel that keeps none) the run wanted at least the CPU it had
     wanted = max(result["wanted"], cpu) / result["wall"]
-    print(f"      cores wanted over the run: {wanted:.2f} (busy or waiting for a CPU other work held; {cores} means "
-          f"the run would use every core of an idle machine): on idle cores about {cores / min(wanted, cores):.2f}x "
-          f"the bound")
+    print(f"      cores wanted over the run: {wanted:.2f} (busy or waiting for a CPU held by other work, the bench's own "
+          f"server and sampler or the run's other threads; {cores} means the run would use every core): had every "
+          f"waiting thread had a core, about {cores / min(wanted, cores):.2f}x the bound")
+    print(f"      the bench's own server and sampler beside the run: {result['harness_cpu']:.1f} s CPU "
+          f"({result['harness_cpu'] / result['wall']:.2f} of a core)")
     print(f"      {result['ok']} accounts ok, {result['failed']} failed, {result['posts_new']} new posts, "
           f"{result['findings_new']} new findings")
     audit = result.get("audit_cpu") or {}
@@ -410,8 +426,8 @@ def main(argv: list[str] | None = None) -> int:
                 bare_ms = bare_model_ms(images[::max(1, len(images) // 12)], config)
             if args.analysed:  # one run only: refused with --compare
                 store_analyses(config, images, numbers)
-            first, second = (night(code, config, folder / "outbox", *recorders(args, table, root, label, which))
-                             for which in ("first", "second"))
+            first, second = (night(code, config, folder / "outbox", *recorders(args, table, root, label, which),
+                                   server=server.pid) for which in ("first", "second"))
             print(f"{label} ({code}):")
             report("first night ", first, cores, distinct, bare_ms)
             report("second night", second, cores, distinct, bare_ms)
