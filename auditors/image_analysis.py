@@ -195,19 +195,26 @@ def open_image(data: bytes, max_pixels: int, max_side: int | None = None):
 _MODELS: dict = {}
 
 
+#: Held while the models load: a worker's image threads start together, and each would load its own copy
+_LOADING = threading.Lock()
+
+
 def _models(settings: ImageSettings):
-    """(face detector, explicit scorer or None, text reader or None) for `settings`."""
+    """(face detector, explicit scorer or None, text reader or None) for `settings`, loaded once per process."""
     key = (settings.params, settings.text_threads)  # the threads change the sessions, not what they find
-    if key not in _MODELS:
-        _MODELS.clear()
-        detector = faces_module.FaceDetector(settings.face_score, settings.nms, settings.max_side, threads=1,
-                                             precision=settings.face_model, fine_side=settings.fine_side,
-                                             fine_score=settings.fine_score, turned=settings.turned,
-                                             coarse_side=settings.coarse_side)
-        scorer = explicit_image.ExplicitScorer(threads=1) if settings.explicit else None
-        reader = _text_reader(settings.text_threads) if settings.text else None
-        _MODELS[key] = (detector, scorer, reader)
-    return _MODELS[key]
+    if (models := _MODELS.get(key)) is not None:
+        return models
+    with _LOADING:
+        if key not in _MODELS:
+            _MODELS.clear()
+            detector = faces_module.FaceDetector(settings.face_score, settings.nms, settings.max_side, threads=1,
+                                                 precision=settings.face_model, fine_side=settings.fine_side,
+                                                 fine_score=settings.fine_score, turned=settings.turned,
+                                                 coarse_side=settings.coarse_side)
+            scorer = explicit_image.ExplicitScorer(threads=1) if settings.explicit else None
+            reader = _text_reader(settings.text_threads) if settings.text else None
+            _MODELS[key] = (detector, scorer, reader)
+        return _MODELS[key]
 
 
 def _text_reader(threads: int) -> image_text.TextReader | None:

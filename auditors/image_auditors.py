@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import tomllib
-import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -124,17 +123,12 @@ def image_texts(post: Post, policy: Policy) -> list[tuple[str, str]]:
     return [(f"image_text:{index}", analysis.text) for index, _, analysis in reader._analyses(post) if analysis.text]
 
 
-#: Analysers that have analysed an image, so their models are loaded (`analyse_images`)
-_LOADED: weakref.WeakSet = weakref.WeakSet()
-
-
 def analyse_images(auditors: list, posts: list[Post], map_=map) -> str | None:
     """Analyse now, into the shared analyser's cache, every downloaded image of `posts` that the image
     auditors among `auditors` will read, one call of `map_` per image (a thread pool's map runs several
-    at once), the largest files first. The very first image of an analyser runs here alone, so that its
-    models load once; after that every image goes to `map_`: an account's first image run alone, and its
-    smallest images left for its end, had left a worker's second core idle a quarter of a night.
-    The name of the auditor that reads the images, or None when no image auditor runs."""
+    at once; the models load once, `image_analysis._models`), the largest files first: an account's first
+    image run alone (for the models) and its smallest left for its end had left a worker's second core idle
+    a quarter of a night. The name of the auditor that reads the images, or None when no image auditor runs."""
     reader = next((auditor for auditor in auditors if isinstance(auditor, _ImageAuditorBase)), None)
     # one per image: a picture in two posts analysed by two threads at once would be read twice
     media = list({m.sha256 or m.path: m for post in posts for m in post.media if m.path}.values())
@@ -142,10 +136,6 @@ def analyse_images(auditors: list, posts: list[Post], map_=map) -> str | None:
         return None
     analyser = reader._analyser_for(media[0])
     media.sort(key=lambda m: _file_size(reader._resolve(m.path)), reverse=True)  # the longest jobs first
-    if analyser not in _LOADED:
-        first, *media = media
-        analyser.analyse([reader._resolve(first.path)], [first.sha256])
-        _LOADED.add(analyser)
     for _ in map_(lambda m: analyser.analyse([reader._resolve(m.path)], [m.sha256]), media):
         pass
     return reader.name

@@ -360,9 +360,9 @@ def test_images_analysed_on_a_workers_threads_are_what_one_at_a_time_finds(tmp_p
     assert [a.to_dict() for a in found] == [a.to_dict() for a in alone]
 
 
-def test_an_accounts_images_go_to_the_threads_largest_first_and_only_the_first_image_ever_runs_alone(tmp_path):
-    """The first image an analyser sees runs alone (its models load once); after that an account's images all go to
-    the threads, the largest files first, so that no core waits for an account's first image or its last big one."""
+def test_an_accounts_images_all_go_to_the_threads_largest_first(tmp_path):
+    """Every image of an account goes to the threads (none runs alone for the models: they load once, whichever
+    thread asks first), the largest files first, so that no core waits for an account's last big one."""
     from datetime import datetime, timezone
 
     from auditors.image_auditors import analyse_images
@@ -392,7 +392,7 @@ def test_an_accounts_images_go_to_the_threads_largest_first_and_only_the_first_i
     first, second = media[:len(photos)], media[len(photos):]
     analyse_images(auditors, account(1, first), threads_map)
     analyse_images(auditors, account(2, second), threads_map)
-    assert handed == [by_size(first)[1:], by_size(second)], "the largest first, and alone only the very first"
+    assert handed == [by_size(first), by_size(second)], "all to the threads, the largest first"
     assert next(a for a in auditors if a.name == "student_photo_image").analyser.analysed == len(media)
 
 

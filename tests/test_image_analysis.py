@@ -349,3 +349,34 @@ def test_a_coarse_side_larger_than_the_small_copy_is_scaled_from_the_image(monke
     _gradient(1300, 975).save(photo, "JPEG")
     analyse_bytes(photo.getvalue(), ImageSettings(coarse_side=960, explicit=False, text=False))
     assert scaled[0].size == (960, 720)
+
+
+def test_threads_that_ask_for_the_models_at_once_load_them_once(monkeypatch):
+    """A worker's image threads start together: the first to ask loads the models, the others wait and share them."""
+    import threading
+    import time
+
+    from auditors import image_analysis
+
+    built = []
+
+    class SlowDetector:
+        def __init__(self, *args, **kwargs):
+            built.append(self)
+            time.sleep(0.2)  # long enough for every thread to ask while the first is loading
+
+    monkeypatch.setattr(image_analysis.faces_module, "FaceDetector", SlowDetector)
+    monkeypatch.setattr(image_analysis, "_MODELS", {})
+    settings = image_analysis.ImageSettings(explicit=False, text=False, face_score=0.81)
+    got, start = [], threading.Barrier(4)
+
+    def ask():
+        start.wait()
+        got.append(image_analysis._models(settings))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1 and len(got) == 4 and all(models is got[0] for models in got)
