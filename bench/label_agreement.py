@@ -18,10 +18,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.eval_text import score, show  # noqa: E402
+from records.model import CATEGORIES  # noqa: E402
 
 
 def read_labels(path: Path) -> dict[str, set[str]]:
-    """id -> labels of each line of a JSONL file; a line without an id or a list of labels is named and refused."""
+    """id -> labels of each line of a JSONL file; a line without an id or a list of known labels is named and
+    refused (a misspelt label would otherwise count as a flag on a clean post and nowhere else)."""
     labels = {}
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
@@ -32,6 +34,8 @@ def read_labels(path: Path) -> dict[str, set[str]]:
                 post_id, post_labels = record["id"], record["labels"]
                 if not isinstance(post_id, str) or not isinstance(post_labels, list):
                     raise TypeError("id must be a string and labels a list")
+                if unknown := [label for label in post_labels if label not in CATEGORIES]:
+                    raise ValueError(f"unknown label {unknown[0]!r}")
             except (ValueError, KeyError, TypeError) as error:
                 raise SystemExit(f"{path}:{number}: not a labelled post ({error})") from None
             labels[post_id] = set(post_labels)

@@ -45,3 +45,9 @@ def test_a_line_that_is_not_a_labelled_post_is_named_with_its_line(tmp_path, lab
     reader.write_text('{"id": "p1", "labels": []}\n{"id": "p2"}\n', encoding="utf-8")
     with pytest.raises(SystemExit, match=r"reader.jsonl:2: not a labelled post"):
         label_agreement.main([str(reader), str(labelled)])
+
+
+def test_a_misspelt_label_is_named_with_its_line(tmp_path, labelled):
+    reader = _write(tmp_path / "reader.jsonl", [{"id": "p1", "labels": ["substances"]}, {"id": "p2", "labels": ["hostle"]}])
+    with pytest.raises(SystemExit, match=r"reader.jsonl:2: not a labelled post \(unknown label 'hostle'\)"):
+        label_agreement.main([str(reader), str(labelled)])
