@@ -174,6 +174,25 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name (the state is [0]), None when the process is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def _cpu_seconds(fields: list[str] | None) -> float:
+    """CPU seconds (user + system) of a process's stat fields (`_stat`), 0 when it is gone."""
+    return (int(fields[11]) + int(fields[12])) / TICKS if fields else 0.0
+
+
+def _bench_cpu(server: int | None) -> float:
+    """CPU seconds of this process (its sampling) and of the board's `server` process: the bench's own."""
+    return time.process_time() + (_cpu_seconds(_stat(server)) if server else 0.0)
+
+
 class TreeSampler:
     """Peak summed RSS and CPU per process of a process and its descendants, read from /proc."""
 
@@ -192,13 +211,10 @@ class TreeSampler:
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
-            try:
-                raw = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
+            if (fields := _stat(entry)) is None:
                 continue
-            fields = raw[raw.rindex(")") + 2:].split()
             parents[int(entry)] = int(fields[1])
-            stats[int(entry)] = (int(fields[11]) + int(fields[12])) / TICKS, int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            stats[int(entry)] = _cpu_seconds(fields), int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
             if int(fields[1]) == self.root:
                 pid = int(entry)
                 if self.roles.get(pid, "other") == "other":  # read until known: a child seen before its exec looks like its parent
@@ -276,23 +292,13 @@ class TreeSampler:
         return root, sum(self.cpu.values()) - root
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) a process has used, 0 when it is gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = raw[raw.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 def night(code: Path, config: Path, outbox: Path, timeline=None, objects: Path | None = None,
           server: int | None = None) -> dict:
     """Run the nightly job once with the code in `code`; its measurements. `timeline` takes each sample's
     rows (seconds, pid, role, resident MB, proportional MB); with `objects`, a folder, each process of the
     tree counts its objects into it (OBJECT_COUNTER). The bench's own CPU beside the run (this process's
     sampling and the `server` process) is measured too: it competes with the run for the cores."""
-    harness = time.process_time() + (_cpu_seconds(server) if server else 0.0)
+    harness = _bench_cpu(server)
     env = dict(os.environ, PYTHONPATH=str(code))
     if objects is not None:
         (objects / "sitecustomize.py").write_text(OBJECT_COUNTER)
@@ -309,7 +315,7 @@ def night(code: Path, config: Path, outbox: Path, timeline=None, objects: Path |
     if job.returncode != 0:
         raise SystemExit(f"the nightly job failed ({job.returncode}):\n{err[-3000:]}")
     main_cpu, workers_cpu = sampler.split()
-    harness = time.process_time() + (_cpu_seconds(server) if server else 0.0) - harness
+    harness = _bench_cpu(server) - harness
     result = json.loads(out.strip().splitlines()[-1])
     result.update(load=os.getloadavg()[0], wall=wall, main_cpu=main_cpu, workers_cpu=workers_cpu, harness_cpu=harness,
                   peak_mb=sampler.peak_rss / 2**20, pss_mb=sampler.peak_pss / 2**20, process_mb=sampler.peaks(),
