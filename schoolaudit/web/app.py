@@ -1,4 +1,5 @@
-"""Building the Starlette application: settings, the store per thread, sessions and security headers."""
+"""Building the Starlette application: its routes, its context (settings, the store per thread: `context.py`), sessions
+and security headers."""
 from __future__ import annotations
 
 from pathlib import Path
