@@ -134,8 +134,10 @@ class WorkerAuditing:
         pool, ticket = await self._pool_for_an_account()
         if self._ahead is not None:
             self._ahead.put((ticket, posts))
+        with huge_pages_for_new_processes():  # a pool starts its workers in `submit`, as it needs them (c_heap)
+            future = pool.submit(_audit_in_worker, account, posts, ticket)
         try:
-            findings, disabled, cpu = await asyncio.wrap_future(pool.submit(_audit_in_worker, account, posts, ticket))
+            findings, disabled, cpu = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             if self._pool is pool:  # the next account gets fresh workers
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -159,7 +161,6 @@ class WorkerAuditing:
                 self._retiring = None
                 self._stop_telling_ahead()
             if self._pool is None:
-                huge_pages_for_new_processes()  # a model run's large tensors faulted in 2 MB at a time (c_heap)
                 context = get_context("spawn")
                 self._ahead = context.Queue() if self._tell_ahead else None
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_start_worker,

@@ -60,6 +60,28 @@ def test_workers_find_what_the_crawling_process_finds(tmp_path):
     assert found[1] == found[0] and found[2] == found[0]
 
 
+def test_workers_are_asked_for_huge_pages_and_processes_started_later_are_not(tmp_path):
+    """The workers' C heap is backed by huge pages (`auditors.c_heap`); the crawling process's environment is left
+    as it was, so that a browser or mailer it starts later is not asked."""
+    import asyncio
+
+    from auditors.c_heap import HUGE_PAGES_TUNABLE
+    from records.model import Account
+    from schoolaudit.workers import WorkerAuditing
+
+    with FaultServer() as server:
+        policy = load_app(write_config(tmp_path / "board", {"club": server.url + "/feed.xml"})).policy
+    auditing = WorkerAuditing(policy, processes=1)
+    try:
+        assert asyncio.run(auditing.audit(Account("club", "Club", "club", "rss", "https://school.example.org/feed.xml"), [])) == []
+        (worker,) = auditing._pool._processes
+        environment = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+        assert any(HUGE_PAGES_TUNABLE.encode() + b"=1" in entry for entry in environment if entry.startswith(b"GLIBC"))
+        assert HUGE_PAGES_TUNABLE not in os.environ.get("GLIBC_TUNABLES", "")
+    finally:
+        auditing.close()
+
+
 def test_fresh_workers_take_over_after_their_accounts_one_set_at_a_time(tmp_path, monkeypatch):
     """A worker is replaced after `ACCOUNTS_PER_WORKER` accounts (its level rose with the accounts): the old
     one finishes its accounts and exits before the next starts, and the findings are the crawling process's."""
