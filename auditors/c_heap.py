@@ -7,15 +7,16 @@ large tensors came on top of them.
 Those large tensors are mapped afresh for each model run (the arenas give them back when the run ends:
 `auditors.onnx_session`), and the kernel faulted them in 4 KB at a time: on a 12 MP photo, whose fine face pass
 maps about 50 MB, some 12,000 faults a run. The processes schoolaudit starts ask glibc (2.35 and later) to advise
-transparent huge pages for its heap and its mapped blocks (`huge_pages_for_new_processes`): 2 MB a fault, the
+transparent huge pages for its heap and its mapped blocks (`huge_pages_for_new_processes`, around their start): 2 MB a fault, the
 same memory given back (bench/README.md).
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
-from typing import Mapping
+from typing import Iterator, Mapping
 
 #: glibc's tunable (read when a process starts) that advises transparent huge pages for the C heap and the
 #: blocks it maps apart; glibc before 2.35, other C libraries and kernels without them ignore it
@@ -38,12 +39,22 @@ def release_free_pages() -> None:
         libc.malloc_trim(0)
 
 
-def huge_pages_for_new_processes() -> None:
-    """Have the processes this one starts from now (spawned workers) back their C heap with transparent huge
-    pages where the machine has them (`HUGE_PAGES_TUNABLE`); a `GLIBC_TUNABLES` that already sets it is kept."""
+@contextlib.contextmanager
+def huge_pages_for_new_processes() -> Iterator[None]:
+    """Have the processes this one starts within (spawned workers) back their C heap with transparent huge pages
+    where the machine has them (`HUGE_PAGES_TUNABLE`); a `GLIBC_TUNABLES` that already sets it is kept. After it
+    the environment is as it was: a process started later (a browser, a mailer) is not asked."""
+    before = os.environ.get("GLIBC_TUNABLES")
     tunables = _tunables(os.environ)
     if not any(_tunable_name(entry) == HUGE_PAGES_TUNABLE for entry in tunables):
         os.environ["GLIBC_TUNABLES"] = ":".join([*tunables, f"{HUGE_PAGES_TUNABLE}=1"])
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("GLIBC_TUNABLES", None)
+        else:
+            os.environ["GLIBC_TUNABLES"] = before
 
 
 def without_huge_pages(environment: Mapping[str, str]) -> dict[str, str]:

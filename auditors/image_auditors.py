@@ -14,12 +14,14 @@ student from an adult reliably, so explanations say "appears to show" and "possi
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
 import tomllib
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from auditors import explicit_image, faces, image_text
 from auditors.base import AuditContext, Disabled, Policy
@@ -123,22 +125,21 @@ def image_texts(post: Post, policy: Policy) -> list[tuple[str, str]]:
     return [(f"image_text:{index}", analysis.text) for index, _, analysis in reader._analyses(post) if analysis.text]
 
 
-def analyse_images(auditors: list, posts: list[Post], map_=map) -> str | None:
-    """Analyse now, into the shared analyser's cache, every downloaded image of `posts` that the image
-    auditors among `auditors` will read, one call of `map_` per image (a thread pool's map runs several
-    at once; the models load once, `image_analysis._models`), the largest files first: an account's first
-    image run alone (for the models) and its smallest left for its end had left a worker's second core idle
-    a quarter of a night. The name of the auditor that reads the images, or None when no image auditor runs."""
+def image_jobs(auditors: list, posts: list[Post]) -> tuple[str | None, list[tuple[str, Callable[[], object]]]]:
+    """(the name of the auditor that reads the images, or None when no image auditor runs; [(the image's key,
+    a call that analyses it into the shared analyser's cache)]) for every downloaded image of `posts` that the
+    image auditors among `auditors` will read, once each, the largest files first: an audit worker runs them on
+    its threads ahead of the auditors (`schoolaudit.workers`), and an account's smallest left for its end keep
+    fewer cores waiting for its last one."""
     reader = next((auditor for auditor in auditors if isinstance(auditor, _ImageAuditorBase)), None)
     # one per image: a picture in two posts analysed by two threads at once would be read twice
     media = list({m.sha256 or m.path: m for post in posts for m in post.media if m.path}.values())
     if reader is None or not media:
-        return None
+        return None, []
     analyser = reader._analyser_for(media[0])
     media.sort(key=lambda m: _file_size(reader._resolve(m.path)), reverse=True)  # the longest jobs first
-    for _ in map_(lambda m: analyser.analyse([reader._resolve(m.path)], [m.sha256]), media):
-        pass
-    return reader.name
+    return reader.name, [(m.sha256 or m.path, functools.partial(analyser.analyse, [reader._resolve(m.path)], [m.sha256]))
+                         for m in media]
 
 
 def _file_size(path: str) -> int:

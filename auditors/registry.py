@@ -182,15 +182,16 @@ def audit_posts(posts: list[tuple[Post, AuditContext]], auditors: list[Auditor],
 
 def _shown(auditor: Auditor, method: str, args: tuple, cpu: dict[str, float] | None = None) -> None:
     """Show an auditor a run of posts through one of its batch methods (`prepare`, `foresee`): a failure only
-    costs time, the auditor then working out what it needs post by post. Its CPU counts as the auditor's in `cpu`."""
-    started = time.process_time() if cpu is not None else 0.0
+    costs time, the auditor then working out what it needs post by post. Its CPU counts as the auditor's in `cpu`:
+    this thread's (an audit worker's image threads go on beside the auditors: `schoolaudit.workers`)."""
+    started = time.thread_time() if cpu is not None else 0.0
     try:
         getattr(auditor, method)(*args)
     except Exception:
         log.exception("auditor %s failed to %s %d posts", auditor.name, method, len(args[0]))
     finally:
         if cpu is not None:
-            cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.process_time() - started
+            cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.thread_time() - started
 
 
 def _identity(finding: Finding) -> tuple[str, str, str]:
@@ -202,7 +203,7 @@ def _reviewed(auditor: Auditor, post: Post, context: AuditContext, findings: dic
               cpu: dict[str, float] | None = None) -> None:
     """Let a supplement with `review` veto or lower the others' findings; if it fails, they stay as they were.
     Its CPU counts as the auditor's in `cpu`, as in `_collect`."""
-    started = time.process_time() if cpu is not None else 0.0
+    started = time.thread_time() if cpu is not None else 0.0
     try:
         kept = auditor.review(post, context, list(findings.values()))
     except Exception:  # one auditor's bug must not lose the others' findings
@@ -210,7 +211,7 @@ def _reviewed(auditor: Auditor, post: Post, context: AuditContext, findings: dic
         return
     finally:
         if cpu is not None:
-            cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.process_time() - started
+            cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.thread_time() - started
     findings.clear()
     findings.update((_identity(f), f) for f in kept)
 
@@ -218,7 +219,7 @@ def _reviewed(auditor: Auditor, post: Post, context: AuditContext, findings: dic
 def _collect(auditor: Auditor, post: Post, context: AuditContext, findings: dict, found: frozenset | None = None,
              cpu: dict[str, float] | None = None) -> None:
     """Add one auditor's findings; a supplement (`found` given) is told, and may not repeat, the categories found."""
-    started = time.process_time() if cpu is not None else 0.0
+    started = time.thread_time() if cpu is not None else 0.0
     try:
         produced = list(auditor.audit(post, context) if found is None else auditor.audit(post, context, found=found))
     except Exception:  # one auditor's bug must not lose the others' findings
@@ -226,7 +227,7 @@ def _collect(auditor: Auditor, post: Post, context: AuditContext, findings: dict
         return
     finally:
         if cpu is not None:
-            cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.process_time() - started
+            cpu[auditor.name] = cpu.get(auditor.name, 0.0) + time.thread_time() - started
     for finding in produced:
         if context.policy.enabled(finding.category) and not (found and finding.category in found):
             findings.setdefault(_identity(finding), finding)

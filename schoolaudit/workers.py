@@ -8,11 +8,14 @@ loading the auditors once), while the crawling process only fetches, parses and 
 nothing in memory but its id, because its posts are read from the store when the turn comes.
 
 Each worker analyses its images itself (the image analyser's own process pool, `[workers] processes`
-of the image rules, is for auditing in the crawling process), an account's images on `threads`
-threads at once before its auditors run: the models run outside the GIL, so one worker keeps every
-core busy with one copy of the models, where a process per core held them (and their memory peaks)
-once per core. The crawling process mostly waits, so the threads are one per core, not per spare
-core. A worker whose parent died (a killed run) exits by itself.
+of the image rules, is for auditing in the crawling process), on `threads` threads at once before an
+account's auditors run: the models run outside the GIL, so one worker keeps every core busy with one
+copy of the models, where a process per core held them (and their memory peaks) once per core. The
+crawling process mostly waits, so the threads are one per core, not per spare core. A lone worker is
+told each account's posts as soon as the account is handed to it (`_ImagesAhead`), so its threads go
+on to the next account's images while the last of one account's run: waiting for an account's last
+image had kept one of its two threads idle 8 % of a night. A worker whose parent died (a killed run)
+exits by itself.
 
 Memory: a worker's models are loaded on its first image (`auditors.image_analysis`; their sessions keep
 no memory between images: `auditors.onnx_session`; the face and text detectors' arena is emptied after
@@ -34,10 +37,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import AsyncIterator
@@ -47,6 +51,8 @@ from auditors.c_heap import glibc, huge_pages_for_new_processes, release_free_pa
 from auditors.registry import audit_posts, load_auditors, prepare
 from auditors.text import forget_texts
 from records.model import Account, Finding, Post
+
+log = logging.getLogger(__name__)
 
 #: Fewer accounts than this are audited in the crawling process: a worker spends about two seconds
 #: of CPU loading the models, more than a handful of accounts' posts cost to audit.
@@ -110,6 +116,10 @@ class WorkerAuditing:
         self.threads = image_threads(processes)
         self._window = asyncio.Semaphore(processes * IN_FLIGHT_PER_WORKER)
         self._pool: ProcessPoolExecutor | None = None
+        # a lone worker with threads is told each account's posts ahead of its turn; with several, whichever
+        # worker heard of them might not be the one that audits them
+        self._tell_ahead = processes == 1 and self.threads > 1
+        self._ahead = None  # the current pool's queue of (ticket: its `_taken` then, posts) told ahead
         self._retiring: ProcessPoolExecutor | None = None  # the old pool while it finishes (`close` stops it too)
         self._taken = 0  # accounts handed to the current pool
         self._replacing = asyncio.Lock()
@@ -121,21 +131,26 @@ class WorkerAuditing:
 
     async def audit(self, account: Account, posts: list[Post]) -> list[list[Finding]]:
         """The findings of each post, in order; raises BrokenProcessPool when a worker died on them."""
-        pool = await self._pool_for_an_account()
+        pool, ticket = await self._pool_for_an_account()
+        if self._ahead is not None:
+            self._ahead.put((ticket, posts))
+        with huge_pages_for_new_processes():  # a pool starts its workers in `submit`, as it needs them (c_heap)
+            future = pool.submit(_audit_in_worker, account, posts, ticket)
         try:
-            findings, disabled, cpu = await asyncio.wrap_future(pool.submit(_audit_in_worker, account, posts))
+            findings, disabled, cpu = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             if self._pool is pool:  # the next account gets fresh workers
                 pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
+                self._stop_telling_ahead()
             raise
         self.disabled.update(disabled)
         for name, seconds in cpu.items():
             self.cpu[name] = self.cpu.get(name, 0.0) + seconds
         return findings
 
-    async def _pool_for_an_account(self) -> ProcessPoolExecutor:
-        """The pool to audit the next account, fresh once the current one has taken `ACCOUNTS_PER_WORKER` accounts
+    async def _pool_for_an_account(self) -> tuple[ProcessPoolExecutor, int]:
+        """The pool to audit the next account and the account's ticket there, fresh once the current one has taken `ACCOUNTS_PER_WORKER` accounts
         per worker: the old workers finish their accounts and exit first, so that no two sets of models are in
         memory at once (ProcessPoolExecutor's own max_tasks_per_child can hang on Python 3.11: it may start no
         new worker when one exits)."""
@@ -144,14 +159,22 @@ class WorkerAuditing:
                 self._retiring, self._pool = self._pool, None
                 await asyncio.to_thread(self._retiring.shutdown, wait=True)
                 self._retiring = None
+                self._stop_telling_ahead()
             if self._pool is None:
-                huge_pages_for_new_processes()  # a model run's large tensors faulted in 2 MB at a time (c_heap)
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
-                                                 initializer=_start_worker,
-                                                 initargs=(self.policy, os.getpid(), self.threads))
+                context = get_context("spawn")
+                self._ahead = context.Queue() if self._tell_ahead else None
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_start_worker,
+                                                 initargs=(self.policy, os.getpid(), self.threads, self._ahead))
                 self._taken = 0
             self._taken += 1
-            return self._pool
+            return self._pool, self._taken
+
+    def _stop_telling_ahead(self) -> None:
+        """Close the old pool's queue of posts told ahead (its worker has exited)."""
+        if self._ahead is not None:
+            self._ahead.cancel_join_thread()  # what its worker never read is not waited for at exit
+            self._ahead.close()
+            self._ahead = None
 
     def close(self) -> None:
         """Stop the workers, a retiring pool's too; an account still being audited is dropped (its posts stay
@@ -160,6 +183,7 @@ class WorkerAuditing:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
         self._pool = self._retiring = None
+        self._stop_telling_ahead()
 
 
 def auditing(policy: Policy, processes: int, accounts: int) -> InProcessAuditing | WorkerAuditing:
@@ -172,17 +196,23 @@ def auditing(policy: Policy, processes: int, accounts: int) -> InProcessAuditing
 # --- in the worker process ------------------------------------------------------------------
 
 _WORKER: InProcessAuditing | None = None
-_IMAGE_THREADS: ThreadPoolExecutor | None = None
+_IMAGES: "_ImagesAhead | None" = None
+#: the worker's CPU seconds when its last account was done: what it spends until the next is done, less
+#: that account's auditors, went to images (some of the next account's, analysed ahead)
+_DONE_AT = 0.0
 
 
-def _start_worker(policy: Policy, parent: int, threads: int) -> None:
-    global _WORKER, _IMAGE_THREADS
+def _start_worker(policy: Policy, parent: int, threads: int, told_ahead=None) -> None:
+    global _WORKER, _IMAGES, _DONE_AT
     _one_heap_for_all_threads()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     analyse_images_here(policy, threads)
     _WORKER = InProcessAuditing(policy)
-    _IMAGE_THREADS = ThreadPoolExecutor(threads, thread_name_prefix="image") if threads > 1 else None
+    _IMAGES = _ImagesAhead(_WORKER.auditors, threads) if threads > 1 else None
+    if _IMAGES is not None and told_ahead is not None:
+        threading.Thread(target=_IMAGES.listen, args=(told_ahead,), daemon=True, name="told-ahead").start()
     threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="parent-watch").start()
+    _DONE_AT = time.process_time()  # the start-up is not the first account's
 
 
 #: glibc's mallopt parameters: the number of C heaps ("arenas") threads allocate from; the size from which a
@@ -226,26 +256,74 @@ def _exit_with(parent: int) -> None:
     os._exit(1)
 
 
-def _audit_in_worker(account: Account, posts: list[Post]) -> tuple[list[list[Finding]], dict, dict]:
-    """(findings per post, auditors off here, CPU seconds per auditor for these posts)."""
+def _audit_in_worker(account: Account, posts: list[Post], ticket: int) -> tuple[list[list[Finding]], dict, dict]:
+    """(findings per post, auditors off here, CPU seconds per auditor since the last account was done)."""
+    global _DONE_AT
     from auditors.image_auditors import forget_analyses  # as in analyse_images_here: workers only
 
     _WORKER.cpu = {}
     try:
-        if _IMAGE_THREADS is not None:
-            _analyse_images_ahead(posts)
-        return _WORKER.audit_posts(account, posts), _WORKER.disabled, _WORKER.cpu
+        reader = _IMAGES.wait_for(ticket, posts) if _IMAGES is not None else None
+        findings = _WORKER.audit_posts(account, posts)
+        if reader is not None:  # the threads' CPU, the auditors' own counted apart (`auditors.registry`)
+            images = time.process_time() - _DONE_AT - sum(_WORKER.cpu.values())
+            _WORKER.cpu[reader] = _WORKER.cpu.get(reader, 0.0) + max(0.0, images)
+        return findings, _WORKER.disabled, _WORKER.cpu
     finally:
         forget_analyses()  # each is in the analysis file: kept, they pinned heap pages account after account
         release_free_pages()  # once an account: after every image it cost 15% more CPU (pages faulted again)
+        _DONE_AT = time.process_time()
 
 
-def _analyse_images_ahead(posts: list[Post]) -> None:
-    """Analyse the posts' images on the worker's threads; the auditors then read them from the cache.
-    Their CPU (all threads') counts as the reading auditor's, as it would without the threads."""
-    from auditors.image_auditors import analyse_images  # as in analyse_images_here: workers only
+class _ImagesAhead:
+    """A worker's image threads, fed each account's images (`auditors.image_auditors.image_jobs`) as soon as
+    the crawling process tells of its posts (`listen`) or, at the latest, when the account's turn comes
+    (`wait_for`): the threads take them in that order, so one account's images follow the last ones of the
+    account before without a thread waiting for those. An image is analysed once, whichever accounts show it."""
 
-    started = time.process_time()
-    reader = analyse_images(_WORKER.auditors, posts, _IMAGE_THREADS.map)
-    if reader is not None:
-        _WORKER.cpu[reader] = _WORKER.cpu.get(reader, 0.0) + time.process_time() - started
+    def __init__(self, auditors: list, threads: int):
+        self._auditors = auditors
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="image")
+        self._running: dict[str, Future] = {}  # image key -> its analysis, until an account's turn takes it
+        self._turn = 0  # the ticket of the account whose turn came last: what was told of it before is old news
+        self._lock = threading.Lock()
+
+    def listen(self, told_ahead) -> None:
+        """Start the images of each account told of (ticket, posts), until the queue closes."""
+        while True:
+            try:
+                ticket, posts = told_ahead.get()
+            except (EOFError, OSError, ValueError):  # the crawling process closed it (or is gone)
+                return
+            try:
+                self._start(ticket, posts)
+            except Exception:  # the account's turn starts them again, and says what failed
+                log.exception("images of account %d not started ahead", ticket)
+
+    def wait_for(self, ticket: int, posts: list[Post]) -> str | None:
+        """Wait for the images of the account with `ticket` (starting those not yet started); the name of the
+        auditor that reads them, None when none does."""
+        reader, started = self._start(ticket, posts, turn=True)
+        for _, future in started:
+            future.result()
+        with self._lock:  # done: the analysis file has them now (an image shown again is read from there)
+            for key, future in started:
+                if self._running.get(key) is future:
+                    del self._running[key]
+        return reader
+
+    def _start(self, ticket: int, posts: list[Post], turn: bool = False) -> tuple[str | None, list[tuple[str, Future]]]:
+        from auditors.image_auditors import image_jobs  # as in analyse_images_here: workers only
+
+        with self._lock:
+            if ticket <= self._turn and not turn:
+                return None, []  # told after its turn came: its images are done
+            if turn:
+                self._turn = max(self._turn, ticket)
+            reader, jobs = image_jobs(self._auditors, posts)
+            started = []
+            for key, job in jobs:
+                if key not in self._running:
+                    self._running[key] = self._threads.submit(job)
+                started.append((key, self._running[key]))
+        return reader, started

@@ -60,6 +60,28 @@ def test_workers_find_what_the_crawling_process_finds(tmp_path):
     assert found[1] == found[0] and found[2] == found[0]
 
 
+def test_workers_are_asked_for_huge_pages_and_processes_started_later_are_not(tmp_path):
+    """The workers' C heap is backed by huge pages (`auditors.c_heap`); the crawling process's environment is left
+    as it was, so that a browser or mailer it starts later is not asked."""
+    import asyncio
+
+    from auditors.c_heap import HUGE_PAGES_TUNABLE
+    from records.model import Account
+    from schoolaudit.workers import WorkerAuditing
+
+    with FaultServer() as server:
+        policy = load_app(write_config(tmp_path / "board", {"club": server.url + "/feed.xml"})).policy
+    auditing = WorkerAuditing(policy, processes=1)
+    try:
+        assert asyncio.run(auditing.audit(Account("club", "Club", "club", "rss", "https://school.example.org/feed.xml"), [])) == []
+        (worker,) = auditing._pool._processes
+        environment = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+        assert any(HUGE_PAGES_TUNABLE.encode() + b"=1" in entry for entry in environment if entry.startswith(b"GLIBC"))
+        assert HUGE_PAGES_TUNABLE not in os.environ.get("GLIBC_TUNABLES", "")
+    finally:
+        auditing.close()
+
+
 def test_fresh_workers_take_over_after_their_accounts_one_set_at_a_time(tmp_path, monkeypatch):
     """A worker is replaced after `ACCOUNTS_PER_WORKER` accounts (its level rose with the accounts): the old
     one finishes its accounts and exits before the next starts, and the findings are the crawling process's."""
@@ -325,14 +347,13 @@ def _stored_images(folder: Path, images: list[bytes]) -> list:
 def test_images_analysed_on_a_workers_threads_are_what_one_at_a_time_finds(tmp_path):
     """A worker's image threads share one set of models (the text reader taking turns): each image's faces,
     score and text are those of the image analysed alone."""
-    from concurrent.futures import ThreadPoolExecutor
     from datetime import datetime, timezone
 
     from auditors.image_analysis import analyse_bytes
-    from auditors.image_auditors import analyse_images
     from auditors.registry import load_auditors
     from flyers import draw_flyer
     from records.model import Post
+    from schoolaudit.workers import _ImagesAhead
 
     photos = sorted((Path(__file__).parent.parent / "schoolaudit/demo/site/images").glob("*.jpg"))
     for i, lines in enumerate((["Bake sale Friday", "Gym doors open at noon"], ["Vote Jane Smith", "for trustee"])):
@@ -348,8 +369,7 @@ def test_images_analysed_on_a_workers_threads_are_what_one_at_a_time_finds(tmp_p
     with FaultServer() as server:
         policy = load_app(write_config(tmp_path / "board", {"club": server.url + "/feed.xml"})).policy
     auditors, _ = load_auditors(policy)
-    with ThreadPoolExecutor(4) as threads:
-        assert analyse_images(auditors, posts, threads.map) == "student_photo_image"
+    assert _ImagesAhead(auditors, 4).wait_for(1, posts) == "student_photo_image"
     image_auditor = next(a for a in auditors if a.name == "student_photo_image")
     analyser = image_auditor.analyser
     assert analyser.analysed == len(media), "an image in two posts is analysed once"
@@ -360,40 +380,57 @@ def test_images_analysed_on_a_workers_threads_are_what_one_at_a_time_finds(tmp_p
     assert [a.to_dict() for a in found] == [a.to_dict() for a in alone]
 
 
-def test_an_accounts_images_all_go_to_the_threads_largest_first(tmp_path):
-    """Every image of an account goes to the threads (none runs alone for the models: they load once, whichever
-    thread asks first), the largest files first, so that no core waits for an account's last big one."""
+def _accounts_of_photos(tmp_path, copies: int):
+    """(image auditors of a board, `copies` accounts each holding the demo's photos as distinct files, one a post)."""
     from datetime import datetime, timezone
 
-    from auditors.image_auditors import analyse_images
     from auditors.registry import load_auditors
     from records.model import Post
 
     photos = sorted((Path(__file__).parent.parent / "schoolaudit/demo/site/images").glob("*.jpg"))
-    images = [path.read_bytes() for path in photos] * 2
+    images = [path.read_bytes() for path in photos] * copies
     media = _stored_images(tmp_path / "media", [data + bytes(i) for i, data in enumerate(images)])
     with FaultServer() as server:
         policy = load_app(write_config(tmp_path / "board", {"club": server.url + "/feed.xml"})).policy
     auditors, _ = load_auditors(policy)
-    handed = []
+    accounts = [[Post("club", "rss", f"{n}-{i}", None, datetime(2026, 3, 2, tzinfo=timezone.utc), "News", [m])
+                 for i, m in enumerate(media[n * len(photos):(n + 1) * len(photos)])] for n in range(copies)]
+    return auditors, accounts
 
-    def threads_map(analyse, items):
-        items = list(items)
-        handed.append([m.path for m in items])
-        return map(analyse, items)
 
-    def by_size(items):
-        return sorted((m.path for m in items), key=lambda path: Path(path).stat().st_size, reverse=True)
+def test_an_accounts_images_go_to_the_threads_largest_first(tmp_path):
+    """An account's images are handed to the threads largest file first, so that no core waits for its last big one."""
+    from auditors.image_auditors import image_jobs
 
-    def account(number, items):
-        return [Post("club", "rss", f"{number}-{i}", None, datetime(2026, 3, 2, tzinfo=timezone.utc), "News", [m])
-                for i, m in enumerate(items)]
+    auditors, (posts,) = _accounts_of_photos(tmp_path, 1)
+    reader, jobs = image_jobs(auditors, posts)
+    by_size = sorted((m for post in posts for m in post.media), key=lambda m: Path(m.path).stat().st_size, reverse=True)
+    assert reader == "student_photo_image" and [key for key, _ in jobs] == [m.sha256 for m in by_size]
 
-    first, second = media[:len(photos)], media[len(photos):]
-    analyse_images(auditors, account(1, first), threads_map)
-    analyse_images(auditors, account(2, second), threads_map)
-    assert handed == [by_size(first), by_size(second)], "all to the threads, the largest first"
-    assert next(a for a in auditors if a.name == "student_photo_image").analyser.analysed == len(media)
+
+def test_an_account_told_ahead_has_its_images_analysed_before_its_turn(tmp_path):
+    """The threads go on to the images of the accounts the crawling process told of, without waiting for their
+    turn; at its turn an account waits only for what is left, and an account told of after its turn (the queue
+    is slower than its turn) is not started again."""
+    import queue
+
+    from schoolaudit.workers import _ImagesAhead
+
+    auditors, (first, second) = _accounts_of_photos(tmp_path, 2)
+    ahead = _ImagesAhead(auditors, 2)
+    told = queue.Queue()
+    threading.Thread(target=ahead.listen, args=(told,), daemon=True).start()
+    assert ahead.wait_for(1, first) == "student_photo_image"  # its turn before anyone told of it
+    analyser = next(a for a in auditors if a.name == "student_photo_image").analyser
+    told.put((1, first))  # too late: its turn has come
+    told.put((2, second))
+    deadline = time.monotonic() + 120
+    while analyser.analysed < len(first) + len(second) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert analyser.analysed == len(first) + len(second), "the second account's images analysed before its turn"
+    assert told.empty() and not any(m.sha256 in ahead._running for post in first for m in post.media)
+    assert ahead.wait_for(2, second) == "student_photo_image" and not ahead._running
+    assert analyser.analysed == len(first) + len(second)
 
 
 def test_closing_while_old_workers_retire_stops_them_too():

@@ -24,18 +24,21 @@ print(next(int(line.split()[1]) for line in rollup if line.startswith("AnonHugeP
 
 def test_new_processes_are_asked_for_huge_pages_beside_the_tunables_already_set(monkeypatch):
     monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
-    huge_pages_for_new_processes()
-    assert os.environ["GLIBC_TUNABLES"] == f"glibc.malloc.arena_max=2:{HUGE_PAGES_TUNABLE}=1"
-    huge_pages_for_new_processes()  # once only
-    assert os.environ["GLIBC_TUNABLES"] == f"glibc.malloc.arena_max=2:{HUGE_PAGES_TUNABLE}=1"
+    with huge_pages_for_new_processes():
+        assert os.environ["GLIBC_TUNABLES"] == f"glibc.malloc.arena_max=2:{HUGE_PAGES_TUNABLE}=1"
+        with huge_pages_for_new_processes():  # once only
+            assert os.environ["GLIBC_TUNABLES"] == f"glibc.malloc.arena_max=2:{HUGE_PAGES_TUNABLE}=1"
+    assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2", "processes started later are not asked"
     monkeypatch.delenv("GLIBC_TUNABLES")
-    huge_pages_for_new_processes()
-    assert os.environ["GLIBC_TUNABLES"] == f"{HUGE_PAGES_TUNABLE}=1"
+    with huge_pages_for_new_processes():
+        assert os.environ["GLIBC_TUNABLES"] == f"{HUGE_PAGES_TUNABLE}=1"
+    assert "GLIBC_TUNABLES" not in os.environ
 
 
 def test_an_operators_own_huge_pages_setting_is_kept(monkeypatch):
     monkeypatch.setenv("GLIBC_TUNABLES", f"{HUGE_PAGES_TUNABLE}=0")
-    huge_pages_for_new_processes()
+    with huge_pages_for_new_processes():
+        assert os.environ["GLIBC_TUNABLES"] == f"{HUGE_PAGES_TUNABLE}=0"
     assert os.environ["GLIBC_TUNABLES"] == f"{HUGE_PAGES_TUNABLE}=0"
 
 
@@ -55,8 +58,9 @@ def test_a_process_started_after_it_holds_a_large_block_in_huge_pages(monkeypatc
         pytest.skip(f"glibc {version} does not read the huge pages tunable (2.35 and later)")
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
     without = _huge_mb(dict(os.environ))
-    huge_pages_for_new_processes()
-    assert without == 0 and _huge_mb(dict(os.environ)) >= 32
+    with huge_pages_for_new_processes():
+        within = _huge_mb(dict(os.environ))
+    assert without == 0 and within >= 32 and _huge_mb(dict(os.environ)) == 0
 
 
 def test_the_bench_runs_an_older_revision_as_its_workers_ran(tmp_path, monkeypatch):
