@@ -4,7 +4,7 @@ glibc keeps a freed block's pages resident inside its heap until a trim, for the
 mapped apart (a worker maps them from 8 MB: `schoolaudit.workers`) never reuse those pages, so the models'
 large tensors came on top of them.
 
-Those large tensors are mapped afresh for each model run (the arenas give them back when the run ends:
+Those large tensors are mapped afresh for each heavy model run (the arena gives them back when such a run ends:
 `auditors.onnx_session`), and the kernel faulted them in 4 KB at a time: on a 12 MP photo, whose fine face pass
 maps about 50 MB, some 12,000 faults a run. The processes schoolaudit starts ask glibc (2.35 and later) to advise
 transparent huge pages for its heap and its mapped blocks (`huge_pages_for_new_processes`, around their start): 2 MB a fault, the

@@ -125,21 +125,25 @@ def image_texts(post: Post, policy: Policy) -> list[tuple[str, str]]:
     return [(f"image_text:{index}", analysis.text) for index, _, analysis in reader._analyses(post) if analysis.text]
 
 
-def image_jobs(auditors: list, posts: list[Post]) -> tuple[str | None, list[tuple[str, Callable[[], object]]]]:
-    """(the name of the auditor that reads the images, or None when no image auditor runs; [(the image's key,
-    a call that analyses it into the shared analyser's cache)]) for every downloaded image of `posts` that the
-    image auditors among `auditors` will read, once each, the largest files first: an audit worker runs them on
-    its threads ahead of the auditors (`schoolaudit.workers`), and an account's smallest left for its end keep
-    fewer cores waiting for its last one."""
-    reader = next((auditor for auditor in auditors if isinstance(auditor, _ImageAuditorBase)), None)
+def image_reader(auditors: list) -> "_ImageAuditorBase | None":
+    """The first auditor among `auditors` that reads images (it analyses them for all), None when none does."""
+    return next((auditor for auditor in auditors if isinstance(auditor, _ImageAuditorBase)), None)
+
+
+def image_jobs(auditors: list, posts: list[Post]) -> list[tuple[str, Callable[[], object]]]:
+    """[(the image's key, a call that analyses it into the shared analyser's cache)] for every downloaded image of
+    `posts` that the image auditors among `auditors` will read, once each, the largest files first: an audit worker
+    runs them on its threads ahead of the auditors (`schoolaudit.workers`), and an account's smallest left for its
+    end keep fewer cores waiting for its last one."""
+    reader = image_reader(auditors)
     # one per image: a picture in two posts analysed by two threads at once would be read twice
     media = list({m.sha256 or m.path: m for post in posts for m in post.media if m.path}.values())
     if reader is None or not media:
-        return None, []
+        return []
     analyser = reader._analyser_for(media[0])
     media.sort(key=lambda m: _file_size(reader._resolve(m.path)), reverse=True)  # the longest jobs first
-    return reader.name, [(m.sha256 or m.path, functools.partial(analyser.analyse, [reader._resolve(m.path)], [m.sha256]))
-                         for m in media]
+    return [(m.sha256 or m.path, functools.partial(analyser.analyse, [reader._resolve(m.path)], [m.sha256]))
+            for m in media]
 
 
 def _file_size(path: str) -> int:

@@ -1,4 +1,4 @@
-"""The one way schoolaudit opens an ONNX model: an onnxruntime CPU session that keeps no memory between runs.
+"""The one way schoolaudit opens an ONNX model: an onnxruntime CPU session that keeps little memory between runs.
 
 onnxruntime's defaults suit one model on a machine of its own: its memory arena keeps the largest
 activations any image needed (a worker grew to 530 MB after 30 photos; without it, it goes back to
@@ -9,17 +9,16 @@ Without an arena each tensor is a malloc of its own, and for the face detector (
 50 MB, many passes an image) that leaves the C heap full of holes whose pages stay resident: on the
 64 shared photos it peaked 97 to 112 MB above its loaded size, for 41 MB of live tensors. Its session
 (`arena=True`) allocates a run's tensors from an arena that gives them all back when the run ends
-(`_SHRINK_ARENA`): 60 MB above, and 10 to 15% less CPU. Where a session marks runs heavy (`heavy_from`), only
-those empty it; a lighter run's tensors (a pass at 640 px, the text gate at 320) stay there for the next one,
-whose pages are then not faulted in afresh: a 200-account night took 3 to 8 % less CPU (sys 35-37 -> 29 s),
-the peak the same within the noise (421-438 against 410-428 MB), where an arena never emptied took 7 % less and
-peaked at 502 MB. The text detector's session does the same: its
+(`_SHRINK_ARENA`): 60 MB above, and 10 to 15% less CPU. The text detector's session does the same: its
 run at 640 x 640 px (a worker's peak is that run) rose 110 to 125 MB above its loaded size, nearly all of it
 still resident after the run; now 59 to 68 MB, 3 to 21 MB after, and no more CPU. Those two sessions share
 one arena of the process (`session.use_env_allocators`) that grows by the size each tensor asks for
 (kSameAsRequested; onnxruntime's default arena doubles each new region, and with it on the text reader and
 the explicit scorer a worker's peak rose from 338 to 447 MB). The recogniser and the explicit scorer go
-without.
+without. Only the heavy runs (below) empty the arena: a lighter run's tensors (a face pass at 640 px, the text
+gate at 320) stay there for the next one, whose pages are then not faulted in afresh. A 200-account night took 3
+to 8 % less CPU (sys 35-37 -> 29 s), the peak the same within the noise (421-438 against 410-428 MB); an arena
+never emptied took 7 % less and peaked at 502 MB.
 
 A worker's image threads share the sessions, and its peak was two threads each at an image's peak at
 once (finding text lines at 640 px: +100 MB; a face pass at 1280 px: +40 MB, +70 MB for the pass).
@@ -138,14 +137,13 @@ def _session_class():
         heavy_from: int | None = None
 
         def run(self, output_names, input_feed, run_options=None):
-            options = run_options or self.default_run_options
+            emptying = run_options or self.default_run_options
             if self.heavy_from is None:
-                return super().run(output_names, input_feed, options)
-            if max(value.size for value in input_feed.values()) >= self.heavy_from:
-                with _HEAVY_RUN:
-                    release_free_pages()  # see the module's docstring
-                    return super().run(output_names, input_feed, options)
-            # a light run leaves its tensors in the arena for the next one (see the module's docstring)
-            return super().run(output_names, input_feed, run_options)
+                return super().run(output_names, input_feed, emptying)
+            if max(value.size for value in input_feed.values()) < self.heavy_from:
+                return super().run(output_names, input_feed, run_options)  # its tensors stay for the next run
+            with _HEAVY_RUN:
+                release_free_pages()  # see the module's docstring
+                return super().run(output_names, input_feed, emptying)
 
     return LeanSession

@@ -18,8 +18,8 @@ image had kept one of its two threads idle 8 % of a night. A worker whose parent
 exits by itself.
 
 Memory: a worker's models are loaded on its first image (`auditors.image_analysis`; their sessions keep
-no memory between images: `auditors.onnx_session`; the face and text detectors' arena is emptied after
-each run), all its threads allocate from one C heap, blocks from 8 MB mapped apart
+little memory between images: `auditors.onnx_session`; the face and text detectors' arena is emptied after
+each heavy run), all its threads allocate from one C heap, blocks from 8 MB mapped apart
 (`_one_heap_for_all_threads`), in transparent huge pages where the machine has them (the same memory, faulted in
 2 MB at a time: `auditors.c_heap.huge_pages_for_new_processes`), and after each account that heap's free pages
 go back to the system (`auditors.c_heap.release_free_pages`): a worker then holds about 230 MB between accounts instead of growing to 530 MB,
@@ -263,11 +263,14 @@ def _audit_in_worker(account: Account, posts: list[Post], ticket: int) -> tuple[
 
     _WORKER.cpu = {}
     try:
-        reader = _IMAGES.wait_for(ticket, posts) if _IMAGES is not None else None
+        if _IMAGES is not None:
+            _IMAGES.wait_for(ticket, posts)
         findings = _WORKER.audit_posts(account, posts)
-        if reader is not None:  # the threads' CPU, the auditors' own counted apart (`auditors.registry`)
+        if _IMAGES is not None and _IMAGES.reader is not None:
+            # the threads' CPU since the last account (some of it this account's, some the next's, started
+            # ahead): the rest of the worker's, the auditors' own counted apart (`auditors.registry`)
             images = time.process_time() - _DONE_AT - sum(_WORKER.cpu.values())
-            _WORKER.cpu[reader] = _WORKER.cpu.get(reader, 0.0) + max(0.0, images)
+            _WORKER.cpu[_IMAGES.reader] = _WORKER.cpu.get(_IMAGES.reader, 0.0) + max(0.0, images)
         return findings, _WORKER.disabled, _WORKER.cpu
     finally:
         forget_analyses()  # each is in the analysis file: kept, they pinned heap pages account after account
@@ -282,7 +285,11 @@ class _ImagesAhead:
     account before without a thread waiting for those. An image is analysed once, whichever accounts show it."""
 
     def __init__(self, auditors: list, threads: int):
+        from auditors.image_auditors import image_reader  # as in analyse_images_here: workers only
+
         self._auditors = auditors
+        reader = image_reader(auditors)
+        self.reader = reader.name if reader is not None else None  # the auditor whose CPU the images are
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="image")
         self._running: dict[str, Future] = {}  # image key -> its analysis, until an account's turn takes it
         self._turn = 0  # the ticket of the account whose turn came last: what was told of it before is old news
@@ -296,34 +303,31 @@ class _ImagesAhead:
             except (EOFError, OSError, ValueError):  # the crawling process closed it (or is gone)
                 return
             try:
-                self._start(ticket, posts)
+                with self._lock:
+                    if ticket > self._turn:  # else told after its turn came: its images are started already
+                        self._start(posts)
             except Exception:  # the account's turn starts them again, and says what failed
                 log.exception("images of account %d not started ahead", ticket)
 
-    def wait_for(self, ticket: int, posts: list[Post]) -> str | None:
-        """Wait for the images of the account with `ticket` (starting those not yet started); the name of the
-        auditor that reads them, None when none does."""
-        reader, started = self._start(ticket, posts, turn=True)
+    def wait_for(self, ticket: int, posts: list[Post]) -> None:
+        """Wait for the images of the account with `ticket`, starting those not yet started."""
+        with self._lock:
+            self._turn = max(self._turn, ticket)
+            started = self._start(posts)
         for _, future in started:
             future.result()
         with self._lock:  # done: the analysis file has them now (an image shown again is read from there)
             for key, future in started:
                 if self._running.get(key) is future:
                     del self._running[key]
-        return reader
 
-    def _start(self, ticket: int, posts: list[Post], turn: bool = False) -> tuple[str | None, list[tuple[str, Future]]]:
+    def _start(self, posts: list[Post]) -> list[tuple[str, Future]]:
+        """(key, analysis) of each image of `posts`, submitted to the threads unless already there; under the lock."""
         from auditors.image_auditors import image_jobs  # as in analyse_images_here: workers only
 
-        with self._lock:
-            if ticket <= self._turn and not turn:
-                return None, []  # told after its turn came: its images are done
-            if turn:
-                self._turn = max(self._turn, ticket)
-            reader, jobs = image_jobs(self._auditors, posts)
-            started = []
-            for key, job in jobs:
-                if key not in self._running:
-                    self._running[key] = self._threads.submit(job)
-                started.append((key, self._running[key]))
-        return reader, started
+        started = []
+        for key, job in image_jobs(self._auditors, posts):
+            if key not in self._running:
+                self._running[key] = self._threads.submit(job)
+            started.append((key, self._running[key]))
+        return started

@@ -64,6 +64,7 @@ def test_workers_are_asked_for_huge_pages_and_processes_started_later_are_not(tm
     """The workers' C heap is backed by huge pages (`auditors.c_heap`); the crawling process's environment is left
     as it was, so that a browser or mailer it starts later is not asked."""
     import asyncio
+    import multiprocessing
 
     from auditors.c_heap import HUGE_PAGES_TUNABLE
     from records.model import Account
@@ -74,9 +75,12 @@ def test_workers_are_asked_for_huge_pages_and_processes_started_later_are_not(tm
     auditing = WorkerAuditing(policy, processes=1)
     try:
         assert asyncio.run(auditing.audit(Account("club", "Club", "club", "rss", "https://school.example.org/feed.xml"), [])) == []
-        (worker,) = auditing._pool._processes
-        environment = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
-        assert any(HUGE_PAGES_TUNABLE.encode() + b"=1" in entry for entry in environment if entry.startswith(b"GLIBC"))
+        workers = multiprocessing.active_children()
+        assert workers
+        for worker in workers:
+            environment = Path(f"/proc/{worker.pid}/environ").read_bytes().split(b"\0")
+            assert any(entry.startswith(b"GLIBC_TUNABLES=") and HUGE_PAGES_TUNABLE.encode() + b"=1" in entry
+                       for entry in environment)
         assert HUGE_PAGES_TUNABLE not in os.environ.get("GLIBC_TUNABLES", "")
     finally:
         auditing.close()
@@ -373,7 +377,9 @@ def test_images_analysed_on_a_workers_threads_are_what_one_at_a_time_finds(tmp_p
     with FaultServer() as server:
         policy = load_app(write_config(tmp_path / "board", {"club": server.url + "/feed.xml"})).policy
     auditors, _ = load_auditors(policy)
-    assert _ImagesAhead(auditors, 4).wait_for(1, posts) == "student_photo_image"
+    ahead = _ImagesAhead(auditors, 4)
+    assert ahead.reader == "student_photo_image"
+    ahead.wait_for(1, posts)
     image_auditor = next(a for a in auditors if a.name == "student_photo_image")
     analyser = image_auditor.analyser
     assert analyser.analysed == len(media), "an image in two posts is analysed once"
@@ -407,9 +413,8 @@ def test_an_accounts_images_go_to_the_threads_largest_first(tmp_path):
     from auditors.image_auditors import image_jobs
 
     auditors, (posts,) = _accounts_of_photos(tmp_path, 1)
-    reader, jobs = image_jobs(auditors, posts)
     by_size = sorted((m for post in posts for m in post.media), key=lambda m: Path(m.path).stat().st_size, reverse=True)
-    assert reader == "student_photo_image" and [key for key, _ in jobs] == [m.sha256 for m in by_size]
+    assert [key for key, _ in image_jobs(auditors, posts)] == [m.sha256 for m in by_size]
 
 
 def test_an_account_told_ahead_has_its_images_analysed_before_its_turn(tmp_path):
@@ -424,7 +429,7 @@ def test_an_account_told_ahead_has_its_images_analysed_before_its_turn(tmp_path)
     ahead = _ImagesAhead(auditors, 2)
     told = queue.Queue()
     threading.Thread(target=ahead.listen, args=(told,), daemon=True).start()
-    assert ahead.wait_for(1, first) == "student_photo_image"  # its turn before anyone told of it
+    ahead.wait_for(1, first)  # its turn before anyone told of it
     analyser = next(a for a in auditors if a.name == "student_photo_image").analyser
     told.put((1, first))  # too late: its turn has come
     told.put((2, second))
@@ -433,7 +438,8 @@ def test_an_account_told_ahead_has_its_images_analysed_before_its_turn(tmp_path)
         time.sleep(0.05)
     assert analyser.analysed == len(first) + len(second), "the second account's images analysed before its turn"
     assert told.empty() and not any(m.sha256 in ahead._running for post in first for m in post.media)
-    assert ahead.wait_for(2, second) == "student_photo_image" and not ahead._running
+    ahead.wait_for(2, second)
+    assert not ahead._running
     assert analyser.analysed == len(first) + len(second)
 
 
