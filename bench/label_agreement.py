@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         epilog="Example: .venv/bin/python bench/label_agreement.py bench/data/agreement/reader18_labels.jsonl "
-               "bench/data/heldout6_posts.jsonl bench/data/untrained_u_posts.jsonl")
+               "bench/data/train_spent_heldout6_posts.jsonl bench/data/train_spent_u_posts.jsonl")
     parser.add_argument("reader", type=Path, help="the second reader's labels: JSONL of id and labels")
     parser.add_argument("labelled", type=Path, nargs="+", help="labelled JSONL files (corpus schema)")
     args = parser.parse_args(argv)

@@ -49,7 +49,7 @@ def test_show_refuses_a_measurement_file_before_reading_anything(path, capsys, m
     assert "is a measurement: --show would print its posts" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["heldout_posts.jsonl", "heldout3_posts.jsonl", "heldout6_posts.jsonl",
-                                  "train_a_posts.jsonl", "untrained_l_posts.jsonl", "heldout12_posts.jsonl"])
+@pytest.mark.parametrize("name", ["heldout_posts.jsonl", "heldout3_posts.jsonl", "train_spent_heldout6_posts.jsonl",
+                                  "train_a_posts.jsonl", "untrained_w1_posts.jsonl", "heldout12_posts.jsonl"])
 def test_files_one_may_read_are_not_measurements(name):
     assert not is_measurement(REPO / "bench" / "data" / name)
