@@ -30,8 +30,8 @@ class Line:
 
 
 #: Labelled files that are measurements, never training data and never read post by post (`--show`, `--errors` by
-#: tools that refuse them): the dev corpus, heldout2/4/5, heldout17 to 29.
-MEASUREMENT_FILES = re.compile(r"(dev|heldout[245]|heldout1[7-9]|heldout2\d)_posts\.jsonl")
+#: tools that refuse them): the dev corpus, heldout2/4/5, heldout17 to 99.
+MEASUREMENT_FILES = re.compile(r"(dev|heldout[245]|heldout1[7-9]|heldout[2-9]\d)_posts\.jsonl")
 
 
 def is_measurement(path: Path) -> bool:

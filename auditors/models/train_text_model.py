@@ -11,7 +11,7 @@ Training data: ONLY the project's own labelled posts, tests/fixtures/text/*.json
 bench/data/heldout_posts.jsonl, bench/data/heldout3_posts.jsonl (spent as a blind set) and
 bench/data/train_*_posts.jsonl (all written here; a to k, n, o and the spent development files train_spent_* blind
 to the rules, t, 30 clean fruit-emoji look-alikes, not). Never ../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl, heldout4_posts.jsonl, heldout5_posts.jsonl, heldout17 to
-heldout29 nor files in blind* folders: those are measurements (schoolaudit.corpus.is_measurement); the script refuses them as training input and as check
+heldout99 nor files in blind* folders: those are measurements (schoolaudit.corpus.is_measurement); the script refuses them as training input and as check
 files (it does not open them).
 
 The model, per category of CATEGORIES (not endorsement_repost, which is mechanical):
