@@ -5,6 +5,8 @@ experiment's figures rest on besides it is: the calibration fit, the folds, the 
 """
 from __future__ import annotations
 
+import tomllib
+
 import numpy as np
 import pytest
 
@@ -99,8 +101,9 @@ def test_the_band_around_thresholds_follows_the_configuration_the_run_reads(tmp_
     config = write_demo_config(tmp_path, "http://127.0.0.1")
     rules = config / "rules" / "text_model.toml"
     shipped = rules.read_text(encoding="utf-8")
-    assert "\nhostile = 0.5\n" in shipped
-    rules.write_text(shipped.replace("\nhostile = 0.5\n", "\nhostile = 0.42\n"), encoding="utf-8")
+    hostile = f"\nhostile = {tomllib.loads(shipped)['thresholds']['hostile']}\n"  # the shipped threshold's line
+    assert shipped.count(hostile) == 1
+    rules.write_text(shipped.replace(hostile, "\nhostile = 0.42\n"), encoding="utf-8")
     low, high = around_thresholds(0.1, str(config))
     assert dict(zip(CATEGORIES, np.round(low + 0.1, 6)))["hostile"] == 0.42
     np.testing.assert_allclose(high - low, 0.2)

@@ -534,9 +534,11 @@ def test_model_flags_a_borderline_post_on_its_best_sentence():
                        {"hostile": 0.5}.get) == [("hostile", 0.55)]
 
 
+#: Six innocent sentences dilute the advert (with four, the model of session 20's round 14 flags the post outright).
 BORDERLINE = ("Students enjoyed the library reading week. The book fair runs until Friday in the gym. Thank you to "
-              "our parent volunteers for the help. Pizza lunch orders are due Tuesday. Get 20% off at Joe's Pizza "
-              "with code SCHOOL20, best pizza in town.")
+              "our parent volunteers for the help. Picture day is on Wednesday. The Grade 4 class planted tulips by "
+              "the front doors. Report cards go home next Thursday. Get 20% off at Joe's Pizza with code SCHOOL20, "
+              "best pizza in town.")
 
 
 def test_a_borderline_post_is_flagged_on_its_one_violating_sentence(policy):

@@ -9,8 +9,8 @@ minilm-static.npz, are built by distill_static_embeddings.py beside this file.
 
 Training data: ONLY the project's own labelled posts, tests/fixtures/text/*.jsonl,
 bench/data/heldout_posts.jsonl, bench/data/heldout3_posts.jsonl (spent as a blind set) and
-bench/data/train_*_posts.jsonl (all written here; a to k, n, o and the spent development files train_spent_* blind
-to the rules, t, 30 clean fruit-emoji look-alikes, not). Never ../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl, heldout4_posts.jsonl, heldout5_posts.jsonl, heldout17 to
+bench/data/train_*_posts.jsonl (all written here; a to k, n, o, w1 to w8 and train_spent_* (development files
+and blind sets, once spent) blind to the rules, t, 30 clean fruit-emoji look-alikes, not). Never ../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl, heldout4_posts.jsonl, heldout5_posts.jsonl, heldout17 to
 heldout99 nor files in blind* folders: those are measurements (schoolaudit.corpus.is_measurement); the script refuses them as training input and as check
 files (it does not open them).
 
