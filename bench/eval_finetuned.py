@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         epilog="Example: /tmp/ml/bin/python bench/eval_finetuned.py /tmp/ft.npz --around 0.2 --weight 0.3 "
-               "--posts-only bench/data/untrained_w7_posts.jsonl")
+               "--posts-only bench/data/train_w7_posts.jsonl")
     parser.add_argument("model", type=Path, help="the .npz of finetune_minilm.py")
     parser.add_argument("--band", type=float, nargs=2, default=(0.05, 0.95), metavar=("LO", "HI"))
     parser.add_argument("--weight", type=float, default=0.5)

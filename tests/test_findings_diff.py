@@ -39,8 +39,8 @@ def test_a_file_outside_a_checkout_is_known_by_its_name(tmp_path):
 
 
 @pytest.mark.parametrize("path", ["bench/data/heldout2_posts.jsonl", "bench/data/heldout5_posts.jsonl",
-                                  "bench/data/heldout17_posts.jsonl", "bench/data/heldout23_posts.jsonl", "bench/data/heldout35_posts.jsonl",
-                                  "../blind3/posts.jsonl"])
+                                  "bench/data/heldout17_posts.jsonl", "bench/data/heldout23_posts.jsonl",
+                                  "bench/data/heldout35_posts.jsonl", "../blind3/posts.jsonl"])
 def test_show_refuses_a_measurement_file_before_reading_anything(path, capsys, monkeypatch):
     monkeypatch.setattr(findings_diff, "load", lambda config: pytest.fail("loaded the rules"))
     with pytest.raises(SystemExit) as exit_info:

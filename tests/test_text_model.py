@@ -451,8 +451,8 @@ def test_combine_neither_vetoes_nor_lowers_a_firm_rule_finding():
 
 @pytest.mark.parametrize("text, explicit, vetoed", [
     ("Our senior boys basketball team brought the heat tonight 🍑🍆", True, False),
-    # the model retrained with the spent development files (session 20) gives this one 0.15, over the veto:
-    # "Grade 12 football players are ready for Friday's home opener 🍆💦"
+    # a pair the model reads as explicit on its own is no test of the veto: the model retrained in session 20 gives
+    # "Grade 12 football players are ready for Friday's home opener 🍆💦" 0.86, this sentence 0.01
     ("Junior football practice moves to the east field on Tuesday and Thursday after school 🍆💦", True, True),
     ("Varsity rugby packs a punch this year 🍑💦", True, False),
     ("Stuffed eggplant and peach cobbler on the menu this week 🍆🍑 Recipes are up on the club page!", False, False),

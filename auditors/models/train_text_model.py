@@ -10,9 +10,10 @@ minilm-static.npz, are built by distill_static_embeddings.py beside this file.
 Training data: ONLY the project's own labelled posts, tests/fixtures/text/*.jsonl,
 bench/data/heldout_posts.jsonl, bench/data/heldout3_posts.jsonl (spent as a blind set) and
 bench/data/train_*_posts.jsonl (all written here; a to k, n, o, w1 to w8 and train_spent_* (development files
-and blind sets, once spent) blind to the rules, t, 30 clean fruit-emoji look-alikes, not). Never ../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl, heldout4_posts.jsonl, heldout5_posts.jsonl, heldout17 to
-heldout99 nor files in blind* folders: those are measurements (schoolaudit.corpus.is_measurement); the script refuses them as training input and as check
-files (it does not open them).
+and blind sets, once spent) blind to the rules, t, 30 clean fruit-emoji look-alikes, not). Never
+../shared/corpus/dev_posts.jsonl, bench/data/heldout2_posts.jsonl, heldout4_posts.jsonl, heldout5_posts.jsonl, files
+named heldout17 to heldout99, nor files in blind* folders: those are measurements (schoolaudit.corpus.is_measurement);
+the script refuses them as training input and as check files (it does not open them).
 
 The model, per category of CATEGORIES (not endorsement_repost, which is mechanical):
 * document = text (then the reposted text) + " || " + " | ".join(image_alt) (auditors.text_model.post_document);
