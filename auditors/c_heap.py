@@ -7,8 +7,8 @@ large tensors came on top of them.
 Those large tensors are mapped afresh for each heavy model run (the arena gives them back when such a run ends:
 `auditors.onnx_session`), and the kernel faulted them in 4 KB at a time: on a 12 MP photo, whose fine face pass
 maps about 50 MB, some 12,000 faults a run. The processes schoolaudit starts ask glibc (2.35 and later) to advise
-transparent huge pages for its heap and its mapped blocks (`huge_pages_for_new_processes`, around their start): 2 MB a fault, the
-same memory given back (bench/README.md).
+transparent huge pages for its heap and its mapped blocks (`huge_pages_for_new_processes`, around their start):
+2 MB a fault, the same memory given back (bench/README.md).
 """
 from __future__ import annotations
 

@@ -130,15 +130,14 @@ def image_reader(auditors: list) -> "_ImageAuditorBase | None":
     return next((auditor for auditor in auditors if isinstance(auditor, _ImageAuditorBase)), None)
 
 
-def image_jobs(auditors: list, posts: list[Post]) -> list[tuple[str, Callable[[], object]]]:
+def image_jobs(reader: "_ImageAuditorBase", posts: list[Post]) -> list[tuple[str, Callable[[], object]]]:
     """[(the image's key, a call that analyses it into the shared analyser's cache)] for every downloaded image of
-    `posts` that the image auditors among `auditors` will read, once each, the largest files first: an audit worker
-    runs them on its threads ahead of the auditors (`schoolaudit.workers`), and an account's smallest left for its
-    end keep fewer cores waiting for its last one."""
-    reader = image_reader(auditors)
+    `posts`, read by `reader` (`image_reader`) for all the image auditors, once each, the largest files first: an
+    audit worker runs them on its threads ahead of the auditors (`schoolaudit.workers`), and an account's smallest
+    left for its end keep fewer cores waiting for its last one."""
     # one per image: a picture in two posts analysed by two threads at once would be read twice
     media = list({m.sha256 or m.path: m for post in posts for m in post.media if m.path}.values())
-    if reader is None or not media:
+    if not media:
         return []
     analyser = reader._analyser_for(media[0])
     media.sort(key=lambda m: _file_size(reader._resolve(m.path)), reverse=True)  # the longest jobs first

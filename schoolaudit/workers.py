@@ -150,10 +150,10 @@ class WorkerAuditing:
         return findings
 
     async def _pool_for_an_account(self) -> tuple[ProcessPoolExecutor, int]:
-        """The pool to audit the next account and the account's ticket there, fresh once the current one has taken `ACCOUNTS_PER_WORKER` accounts
-        per worker: the old workers finish their accounts and exit first, so that no two sets of models are in
-        memory at once (ProcessPoolExecutor's own max_tasks_per_child can hang on Python 3.11: it may start no
-        new worker when one exits)."""
+        """The pool to audit the next account and the account's ticket there, fresh once the current one has taken
+        `ACCOUNTS_PER_WORKER` accounts per worker: the old workers finish their accounts and exit first, so that no
+        two sets of models are in memory at once (ProcessPoolExecutor's own max_tasks_per_child can hang on Python
+        3.11: it may start no new worker when one exits)."""
         async with self._replacing:
             if self._pool is not None and self._taken >= ACCOUNTS_PER_WORKER * self.processes:
                 self._retiring, self._pool = self._pool, None
@@ -287,13 +287,16 @@ class _ImagesAhead:
     def __init__(self, auditors: list, threads: int):
         from auditors.image_auditors import image_reader  # as in analyse_images_here: workers only
 
-        self._auditors = auditors
-        reader = image_reader(auditors)
-        self.reader = reader.name if reader is not None else None  # the auditor whose CPU the images are
+        self._reader = image_reader(auditors)  # analyses the images for every image auditor; None: no image is read
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="image")
         self._running: dict[str, Future] = {}  # image key -> its analysis, until an account's turn takes it
         self._turn = 0  # the ticket of the account whose turn came last: what was told of it before is old news
         self._lock = threading.Lock()
+
+    @property
+    def reader(self) -> str | None:
+        """The name of the auditor whose CPU the images are (the one that reads them), None when none does."""
+        return self._reader.name if self._reader is not None else None
 
     def listen(self, told_ahead) -> None:
         """Start the images of each account told of (ticket, posts), until the queue closes."""
@@ -326,7 +329,7 @@ class _ImagesAhead:
         from auditors.image_auditors import image_jobs  # as in analyse_images_here: workers only
 
         started = []
-        for key, job in image_jobs(self._auditors, posts):
+        for key, job in image_jobs(self._reader, posts) if self._reader is not None else ():
             if key not in self._running:
                 self._running[key] = self._threads.submit(job)
             started.append((key, self._running[key]))

@@ -74,7 +74,8 @@ def test_workers_are_asked_for_huge_pages_and_processes_started_later_are_not(tm
         policy = load_app(write_config(tmp_path / "board", {"club": server.url + "/feed.xml"})).policy
     auditing = WorkerAuditing(policy, processes=1)
     try:
-        assert asyncio.run(auditing.audit(Account("club", "Club", "club", "rss", "https://school.example.org/feed.xml"), [])) == []
+        club = Account("club", "Club", "club", "rss", "https://school.example.org/feed.xml")
+        assert asyncio.run(auditing.audit(club, [])) == []
         workers = multiprocessing.active_children()
         assert workers
         for worker in workers:
@@ -304,8 +305,12 @@ def _process_arena(options) -> bool:
 
 
 def _arena_emptied_after_each_run(session) -> bool:
-    options = session.default_run_options
-    return options is not None and options.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0"
+    return _empties_the_arena(session.default_run_options)
+
+
+def _empties_the_arena(run_options) -> bool:
+    return (run_options is not None
+            and run_options.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0")
 
 
 def test_a_face_detector_shared_by_a_workers_image_threads_empties_its_arena_after_each_heavy_run(monkeypatch):
@@ -331,9 +336,7 @@ def test_a_face_detector_shared_by_a_workers_image_threads_empties_its_arena_aft
     with ThreadPoolExecutor(2) as pool:
         assert list(pool.map(detector.detect, photos * 2)) == alone * 2
     assert alone[0] and not alone[1]
-    emptied = {(size >= HEAVY_INPUT, options is not None and
-                options.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0") for options, size in given}
-    assert emptied == {(True, True), (False, False)}
+    assert {(size >= HEAVY_INPUT, _empties_the_arena(options)) for options, size in given} == {(True, True), (False, False)}
 
 
 def _stored_images(folder: Path, images: list[bytes]) -> list:
@@ -410,11 +413,11 @@ def _accounts_of_photos(tmp_path, copies: int):
 
 def test_an_accounts_images_go_to_the_threads_largest_first(tmp_path):
     """An account's images are handed to the threads largest file first, so that no core waits for its last big one."""
-    from auditors.image_auditors import image_jobs
+    from auditors.image_auditors import image_jobs, image_reader
 
     auditors, (posts,) = _accounts_of_photos(tmp_path, 1)
     by_size = sorted((m for post in posts for m in post.media), key=lambda m: Path(m.path).stat().st_size, reverse=True)
-    assert [key for key, _ in image_jobs(auditors, posts)] == [m.sha256 for m in by_size]
+    assert [key for key, _ in image_jobs(image_reader(auditors), posts)] == [m.sha256 for m in by_size]
 
 
 def test_an_account_told_ahead_has_its_images_analysed_before_its_turn(tmp_path):
