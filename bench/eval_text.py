@@ -1,6 +1,8 @@
 """Measure the text auditors on a labelled JSONL file (corpus schema with `labels`).
 
-    .venv/bin/python bench/eval_text.py ../shared/corpus/dev_posts.jsonl [--config DIR] [--errors]
+    .venv/bin/python bench/eval_text.py ../shared/corpus/dev_posts.jsonl [MORE.jsonl ...] [--config DIR] [--errors]
+
+Several files are scored as one set (their posts pooled: the figures of several blind sets together).
 
 `--errors` is refused on a measurement file (schoolaudit.corpus.is_measurement: the dev corpus, heldout2/4/5, the
 blind sets), whose posts must not be read one by one.
@@ -107,18 +109,21 @@ def cost_split(policy, auditors, posts) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     epilog="Example: nice .venv/bin/python bench/eval_text.py bench/data/heldout3_posts.jsonl --errors")
-    parser.add_argument("file", help="labelled JSONL (corpus schema)")
+                                     epilog="Example: nice .venv/bin/python bench/eval_text.py bench/data/heldout3_posts.jsonl --errors; "
+                                            "several sets pooled: bench/eval_text.py bench/data/heldout27_posts.jsonl "
+                                            "bench/data/heldout28_posts.jsonl")
+    parser.add_argument("files", nargs="+", metavar="file", help="labelled JSONL (corpus schema); several are pooled")
     parser.add_argument("--config", help="configuration folder (default: as schoolaudit)")
     parser.add_argument("--errors", action="store_true", help="list each wrong post (id, gold, predicted, evidence)")
     args = parser.parse_args(argv)
-    if args.errors and is_measurement(Path(args.file)):
-        parser.error(f"{args.file} is a measurement: --errors would print its posts (score it without --errors)")
+    measurement = next((name for name in args.files if is_measurement(Path(name))), None)
+    if args.errors and measurement:
+        parser.error(f"{measurement} is a measurement: --errors would print its posts (score it without --errors)")
     pinned = pin_one_core()
     started = time.process_time()
     policy, auditors = load(args.config)
     start_up = time.process_time() - started
-    records = [json.loads(line) for line in open(args.file, encoding="utf-8") if line.strip()]
+    records = [json.loads(line) for name in args.files for line in open(name, encoding="utf-8") if line.strip()]
     posts = [record_to_post(record) for record in records]
 
     outputs = classify_run(posts, policy, auditors)  # untimed: first compiles
